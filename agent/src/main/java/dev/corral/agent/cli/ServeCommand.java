@@ -1,0 +1,65 @@
+package dev.corral.agent.cli;
+
+import dev.corral.agent.server.Agent;
+import dev.corral.agent.server.AgentOptions;
+import dev.corral.exporter.ExporterConfig;
+import dev.corral.exporter.discovery.CgroupPaths;
+import dev.corral.exporter.discovery.HostPaths;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/** {@code corral serve}: runs the daemon until SIGTERM or SIGINT. */
+@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Run the agent: sample the host's cgroups and serve /metrics and /healthz over HTTP.")
+public final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", converter = ListenAddress.Converter.class,
+            defaultValue = "127.0.0.1:9431", description = "HTTP listener for /metrics and /healthz (default: ${DEFAULT-VALUE}).")
+    ListenAddress listen;
+
+    @Option(names = "--interval", paramLabel = "DURATION", converter = DurationConverter.class,
+            defaultValue = "1s", description = "Time between collection cycles (default: ${DEFAULT-VALUE}).")
+    Duration interval;
+
+    @Option(names = "--cgroup-root", paramLabel = "PATH", defaultValue = "/",
+            description = "Cgroup path whose subtree is watched; repeatable (default: the whole host).")
+    List<String> cgroupRoots;
+
+    @Option(names = "--retention", paramLabel = "DURATION", converter = DurationConverter.class,
+            defaultValue = "5m", description = "How long a removed cgroup's last counters stay exported (default: ${DEFAULT-VALUE}).")
+    Duration retention;
+
+    @Option(names = "--rescan-every", paramLabel = "CYCLES", defaultValue = "1",
+            description = "List cgroups again every this many cycles (default: ${DEFAULT-VALUE}).")
+    int rescanEvery;
+
+    @Override
+    public Integer call() throws Exception {
+        List<String> roots;
+        try {
+            roots = cgroupRoots.stream().map(CgroupPaths::normalize).distinct().toList();
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--cgroup-root: " + e.getMessage());
+        }
+        if (rescanEvery < 1) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--rescan-every must be at least 1");
+        }
+        ExporterConfig exporter = new ExporterConfig(HostPaths.system(), roots, interval, retention, rescanEvery);
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter))) {
+            System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (metrics at /metrics)");
+            stop.await();
+            System.err.println("corral: shutting down");
+        }
+        return 0;
+    }
+}

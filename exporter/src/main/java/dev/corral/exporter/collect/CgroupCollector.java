@@ -1,0 +1,158 @@
+package dev.corral.exporter.collect;
+
+import dev.corral.exporter.discovery.CgroupLayout;
+import dev.corral.exporter.discovery.CgroupScanner;
+import dev.corral.exporter.discovery.HostPaths;
+import dev.corral.exporter.read.CgroupReader;
+import dev.corral.exporter.read.CgroupReaders;
+import dev.corral.exporter.read.HostPressureReader;
+import dev.corral.exporter.read.ReadBuffer;
+import dev.corral.exporter.sample.Absent;
+import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.PressureStats;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.LongSupplier;
+
+/**
+ * Observes cgroups: every cycle it reads each watched cgroup once through kept-open files and publishes an
+ * immutable {@link Snapshot}; every {@code rescanEvery} cycles it lists cgroups again to notice new and removed
+ * ones (a removed cgroup is also noticed at once, when its files stop reading). Not thread-safe: one thread
+ * calls {@link #collect()}; any thread may call {@link #latest()}.
+ */
+public final class CgroupCollector implements AutoCloseable {
+
+    private final CgroupScanner scanner;
+    private final CgroupReaders readers;
+    private final HostPressureReader hostPressure;
+    private final LongSupplier clockMillis;
+    private final long retentionMillis;
+    private final int rescanEvery;
+    private final CollectorStats stats;
+    private final ReadBuffer buffer = new ReadBuffer(16 * 1024);
+    private final Map<String, CgroupReader> open = new HashMap<>();
+    private final Map<String, CgroupSample> gone = new HashMap<>();
+    private final List<CollectorListener> listeners = new CopyOnWriteArrayList<>();
+    private volatile Snapshot latest = Snapshot.EMPTY;
+    private long cycles;
+
+    public CgroupCollector(CgroupLayout layout, HostPaths paths, List<String> roots, Duration retention,
+                           int rescanEvery, LongSupplier clockMillis, CollectorStats stats) {
+        this.scanner = new CgroupScanner(layout, roots);
+        this.readers = new CgroupReaders(layout);
+        this.hostPressure = new HostPressureReader(paths.procRoot().resolve("pressure"));
+        this.retentionMillis = retention.toMillis();
+        this.rescanEvery = Math.max(1, rescanEvery);
+        this.clockMillis = clockMillis;
+        this.stats = stats;
+    }
+
+    public Snapshot latest() {
+        return latest;
+    }
+
+    public void addListener(CollectorListener listener) {
+        listeners.add(listener);
+    }
+
+    /** Runs one cycle and returns the snapshot it published. */
+    public Snapshot collect() {
+        long started = System.nanoTime();
+        long now = clockMillis.getAsLong();
+        if (cycles++ % rescanEvery == 0) {
+            rescan();
+        }
+        Map<String, CgroupSample> live = new HashMap<>(open.size() * 2);
+        for (Iterator<CgroupReader> it = open.values().iterator(); it.hasNext(); ) {
+            CgroupReader reader = it.next();
+            CgroupSample sample = reader.read(buffer, now, stats::readError);
+            if (sample == null) {
+                reader.close();
+                it.remove();
+            } else {
+                live.put(reader.path(), sample);
+            }
+        }
+        addHostPressure(live);
+        Snapshot previous = latest;
+        Snapshot current = new Snapshot(now, live, retire(previous, live, now));
+        countOomKills(previous, current);
+        latest = current;
+        for (CollectorListener l : listeners) {
+            l.collected(previous, current);
+        }
+        stats.cycle(System.nanoTime() - started, live.size());
+        return current;
+    }
+
+    /** Forces a rescan on the next cycle, e.g. right after the agent made or removed a cgroup. */
+    public void rescanSoon() {
+        cycles = 0;
+    }
+
+    private void rescan() {
+        Set<String> present = scanner.scan();
+        for (Iterator<Map.Entry<String, CgroupReader>> it = open.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, CgroupReader> e = it.next();
+            if (!present.contains(e.getKey())) {
+                e.getValue().close();
+                it.remove();
+            } else {
+                e.getValue().reopenMissing();
+            }
+        }
+        for (String path : present) {
+            open.computeIfAbsent(path, readers::open);
+        }
+    }
+
+    /** The root cgroup has no PSI files on v1 hosts and older kernels: the host's numbers are its numbers. */
+    private void addHostPressure(Map<String, CgroupSample> live) {
+        CgroupSample root = live.get("/");
+        if (root != null && root.pressure() == null) {
+            PressureStats host = hostPressure.read(buffer, stats::readError);
+            if (host != null) {
+                live.put("/", new CgroupSample(root.path(), root.timestampMillis(), root.startTimeMillis(),
+                        root.cpu(), root.memory(), root.blkio(), root.pids(), host, root.spec()));
+            }
+        }
+    }
+
+    private Map<String, CgroupSample> retire(Snapshot previous, Map<String, CgroupSample> live, long now) {
+        for (CgroupSample s : previous.liveSamples()) {
+            if (!live.containsKey(s.path())) {
+                gone.put(s.path(), s);
+            }
+        }
+        gone.keySet().removeAll(live.keySet());
+        gone.values().removeIf(s -> now - s.timestampMillis() > retentionMillis);
+        return gone;
+    }
+
+    private void countOomKills(Snapshot previous, Snapshot current) {
+        for (CgroupSample now : current.liveSamples()) {
+            CgroupSample before = previous.live().get(now.path());
+            if (before == null || before.memory() == null || now.memory() == null) {
+                continue;
+            }
+            long was = before.memory().oomKills();
+            long is = now.memory().oomKills();
+            if (!Absent.is(was) && !Absent.is(is) && is > was) {
+                stats.oomKills(now.path(), is - was);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        List<CgroupReader> all = new ArrayList<>(open.values());
+        open.clear();
+        all.forEach(CgroupReader::close);
+    }
+}

@@ -1,0 +1,20 @@
+package dev.corral.exporter.collect;
+
+import java.nio.file.Path;
+
+/** Where the collector reports on itself (the agent's own metrics). */
+public interface CollectorStats {
+
+    CollectorStats NONE = new CollectorStats() {
+    };
+
+    default void cycle(long nanos, int watched) {
+    }
+
+    default void readError(Path file, Exception cause) {
+    }
+
+    /** A cgroup's OOM-kill count went up by {@code delta} between two cycles. */
+    default void oomKills(String cgroupPath, long delta) {
+    }
+}

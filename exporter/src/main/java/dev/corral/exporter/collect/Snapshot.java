@@ -1,0 +1,31 @@
+package dev.corral.exporter.collect;
+
+import dev.corral.exporter.sample.CgroupSample;
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * The result of one collection cycle: immutable, published whole, read by scrapes and policies.
+ *
+ * @param live   samples of cgroups that exist now, by cgroup path
+ * @param recent last samples of cgroups that disappeared within the retention period, so counters such as OOM
+ *               kills stay visible after the container is gone
+ */
+public record Snapshot(long timestampMillis, Map<String, CgroupSample> live, Map<String, CgroupSample> recent) {
+
+    public static final Snapshot EMPTY = new Snapshot(0, Map.of(), Map.of());
+
+    public Snapshot {
+        live = Map.copyOf(live);
+        recent = Map.copyOf(recent);
+    }
+
+    public CgroupSample get(String path) {
+        CgroupSample s = live.get(path);
+        return s != null ? s : recent.get(path);
+    }
+
+    public Collection<CgroupSample> liveSamples() {
+        return live.values();
+    }
+}

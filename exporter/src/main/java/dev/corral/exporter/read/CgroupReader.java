@@ -1,0 +1,22 @@
+package dev.corral.exporter.read;
+
+import dev.corral.exporter.sample.CgroupSample;
+import java.io.Closeable;
+
+/** Reads one cgroup's accounting files, kept open between cycles. Used by one thread at a time. */
+public interface CgroupReader extends Closeable {
+
+    String path();
+
+    /**
+     * Reads every file once. Returns null when the cgroup is gone. A controller whose files fail to read while
+     * the cgroup still exists is reported through {@code errors} and left out of the sample.
+     */
+    CgroupSample read(ReadBuffer buffer, long nowMillis, ReadErrors errors);
+
+    /** Opens files that did not exist before (a v2 controller enabled later, for example). */
+    void reopenMissing();
+
+    @Override
+    void close();
+}

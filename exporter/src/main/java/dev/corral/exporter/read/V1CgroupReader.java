@@ -1,0 +1,192 @@
+package dev.corral.exporter.read;
+
+import dev.corral.exporter.discovery.CgroupLayout;
+import dev.corral.exporter.discovery.Hierarchy;
+import dev.corral.exporter.sample.Absent;
+import dev.corral.exporter.sample.BlkioDevice;
+import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.CpuStats;
+import dev.corral.exporter.sample.Limits;
+import dev.corral.exporter.sample.MemoryStats;
+import dev.corral.exporter.sample.PidsStats;
+import dev.corral.exporter.sample.SpecStats;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Reads a cgroup on a v1 (or hybrid) host: each controller from its own hierarchy (cpu and cpuacct may be
+ * separate), plus PSI from the cgroup2 mount when the host has one.
+ */
+final class V1CgroupReader implements CgroupReader {
+
+    private static final long NANOS_PER_USER_HZ = 10_000_000L; // USER_HZ is 100 on every Linux ABI
+
+    // cpuacct
+    private static final int USAGE = 0, USAGE_USER = 1, USAGE_SYS = 2, CPUACCT_STAT = 3;
+    private static final KeyTable CPUACCT_STAT_KEYS = new KeyTable("user", "system");
+    // cpu
+    private static final int CPU_STAT = 0, QUOTA = 1, PERIOD = 2, SHARES = 3;
+    private static final KeyTable CPU_STAT_KEYS = new KeyTable("nr_periods", "nr_throttled", "throttled_time");
+    // memory
+    private static final int MEM_USAGE = 0, MEM_MAX_USAGE = 1, FAILCNT = 2, MEM_STAT = 3, OOM_CONTROL = 4,
+            MEMSW_USAGE = 5, MEM_LIMIT = 6, MEMSW_LIMIT = 7, SOFT_LIMIT = 8;
+    private static final KeyTable MEM_STAT_KEYS =
+            new KeyTable("total_rss", "total_cache", "total_mapped_file", "total_inactive_file");
+    private static final KeyTable OOM_KEYS = new KeyTable("oom_kill");
+    // pids
+    private static final int PIDS_CURRENT = 0, PIDS_MAX = 1;
+
+    private final String path;
+    private final long startTimeMillis;
+    private final FileSet cpuacct;
+    private final FileSet cpu;
+    private final FileSet memory;
+    private final BlkioFiles blkio;
+    private final FileSet pids;
+    private final PressureFiles pressure;
+    private final long[] keyed = new long[8];
+
+    V1CgroupReader(CgroupLayout layout, String path, long startTimeMillis) {
+        this.path = path;
+        this.startTimeMillis = startTimeMillis;
+        cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys",
+                "cpuacct.stat");
+        cpu = files(layout, "cpu", path, "cpu.stat", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares");
+        memory = files(layout, "memory", path, "memory.usage_in_bytes", "memory.max_usage_in_bytes",
+                "memory.failcnt", "memory.stat", "memory.oom_control", "memory.memsw.usage_in_bytes",
+                "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes");
+        blkio = new BlkioFiles(layout.hierarchyOf("blkio").flatMap(h -> h.dirOf(path)).orElse(null));
+        pids = files(layout, "pids", path, "pids.current", "pids.max");
+        pressure = new PressureFiles(layout.unified().flatMap(h -> h.dirOf(path)).orElse(null), false);
+    }
+
+    private static FileSet files(CgroupLayout layout, String controller, String path, String... names) {
+        return layout.hierarchyOf(controller).flatMap((Hierarchy h) -> h.dirOf(path))
+                .filter(java.nio.file.Files::isDirectory)
+                .map((Path dir) -> new FileSet(dir, names)).orElseGet(FileSet::absent);
+    }
+
+    @Override
+    public String path() {
+        return path;
+    }
+
+    @Override
+    public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
+        CpuStats cpuStats = readCpu(buf, errors);
+        MemoryStats memoryStats = readMemory(buf, errors);
+        List<BlkioDevice> io = blkio.read(buf, errors);
+        PidsStats pidsStats = readPids(buf, errors);
+        SpecStats spec = readSpec(buf, errors);
+        var psi = pressure.read(buf, errors);
+        if (!cpuacct.present() && !cpu.present() && !memory.present() && !blkio.present() && !pids.present()
+                && !pressure.present()) {
+            return null;
+        }
+        return new CgroupSample(path, nowMillis, startTimeMillis, cpuStats, memoryStats, io, pidsStats, psi, spec);
+    }
+
+    private CpuStats readCpu(ReadBuffer buf, ReadErrors errors) {
+        long usage = value(cpuacct, USAGE, buf, errors);
+        long user = value(cpuacct, USAGE_USER, buf, errors);
+        long system = value(cpuacct, USAGE_SYS, buf, errors);
+        if (Absent.is(user) && cpuacct.load(CPUACCT_STAT, buf, errors)) { // kernels before 4.7: ticks only
+            FlatKeyedParser.parse(buf.bytes(), buf.length(), CPUACCT_STAT_KEYS, keyed);
+            user = scaled(keyed[0], NANOS_PER_USER_HZ);
+            system = scaled(keyed[1], NANOS_PER_USER_HZ);
+        }
+        long periods = Absent.VALUE, throttled = Absent.VALUE, throttledTime = Absent.VALUE;
+        if (cpu.load(CPU_STAT, buf, errors)) {
+            FlatKeyedParser.parse(buf.bytes(), buf.length(), CPU_STAT_KEYS, keyed);
+            periods = keyed[0];
+            throttled = keyed[1];
+            throttledTime = keyed[2];
+        }
+        if (Absent.is(usage) && Absent.is(periods)) {
+            return null;
+        }
+        return new CpuStats(usage, user, system, periods, throttled, throttledTime);
+    }
+
+    private MemoryStats readMemory(ReadBuffer buf, ReadErrors errors) {
+        long usage = value(memory, MEM_USAGE, buf, errors);
+        if (Absent.is(usage)) {
+            return null;
+        }
+        long rss = Absent.VALUE, cache = Absent.VALUE, mapped = Absent.VALUE, workingSet = Absent.VALUE;
+        if (memory.load(MEM_STAT, buf, errors)) {
+            FlatKeyedParser.parse(buf.bytes(), buf.length(), MEM_STAT_KEYS, keyed);
+            rss = keyed[0];
+            cache = keyed[1];
+            mapped = keyed[2];
+            workingSet = Absent.is(keyed[3]) ? Absent.VALUE : Math.max(0, usage - keyed[3]);
+        }
+        long oomKills = Absent.VALUE;
+        if (memory.load(OOM_CONTROL, buf, errors)) {
+            FlatKeyedParser.parse(buf.bytes(), buf.length(), OOM_KEYS, keyed);
+            oomKills = keyed[0];
+        }
+        long memsw = value(memory, MEMSW_USAGE, buf, errors);
+        long swap = Absent.is(memsw) ? Absent.VALUE : Math.max(0, memsw - usage);
+        return new MemoryStats(usage, workingSet, rss, cache, mapped, swap,
+                value(memory, MEM_MAX_USAGE, buf, errors), value(memory, FAILCNT, buf, errors), oomKills,
+                Absent.VALUE, Absent.VALUE);
+    }
+
+    private PidsStats readPids(ReadBuffer buf, ReadErrors errors) {
+        long current = value(pids, PIDS_CURRENT, buf, errors);
+        return Absent.is(current) ? null : new PidsStats(current, value(pids, PIDS_MAX, buf, errors));
+    }
+
+    private SpecStats readSpec(ReadBuffer buf, ReadErrors errors) {
+        long limit = value(memory, MEM_LIMIT, buf, errors);
+        long swLimit = value(memory, MEMSW_LIMIT, buf, errors);
+        long soft = value(memory, SOFT_LIMIT, buf, errors);
+        long quota = value(cpu, QUOTA, buf, errors);
+        long period = value(cpu, PERIOD, buf, errors);
+        long shares = value(cpu, SHARES, buf, errors);
+        if (Absent.is(limit) && Absent.is(period) && Absent.is(shares)) {
+            return null;
+        }
+        long swapLimit = Absent.VALUE;
+        if (!Absent.is(swLimit)) { // memsw limits memory+swap; the swap part alone is what is exported
+            swLimit = Limits.normalizeV1Memory(swLimit);
+            swapLimit = Limits.isUnlimited(swLimit) ? Limits.UNLIMITED
+                    : Math.max(0, swLimit - Limits.normalizeV1Memory(limit));
+        }
+        return new SpecStats(normalizeMemory(limit), swapLimit, normalizeMemory(soft),
+                quota < 0 ? Limits.UNLIMITED : quota, period, shares);
+    }
+
+    private static long normalizeMemory(long v) {
+        return Absent.is(v) ? v : Limits.normalizeV1Memory(v);
+    }
+
+    private static long scaled(long v, long factor) {
+        return Absent.is(v) ? v : v * factor;
+    }
+
+    private static long value(FileSet files, int index, ReadBuffer buf, ReadErrors errors) {
+        return files.load(index, buf, errors) ? ValueParser.first(buf.bytes(), buf.length()) : Absent.VALUE;
+    }
+
+    @Override
+    public void reopenMissing() {
+        cpuacct.reopenMissing();
+        cpu.reopenMissing();
+        memory.reopenMissing();
+        blkio.reopenMissing();
+        pids.reopenMissing();
+        pressure.reopenMissing();
+    }
+
+    @Override
+    public void close() {
+        cpuacct.close();
+        cpu.close();
+        memory.close();
+        blkio.close();
+        pids.close();
+        pressure.close();
+    }
+}

@@ -1,0 +1,127 @@
+package dev.corral.exporter.read;
+
+import dev.corral.exporter.sample.Absent;
+import dev.corral.exporter.sample.CgroupConversions;
+import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.CpuStats;
+import dev.corral.exporter.sample.MemoryStats;
+import dev.corral.exporter.sample.PidsStats;
+import dev.corral.exporter.sample.SpecStats;
+import java.nio.file.Path;
+
+/** Reads a cgroup on a pure cgroup v2 host: one directory holds every controller's files. */
+final class V2CgroupReader implements CgroupReader {
+
+    private static final int CPU_STAT = 0, MEM_CURRENT = 1, MEM_PEAK = 2, MEM_STAT = 3, SWAP_CURRENT = 4,
+            MEM_EVENTS = 5, IO_STAT = 6, PIDS_CURRENT = 7, PIDS_MAX = 8, MEM_MAX = 9, SWAP_MAX = 10,
+            MEM_LOW = 11, CPU_MAX = 12, CPU_WEIGHT = 13;
+    private static final String[] NAMES = {"cpu.stat", "memory.current", "memory.peak", "memory.stat",
+        "memory.swap.current", "memory.events", "io.stat", "pids.current", "pids.max", "memory.max",
+        "memory.swap.max", "memory.low", "cpu.max", "cpu.weight"};
+
+    private static final KeyTable CPU_STAT_KEYS = new KeyTable("usage_usec", "user_usec", "system_usec",
+            "nr_periods", "nr_throttled", "throttled_usec");
+    private static final KeyTable MEM_STAT_KEYS = new KeyTable("anon", "file", "file_mapped", "inactive_file");
+    private static final KeyTable MEM_EVENTS_KEYS = new KeyTable("high", "max", "oom_kill");
+
+    private final String path;
+    private final long startTimeMillis;
+    private final FileSet files;
+    private final PressureFiles pressure;
+    private final long[] keyed = new long[8];
+
+    V2CgroupReader(Path dir, String path, long startTimeMillis) {
+        this.path = path;
+        this.startTimeMillis = startTimeMillis;
+        this.files = new FileSet(dir, NAMES);
+        this.pressure = new PressureFiles(dir, false);
+    }
+
+    @Override
+    public String path() {
+        return path;
+    }
+
+    @Override
+    public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
+        CpuStats cpu = readCpu(buf, errors);
+        MemoryStats memory = readMemory(buf, errors);
+        var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
+        long pidsCurrent = value(PIDS_CURRENT, buf, errors);
+        PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, value(PIDS_MAX, buf, errors));
+        SpecStats spec = readSpec(buf, errors);
+        var psi = pressure.read(buf, errors);
+        if (!files.present()) {
+            return null;
+        }
+        return new CgroupSample(path, nowMillis, startTimeMillis, cpu, memory, io, pids, psi, spec);
+    }
+
+    private CpuStats readCpu(ReadBuffer buf, ReadErrors errors) {
+        if (!files.load(CPU_STAT, buf, errors)) {
+            return null;
+        }
+        FlatKeyedParser.parse(buf.bytes(), buf.length(), CPU_STAT_KEYS, keyed);
+        return new CpuStats(micros(keyed[0]), micros(keyed[1]), micros(keyed[2]), keyed[3], keyed[4],
+                micros(keyed[5]));
+    }
+
+    private MemoryStats readMemory(ReadBuffer buf, ReadErrors errors) {
+        long usage = value(MEM_CURRENT, buf, errors);
+        if (Absent.is(usage)) {
+            return null;
+        }
+        long anon = Absent.VALUE, file = Absent.VALUE, mapped = Absent.VALUE, workingSet = Absent.VALUE;
+        if (files.load(MEM_STAT, buf, errors)) {
+            FlatKeyedParser.parse(buf.bytes(), buf.length(), MEM_STAT_KEYS, keyed);
+            anon = keyed[0];
+            file = keyed[1];
+            mapped = keyed[2];
+            workingSet = Absent.is(keyed[3]) ? Absent.VALUE : Math.max(0, usage - keyed[3]);
+        }
+        long high = Absent.VALUE, max = Absent.VALUE, oomKills = Absent.VALUE;
+        if (files.load(MEM_EVENTS, buf, errors)) {
+            FlatKeyedParser.parse(buf.bytes(), buf.length(), MEM_EVENTS_KEYS, keyed);
+            high = keyed[0];
+            max = keyed[1];
+            oomKills = keyed[2];
+        }
+        return new MemoryStats(usage, workingSet, anon, file, mapped, value(SWAP_CURRENT, buf, errors),
+                value(MEM_PEAK, buf, errors), max, oomKills, high, max);
+    }
+
+    private SpecStats readSpec(ReadBuffer buf, ReadErrors errors) {
+        long quota = Absent.VALUE, period = Absent.VALUE;
+        if (files.load(CPU_MAX, buf, errors)) {
+            quota = ValueParser.first(buf.bytes(), buf.length());
+            period = ValueParser.second(buf.bytes(), buf.length());
+        }
+        long weight = value(CPU_WEIGHT, buf, errors);
+        long limit = value(MEM_MAX, buf, errors);
+        if (Absent.is(limit) && Absent.is(weight) && Absent.is(period)) {
+            return null; // the root cgroup has no limits
+        }
+        return new SpecStats(limit, value(SWAP_MAX, buf, errors), value(MEM_LOW, buf, errors), quota, period,
+                Absent.is(weight) ? Absent.VALUE : CgroupConversions.weightToShares(weight));
+    }
+
+    private long value(int index, ReadBuffer buf, ReadErrors errors) {
+        return files.load(index, buf, errors) ? ValueParser.first(buf.bytes(), buf.length()) : Absent.VALUE;
+    }
+
+    private static long micros(long v) {
+        return Absent.is(v) ? v : v * 1000;
+    }
+
+    @Override
+    public void reopenMissing() {
+        files.reopenMissing();
+        pressure.reopenMissing();
+    }
+
+    @Override
+    public void close() {
+        files.close();
+        pressure.close();
+    }
+}
