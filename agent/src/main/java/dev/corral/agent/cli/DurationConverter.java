@@ -15,7 +15,7 @@ public final class DurationConverter implements ITypeConverter<Duration> {
     public static Duration parse(String value) {
         String v = value.trim();
         try {
-            if (v.endsWith("ms")) {
+            if (v.endsWith("ms") && v.length() > 2) {
                 return positive(Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2))), value);
             }
             double scale = 1000;
@@ -25,6 +25,9 @@ public final class DurationConverter implements ITypeConverter<Duration> {
                 case 'm' -> { scale = 60_000; number = v.substring(0, v.length() - 1); }
                 case 'h' -> { scale = 3_600_000; number = v.substring(0, v.length() - 1); }
                 default -> { }
+            }
+            if (!number.matches("-?[0-9]+(\\.[0-9]+)?")) {
+                throw new NumberFormatException(number);
             }
             return positive(Duration.ofMillis(Math.round(Double.parseDouble(number) * scale)), value);
         } catch (NumberFormatException e) {

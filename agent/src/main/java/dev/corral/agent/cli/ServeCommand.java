@@ -10,13 +10,19 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
 /** {@code corral serve}: runs the daemon until SIGTERM or SIGINT. */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Run the agent: sample the host's cgroups and serve /metrics and /healthz over HTTP.")
 public final class ServeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--listen", paramLabel = "HOST:PORT", converter = ListenAddress.Converter.class,
             defaultValue = "127.0.0.1:9431", description = "HTTP listener for /metrics and /healthz (default: ${DEFAULT-VALUE}).")
@@ -44,12 +50,10 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             roots = cgroupRoots.stream().map(CgroupPaths::normalize).distinct().toList();
         } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "--cgroup-root: " + e.getMessage());
+            throw new ParameterException(spec.commandLine(), "--cgroup-root: " + e.getMessage());
         }
         if (rescanEvery < 1) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "--rescan-every must be at least 1");
+            throw new ParameterException(spec.commandLine(), "--rescan-every must be at least 1");
         }
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), roots, interval, retention, rescanEvery);
         CountDownLatch stop = new CountDownLatch(1);

@@ -1,0 +1,62 @@
+package dev.corral.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Proves the v2 code on a real cgroup v2 kernel on every run: boots Debian's kernel under qemu
+ * (tools/v2vm/run-in-v2vm.sh) and runs the real-cgroup test classes there, where the layout is pure v2 with
+ * every controller. Production hosts are mostly v2; this host is hybrid.
+ */
+class CgroupV2KernelTest {
+
+    /** Test classes that exercise real cgroups, and how many tests each has at least. */
+    private static final List<String> GUEST_CLASSES = List.of(
+            "dev.corral.exporter.collect.RealCgroupAccountingTest",
+            "dev.corral.agent.server.AgentScrapeTest");
+    private static final int GUEST_TESTS = 11;
+
+    @Test
+    void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {
+        Path repo = Path.of(System.getenv().getOrDefault("CORRAL_REPO", "..")).toAbsolutePath().normalize();
+        Path harness = repo.resolve("tools/v2vm/run-in-v2vm.sh");
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        String java = ProcessHandle.current().info().command().orElse("java");
+
+        List<String> argv = new ArrayList<>(List.of(harness.toString(), "--timeout", "900", "--", java,
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
+                "dev.corral.exporter.testing.GuestTestMain"));
+        argv.addAll(GUEST_CLASSES);
+        Path log = Files.createTempFile("corral-v2vm-", ".log");
+        try {
+            Process vm = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            boolean finished = vm.waitFor(1000, TimeUnit.SECONDS);
+            if (!finished) {
+                vm.destroy();
+                vm.waitFor(30, TimeUnit.SECONDS);
+            }
+            String output = Files.readString(log, StandardCharsets.UTF_8);
+            System.out.println(output);
+            assertThat(finished).as("the VM run finished").isTrue();
+            Matcher summary = Pattern.compile("GUEST-TESTS .* found=(\\d+) succeeded=(\\d+) failed=(\\d+) "
+                    + "aborted=(\\d+)").matcher(output);
+            assertThat(summary.find()).as("the guest printed its test summary").isTrue();
+            assertThat(Integer.parseInt(summary.group(3))).as("failed in the v2 guest").isZero();
+            assertThat(Integer.parseInt(summary.group(4))).as("aborted in the v2 guest").isZero();
+            assertThat(Integer.parseInt(summary.group(2))).as("succeeded in the v2 guest")
+                    .isGreaterThanOrEqualTo(GUEST_TESTS);
+            assertThat(vm.exitValue()).isZero();
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.corral.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The packaged agent started through bin/corral, as a user starts it, and stopped with SIGTERM. */
+class ServeProcessIT {
+
+    private static final Path CORRAL = Path.of(System.getenv().getOrDefault("CORRAL_REPO", "..")).resolve("bin/corral");
+
+    private static Process corral(String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(CORRAL.toString()));
+        argv.addAll(List.of(args));
+        return new ProcessBuilder(argv).redirectErrorStream(true).start();
+    }
+
+    @Test
+    void servesMetricsWithEmbeddedDefaultsAndExitsZeroOnSigterm() throws Exception {
+        Process p = corral("serve", "--listen", "127.0.0.1:0");
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            Pattern serving = Pattern.compile("serving on http://127\\.0\\.0\\.1:(\\d+)");
+            int port = -1;
+            for (String line; port < 0 && (line = out.readLine()) != null; ) {
+                Matcher m = serving.matcher(line);
+                if (m.find()) {
+                    port = Integer.parseInt(m.group(1));
+                }
+            }
+            assertThat(port).as("the agent announced its port").isPositive();
+            HttpResponse<String> metrics = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body()).contains("container_cpu_usage_seconds_total{id=\"/\"");
+
+            p.destroy(); // SIGTERM
+            assertThat(p.waitFor(15, TimeUnit.SECONDS)).as("exits after SIGTERM").isTrue();
+            assertThat(p.exitValue()).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void badUsageExitsTwoWithOneLineOnStderr() throws Exception {
+        Process p = new ProcessBuilder(CORRAL.toString(), "serve", "--interval", "soon")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(2);
+        assertThat(err.strip().lines()).hasSize(1);
+        assertThat(err).contains("'soon' is not a duration");
+    }
+
+    @Test
+    void helpListsTheSubcommands() throws Exception {
+        Process p = corral("--help");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        assertThat(out).contains("serve");
+    }
+}

@@ -1,0 +1,162 @@
+package dev.corral.agent.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.corral.exporter.ExporterConfig;
+import dev.corral.exporter.discovery.HostPaths;
+import dev.corral.exporter.testing.PromText;
+import dev.corral.exporter.testing.TestCgroup;
+import dev.corral.exporter.testing.Workloads;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** A real agent scraped over real HTTP while real cgroups are throttled, OOM-killed and write-limited. */
+class AgentScrapeTest {
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static Agent startAgent(String root) throws Exception {
+        ExporterConfig config = new ExporterConfig(HostPaths.system(), List.of(root), Duration.ofMillis(200),
+                Duration.ofMinutes(5), 1);
+        return Agent.start(new AgentOptions("127.0.0.1", 0, config));
+    }
+
+    private static HttpResponse<String> get(Agent agent, String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static PromText scrape(Agent agent) throws Exception {
+        HttpResponse<String> r = get(agent, "/metrics");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElseThrow()).startsWith("text/plain; version=0.0.4");
+        return PromText.parse(r.body());
+    }
+
+    @Test
+    void throttlingShowsInCadvisorNamedCounters() throws Exception {
+        try (TestCgroup cg = TestCgroup.create(); Agent agent = startAgent(cg.path())) {
+            cg.limitCpu(20_000, 100_000);
+            cg.start(Workloads.busyLoop());
+            PromText first = scrape(agent);
+            Thread.sleep(3000);
+            PromText second = scrape(agent);
+
+            String id = cg.path();
+            assertThat(second.type("container_cpu_usage_seconds_total")).contains("counter");
+            assertThat(second.type("container_cpu_cfs_throttled_periods_total")).contains("counter");
+            assertThat(second.type("container_spec_cpu_quota")).contains("gauge");
+            double usage = second.value("container_cpu_usage_seconds_total", "id", id).orElseThrow()
+                    - first.value("container_cpu_usage_seconds_total", "id", id).orElseThrow();
+            double wall = second.value("container_last_seen", "id", id).orElseThrow()
+                    - first.value("container_last_seen", "id", id).orElseThrow();
+            assertThat(usage / wall).isCloseTo(0.2, within(0.05));
+            assertThat(second.value("container_cpu_cfs_throttled_periods_total", "id", id).orElseThrow())
+                    .isGreaterThan(0);
+            assertThat(second.value("container_cpu_cfs_throttled_seconds_total", "id", id).orElseThrow())
+                    .isGreaterThan(0);
+            assertThat(second.value("container_spec_cpu_quota", "id", id)).contains(20_000.0);
+            assertThat(second.value("container_spec_cpu_period", "id", id)).contains(100_000.0);
+            assertThat(second.value("container_threads", "id", id)).contains(1.0);
+            assertThat(second.find("container_cpu_usage_seconds_total", "id", id).get(0).labels())
+                    .containsEntry("name", "");
+            assertThat(second.value("machine_cpu_cores"))
+                    .contains((double) Runtime.getRuntime().availableProcessors());
+            assertThat(second.value("machine_memory_bytes").orElseThrow()).isGreaterThan(1e9);
+        }
+    }
+
+    @Test
+    void oomKillsStayExportedAfterTheCgroupIsGone() throws Exception {
+        TestCgroup cg = TestCgroup.create();
+        try (Agent agent = startAgent(cg.path())) {
+            String id = cg.path();
+            try {
+                cg.limitMemory(32L << 20);
+                assertThat(waitForValue(agent, "container_oom_events_total", id, v -> v == 0)).isZero();
+                Process hog = cg.start(Workloads.allocate(96));
+                assertThat(hog.waitFor(120, TimeUnit.SECONDS)).isTrue();
+                assertThat(waitForValue(agent, "container_oom_events_total", id, v -> v >= 1)).isEqualTo(1);
+                assertThat(scrape(agent).value("container_spec_memory_limit_bytes", "id", id))
+                        .contains((double) (32L << 20));
+            } finally {
+                cg.close();
+            }
+            Thread.sleep(600); // a few cycles after removal
+            PromText after = scrape(agent);
+            assertThat(after.type("container_oom_events_total")).contains("counter");
+            assertThat(after.value("container_oom_events_total", "id", id)).contains(1.0);
+            assertThat(after.value("corral_oom_kills_total", "id", id)).contains(1.0);
+            // Limits of a container that is gone are no longer in force.
+            assertThat(after.value("container_spec_memory_limit_bytes", "id", id)).isEmpty();
+        }
+    }
+
+    @Test
+    void writesUnderABlkioLimitShowPerDeviceBytes() throws Exception {
+        String device = Workloads.writeDevice();
+        Path target = Workloads.writeTarget("corral-test-agent-" + ProcessHandle.current().pid());
+        try (TestCgroup cg = TestCgroup.create(); Agent agent = startAgent(cg.path())) {
+            cg.limitWriteBps(device, 4L << 20);
+            Process writer = cg.start(Workloads.directWrite(target, 4));
+            assertThat(writer.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            String[] dev = device.split(":");
+            double written = waitForValue(agent, "container_blkio_device_usage_total", cg.path(),
+                    v -> v >= (4 << 20), "major", dev[0], "minor", dev[1], "operation", "Write");
+            assertThat(written).isGreaterThanOrEqualTo(4 << 20);
+            PromText t = scrape(agent);
+            assertThat(t.type("container_blkio_device_usage_total")).contains("counter");
+            assertThat(t.find("container_fs_writes_bytes_total", "id", cg.path()).get(0).labels().get("device"))
+                    .startsWith("/dev/");
+        } finally {
+            if (!target.toString().startsWith("/dev/")) {
+                Files.deleteIfExists(target);
+            }
+        }
+    }
+
+    @Test
+    void selfMetricsAndHealth() throws Exception {
+        try (TestCgroup cg = TestCgroup.create(); Agent agent = startAgent(cg.path())) {
+            Thread.sleep(500);
+            PromText t = scrape(agent);
+            assertThat(t.value("corral_cgroups_watched")).contains(1.0);
+            assertThat(t.value("corral_read_errors_total")).contains(0.0);
+            assertThat(t.value("corral_collection_duration_seconds_count").orElseThrow()).isGreaterThan(1);
+            assertThat(t.find("corral_build").get(0).labels()).containsKey("version");
+            assertThat(t.find("corral_cgroup_mode").get(0).labels().get("mode")).isIn("v1", "hybrid", "v2");
+            HttpResponse<String> health = get(agent, "/healthz");
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(health.body()).contains("\"status\":\"ok\"");
+            assertThat(get(agent, "/nope").statusCode()).isEqualTo(404);
+        }
+    }
+
+    /** Polls the agent until the metric satisfies {@code ok} (or 10 s pass) and returns its last value. */
+    private static double waitForValue(Agent agent, String name, String id, java.util.function.DoublePredicate ok,
+                                       String... moreLabels) throws Exception {
+        String[] labels = new String[moreLabels.length + 2];
+        labels[0] = "id";
+        labels[1] = id;
+        System.arraycopy(moreLabels, 0, labels, 2, moreLabels.length);
+        long deadline = System.currentTimeMillis() + 10_000;
+        Double last = null;
+        while (System.currentTimeMillis() < deadline) {
+            last = scrape(agent).value(name, labels).orElse(null);
+            if (last != null && ok.test(last)) {
+                return last;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(name + List.of(labels) + " never matched; last value " + last);
+    }
+}

@@ -1,0 +1,44 @@
+package dev.corral.exporter.testing;
+
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+import java.io.PrintWriter;
+import java.util.Arrays;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
+
+/**
+ * Runs the named test classes with the JUnit launcher and exits 0 only if all passed. The qemu harness
+ * uses it to run the real-cgroup tests on a cgroup v2 kernel; the summary line it prints is what the host-side
+ * test checks.
+ */
+public final class GuestTestMain {
+
+    private GuestTestMain() {
+    }
+
+    public static void main(String[] classNames) throws Exception {
+        LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
+        for (String name : classNames) {
+            request.selectors(selectClass(Class.forName(name)));
+        }
+        LauncherDiscoveryRequest built = request.build();
+        Launcher launcher = LauncherFactory.create();
+        SummaryGeneratingListener listener = new SummaryGeneratingListener();
+        launcher.execute(built, listener);
+        TestExecutionSummary summary = listener.getSummary();
+        PrintWriter out = new PrintWriter(System.out, true);
+        summary.printFailuresTo(out, 30);
+        summary.printTo(out);
+        out.printf("GUEST-TESTS classes=%s found=%d succeeded=%d failed=%d aborted=%d%n",
+                Arrays.toString(classNames), summary.getTestsFoundCount(), summary.getTestsSucceededCount(),
+                summary.getTotalFailureCount(), summary.getTestsAbortedCount());
+        out.flush();
+        System.exit(summary.getTotalFailureCount() == 0 && summary.getTestsAbortedCount() == 0
+                && summary.getTestsSucceededCount() > 0 ? 0 : 1);
+    }
+}
