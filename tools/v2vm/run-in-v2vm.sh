@@ -130,6 +130,8 @@ fetch_kernel() { # sets KVER; unpacks the kernel into $CACHE/kernels/<kver>
   mkdir "$tmp/k"
   mv "$tmp/root/boot/vmlinuz-$kver" "$tmp/k/vmlinuz"
   mv "$tmp/root/lib/modules/$kver" "$tmp/k/modules"
+  [[ -f $tmp/root/boot/config-$kver ]] && mv "$tmp/root/boot/config-$kver" "$tmp/k/config"
+  extract_vmlinux "$tmp/k"
   mkdir -p "$CACHE/kernels"
   rm -rf "$CACHE/kernels/$kver"
   mv "$tmp/k" "$CACHE/kernels/$kver"
@@ -137,6 +139,29 @@ fetch_kernel() { # sets KVER; unpacks the kernel into $CACHE/kernels/<kver>
   rm -rf "$tmp"; BUILD_TMP=""
   log "kernel $kver cached"
   KVER=$kver
+}
+
+# qemu boots an uncompressed ELF vmlinux directly (PVH entry) ~3.5 s faster than a bzImage, which
+# it must decompress under emulation. Extract it when the kernel supports PVH; else use vmlinuz.
+extract_vmlinux() { # extract_vmlinux KDIR
+  local k=$1 magic tool off
+  grep -qx 'CONFIG_PVH=y' "$k/config" 2>/dev/null || { log "kernel lacks CONFIG_PVH: booting vmlinuz (slower)"; return 0; }
+  for magic in $'\xfd7zXZ\x00':xz $'\x28\xb5\x2f\xfd':zstd $'\x1f\x8b\x08':gzip; do
+    tool=${magic##*:}; magic=${magic%:*}
+    command -v "$tool" >/dev/null 2>&1 || continue
+    while IFS=: read -r off _; do
+      case $tool in
+        xz)   tail -c +$((off + 1)) "$k/vmlinuz" | xz -dc --single-stream ;;
+        zstd) tail -c +$((off + 1)) "$k/vmlinuz" | zstd -qdc ;;
+        gzip) tail -c +$((off + 1)) "$k/vmlinuz" | gzip -dc ;;
+      esac > "$k/vmlinux.tmp" 2>/dev/null
+      if [[ $(head -c 4 "$k/vmlinux.tmp" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]; then
+        mv "$k/vmlinux.tmp" "$k/vmlinux"; return 0
+      fi
+    done < <(LC_ALL=C grep -abo "$magic" "$k/vmlinuz" | head -n 3)
+  done
+  rm -f "$k/vmlinux.tmp"
+  log "could not extract vmlinux from vmlinuz: booting vmlinuz (slower)"
 }
 
 # The guest's /init (busybox ash, PID 1). Kept in this script so its hash keys the initramfs cache.
@@ -266,6 +291,7 @@ lookup_cache() {
   KVER=$(cat "$CACHE/current" 2>/dev/null) || KVER=""
   [[ -n $KVER && -f $CACHE/kernels/$KVER/vmlinuz ]] || { KVER=""; return 1; }
   VMLINUZ=$CACHE/kernels/$KVER/vmlinuz
+  [[ -f $CACHE/kernels/$KVER/vmlinux ]] && VMLINUZ=$CACHE/kernels/$KVER/vmlinux
   INITRD=$CACHE/initramfs/$KVER-$SCRIPT_HASH.cpio
   [[ -f $INITRD ]]
 }
@@ -325,8 +351,10 @@ case $PWD in
     log "warning: the current directory $PWD is hidden by a tmpfs in the guest" ;;
 esac
 
+# acpi=noirq: PCI IRQ routing from the BIOS table instead of ACPI AML (saves ~0.8 s of virtio_pci
+# probing under emulation); cryptomgr.notests skips the boot-time crypto self-tests.
 APPEND="console=ttyS0 panic=-1 quiet loglevel=0 cgroup_no_v1=all mitigations=off random.trust_cpu=on"
-APPEND+=" i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
+APPEND+=" acpi=noirq cryptomgr.notests i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
 (( VERBOSE )) && APPEND+=" corral.debug=1"
 APPEND+=${CORRAL_V2VM_APPEND:+ $CORRAL_V2VM_APPEND}
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -accel tcg,thread=multi -cpu max
