@@ -114,32 +114,37 @@ public final class TestCgroup implements AutoCloseable {
      * command never runs outside. Output goes to the test's stderr.
      */
     public Process start(String... command) throws IOException {
+        Process p = startIn(dirs.stream().map(d -> d.resolve("cgroup.procs")).toList(), command);
+        processes.add(p);
+        return p;
+    }
+
+    /**
+     * Starts {@code command} after joining the given cgroup.procs files (a shell writes its pid, then execs),
+     * and returns once the process is listed in the last of them, so callers measure the command, not the
+     * shell.
+     */
+    public static Process startIn(List<Path> procsFiles, String... command) throws IOException {
         StringBuilder script = new StringBuilder();
-        for (Path dir : dirs) {
-            script.append("echo $$ > '").append(dir.resolve("cgroup.procs")).append("' || exit 99; ");
+        for (Path procs : procsFiles) {
+            script.append("echo $$ > '").append(procs).append("' || exit 99; ");
         }
         script.append("exec \"$@\"");
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", script.toString(), "sh"));
         argv.addAll(List.of(command));
         Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.INHERIT)
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        processes.add(p);
-        awaitJoined(p);
-        return p;
-    }
-
-    /** Returns once the process is listed in every hierarchy, so callers measure the command, not the shell. */
-    private void awaitJoined(Process p) throws IOException {
         long deadline = System.currentTimeMillis() + 10_000;
-        Path last = dirs.get(dirs.size() - 1).resolve("cgroup.procs");
+        Path last = procsFiles.get(procsFiles.size() - 1);
         while (p.isAlive() && System.currentTimeMillis() < deadline) {
             for (String line : Files.readAllLines(last)) {
                 if (line.trim().equals(Long.toString(p.pid()))) {
-                    return;
+                    return p;
                 }
             }
             sleep(5);
         }
+        return p;
     }
 
     /** Pids in this cgroup (from the first hierarchy). */

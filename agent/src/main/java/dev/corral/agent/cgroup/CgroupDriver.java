@@ -1,0 +1,40 @@
+package dev.corral.agent.cgroup;
+
+import dev.corral.exporter.discovery.CgroupLayout;
+import dev.corral.exporter.discovery.CgroupMode;
+import dev.corral.exporter.discovery.CgroupPaths;
+
+/**
+ * Makes and manages container cgroups under one agent-owned parent cgroup (e.g. "/corral"). The agent writes
+ * only inside that parent; everything else on the host it only reads.
+ */
+public interface CgroupDriver {
+
+    static CgroupDriver forLayout(CgroupLayout layout, String parent) {
+        String p = CgroupPaths.normalize(parent);
+        if (p.equals("/")) {
+            throw new IllegalArgumentException("the agent's cgroup parent must not be the root cgroup");
+        }
+        return layout.mode() == CgroupMode.V2 ? new V2CgroupDriver(layout, p) : new V1CgroupDriver(layout, p);
+    }
+
+    CgroupLayout layout();
+
+    /** The agent's parent cgroup path. */
+    String parent();
+
+    /** Creates the parent cgroup where missing and delegates the controllers containers need. */
+    void ensureParent() throws CgroupException;
+
+    /** Creates a container's cgroup with limits; on any failure removes what it made and throws. */
+    ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException;
+
+    /** The cgroup of an existing container (after an agent restart). */
+    ContainerCgroup open(String name);
+
+    /** Removes the parent if it is empty (used by tests and uninstall). */
+    void removeParentIfEmpty() throws CgroupException;
+
+    /** True when memory.high (and other v2-only knobs) can be applied. */
+    boolean supportsMemoryHigh();
+}

@@ -1,0 +1,39 @@
+package dev.corral.agent.cgroup;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** A container's cgroup, in every hierarchy the host has. */
+public interface ContainerCgroup {
+
+    /** The cgroup path, e.g. "/corral/web". */
+    String path();
+
+    /** The cgroup.procs files the container's init joins before it runs anything. */
+    List<Path> procsFiles();
+
+    /** Applies limits all or nothing. */
+    void update(ResourceLimits limits) throws CgroupException;
+
+    void freeze() throws CgroupException;
+
+    void thaw() throws CgroupException;
+
+    boolean frozen() throws CgroupException;
+
+    /** SIGKILLs every process: cgroup.kill where the kernel has it, else freeze, kill each, thaw. */
+    void killAll() throws CgroupException;
+
+    /** Pids of every process inside. */
+    List<Long> pids() throws CgroupException;
+
+    boolean populated() throws CgroupException;
+
+    /** OOM kills inside this cgroup so far. */
+    long oomKills() throws CgroupException;
+
+    /** Removes the cgroup from every hierarchy; Busy while processes remain. */
+    void remove() throws CgroupException;
+
+    boolean exists();
+}

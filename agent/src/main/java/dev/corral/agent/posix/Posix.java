@@ -1,0 +1,69 @@
+package dev.corral.agent.posix;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import jnr.constants.platform.Errno;
+import jnr.constants.platform.OpenFlags;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+
+/**
+ * The few system calls the JDK does not expose with their errno, through jnr-posix. Fails fast when the
+ * native backend is not loaded, instead of jnr's silent pure-Java fallback that cannot do any of this.
+ */
+public final class Posix {
+
+    private static final Posix INSTANCE = new Posix();
+
+    private final POSIX posix;
+
+    private Posix() {
+        POSIX p = POSIXFactory.getNativePOSIX();
+        if (p == null || !p.isNative()) {
+            throw new IllegalStateException("jnr-posix could not load its native backend (jffi); Corral needs it "
+                    + "for signals and cgroup writes");
+        }
+        this.posix = p;
+    }
+
+    public static Posix get() {
+        return INSTANCE;
+    }
+
+    /**
+     * Writes {@code value} to a kernel file in exactly one write(2), as cgroup files expect.
+     *
+     * @return 0 on success, else the errno
+     */
+    public int writeOnce(Path file, String value) {
+        int fd = posix.open(file.toString(), OpenFlags.O_WRONLY.intValue() | OpenFlags.O_CLOEXEC.intValue(), 0);
+        if (fd < 0) {
+            return posix.errno();
+        }
+        try {
+            byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+            int n = posix.write(fd, bytes, bytes.length);
+            if (n < 0) {
+                return posix.errno();
+            }
+            return n == bytes.length ? 0 : Errno.EIO.intValue();
+        } finally {
+            posix.close(fd);
+        }
+    }
+
+    /** kill(2); returns 0 or the errno (ESRCH when the process is gone). */
+    public int kill(long pid, int signal) {
+        int r = posix.kill(pid, signal);
+        return r == 0 ? 0 : posix.errno();
+    }
+
+    public String strerror(int errno) {
+        return posix.strerror(errno);
+    }
+
+    public static String errnoName(int errno) {
+        Errno e = Errno.valueOf(errno);
+        return e == null ? "errno " + errno : e.name();
+    }
+}

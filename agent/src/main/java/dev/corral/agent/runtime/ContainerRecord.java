@@ -1,0 +1,40 @@
+package dev.corral.agent.runtime;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.corral.agent.spec.ContainerSpec;
+
+/**
+ * What the state dir keeps about one container (container.json). Immutable; changes make a new record.
+ *
+ * @param initPid           host pid of the container's init (PID 1 inside)
+ * @param monitorPid        host pid of the corral-shim monitor that waits for it and writes exit.json
+ * @param monitorStartTicks the monitor's start time (/proc/PID/stat field 22), so a reused pid is not mistaken
+ *                          for it after a restart
+ * @param exitCode          the command's exit code, 128+signal when killed by a signal
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record ContainerRecord(String name, ContainerSpec spec, ContainerState state, String cgroup,
+                              long createdAtMillis, Long startedAtMillis, Long finishedAtMillis, Long initPid,
+                              Long monitorPid, Long monitorStartTicks, Integer exitCode, Integer signal,
+                              Boolean oomKilled, String error) {
+
+    public ContainerRecord withState(ContainerState s) {
+        return new ContainerRecord(name, spec, s, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
+                initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error);
+    }
+
+    public ContainerRecord started(long at, long init, long monitor, long monitorTicks) {
+        return new ContainerRecord(name, spec, ContainerState.RUNNING, cgroup, createdAtMillis, at, null, init,
+                monitor, monitorTicks, null, null, null, null);
+    }
+
+    public ContainerRecord starting() {
+        return new ContainerRecord(name, spec, ContainerState.STARTING, cgroup, createdAtMillis, null, null, null,
+                null, null, null, null, null, null);
+    }
+
+    public ContainerRecord exited(long at, Integer code, Integer sig, boolean oom, String why) {
+        return new ContainerRecord(name, spec, ContainerState.EXITED, cgroup, createdAtMillis, startedAtMillis, at,
+                initPid, monitorPid, monitorStartTicks, code, sig, oom, why);
+    }
+}

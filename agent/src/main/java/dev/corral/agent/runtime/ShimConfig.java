@@ -1,0 +1,87 @@
+package dev.corral.agent.runtime;
+
+import dev.corral.agent.spec.Capabilities;
+import dev.corral.agent.spec.ContainerConfig;
+import dev.corral.agent.spec.ContainerSpec;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** Writes the NUL-separated launch config corral-shim reads (format in docs/design.md). */
+final class ShimConfig {
+
+    /** runc's default masked paths: kernel interfaces a container has no business reading. */
+    static final List<String> MASKED = List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+            "/sys/firmware", "/sys/devices/virtual/powercap");
+    /** runc's default read-only paths. */
+    static final List<String> READ_ONLY = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+            "/proc/sysrq-trigger");
+
+    static final long LOG_MAX_BYTES = 10L << 20;
+    static final int LOG_MAX_FILES = 3;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+
+    private ShimConfig put(String key, String value) {
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        byte[] v = value.getBytes(StandardCharsets.UTF_8);
+        out.write(k, 0, k.length);
+        out.write(0);
+        out.write(v, 0, v.length);
+        out.write(0);
+        return this;
+    }
+
+    static void write(Path file, ContainerConfig c, List<Path> procsFiles, Capabilities caps, Path logDir,
+                      Path exitFile) throws IOException {
+        ShimConfig s = new ShimConfig();
+        c.command().forEach(a -> s.put("arg", a));
+        for (Map.Entry<String, String> e : c.env().entrySet()) {
+            s.put("env", e.getKey() + "=" + e.getValue());
+        }
+        s.put("cwd", c.workingDir());
+        c.namespaces().forEach(ns -> s.put("ns", ns));
+        if (c.namespaces().contains("uts")) {
+            s.put("hostname", c.hostname());
+        }
+        procsFiles.forEach(p -> s.put("cgroup_procs", p.toString()));
+        if (c.rootfs() != null) {
+            s.put("rootfs", c.rootfs().toString());
+            if (c.readOnlyRootfs()) {
+                s.put("readonly_rootfs", "1");
+            }
+        }
+        for (ContainerConfig.MountPlan m : c.mounts()) {
+            String options = m.type().equals("bind") ? (m.readOnly() ? "ro" : "rw") + ",rec"
+                    : m.data() + (m.readOnly() ? ",ro" : "");
+            s.put("mount", m.type() + "\t" + m.source() + "\t" + m.target() + "\t" + options);
+        }
+        if (c.namespaces().contains("mount")) {
+            MASKED.forEach(p -> s.put("mask_path", p));
+            READ_ONLY.forEach(p -> s.put("readonly_path", p));
+        }
+        for (ContainerSpec.IdMapping m : c.uidMappings()) {
+            s.put("uid_map", m.containerId() + " " + m.hostId() + " " + m.size());
+        }
+        for (ContainerSpec.IdMapping m : c.gidMappings()) {
+            s.put("gid_map", m.containerId() + " " + m.hostId() + " " + m.size());
+        }
+        s.put("uid", Long.toString(c.uid()));
+        s.put("gid", Long.toString(c.gid()));
+        if (!c.groups().isEmpty()) {
+            s.put("groups", String.join(",", c.groups().stream().map(String::valueOf).toList()));
+        }
+        c.capabilities().forEach(n -> s.put("cap", Integer.toString(caps.number(n))));
+        s.put("no_new_privs", c.noNewPrivileges() ? "1" : "0");
+        s.put("log_dir", logDir.toString());
+        s.put("log_max_bytes", Long.toString(LOG_MAX_BYTES));
+        s.put("log_max_files", Integer.toString(LOG_MAX_FILES));
+        s.put("exit_file", exitFile.toString());
+        Files.write(file, s.out.toByteArray());
+    }
+}

@@ -1,0 +1,122 @@
+package dev.corral.agent.runtime;
+
+import dev.corral.agent.spec.SpecException;
+import dev.corral.agent.spec.SpecParser;
+import dev.corral.agent.spec.SpecValidator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One directory per container under {@code <state>/containers/}, holding container.json (written atomically:
+ * temp file, fsync, rename, fsync of the directory), the launch config, logs and the monitor's exit.json.
+ */
+public final class StateStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StateStore.class);
+
+    private final Path containers;
+
+    public StateStore(Path stateDir) throws IOException {
+        this.containers = stateDir.resolve("containers");
+        Files.createDirectories(containers);
+    }
+
+    /** The container's directory; the name is validated first so no path escapes the state dir. */
+    public Path dir(String name) {
+        try {
+            SpecValidator.checkName(name, "name");
+        } catch (SpecException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+        return containers.resolve(name);
+    }
+
+    public boolean exists(String name) {
+        return Files.exists(dir(name).resolve("container.json"));
+    }
+
+    public void save(ContainerRecord record) throws IOException {
+        Path dir = dir(record.name());
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("container.json.tmp");
+        byte[] json = SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(record);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(json));
+            ch.force(true);
+        }
+        Files.move(tmp, dir.resolve("container.json"), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+        fsyncDir(dir);
+    }
+
+    public Optional<ContainerRecord> load(String name) throws IOException {
+        Path file = dir(name).resolve("container.json");
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        return Optional.of(SpecParser.JSON.readValue(file.toFile(), ContainerRecord.class));
+    }
+
+    /** Every stored record; unreadable ones are logged and skipped (their directory stays for inspection). */
+    public List<ContainerRecord> list() throws IOException {
+        List<ContainerRecord> out = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(containers)) {
+            for (Path d : dirs) {
+                String name = d.getFileName().toString();
+                if (!SpecValidator.NAME.matcher(name).matches()) {
+                    continue;
+                }
+                try {
+                    load(name).ifPresent(out::add);
+                } catch (IOException e) {
+                    LOG.warn("skipping unreadable container record {}: {}", d, e.getMessage());
+                }
+            }
+        }
+        return out;
+    }
+
+    public void delete(String name) throws IOException {
+        Path dir = dir(name);
+        if (!Files.exists(dir)) {
+            return;
+        }
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        fsyncDir(containers);
+    }
+
+    private static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package dev.corral.agent.spec;
+
+import dev.corral.agent.cgroup.ResourceLimits;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A validated spec with every default filled in: what the runtime launches.
+ *
+ * @param rootfs     null for the host's root
+ * @param namespaces the namespaces to create: pid, mount, uts, ipc, net, user, cgroup
+ */
+public record ContainerConfig(String name, List<String> command, Map<String, String> env, String workingDir,
+                              long uid, long gid, List<Long> groups, String hostname, Map<String, String> labels,
+                              Path rootfs, boolean readOnlyRootfs, Set<String> namespaces,
+                              List<ContainerSpec.IdMapping> uidMappings, List<ContainerSpec.IdMapping> gidMappings,
+                              ResourceLimits limits, Set<String> capabilities, boolean noNewPrivileges,
+                              List<MountPlan> mounts) {
+
+    /** @param data tmpfs options such as "size=64m,mode=1777"; null for binds */
+    public record MountPlan(String type, String source, String target, boolean readOnly, String data) {
+    }
+}

@@ -1,0 +1,87 @@
+package dev.corral.agent.spec;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A container as a user asks for it (JSON). Unknown fields are rejected. Null means "the default"; see
+ * {@link SpecValidator} for defaults and rules. Sizes accept bytes or strings like "256m", "1g", "max".
+ *
+ * @param rootfs                   a directory to use as "/", or null for the host's root with private mounts
+ * @param dangerouslyAllowHostPaths lets mounts expose the host's "/", /proc, /sys or the agent's own state; a
+ *                                  container given those owns the host
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
+                            User user, String hostname, Map<String, String> labels, String rootfs,
+                            Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
+                            List<Mount> mounts, Boolean dangerouslyAllowHostPaths) {
+
+    /** @param additionalGids supplementary groups */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record User(Long uid, Long gid, List<Long> additionalGids) {
+    }
+
+    /** @param network "none" (a new network namespace with loopback up, the default) or "host" */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Namespaces(Boolean pid, Boolean mount, Boolean uts, Boolean ipc, String network,
+                             UserNamespace user, Boolean cgroup) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record UserNamespace(List<IdMapping> uidMappings, List<IdMapping> gidMappings) {
+    }
+
+    public record IdMapping(Long containerId, Long hostId, Long size) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Limits(Memory memory, Cpu cpu, Io io, Pids pids) {
+    }
+
+    /** @param swap swap allowed beyond max (not Docker's memory+swap total) */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Memory(@JsonDeserialize(using = ByteSizeDeserializer.class) Long max,
+                         @JsonDeserialize(using = ByteSizeDeserializer.class) Long high,
+                         @JsonDeserialize(using = ByteSizeDeserializer.class) Long swap,
+                         @JsonDeserialize(using = ByteSizeDeserializer.class) Long reservation) {
+    }
+
+    /**
+     * @param cpus   Docker's --cpus: a quota of cpus × period
+     * @param shares v1 scale (2..262144); weight is the v2 scale (1..10000); give one of them
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Cpu(Double cpus, Long quota, Long period, Long shares, Long weight, String cpusetCpus,
+                      String cpusetMems) {
+    }
+
+    /** @param weight blkio scale, 10..1000 */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Io(Long weight, List<IoDevice> devices) {
+    }
+
+    /** @param device "MAJOR:MINOR" or a block device path such as /dev/vda */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record IoDevice(String device, @JsonDeserialize(using = ByteSizeDeserializer.class) Long readBps,
+                           @JsonDeserialize(using = ByteSizeDeserializer.class) Long writeBps, Long readIops,
+                           Long writeIops) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Pids(Long max) {
+    }
+
+    /** @param capAdd capability names ("NET_ADMIN" or "CAP_NET_ADMIN", or "ALL") added to the default set */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Security(List<String> capAdd, List<String> capDrop, Boolean noNewPrivileges) {
+    }
+
+    /** @param type "bind" (source required; read-only unless readOnly is false) or "tmpfs" */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Mount(String type, String source, String target, Boolean readOnly,
+                        @JsonDeserialize(using = ByteSizeDeserializer.class) Long size, String mode) {
+    }
+}
