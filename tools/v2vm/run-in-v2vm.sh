@@ -97,7 +97,8 @@ GUEST_MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev vi
                9pnet 9pnet_virtio netfs fscache 9p virtio_blk)
 REQUIRED_MODULES=" virtio_pci 9pnet_virtio 9p virtio_blk "
 
-BUILD_TMP=""   # removed by the cleanup trap if a build is interrupted
+BUILD_TMPS=()  # removed by the cleanup trap (also if a build is interrupted)
+PKGROOT=""     # the kernel package unpacked by fetch_kernel, reused by build_initramfs
 
 fetch_kernel() { # sets KVER; unpacks the kernel into $CACHE/kernels/<kver>
   need apt-get apt
@@ -105,7 +106,7 @@ fetch_kernel() { # sets KVER; unpacks the kernel into $CACHE/kernels/<kver>
   need dpkg dpkg
   local tmp dep kver
   tmp=$(mktemp -d "$CACHE/.fetch.XXXXXX") || die 125 "cannot create a temp dir in $CACHE"
-  BUILD_TMP=$tmp
+  BUILD_TMPS+=("$tmp")
   find_dep() {
     apt-cache depends linux-image-amd64 2>/dev/null |
       awk '$1 ~ /Depends:$/ && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
@@ -125,20 +126,27 @@ fetch_kernel() { # sets KVER; unpacks the kernel into $CACHE/kernels/<kver>
   fi
   kver=${dep#linux-image-}
   dpkg -x "$tmp/${dep}"_*.deb "$tmp/root" || die 125 "dpkg -x of $dep failed"
-  [[ -f $tmp/root/boot/vmlinuz-$kver && -d $tmp/root/lib/modules/$kver ]] ||
-    die 125 "package $dep has no boot/vmlinuz-$kver or lib/modules/$kver"
+  [[ -f $tmp/root/boot/vmlinuz-$kver ]] || die 125 "package $dep has no boot/vmlinuz-$kver"
+  find_moddir "$tmp/root" "$kver" >/dev/null || die 125 "package $dep has no lib/modules/$kver"
   mkdir "$tmp/k"
   mv "$tmp/root/boot/vmlinuz-$kver" "$tmp/k/vmlinuz"
-  mv "$tmp/root/lib/modules/$kver" "$tmp/k/modules"
   [[ -f $tmp/root/boot/config-$kver ]] && mv "$tmp/root/boot/config-$kver" "$tmp/k/config"
+  # keep the .deb (70 MB) rather than the unpacked modules (400 MB): unpacked again per initramfs build
+  mv "$tmp/${dep}"_*.deb "$tmp/k/linux-image.deb"
   extract_vmlinux "$tmp/k"
   mkdir -p "$CACHE/kernels"
   rm -rf "$CACHE/kernels/$kver"
   mv "$tmp/k" "$CACHE/kernels/$kver"
   printf '%s\n' "$kver" > "$tmp/current" && mv -f "$tmp/current" "$CACHE/current"
-  rm -rf "$tmp"; BUILD_TMP=""
+  PKGROOT=$tmp/root
   log "kernel $kver cached"
   KVER=$kver
+}
+
+find_moddir() { # find_moddir ROOT KVER -> prints the modules dir (lib/modules or usr/lib/modules)
+  local d
+  for d in "$1/lib/modules/$2" "$1/usr/lib/modules/$2"; do [[ -d $d/kernel ]] && { printf '%s\n' "$d"; return 0; }; done
+  return 1
 }
 
 # qemu boots an uncompressed ELF vmlinux directly (PVH entry) ~3.5 s faster than a bzImage, which
@@ -224,13 +232,18 @@ sleep 10
 INIT_EOF
 
 build_initramfs() { # build_initramfs KVER OUT
-  local kver=$1 out=$2 kdir=$CACHE/kernels/$1 stage f b n
-  need busybox busybox-static
-  local bb; bb=$(command -v busybox)
-  [[ -x /bin/busybox ]] && bb=/bin/busybox
+  local kver=$1 out=$2 kdir=$CACHE/kernels/$1 stage f b n moddir
+  need dpkg dpkg
+  local bb=$BUSYBOX
+  [[ -n $bb ]] || die 2 "busybox not found: install the apt package 'busybox-static'"
   ldd "$bb" >/dev/null 2>&1 && die 2 "$bb is dynamically linked: install the apt package 'busybox-static'"
   stage=$(mktemp -d "$CACHE/.initramfs.XXXXXX") || die 125 "cannot create a temp dir in $CACHE"
-  BUILD_TMP=$stage
+  BUILD_TMPS+=("$stage")
+  if [[ -z $PKGROOT ]]; then
+    PKGROOT=$stage/pkg
+    dpkg -x "$kdir/linux-image.deb" "$PKGROOT" || die 125 "dpkg -x $kdir/linux-image.deb failed"
+  fi
+  moddir=$(find_moddir "$PKGROOT" "$kver") || die 125 "no lib/modules/$kver in $kdir/linux-image.deb"
   local root=$stage/root
   mkdir -p "$root"/{bin,dev,proc,sys,job,newroot,lib/corral}
   cp "$bb" "$root/bin/busybox"
@@ -243,9 +256,9 @@ build_initramfs() { # build_initramfs KVER OUT
   local order=()
   while IFS= read -r -d '' f; do
     b=${f##*/}; b=${b%%.ko*}; modpath[${b//-/_}]=$f
-  done < <(find "$kdir/modules/kernel" -name '*.ko*' -print0)
-  if [[ -f $kdir/modules/modules.builtin ]]; then
-    while IFS= read -r f; do b=${f##*/}; b=${b%%.ko*}; builtin[${b//-/_}]=1; done < "$kdir/modules/modules.builtin"
+  done < <(find "$moddir/kernel" -name '*.ko*' -print0)
+  if [[ -f $moddir/modules.builtin ]]; then
+    while IFS= read -r f; do b=${f##*/}; b=${b%%.ko*}; builtin[${b//-/_}]=1; done < "$moddir/modules.builtin"
   fi
   add_mod() { # add_mod NAME REQUIRED
     local n=${1//-/_} req=$2 src dst deps d
@@ -278,18 +291,20 @@ build_initramfs() { # build_initramfs KVER OUT
   (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$stage/initramfs.cpio" ||
     die 125 "cpio failed"
   mv -f "$stage/initramfs.cpio" "$out"
-  rm -rf "$stage"; BUILD_TMP=""
   # drop initramfs images of older script versions
   for f in "$CACHE"/initramfs/*.cpio; do [[ $f == "$out" ]] || rm -f "$f"; done
   log "initramfs built: $out"
 }
 
-SCRIPT_HASH=$( { cat "$SCRIPT_PATH"; sha256sum < "$(command -v busybox 2>/dev/null || echo /dev/null)"; } |
+BUSYBOX=/bin/busybox
+[[ -x $BUSYBOX ]] || BUSYBOX=$(command -v busybox 2>/dev/null) || BUSYBOX=""
+SCRIPT_HASH=$( { cat "$SCRIPT_PATH"; [[ -n $BUSYBOX ]] && sha256sum < "$BUSYBOX"; } |
                sha256sum | cut -c1-16)
 KVER="" VMLINUZ="" INITRD=""
 lookup_cache() {
   KVER=$(cat "$CACHE/current" 2>/dev/null) || KVER=""
-  [[ -n $KVER && -f $CACHE/kernels/$KVER/vmlinuz ]] || { KVER=""; return 1; }
+  [[ -n $KVER && -f $CACHE/kernels/$KVER/vmlinuz && -f $CACHE/kernels/$KVER/linux-image.deb ]] ||
+    { KVER=""; return 1; }
   VMLINUZ=$CACHE/kernels/$KVER/vmlinuz
   [[ -f $CACHE/kernels/$KVER/vmlinux ]] && VMLINUZ=$CACHE/kernels/$KVER/vmlinux
   INITRD=$CACHE/initramfs/$KVER-$SCRIPT_HASH.cpio
@@ -304,8 +319,8 @@ cleanup() {
   [[ -n $FPID ]] && { kill -TERM "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; }
   [[ -n $WPID ]] && { kill -TERM "$WPID" 2>/dev/null; wait "$WPID" 2>/dev/null; }
   [[ -n $JOB ]] && rm -rf "$JOB"
-  [[ -n $BUILD_TMP ]] && rm -rf "$BUILD_TMP"
-  QPID="" FPID="" WPID="" JOB="" BUILD_TMP=""
+  (( ${#BUILD_TMPS[@]} )) && rm -rf "${BUILD_TMPS[@]}"
+  QPID="" FPID="" WPID="" JOB="" BUILD_TMPS=()
 }
 on_signal() { log "interrupted (signal $1): stopping the VM"; cleanup; exit $((128 + $1)); }
 trap cleanup EXIT
@@ -315,13 +330,17 @@ trap 'on_signal 1' HUP
 
 if ! lookup_cache; then
   exec 8>"$CACHE/.lock"
-  flock -w 1800 8 || die 125 "timed out waiting for the cache lock $CACHE/.lock"
+  if ! flock -n 8; then
+    log "waiting for another run that is filling the cache $CACHE ..."
+    flock -w 1800 8 || die 125 "timed out waiting for the cache lock $CACHE/.lock"
+  fi
   if ! lookup_cache; then
     rm -rf "$CACHE"/.fetch.* "$CACHE"/.initramfs.*   # leftovers of killed builds (we hold the lock)
     [[ -n $KVER ]] || fetch_kernel
     [[ -n $KVER ]] || die 125 "no kernel"
     lookup_cache || { mkdir -p "$CACHE/initramfs"; build_initramfs "$KVER" "$INITRD"; }
     lookup_cache || die 125 "cache is inconsistent after the build: $CACHE"
+    rm -rf "${BUILD_TMPS[@]}"; BUILD_TMPS=() PKGROOT=""
   fi
   exec 8>&-
 fi
@@ -340,8 +359,9 @@ printf 'NONCE=%s\n' "$NONCE" > "$JOB/share/guest.env"
   [[ -n ${JAVA_HOME:-} ]] && echo "export JAVA_HOME=$(sq "$JAVA_HOME")"
   for i in "${!ENV_NAMES[@]}"; do echo "export ${ENV_NAMES[$i]}=$(sq "${ENV_VALUES[$i]}")"; done
   echo 'umask 022'
-  printf 'cd %s 2>/dev/null || { echo "run-in-v2vm: cannot cd to %s in the guest' "$(sq "$PWD")" "$(sq "$PWD")"
-  echo ' (only the read-only host root is visible; /tmp /run /var/tmp are fresh tmpfs there)" >&2; exit 125; }'
+  printf 'cd %s 2>/dev/null || {\n' "$(sq "$PWD")"
+  printf '  printf "run-in-v2vm: cannot cd to %%s in the guest (only the read-only host root is visible;'
+  printf ' /tmp /run /var/tmp are fresh tmpfs there)\\n" %s >&2\n  exit 125\n}\n' "$(sq "$PWD")"
   printf 'exec'; for a in "$@"; do printf ' %s' "$(sq "$a")"; done; echo
 } > "$JOB/share/job.sh"
 truncate -s "${DISK_MB}M" "$JOB/scratch.img" || die 125 "cannot create the scratch disk"
@@ -357,6 +377,7 @@ APPEND="console=ttyS0 panic=-1 quiet loglevel=0 cgroup_no_v1=all mitigations=off
 APPEND+=" acpi=noirq cryptomgr.notests i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
 (( VERBOSE )) && APPEND+=" corral.debug=1"
 APPEND+=${CORRAL_V2VM_APPEND:+ $CORRAL_V2VM_APPEND}
+# shellcheck disable=SC2054  # commas are qemu's option syntax
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -accel tcg,thread=multi -cpu max
   -m "$MEM" -smp "$CPUS" -display none -monitor none -serial stdio -no-reboot
   -kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND"
@@ -364,10 +385,13 @@ QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -accel tcg,thread=multi -cp
   -virtfs "local,path=${JOB//,/,,}/share,mount_tag=corraljob,security_model=none,readonly=on"
   -drive "file=${JOB//,/,,}/scratch.img,format=raw,if=none,id=scratch,cache=unsafe"
   -device virtio-blk-pci,drive=scratch,serial=corral-scratch)
+# debugging knobs (word-split on purpose): extra qemu arguments and kernel parameters
+# shellcheck disable=SC2206
 [[ -n ${CORRAL_V2VM_QEMU_EXTRA:-} ]] && QEMU+=($CORRAL_V2VM_QEMU_EXTRA)
 vlog "qemu: ${QEMU[*]}"
 
-START_TS=$(date +%s.%N)
+START_TS=$EPOCHREALTIME
+elapsed() { local n=$EPOCHREALTIME; awk -v s="$START_TS" -v n="$n" 'BEGIN { printf "%.1f", n - s }'; }
 timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null >"$JOB/console.fifo" 2>"$JOB/qemu.err" &
 QPID=$!
 
@@ -375,31 +399,35 @@ QPID=$!
 # records the exit code. After the exit marker it gives qemu 15 s to power off.
 filter() {
   trap - INT TERM HUP EXIT
+  trap '' PIPE   # if our stdout goes away, keep reading so the exit status still gets through
+  local out=1   # cleared when stdout is gone
+  emit() { (( out )) && { printf "$@" 2>/dev/null || out=0; }; return 0; }
   local line eof=0 started=0 startm="CORRAL_V2VM_START_$NONCE" exitm="CORRAL_V2VM_EXIT_$NONCE=" pre rest
   exec 3>"$JOB/console.log"
   while (( !eof )); do
     IFS= read -r line || { eof=1; [[ -n $line ]] || break; }
     printf '%s\n' "$line" >&3
-    line=${line%$'\r'}
     if (( !started )); then
+      line=${line%$'\r'}
       (( VERBOSE )) && printf '[guest] %s\n' "$line" >&2
       if [[ $line == *"$startm"* ]]; then
         started=1; : > "$JOB/started"
-        vlog "command started $(awk -v s="$START_TS" -v n="$(date +%s.%N)" 'BEGIN{printf "%.1f", n-s}') s after qemu start"
+        vlog "command started $(elapsed) s after qemu start"
       elif [[ $line == *CORRAL_V2VM_INIT_ERROR:* ]]; then
         printf '%s\n' "${line#*CORRAL_V2VM_INIT_ERROR: }" > "$JOB/init-error"
       fi
     elif [[ $line == *"$exitm"* ]]; then
       pre=${line%%"$exitm"*}; rest=${line#*"$exitm"}
-      [[ -n $pre ]] && printf '%s' "$pre"
+      [[ -n $pre ]] && emit '%s' "$pre"
       rest=${rest%%[!0-9]*}
       printf '%s\n' "${rest:-255}" > "$JOB/rc"
+      vlog "command exited (status ${rest:-?}) $(elapsed) s after qemu start"
       local r=0
       while :; do IFS= read -r -t 15 line; r=$?; (( r == 0 )) || break; printf '%s\n' "$line" >&3; done
       (( r > 128 )) && kill -TERM "$QPID" 2>/dev/null
       break
     else
-      if (( eof )); then printf '%s' "$line"; else printf '%s\n' "$line"; fi
+      if (( eof )); then emit '%s' "$line"; else emit '%s\n' "$line"; fi
     fi
   done
   cat >/dev/null   # drain so qemu never blocks on a full pipe
@@ -420,8 +448,7 @@ WPID=$!
 
 wait "$QPID"; QRC=$?; QPID=""
 wait "$FPID"; FPID=""
-END_TS=$(date +%s.%N)
-vlog "VM ran $(awk -v s="$START_TS" -v n="$END_TS" 'BEGIN{printf "%.1f", n-s}') s (qemu exit status $QRC)"
+vlog "qemu exited (status $QRC) $(elapsed) s after its start"
 
 if [[ -f $JOB/rc ]]; then
   RC=$(<"$JOB/rc")
