@@ -1,5 +1,6 @@
 package dev.corral.exporter.discovery;
 
+import dev.corral.exporter.read.KernelText;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -32,7 +33,7 @@ public final class CgroupLayoutDetector {
     }
 
     public CgroupLayout detect() throws IOException {
-        List<MountInfo> mounts = MountInfo.parseAll(Files.readString(paths.procRoot().resolve("self/mountinfo")));
+        List<MountInfo> mounts = MountInfo.parseAll(KernelText.read(paths.procRoot().resolve("self/mountinfo")));
         Set<String> v1Names = v1ControllerNames();
         List<Hierarchy> hierarchies = new ArrayList<>();
         Hierarchy unified = null;
@@ -52,12 +53,14 @@ public final class CgroupLayoutDetector {
         }
         boolean hasV1Resources = hierarchies.stream()
                 .anyMatch(h -> h.controllers().stream().anyMatch(c -> !c.startsWith("name=")));
+        boolean hasV1Accounting = hierarchies.stream()
+                .anyMatch(h -> h.controllers().stream().anyMatch(CgroupLayout.ACCOUNTING_CONTROLLERS::contains));
         CgroupMode mode;
-        if (hasV1Resources) {
-            mode = unified == null ? CgroupMode.V1 : CgroupMode.HYBRID;
-        } else if (unified != null) {
+        if (unified != null && !hasV1Accounting) {
             mode = CgroupMode.V2;
-            hierarchies.clear(); // a lone name=systemd v1 mount beside v2 carries no accounting
+            hierarchies.clear(); // v1 mounts beside v2 without accounting (name=systemd, net_cls) are not read
+        } else if (hasV1Resources) {
+            mode = unified == null ? CgroupMode.V1 : CgroupMode.HYBRID;
         } else {
             throw new IOException("no cgroup filesystem is mounted (looked in "
                     + paths.procRoot().resolve("self/mountinfo") + ")");
@@ -85,7 +88,7 @@ public final class CgroupLayoutDetector {
     private Set<String> unifiedControllers(MountInfo m) throws IOException {
         Path file = paths.mountPoint(m.mountPoint()).resolve("cgroup.controllers");
         try {
-            String content = Files.readString(file).trim();
+            String content = KernelText.read(file).trim();
             return content.isEmpty() ? Set.of() : Set.of(content.split(" "));
         } catch (NoSuchFileException e) {
             return Set.of();
@@ -98,7 +101,7 @@ public final class CgroupLayoutDetector {
         if (!Files.exists(file)) {
             return out;
         }
-        for (ProcCgroupEntry e : ProcCgroupEntry.parseAll(Files.readString(file))) {
+        for (ProcCgroupEntry e : ProcCgroupEntry.parseAll(KernelText.read(file))) {
             if (e.isUnified()) {
                 out.put("", e.path());
             }

@@ -29,9 +29,15 @@ public record ProcCgroupEntry(int hierarchyId, List<String> controllers, String 
             if (second < 0) {
                 throw new IllegalArgumentException("/proc/self/cgroup line is malformed: " + line);
             }
+            int id;
+            try {
+                id = Integer.parseInt(line.substring(0, first));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("/proc/self/cgroup line is malformed: " + line, e);
+            }
             String list = line.substring(first + 1, second);
-            entries.add(new ProcCgroupEntry(Integer.parseInt(line.substring(0, first)),
-                    list.isEmpty() ? List.of() : List.of(list.split(",")), line.substring(second + 1)));
+            entries.add(new ProcCgroupEntry(id, list.isEmpty() ? List.of() : List.of(list.split(",")),
+                    line.substring(second + 1)));
         }
         return entries;
     }

@@ -46,16 +46,14 @@ final class BlkioFiles {
         if (chosen >= 0) {
             return readSource(chosen, buf, errors);
         }
-        boolean any = false;
         for (int s = 0; s < SOURCES.length; s++) {
             if (!files.has(2 * s)) {
                 continue;
             }
-            // The plain throttle files are a fallback for kernels without the recursive ones only.
-            if (s == SOURCES.length - 1 && any) {
+            // The plain throttle files are a fallback for kernels without the recursive ones (before 4.16) only.
+            if (s == SOURCES.length - 1 && files.has(2 * (s - 1))) {
                 break;
             }
-            any = true;
             List<BlkioDevice> devices = readSource(s, buf, errors);
             if (devices != null && !devices.isEmpty()) {
                 chosen = s;

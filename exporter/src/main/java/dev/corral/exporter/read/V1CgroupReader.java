@@ -57,7 +57,8 @@ final class V1CgroupReader implements CgroupReader {
                 "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes");
         blkio = new BlkioFiles(layout.hierarchyOf("blkio").flatMap(h -> h.dirOf(path)).orElse(null));
         pids = files(layout, "pids", path, "pids.current", "pids.max");
-        pressure = new PressureFiles(layout.unified().flatMap(h -> h.dirOf(path)).orElse(null), false);
+        pressure = new PressureFiles(layout.unified().flatMap(h -> h.dirOf(path))
+                .filter(java.nio.file.Files::isDirectory).orElse(null), false);
     }
 
     private static FileSet files(CgroupLayout layout, String controller, String path, String... names) {
@@ -142,7 +143,8 @@ final class V1CgroupReader implements CgroupReader {
         long limit = value(memory, MEM_LIMIT, buf, errors);
         long swLimit = value(memory, MEMSW_LIMIT, buf, errors);
         long soft = value(memory, SOFT_LIMIT, buf, errors);
-        long quota = value(cpu, QUOTA, buf, errors);
+        boolean hasQuota = cpu.load(QUOTA, buf, errors); // its "-1" (no quota) is Absent.VALUE once parsed
+        long quota = hasQuota ? ValueParser.first(buf.bytes(), buf.length()) : Absent.VALUE;
         long period = value(cpu, PERIOD, buf, errors);
         long shares = value(cpu, SHARES, buf, errors);
         if (Absent.is(limit) && Absent.is(period) && Absent.is(shares)) {
@@ -155,7 +157,7 @@ final class V1CgroupReader implements CgroupReader {
                     : Math.max(0, swLimit - Limits.normalizeV1Memory(limit));
         }
         return new SpecStats(normalizeMemory(limit), swapLimit, normalizeMemory(soft),
-                quota < 0 ? Limits.UNLIMITED : quota, period, shares);
+                hasQuota && quota < 0 ? Limits.UNLIMITED : quota, period, shares);
     }
 
     private static long normalizeMemory(long v) {

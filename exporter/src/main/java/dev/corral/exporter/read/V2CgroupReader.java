@@ -33,8 +33,9 @@ final class V2CgroupReader implements CgroupReader {
     V2CgroupReader(Path dir, String path, long startTimeMillis) {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
-        this.files = new FileSet(dir, NAMES);
-        this.pressure = new PressureFiles(dir, false);
+        boolean exists = java.nio.file.Files.isDirectory(dir); // removed between the scan and now: gone
+        this.files = exists ? new FileSet(dir, NAMES) : FileSet.absent();
+        this.pressure = new PressureFiles(exists ? dir : null, false);
     }
 
     @Override

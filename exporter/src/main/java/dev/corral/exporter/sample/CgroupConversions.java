@@ -45,8 +45,8 @@ public final class CgroupConversions {
         double e = Math.log10(weight);
         double l = (-125 + Math.sqrt(125.0 * 125.0 + 4 * 612.0 * (e + 7.0 / 34.0))) / 2;
         long shares = Math.round(Math.pow(2, l));
-        // Round-trip exactly where rounding lands one off.
-        while (shares > 2 && sharesToWeight(shares - 1) >= weight) {
+        // Round-trip exactly where rounding lands one off (keeping the anchors: 100 -> 1024).
+        while (shares > 2 && sharesToWeight(shares) > weight) {
             shares--;
         }
         while (sharesToWeight(shares) < weight) {

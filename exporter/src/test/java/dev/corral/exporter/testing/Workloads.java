@@ -2,6 +2,7 @@ package dev.corral.exporter.testing;
 
 import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.CgroupMode;
+import dev.corral.exporter.sample.DeviceNumbers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -47,11 +48,8 @@ public final class Workloads {
         if (scratch != null && !scratch.isEmpty()) {
             return scratch;
         }
-        long dev = (Long) Files.getAttribute(Path.of("/var/tmp"), "unix:dev", LinkOption.NOFOLLOW_LINKS);
-        // Linux's dev_t encoding (see gnu_dev_major/minor).
-        long major = ((dev >>> 8) & 0xfffL) | ((dev >>> 32) & 0xfffff000L);
-        long minor = (dev & 0xffL) | ((dev >>> 12) & 0xffffff00L);
-        return major + ":" + minor;
+        return DeviceNumbers.format((Long) Files.getAttribute(Path.of("/var/tmp"), "unix:dev",
+                LinkOption.NOFOLLOW_LINKS));
     }
 
     public static void expectLayout(CgroupLayout layout) {

@@ -1,0 +1,417 @@
+package dev.corral.exporter.read;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.corral.exporter.discovery.CgroupLayout;
+import dev.corral.exporter.discovery.CgroupMode;
+import dev.corral.exporter.discovery.Hierarchy;
+import dev.corral.exporter.sample.Absent;
+import dev.corral.exporter.sample.BlkioDevice;
+import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.CpuStats;
+import dev.corral.exporter.sample.Limits;
+import dev.corral.exporter.sample.MemoryStats;
+import dev.corral.exporter.sample.PidsStats;
+import dev.corral.exporter.sample.Pressure;
+import dev.corral.exporter.sample.PressureStats;
+import dev.corral.exporter.sample.SpecStats;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The v1 reader on fake hierarchies laid out like this host (hybrid: cpu and cpuacct apart, a cgroup2 mount
+ * for PSI), with file contents copied from this host's /sys/fs/cgroup.
+ */
+class V1CgroupReaderTest {
+
+    private static final String PATH = "/docker/abc";
+    private static final long NOW = 1_700_000_000_000L;
+    private static final String V1_UNLIMITED = "9223372036854771712\n";
+
+    @TempDir
+    Path tmp;
+    private CgroupLayout layout;
+    private final List<String> errors = new ArrayList<>();
+    private final List<CgroupReader> opened = new ArrayList<>();
+
+    private Path cpuacct;
+    private Path cpu;
+    private Path memory;
+    private Path blkio;
+    private Path pids;
+    private Path unified;
+
+    private static Hierarchy v1(Path mount, String... controllers) {
+        return new Hierarchy(1, Set.of(controllers), mount, "/");
+    }
+
+    @BeforeEach
+    void writeCgroup() throws IOException {
+        layout = new CgroupLayout(CgroupMode.HYBRID, List.of(v1(tmp.resolve("cpu"), "cpu"),
+                v1(tmp.resolve("cpuacct"), "cpuacct"), v1(tmp.resolve("memory"), "memory"),
+                v1(tmp.resolve("blkio"), "blkio"), v1(tmp.resolve("pids"), "pids"),
+                v1(tmp.resolve("systemd"), "name=systemd"),
+                new Hierarchy(2, Set.of(), tmp.resolve("unified"), "/")), Map.of());
+        String rel = PATH.substring(1);
+        cpuacct = Tree.dir(tmp.resolve("cpuacct").resolve(rel),
+                "cpuacct.usage", "454656546456\n",
+                "cpuacct.usage_user", "411431209144\n",
+                "cpuacct.usage_sys", "43485728117\n",
+                "cpuacct.stat", "user 41120\nsystem 4344\n",
+                "cpuacct.usage_percpu", "227328273228 227328273228\n");
+        cpu = Tree.dir(tmp.resolve("cpu").resolve(rel),
+                "cpu.stat", "nr_periods 4213\nnr_throttled 112\nthrottled_time 9876543210\nnr_bursts 0\nburst_time 0\n",
+                "cpu.cfs_quota_us", "-1\n",
+                "cpu.cfs_period_us", "100000\n",
+                "cpu.shares", "512\n");
+        memory = Tree.dir(tmp.resolve("memory").resolve(rel),
+                "memory.usage_in_bytes", "3440000000\n",
+                "memory.max_usage_in_bytes", "3865470566\n",
+                "memory.failcnt", "0\n",
+                "memory.stat", FlatKeyedParserTest.V1_MEMORY_STAT,
+                "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+                "memory.memsw.usage_in_bytes", "3448388608\n",
+                "memory.limit_in_bytes", V1_UNLIMITED,
+                "memory.memsw.limit_in_bytes", V1_UNLIMITED,
+                "memory.soft_limit_in_bytes", V1_UNLIMITED);
+        blkio = Tree.dir(tmp.resolve("blkio").resolve(rel),
+                "blkio.bfq.io_service_bytes_recursive", "Total 0\n",
+                "blkio.bfq.io_serviced_recursive", "Total 0\n",
+                "blkio.bfq.io_service_bytes", "Total 0\n",
+                "blkio.throttle.io_service_bytes_recursive", BlkioParserTest.THIS_HOST_BYTES,
+                "blkio.throttle.io_serviced_recursive", BlkioParserTest.THIS_HOST_OPS,
+                "blkio.throttle.io_service_bytes", "254:0 Read 1\n254:0 Write 2\nTotal 3\n",
+                "blkio.throttle.io_serviced", "254:0 Read 1\n254:0 Write 1\nTotal 2\n");
+        pids = Tree.dir(tmp.resolve("pids").resolve(rel), "pids.current", "42\n", "pids.max", "max\n");
+        unified = Tree.dir(tmp.resolve("unified").resolve(rel),
+                "cpu.pressure", "some avg10=7.65 avg60=21.70 avg300=14.39 total=73690857\n"
+                        + "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+                "memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1784\n"
+                        + "full avg10=0.00 avg60=0.00 avg300=0.00 total=936\n",
+                "io.pressure", "some avg10=0.53 avg60=1.45 avg300=0.61 total=4159832\n"
+                        + "full avg10=0.40 avg60=0.94 avg300=0.40 total=3247158\n");
+    }
+
+    @AfterEach
+    void close() {
+        opened.forEach(CgroupReader::close);
+        assertThat(errors).isEmpty();
+    }
+
+    private CgroupSample read() {
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        return reader.read(new ReadBuffer(16), NOW, (file, cause) -> errors.add(file + ": " + cause));
+    }
+
+    private static void write(Path dir, String name, String content) throws IOException {
+        Files.writeString(dir.resolve(name), content);
+    }
+
+    private static void delete(Path dir, String... names) throws IOException {
+        for (String n : names) {
+            Files.delete(dir.resolve(n));
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
+    void everyField() throws IOException {
+        CgroupSample s = read();
+
+        assertThat(s.path()).isEqualTo(PATH);
+        assertThat(s.timestampMillis()).isEqualTo(NOW);
+        long oldest = Long.MAX_VALUE;
+        for (Path d : List.of(cpu, cpuacct, memory, blkio, pids, unified)) {
+            oldest = Math.min(oldest, Tree.ctimeMillis(d));
+        }
+        assertThat(s.startTimeMillis()).isEqualTo(oldest);
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, 4213, 112,
+                9876543210L));
+        long usage = 3440000000L;
+        long totalInactiveFile = 2672562176L;
+        assertThat(s.memory()).isEqualTo(new MemoryStats(usage, usage - totalInactiveFile, 207392768, 3225145344L,
+                95240192, 3448388608L - usage, 3865470566L, 0, 3, Absent.VALUE, Absent.VALUE));
+        // BFQ's files exist but list no device: the throttle layer's recursive ones are used
+        assertThat(s.blkio()).containsExactly(new BlkioDevice(254, 0, 192512, 782336, 8, 137));
+        assertThat(s.pids()).isEqualTo(new PidsStats(42, Limits.UNLIMITED));
+        assertThat(s.pressure()).isEqualTo(new PressureStats(new Pressure(73690857, 0), new Pressure(1784, 936),
+                new Pressure(4159832, 3247158)));
+        // unlimited memory (page-rounded LONG_MAX) and quota -1 are UNLIMITED
+        assertThat(s.spec()).isEqualTo(new SpecStats(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED,
+                Limits.UNLIMITED, 100000, 512));
+    }
+
+    @Test
+    void limits() throws IOException {
+        write(memory, "memory.limit_in_bytes", "268435456\n");
+        write(memory, "memory.memsw.limit_in_bytes", "402653184\n");
+        write(memory, "memory.soft_limit_in_bytes", "134217728\n");
+        write(cpu, "cpu.cfs_quota_us", "50000\n");
+        write(cpu, "cpu.cfs_period_us", "250000\n");
+        write(pids, "pids.max", "100\n");
+        CgroupSample s = read();
+
+        assertThat(s.spec()).isEqualTo(new SpecStats(268435456, 402653184 - 268435456, 134217728, 50000, 250000,
+                512));
+        assertThat(s.pids().max()).isEqualTo(100);
+    }
+
+    @Test
+    void memswEqualToTheLimitMeansNoSwap() throws IOException {
+        write(memory, "memory.limit_in_bytes", "268435456\n");
+        write(memory, "memory.memsw.limit_in_bytes", "268435456\n");
+
+        assertThat(read().spec().swapLimit()).isZero();
+    }
+
+    @Test
+    void withoutSwapAccountingSwapIsAbsent() throws IOException {
+        delete(memory, "memory.memsw.usage_in_bytes", "memory.memsw.limit_in_bytes"); // swapaccount=0
+        CgroupSample s = read();
+
+        assertThat(s.memory().swap()).isEqualTo(Absent.VALUE);
+        assertThat(s.spec().swapLimit()).isEqualTo(Absent.VALUE);
+        assertThat(s.spec().memoryLimit()).isEqualTo(Limits.UNLIMITED);
+    }
+
+    @Test
+    void workingSetIsFlooredAtZero() throws IOException {
+        write(memory, "memory.usage_in_bytes", "1000\n");
+        write(memory, "memory.memsw.usage_in_bytes", "900\n"); // read later than usage: swap floored too
+        MemoryStats m = read().memory();
+
+        assertThat(m.workingSet()).isZero();
+        assertThat(m.swap()).isZero();
+    }
+
+    @Test
+    void usageUserAndSysArePreferredOverTicks() throws IOException {
+        write(cpuacct, "cpuacct.stat", "user 1\nsystem 1\n");
+        CpuStats c = read().cpu();
+
+        assertThat(c.userNanos()).isEqualTo(411431209144L);
+        assertThat(c.systemNanos()).isEqualTo(43485728117L);
+    }
+
+    @Test
+    void beforeLinux47UserAndSystemComeFromCpuacctStatTicks() throws IOException {
+        delete(cpuacct, "cpuacct.usage_user", "cpuacct.usage_sys");
+        CpuStats c = read().cpu();
+
+        assertThat(c).isEqualTo(new CpuStats(454656546456L, 41120 * 10_000_000L, 4344 * 10_000_000L, 4213, 112,
+                9876543210L));
+    }
+
+    @Test
+    void withNeitherUsageUserNorCpuacctStatUserAndSystemAreAbsent() throws IOException {
+        delete(cpuacct, "cpuacct.usage_user", "cpuacct.usage_sys", "cpuacct.stat");
+        CpuStats c = read().cpu();
+
+        assertThat(c.usageNanos()).isEqualTo(454656546456L);
+        assertThat(c.userNanos()).isEqualTo(Absent.VALUE);
+        assertThat(c.systemNanos()).isEqualTo(Absent.VALUE);
+    }
+
+    @Test
+    void blkioPrefersBfqWhenItListsDevices() throws IOException {
+        write(blkio, "blkio.bfq.io_service_bytes_recursive", "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n"
+                + "8:0 Async 12288\n8:0 Discard 0\n8:0 Total 12288\nTotal 12288\n");
+        write(blkio, "blkio.bfq.io_serviced_recursive", "8:0 Read 1\n8:0 Write 2\n8:0 Total 3\nTotal 3\n");
+
+        assertThat(read().blkio()).containsExactly(new BlkioDevice(8, 0, 4096, 8192, 1, 2));
+    }
+
+    @Test
+    void blkioFallsBackToThrottleRecursiveWithoutBfq() throws IOException {
+        delete(blkio, "blkio.bfq.io_service_bytes_recursive", "blkio.bfq.io_serviced_recursive",
+                "blkio.bfq.io_service_bytes");
+
+        assertThat(read().blkio()).containsExactly(new BlkioDevice(254, 0, 192512, 782336, 8, 137));
+    }
+
+    @Test
+    void blkioUsesCfqRecursiveStatsBeforeTheThrottleLayer() throws IOException {
+        write(blkio, "blkio.io_service_bytes_recursive", "8:16 Read 10\n8:16 Write 20\nTotal 30\n");
+        write(blkio, "blkio.io_serviced_recursive", "8:16 Read 1\n8:16 Write 2\nTotal 3\n");
+
+        assertThat(read().blkio()).containsExactly(new BlkioDevice(8, 16, 10, 20, 1, 2));
+    }
+
+    /** Linux 4.12 to 4.15 with BFQ built: blkio.bfq.* exist, the throttle layer has no recursive files yet. */
+    @Test
+    void blkioUsesPlainThrottleFilesWhenRecursiveOnesDoNotExist() throws IOException {
+        delete(blkio, "blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_serviced_recursive");
+
+        assertThat(read().blkio()).containsExactly(new BlkioDevice(254, 0, 1, 2, 1, 1));
+    }
+
+    /** Linux 4.15 with a blk-mq disk: CFQ's files exist but list nothing, BFQ is not built. */
+    @Test
+    void blkioUsesPlainThrottleFilesWhenCfqListsNothing() throws IOException {
+        delete(blkio, "blkio.bfq.io_service_bytes_recursive", "blkio.bfq.io_serviced_recursive",
+                "blkio.bfq.io_service_bytes", "blkio.throttle.io_service_bytes_recursive",
+                "blkio.throttle.io_serviced_recursive");
+        write(blkio, "blkio.io_service_bytes_recursive", "Total 0\n");
+        write(blkio, "blkio.io_serviced_recursive", "Total 0\n");
+
+        assertThat(read().blkio()).containsExactly(new BlkioDevice(254, 0, 1, 2, 1, 1));
+    }
+
+    @Test
+    void blkioIsEmptyWithoutAnyStatisticsFile() throws IOException {
+        try (Stream<Path> files = Files.list(blkio)) {
+            for (Path f : files.toList()) {
+                Files.delete(f);
+            }
+        }
+        assertThat(read().blkio()).isEmpty(); // the controller is there (CONFIG_BLK_DEV_THROTTLING off)
+    }
+
+    @Test
+    void blkioWithoutIoIsAnEmptyListNotNull() throws IOException {
+        write(blkio, "blkio.throttle.io_service_bytes_recursive", "Total 0\n");
+        write(blkio, "blkio.throttle.io_serviced_recursive", "Total 0\n");
+
+        assertThat(read().blkio()).isEmpty(); // the plain throttle files are not a fallback for an idle cgroup
+    }
+
+    @Test
+    void missingFilesAreAbsentNeverZero() throws IOException {
+        delete(memory, "memory.oom_control", "memory.failcnt", "memory.max_usage_in_bytes", "memory.stat",
+                "memory.soft_limit_in_bytes");
+        delete(cpu, "cpu.stat", "cpu.shares");
+        delete(pids, "pids.max");
+        CgroupSample s = read();
+
+        assertThat(s.memory()).isEqualTo(new MemoryStats(3440000000L, Absent.VALUE, Absent.VALUE, Absent.VALUE,
+                Absent.VALUE, 8388608, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE));
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, Absent.VALUE,
+                Absent.VALUE, Absent.VALUE));
+        assertThat(s.pids()).isEqualTo(new PidsStats(42, Absent.VALUE));
+        assertThat(s.spec()).isEqualTo(new SpecStats(Limits.UNLIMITED, Limits.UNLIMITED, Absent.VALUE,
+                Limits.UNLIMITED, 100000, Absent.VALUE));
+    }
+
+    @Test
+    void aMissingQuotaFileIsAbsentNotUnlimited() throws IOException {
+        delete(cpu, "cpu.cfs_quota_us");
+
+        assertThat(read().spec().cpuQuotaMicros()).isEqualTo(Absent.VALUE);
+    }
+
+    @Test
+    void aMissingMemoryDirectoryNullsMemory() throws IOException {
+        deleteTree(memory);
+        CgroupSample s = read();
+
+        assertThat(s.memory()).isNull();
+        assertThat(s.spec()).isEqualTo(new SpecStats(Absent.VALUE, Absent.VALUE, Absent.VALUE, Limits.UNLIMITED,
+                100000, 512));
+        assertThat(s.cpu()).isNotNull();
+    }
+
+    @Test
+    void aMissingCpuDirectoryLeavesItsFieldsAbsent() throws IOException {
+        deleteTree(cpu);
+        CgroupSample s = read();
+
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, Absent.VALUE,
+                Absent.VALUE, Absent.VALUE));
+        assertThat(s.spec()).isEqualTo(new SpecStats(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED,
+                Absent.VALUE, Absent.VALUE, Absent.VALUE));
+    }
+
+    @Test
+    void missingCpuAndCpuacctDirectoriesNullCpu() throws IOException {
+        deleteTree(cpu);
+        deleteTree(cpuacct);
+
+        assertThat(read().cpu()).isNull();
+    }
+
+    @Test
+    void missingBlkioPidsAndUnifiedDirectoriesNullTheirComponents() throws IOException {
+        deleteTree(blkio);
+        deleteTree(pids);
+        deleteTree(unified);
+        CgroupSample s = read();
+
+        assertThat(s.blkio()).isNull();
+        assertThat(s.pids()).isNull();
+        assertThat(s.pressure()).isNull();
+        assertThat(s.memory()).isNotNull();
+    }
+
+    @Test
+    void aHierarchyTheHostDoesNotMountNullsItsComponent() {
+        layout = new CgroupLayout(CgroupMode.V1, List.of(v1(tmp.resolve("cpu"), "cpu"),
+                v1(tmp.resolve("cpuacct"), "cpuacct"), v1(tmp.resolve("memory"), "memory")), Map.of());
+        CgroupSample s = read();
+
+        assertThat(s.blkio()).isNull();
+        assertThat(s.pids()).isNull();
+        assertThat(s.pressure()).isNull();
+        assertThat(s.cpu()).isNotNull();
+    }
+
+    @Test
+    void aCgroupInNoHierarchyReadsAsGone() throws IOException {
+        for (Path d : List.of(cpu, cpuacct, memory, blkio, pids, unified)) {
+            deleteTree(d);
+        }
+        assertThat(read()).isNull();
+    }
+
+    /** systemd on a hybrid host makes some cgroups in its own and the cgroup2 hierarchy only: PSI, nothing else. */
+    @Test
+    void aCgroupOnlyInTheUnifiedHierarchyHasOnlyPressure() throws IOException {
+        for (Path d : List.of(cpu, cpuacct, memory, blkio, pids)) {
+            deleteTree(d);
+        }
+        CgroupSample s = read();
+
+        assertThat(s).isNotNull();
+        assertThat(s.pressure().io()).isEqualTo(new Pressure(4159832, 3247158));
+        assertThat(s.startTimeMillis()).isEqualTo(Tree.ctimeMillis(unified));
+        assertThat(List.of(s.cpu() == null, s.memory() == null, s.blkio() == null, s.pids() == null,
+                s.spec() == null)).containsOnly(true);
+    }
+
+    @Test
+    void comountedCpuAndCpuacct() throws IOException {
+        Path both = Files.createDirectories(tmp.resolve("cpu,cpuacct/docker/abc"));
+        for (Path from : List.of(cpu, cpuacct)) {
+            try (Stream<Path> files = Files.list(from)) {
+                for (Path f : files.toList()) {
+                    Files.move(f, both.resolve(f.getFileName()));
+                }
+            }
+        }
+        layout = new CgroupLayout(CgroupMode.V1, List.of(v1(tmp.resolve("cpu,cpuacct"), "cpu", "cpuacct"),
+                v1(tmp.resolve("memory"), "memory")), Map.of());
+        CgroupSample s = read();
+
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, 4213, 112,
+                9876543210L));
+        assertThat(s.spec().cpuShares()).isEqualTo(512);
+        assertThat(s.pressure()).isNull();
+    }
+}
