@@ -1,6 +1,7 @@
 package dev.corral.agent.cgroup;
 
 import dev.corral.agent.posix.Posix;
+import dev.corral.exporter.read.KernelText;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ final class CgroupFiles {
 
     static String read(Path file) throws CgroupException {
         try {
-            return Files.readString(file).strip();
+            return KernelText.read(file).strip();
         } catch (java.nio.file.NoSuchFileException e) {
             throw new CgroupException.Missing("read " + file + ": no such file", file, null, e);
         } catch (IOException e) {

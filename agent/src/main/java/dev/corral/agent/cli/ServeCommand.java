@@ -5,6 +5,7 @@ import dev.corral.agent.server.AgentOptions;
 import dev.corral.exporter.ExporterConfig;
 import dev.corral.exporter.discovery.CgroupPaths;
 import dev.corral.exporter.discovery.HostPaths;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -44,6 +45,19 @@ public final class ServeCommand implements Callable<Integer> {
             description = "List cgroups again every this many cycles (default: ${DEFAULT-VALUE}).")
     int rescanEvery;
 
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/corral",
+            description = "Where container records, logs and the launcher live (default: ${DEFAULT-VALUE}).")
+    Path stateDir;
+
+    @Option(names = "--cgroup-parent", paramLabel = "PATH", defaultValue = "/corral",
+            description = "The cgroup every container is created under; the agent writes nowhere else "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String cgroupParent;
+
+    @Option(names = "--monitor-only", description = "Only observe cgroups and serve metrics: no container "
+            + "runtime, no cgroup writes, no root needed.")
+    boolean monitorOnly;
+
     @Override
     public Integer call() throws Exception {
         List<String> roots;
@@ -55,11 +69,25 @@ public final class ServeCommand implements Callable<Integer> {
         if (rescanEvery < 1) {
             throw new ParameterException(spec.commandLine(), "--rescan-every must be at least 1");
         }
+        String parent;
+        try {
+            parent = CgroupPaths.normalize(cgroupParent);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--cgroup-parent: " + e.getMessage());
+        }
+        if (parent.equals("/")) {
+            throw new ParameterException(spec.commandLine(), "--cgroup-parent must not be the root cgroup");
+        }
+        if (!stateDir.isAbsolute()) {
+            throw new ParameterException(spec.commandLine(), "--state-dir must be an absolute path");
+        }
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), roots, interval, retention, rescanEvery);
+        AgentOptions.RuntimeOptions runtime = monitorOnly ? null
+                : new AgentOptions.RuntimeOptions(stateDir.normalize(), parent);
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter))) {
+        try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime))) {
             System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (metrics at /metrics)");
             stop.await();
             System.err.println("corral: shutting down");

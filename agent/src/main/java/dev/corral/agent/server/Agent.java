@@ -1,44 +1,83 @@
 package dev.corral.agent.server;
 
+import dev.corral.agent.cgroup.CgroupDriver;
+import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cli.Version;
+import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.exporter.Exporter;
+import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.metrics.ContainerNames;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
-/** The running daemon: the exporter's collector thread plus the Vert.x HTTP server. */
+/** The running daemon: the container runtime, the exporter's collector thread and the Vert.x HTTP server. */
 public final class Agent implements AutoCloseable {
 
     private final Vertx vertx;
+    private final ContainerRuntime runtime;
     private final Exporter exporter;
     private final HttpServer http;
 
-    private Agent(Vertx vertx, Exporter exporter, HttpServer http) {
+    private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http) {
         this.vertx = vertx;
+        this.runtime = runtime;
         this.exporter = exporter;
         this.http = http;
     }
 
     public static Agent start(AgentOptions options) throws IOException {
+        ContainerRuntime runtime = openRuntime(options.runtime());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        Exporter exporter = Exporter.start(options.exporter(), registry, ContainerNames.NONE, Version.current());
+        ContainerNames names = runtime == null ? ContainerNames.NONE : runtime::nameOfCgroup;
+        Exporter exporter;
+        try {
+            exporter = Exporter.start(options.exporter(), registry, names, Version.current());
+        } catch (IOException | RuntimeException e) {
+            if (runtime != null) {
+                runtime.close();
+            }
+            throw e;
+        }
         Vertx vertx = Vertx.vertx();
         try {
             HttpServer http = vertx.createHttpServer()
                     .requestHandler(HttpRoutes.router(vertx, registry, exporter, options.exporter().interval()))
                     .listen(options.httpPort(), options.httpHost())
                     .await(30, TimeUnit.SECONDS);
-            return new Agent(vertx, exporter, http);
+            return new Agent(vertx, runtime, exporter, http);
         } catch (Exception e) {
             exporter.close();
+            if (runtime != null) {
+                runtime.close();
+            }
             closeQuietly(vertx);
             throw new IOException("cannot listen on " + options.httpHost() + ":" + options.httpPort() + ": "
                     + e.getMessage(), e);
         }
+    }
+
+    private static ContainerRuntime openRuntime(AgentOptions.RuntimeOptions options) throws IOException {
+        if (options == null) {
+            return null;
+        }
+        CgroupDriver driver = CgroupDriver.forLayout(CgroupLayoutDetector.detectSystem(), options.cgroupParent());
+        try {
+            return ContainerRuntime.open(options.stateDir(), driver, List.of(options.stateDir()));
+        } catch (CgroupException e) {
+            throw new IOException("cannot set up the container cgroup " + options.cgroupParent() + ": "
+                    + e.getMessage() + " (run as root, or pass --monitor-only)", e);
+        }
+    }
+
+    /** The container runtime, absent when the agent only observes. */
+    public Optional<ContainerRuntime> runtime() {
+        return Optional.ofNullable(runtime);
     }
 
     public int httpPort() {
@@ -57,6 +96,9 @@ public final class Agent implements AutoCloseable {
             // closing anyway
         }
         exporter.close();
+        if (runtime != null) {
+            runtime.close(); // containers keep running: their monitors outlive the agent
+        }
         closeQuietly(vertx);
     }
 

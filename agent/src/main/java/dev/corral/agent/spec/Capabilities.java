@@ -1,7 +1,7 @@
 package dev.corral.agent.spec;
 
+import dev.corral.exporter.read.KernelText;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -32,7 +32,7 @@ public final class Capabilities {
 
     /** The kernel's highest capability number, from /proc/sys/kernel/cap_last_cap. */
     public static Capabilities ofKernel(Path procRoot) throws IOException {
-        return new Capabilities(Integer.parseInt(Files.readString(procRoot.resolve("sys/kernel/cap_last_cap")).trim()));
+        return new Capabilities(Integer.parseInt(KernelText.read(procRoot.resolve("sys/kernel/cap_last_cap")).trim()));
     }
 
     /** "net_admin", "CAP_NET_ADMIN" → "NET_ADMIN"; null if this kernel has no such capability. */

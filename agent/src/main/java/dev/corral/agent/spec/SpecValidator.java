@@ -330,14 +330,15 @@ public final class SpecValidator {
         Capabilities kernel = host.capabilities();
         Set<String> caps = new TreeSet<>(Capabilities.DEFAULT);
         caps.retainAll(kernel.all());
-        if (sec.capAdd() != null) {
-            for (int i = 0; i < sec.capAdd().size(); i++) {
-                caps.addAll(capNames(sec.capAdd().get(i), "security.capAdd[" + i + "]"));
-            }
-        }
+        // As Docker: drops apply first, so "drop ALL, add X" leaves exactly X.
         if (sec.capDrop() != null) {
             for (int i = 0; i < sec.capDrop().size(); i++) {
                 caps.removeAll(capNames(sec.capDrop().get(i), "security.capDrop[" + i + "]"));
+            }
+        }
+        if (sec.capAdd() != null) {
+            for (int i = 0; i < sec.capAdd().size(); i++) {
+                caps.addAll(capNames(sec.capAdd().get(i), "security.capAdd[" + i + "]"));
             }
         }
         return Set.copyOf(caps);

@@ -27,7 +27,7 @@ class AgentScrapeTest {
     private static Agent startAgent(String root) throws Exception {
         ExporterConfig config = new ExporterConfig(HostPaths.system(), List.of(root), Duration.ofMillis(200),
                 Duration.ofMinutes(5), 1);
-        return Agent.start(new AgentOptions("127.0.0.1", 0, config));
+        return Agent.start(new AgentOptions("127.0.0.1", 0, config, null));
     }
 
     private static HttpResponse<String> get(Agent agent, String path) throws Exception {

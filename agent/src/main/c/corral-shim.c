@@ -1,0 +1,1465 @@
+/*
+ * corral-shim: launches one container for the Corral agent.
+ *
+ *   corral-shim run CONFIG_FILE
+ *
+ * See docs/design.md, "Act: launching containers", for the contract. Processes:
+ *
+ *   launcher   reads and validates the config, forks the monitor, waits on the report pipe for the
+ *              outcome, prints "init=<pid> monitor=<pid>" (exit 0) or one "corral-shim: <step>: <error>"
+ *              line on stderr (exit 1, after the monitor and init are gone).
+ *   monitor    setsid; creates the log pipes, clone()s init into the new namespaces, writes the
+ *              user namespace maps, pumps the logs with rotation, waits for init and writes the exit
+ *              file atomically.
+ *   init       joins the cgroups first, then hostname, mounts, pivot_root, loopback, credentials,
+ *              forks the command, forwards signals to it, reaps every zombie, reports the command's
+ *              wait status to the monitor and exits mirroring it.
+ *   command    setsid, default signals, stdio = /dev/null + log pipes, PATH lookup, execve.
+ *
+ * Pipes between them (all O_CLOEXEC):
+ *   report  -> launcher       lines "P<init pid>" (monitor, after clone), "F" (init, about to fork the
+ *                             command), "E<step>: <error>" (whoever fails). The monitor closes its end
+ *                             after "P", init after the fork, the command at its exec: so EOF after
+ *                             "P" and "F" without "E" means the command exec'd, with no extra wake-up
+ *                             of init or the monitor on the launch path.
+ *   status  init -> monitor   records: 'F' about to fork the command, 'E' the launch failed (the
+ *                             launcher was told), 'S' the command's wait status
+ *   sync    monitor -> init   one byte once uid_map/gid_map are written (user namespace only)
+ *   execerr command -> init   one byte if the exec failed; EOF alone means it succeeded
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#define CORRAL_MOUNT_ATTR_RDONLY 0x1
+struct corral_mount_attr { /* struct mount_attr of linux/mount.h, which clashes with sys/mount.h */
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MSG_MAX 480
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Config                                                                                            */
+
+struct strv {
+    char **v;
+    size_t n, cap;
+};
+
+enum mount_type { MOUNT_BIND, MOUNT_TMPFS };
+
+struct mount_entry {
+    enum mount_type type;
+    char *source, *dest, *data;
+    int ro, rec;
+    unsigned long flags; /* nosuid/nodev/noexec for binds */
+};
+
+struct config {
+    const char *path;
+    struct strv arg, env, cgroup_procs, mask_path, readonly_path, uid_map, gid_map;
+    struct mount_entry *mounts;
+    size_t n_mounts;
+    const char *cwd, *hostname, *rootfs, *log_dir, *exit_file;
+    int clone_flags;   /* CLONE_NEW* passed to clone(2) */
+    int ns_cgroup;     /* unshare(CLONE_NEWCGROUP) after joining the cgroups */
+    int readonly_rootfs, no_new_privs;
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups;
+    size_t n_groups;
+    int have_groups;
+    uint64_t caps;
+    int last_cap; /* /proc/sys/kernel/cap_last_cap */
+    long long log_max_bytes;
+    int log_max_files;
+};
+
+static struct config cfg;
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Failure reporting: every role reports "step: strerror" its own way.                               */
+
+enum role { ROLE_LAUNCHER, ROLE_MONITOR, ROLE_INIT, ROLE_COMMAND };
+static enum role role = ROLE_LAUNCHER;
+static int report_fd = -1;  /* write end of the report pipe to the launcher, while this role has one */
+static int status_fd = -1;  /* init: write end of the status pipe to the monitor */
+static int execerr_fd = -1; /* command: write end of the exec error pipe to init */
+static pid_t init_pid = -1; /* monitor: killed and reaped on failure */
+
+struct status_rec {
+    int type; /* 'F' forking the command, 'E' launch failed, 'S' wait status */
+    int status;
+};
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void send_status(int type, int status)
+{
+    struct status_rec r = {.type = type, .status = status};
+    write_all(status_fd, &r, sizeof r);
+}
+
+/* One line to the launcher (one write: atomic, as it is shorter than PIPE_BUF). */
+static void report(char type, const char *text)
+{
+    char line[MSG_MAX + 4];
+    int n = snprintf(line, sizeof line, "%c%s\n", type, text ? text : "");
+    if (n >= (int)sizeof line)
+        n = (int)sizeof line - 1;
+    for (int i = 1; i < n - 1; i++)
+        if (line[i] == '\n')
+            line[i] = ' ';
+    line[n - 1] = '\n';
+    if (report_fd >= 0)
+        write_all(report_fd, line, (size_t)n);
+}
+
+static _Noreturn void fail_msg(const char *msg)
+{
+    switch (role) {
+    case ROLE_LAUNCHER:
+        fprintf(stderr, "corral-shim: %s\n", msg);
+        exit(1);
+    case ROLE_MONITOR:
+        if (init_pid > 0) {
+            kill(init_pid, SIGKILL);
+            while (waitpid(init_pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+        report('E', msg);
+        _exit(1);
+    case ROLE_INIT:
+        report('E', msg);
+        send_status('E', 0);
+        _exit(1);
+    case ROLE_COMMAND:
+        report('E', msg);
+        write_all(execerr_fd, "E", 1);
+        _exit(127);
+    }
+    _exit(1);
+}
+
+/* "step: strerror(err)", the step formatted from fmt. */
+__attribute__((format(printf, 2, 3))) static _Noreturn void fail_errno(int err, const char *fmt, ...)
+{
+    char step[MSG_MAX], msg[MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(step, sizeof step, fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof msg, "%.380s: %s", step, strerror(err));
+    fail_msg(msg);
+}
+
+__attribute__((format(printf, 1, 2))) static _Noreturn void fail_config(const char *fmt, ...)
+{
+    char detail[MSG_MAX], msg[MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof msg, "config %.200s: %.260s", cfg.path, detail);
+    fail_msg(msg);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Config parsing                                                                                    */
+
+static void strv_push(struct strv *s, char *v)
+{
+    if (s->n + 1 >= s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        if (!s->v)
+            fail_errno(ENOMEM, "config");
+    }
+    s->v[s->n++] = v;
+    s->v[s->n] = NULL;
+}
+
+static int parse_ull(const char *s, unsigned long long max, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+static unsigned long long parse_number(const char *key, const char *s, unsigned long long max)
+{
+    unsigned long long v;
+    if (parse_ull(s, max, &v) < 0)
+        fail_config("%s: not a number in range: \"%s\"", key, s);
+    return v;
+}
+
+static int read_cap_last_cap(void)
+{
+    char buf[16];
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return CAP_LAST_CAP;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return CAP_LAST_CAP;
+    buf[n] = 0;
+    int v = atoi(buf);
+    return v > 0 && v < 64 ? v : CAP_LAST_CAP;
+}
+
+static void require_absolute(const char *key, const char *v)
+{
+    if (v[0] != '/')
+        fail_config("%s: not an absolute path: \"%s\"", key, v);
+}
+
+static void set_once(const char *key, const char **slot, const char *v)
+{
+    if (*slot)
+        fail_config("%s: given more than once", key);
+    *slot = v;
+}
+
+static void parse_map(const char *key, const char *v)
+{
+    /* INSIDE OUTSIDE COUNT */
+    char tmp[128];
+    unsigned long long a, b, c;
+    if (strlen(v) >= sizeof tmp)
+        fail_config("%s: malformed \"%s\"", key, v);
+    strcpy(tmp, v);
+    char *save = NULL, *f[4];
+    int n = 0;
+    for (char *t = strtok_r(tmp, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+        if (n == 3)
+            fail_config("%s: expected \"INSIDE OUTSIDE COUNT\": \"%s\"", key, v);
+        f[n++] = t;
+    }
+    if (n != 3 || parse_ull(f[0], UINT32_MAX, &a) || parse_ull(f[1], UINT32_MAX, &b) ||
+        parse_ull(f[2], UINT32_MAX, &c) || c == 0)
+        fail_config("%s: expected \"INSIDE OUTSIDE COUNT\": \"%s\"", key, v);
+}
+
+static void parse_mount(char *v)
+{
+    const char *orig = strdup(v);
+    char *f[4];
+    int n = 0;
+    char *p = v;
+    f[n++] = p;
+    for (; *p; p++) {
+        if (*p == '\t') {
+            if (n == 4)
+                fail_config("mount: expected \"TYPE\\tSOURCE\\tDEST\\tOPTIONS\": \"%s\"", orig);
+            *p = 0;
+            f[n++] = p + 1;
+        }
+    }
+    if (n != 4)
+        fail_config("mount: expected \"TYPE\\tSOURCE\\tDEST\\tOPTIONS\": \"%s\"", orig);
+    struct mount_entry m;
+    memset(&m, 0, sizeof m);
+    m.source = f[1];
+    m.dest = f[2];
+    m.data = f[3];
+    if (m.dest[0] != '/')
+        fail_config("mount: destination not an absolute path: \"%s\"", m.dest);
+    if (strcmp(f[0], "bind") == 0) {
+        m.type = MOUNT_BIND;
+        if (m.source[0] != '/')
+            fail_config("mount: bind source not an absolute path: \"%s\"", m.source);
+        char *opts = strdup(f[3]), *save = NULL;
+        for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+            if (strcmp(o, "ro") == 0)
+                m.ro = 1;
+            else if (strcmp(o, "rw") == 0)
+                m.ro = 0;
+            else if (strcmp(o, "rec") == 0 || strcmp(o, "rbind") == 0)
+                m.rec = 1;
+            else if (strcmp(o, "nosuid") == 0)
+                m.flags |= MS_NOSUID;
+            else if (strcmp(o, "nodev") == 0)
+                m.flags |= MS_NODEV;
+            else if (strcmp(o, "noexec") == 0)
+                m.flags |= MS_NOEXEC;
+            else
+                fail_config("mount: unknown bind option \"%s\" in \"%s\"", o, orig);
+        }
+        free(opts);
+    } else if (strcmp(f[0], "tmpfs") == 0) {
+        m.type = MOUNT_TMPFS;
+    } else {
+        fail_config("mount: unknown type \"%s\" (bind or tmpfs)", f[0]);
+    }
+    cfg.mounts = realloc(cfg.mounts, (cfg.n_mounts + 1) * sizeof *cfg.mounts);
+    if (!cfg.mounts)
+        fail_errno(ENOMEM, "config");
+    cfg.mounts[cfg.n_mounts++] = m;
+    free((void *)orig);
+}
+
+static void parse_groups(char *v)
+{
+    if (cfg.have_groups)
+        fail_config("groups: given more than once");
+    cfg.have_groups = 1;
+    if (!*v)
+        return;
+    char *save = NULL;
+    for (char *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        cfg.groups = realloc(cfg.groups, (cfg.n_groups + 1) * sizeof *cfg.groups);
+        if (!cfg.groups)
+            fail_errno(ENOMEM, "config");
+        cfg.groups[cfg.n_groups++] = (gid_t)parse_number("groups", t, UINT32_MAX - 1);
+    }
+}
+
+static void parse_config(const char *path)
+{
+    cfg.path = path;
+    cfg.no_new_privs = 1;
+    cfg.log_max_bytes = 10LL * 1024 * 1024;
+    cfg.log_max_files = 3;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail_errno(errno, "read config %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        fail_errno(errno, "read config %s", path);
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        fail_errno(ENOMEM, "read config %s", path);
+    for (;;) {
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            if (!buf)
+                fail_errno(ENOMEM, "read config %s", path);
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fail_errno(errno, "read config %s", path);
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (len > 0 && buf[len - 1] != 0)
+        fail_config("truncated: the last record does not end with NUL");
+    buf[len] = 0;
+
+    int last_cap = cfg.last_cap = read_cap_last_cap();
+    int have_uid = 0, have_gid = 0, have_nnp = 0, have_rro = 0, have_lmb = 0, have_lmf = 0;
+    size_t i = 0;
+    while (i < len) {
+        char *key = buf + i;
+        i += strlen(key) + 1;
+        if (i >= len)
+            fail_config("key \"%s\" has no value", key);
+        char *v = buf + i;
+        i += strlen(v) + 1;
+
+        if (strcmp(key, "arg") == 0) {
+            strv_push(&cfg.arg, v);
+        } else if (strcmp(key, "env") == 0) {
+            if (!strchr(v, '=') || v[0] == '=')
+                fail_config("env: expected NAME=value: \"%s\"", v);
+            strv_push(&cfg.env, v);
+        } else if (strcmp(key, "cwd") == 0) {
+            require_absolute(key, v);
+            set_once(key, &cfg.cwd, v);
+        } else if (strcmp(key, "hostname") == 0) {
+            if (strlen(v) > 64)
+                fail_config("hostname: longer than 64 bytes");
+            set_once(key, &cfg.hostname, v);
+        } else if (strcmp(key, "ns") == 0) {
+            int f;
+            if (strcmp(v, "pid") == 0)
+                f = CLONE_NEWPID;
+            else if (strcmp(v, "mount") == 0)
+                f = CLONE_NEWNS;
+            else if (strcmp(v, "uts") == 0)
+                f = CLONE_NEWUTS;
+            else if (strcmp(v, "ipc") == 0)
+                f = CLONE_NEWIPC;
+            else if (strcmp(v, "net") == 0)
+                f = CLONE_NEWNET;
+            else if (strcmp(v, "user") == 0)
+                f = CLONE_NEWUSER;
+            else if (strcmp(v, "cgroup") == 0) {
+                cfg.ns_cgroup = 1;
+                continue;
+            } else
+                fail_config("ns: unknown namespace \"%s\" (pid, mount, uts, ipc, net, user, cgroup)", v);
+            cfg.clone_flags |= f;
+        } else if (strcmp(key, "cgroup_procs") == 0) {
+            require_absolute(key, v);
+            strv_push(&cfg.cgroup_procs, v);
+        } else if (strcmp(key, "rootfs") == 0) {
+            require_absolute(key, v);
+            set_once(key, &cfg.rootfs, v);
+        } else if (strcmp(key, "readonly_rootfs") == 0) {
+            if (have_rro++)
+                fail_config("%s: given more than once", key);
+            cfg.readonly_rootfs = (int)parse_number(key, v, 1);
+        } else if (strcmp(key, "mount") == 0) {
+            parse_mount(v);
+        } else if (strcmp(key, "mask_path") == 0) {
+            require_absolute(key, v);
+            strv_push(&cfg.mask_path, v);
+        } else if (strcmp(key, "readonly_path") == 0) {
+            require_absolute(key, v);
+            strv_push(&cfg.readonly_path, v);
+        } else if (strcmp(key, "uid_map") == 0) {
+            parse_map(key, v);
+            strv_push(&cfg.uid_map, v);
+        } else if (strcmp(key, "gid_map") == 0) {
+            parse_map(key, v);
+            strv_push(&cfg.gid_map, v);
+        } else if (strcmp(key, "uid") == 0) {
+            if (have_uid++)
+                fail_config("%s: given more than once", key);
+            cfg.uid = (uid_t)parse_number(key, v, UINT32_MAX - 1);
+        } else if (strcmp(key, "gid") == 0) {
+            if (have_gid++)
+                fail_config("%s: given more than once", key);
+            cfg.gid = (gid_t)parse_number(key, v, UINT32_MAX - 1);
+        } else if (strcmp(key, "groups") == 0) {
+            parse_groups(v);
+        } else if (strcmp(key, "cap") == 0) {
+            unsigned long long c;
+            if (parse_ull(v, 63, &c) < 0 || (int)c > last_cap)
+                fail_config("cap: not a capability number in 0..%d: \"%s\"", last_cap, v);
+            cfg.caps |= 1ULL << c;
+        } else if (strcmp(key, "no_new_privs") == 0) {
+            if (have_nnp++)
+                fail_config("%s: given more than once", key);
+            cfg.no_new_privs = (int)parse_number(key, v, 1);
+        } else if (strcmp(key, "log_dir") == 0) {
+            require_absolute(key, v);
+            set_once(key, &cfg.log_dir, v);
+        } else if (strcmp(key, "log_max_bytes") == 0) {
+            if (have_lmb++)
+                fail_config("%s: given more than once", key);
+            cfg.log_max_bytes = (long long)parse_number(key, v, LLONG_MAX);
+            if (cfg.log_max_bytes < 1)
+                fail_config("%s: must be at least 1", key);
+        } else if (strcmp(key, "log_max_files") == 0) {
+            if (have_lmf++)
+                fail_config("%s: given more than once", key);
+            cfg.log_max_files = (int)parse_number(key, v, 1000);
+            if (cfg.log_max_files < 1)
+                fail_config("%s: must be at least 1", key);
+        } else if (strcmp(key, "exit_file") == 0) {
+            require_absolute(key, v);
+            set_once(key, &cfg.exit_file, v);
+        } else {
+            fail_config("unknown key \"%s\"", key);
+        }
+    }
+
+    if (cfg.arg.n == 0)
+        fail_config("missing arg (the command)");
+    if (cfg.arg.v[0][0] == 0)
+        fail_config("arg: the first arg (the program) is empty");
+    int mnt = cfg.clone_flags & CLONE_NEWNS;
+    if (!mnt && (cfg.rootfs || cfg.readonly_rootfs || cfg.n_mounts || cfg.mask_path.n || cfg.readonly_path.n))
+        fail_config("rootfs, readonly_rootfs, mount, mask_path and readonly_path need \"ns mount\"");
+    if (cfg.hostname && !(cfg.clone_flags & CLONE_NEWUTS))
+        fail_config("hostname needs \"ns uts\"");
+    int user = cfg.clone_flags & CLONE_NEWUSER;
+    if (user && (cfg.uid_map.n == 0 || cfg.gid_map.n == 0))
+        fail_config("\"ns user\" needs uid_map and gid_map");
+    if (!user && (cfg.uid_map.n || cfg.gid_map.n))
+        fail_config("uid_map and gid_map need \"ns user\"");
+    if (!cfg.cwd)
+        cfg.cwd = "/";
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Small helpers                                                                                     */
+
+static void xpipe(int fds[2], const char *what)
+{
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        fail_errno(errno, "pipe %s", what);
+}
+
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+static int write_file(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n;
+    do
+        n = write(fd, data, len);
+    while (n < 0 && errno == EINTR);
+    int err = errno;
+    close(fd);
+    if (n < 0) {
+        errno = err;
+        return -1;
+    }
+    if ((size_t)n != len) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+static void close_fds_from(unsigned int first, unsigned int last)
+{
+    if (first > last)
+        return;
+    if (syscall(SYS_close_range, first, last, 0) == 0)
+        return;
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (long fd = first; fd < max && fd <= (long)last; fd++)
+        close((int)fd);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Init: mounts                                                                                      */
+
+static char *in_root(const char *path)
+{
+    static char bufs[4][PATH_MAX];
+    static int next;
+    char *b = bufs[next++ & 3];
+    const char *root = cfg.rootfs ? cfg.rootfs : "";
+    /* rootfs "/" would give "//x", harmless */
+    if ((size_t)snprintf(b, PATH_MAX, "%s%s", root, path) >= PATH_MAX)
+        fail_errno(ENAMETOOLONG, "path %s%s", root, path);
+    return b;
+}
+
+static void mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    size_t len = strlen(tmp);
+    while (len > 1 && tmp[len - 1] == '/')
+        tmp[--len] = 0;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+                fail_errno(errno, "mkdir %s", tmp);
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+        fail_errno(errno, "mkdir %s", tmp);
+}
+
+static void ensure_dir(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return;
+    mkdir_p(path, 0755);
+}
+
+static void ensure_file(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return;
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        ensure_dir(parent);
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0)
+        fail_errno(errno, "create mount point %s", path);
+    close(fd);
+}
+
+/* The flags a bind remount must keep (the kernel refuses to clear locked ones in a user namespace). */
+static unsigned long kept_mount_flags(const char *path)
+{
+    struct statvfs s;
+    unsigned long f = 0;
+    if (statvfs(path, &s) < 0)
+        return 0;
+    if (s.f_flag & ST_NOSUID)
+        f |= MS_NOSUID;
+    if (s.f_flag & ST_NODEV)
+        f |= MS_NODEV;
+    if (s.f_flag & ST_NOEXEC)
+        f |= MS_NOEXEC;
+    if (s.f_flag & ST_NOATIME)
+        f |= MS_NOATIME;
+    if (s.f_flag & ST_NODIRATIME)
+        f |= MS_NODIRATIME;
+    if (s.f_flag & ST_RELATIME)
+        f |= MS_RELATIME;
+    return f;
+}
+
+static void remount_ro(const char *path, unsigned long extra);
+
+/* Read-only for the mount at path and every mount under it (Linux >= 5.12), else for the top one. */
+static void remount_ro_rec(const char *path)
+{
+    struct corral_mount_attr attr = {.attr_set = CORRAL_MOUNT_ATTR_RDONLY};
+    if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) == 0)
+        return;
+    if (errno != ENOSYS)
+        fail_errno(errno, "make %s read-only", path);
+    remount_ro(path, 0);
+}
+
+static void remount_ro(const char *path, unsigned long extra)
+{
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | extra | kept_mount_flags(path);
+    if (mount(NULL, path, NULL, flags, NULL) < 0)
+        fail_errno(errno, "remount %s read-only", path);
+}
+
+static void xmount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
+                   const char *what)
+{
+    if (mount(src, dst, type, flags, data) < 0)
+        fail_errno(errno, "mount %s on %s", what, dst);
+}
+
+static void setup_dev(void)
+{
+    static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    char *dev = in_root("/dev");
+    ensure_dir(dev);
+    xmount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", "tmpfs");
+    char path[PATH_MAX], src[32];
+    for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dev, devs[i]);
+        snprintf(src, sizeof src, "/dev/%s", devs[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0)
+            fail_errno(errno, "create %s", path);
+        close(fd);
+        xmount(src, path, NULL, MS_BIND, NULL, src);
+    }
+    snprintf(path, sizeof path, "%s/pts", dev);
+    if (mkdir(path, 0755) < 0)
+        fail_errno(errno, "mkdir %s", path);
+    xmount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", "devpts");
+    snprintf(path, sizeof path, "%s/shm", dev);
+    if (mkdir(path, 01777) < 0)
+        fail_errno(errno, "mkdir %s", path);
+    xmount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "tmpfs");
+    static const char *const links[][2] = {
+        {"pts/ptmx", "ptmx"},         {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+        snprintf(path, sizeof path, "%s/%s", dev, links[i][1]);
+        if (symlink(links[i][0], path) < 0)
+            fail_errno(errno, "symlink %s", path);
+    }
+}
+
+static void setup_mounts(void)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        fail_errno(errno, "make / private");
+    int newpid = cfg.clone_flags & CLONE_NEWPID;
+    if (cfg.rootfs) {
+        if (mount(cfg.rootfs, cfg.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+            fail_errno(errno, "bind rootfs %s", cfg.rootfs);
+        char *proc = in_root("/proc");
+        ensure_dir(proc);
+        xmount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "proc");
+        setup_dev();
+        char *sys = in_root("/sys");
+        ensure_dir(sys);
+        if (cfg.clone_flags & CLONE_NEWNET) {
+            xmount("sysfs", sys, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, "sysfs");
+        } else {
+            /* Not recursive: the host's cgroup and other mounts under /sys stay out. */
+            xmount("/sys", sys, NULL, MS_BIND, NULL, "/sys");
+            remount_ro(sys, 0);
+        }
+    } else if (newpid) {
+        xmount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "proc");
+    }
+
+    for (size_t i = 0; i < cfg.n_mounts; i++) {
+        struct mount_entry *m = &cfg.mounts[i];
+        char *dst = in_root(m->dest);
+        if (m->type == MOUNT_BIND) {
+            struct stat st;
+            if (stat(m->source, &st) < 0)
+                fail_errno(errno, "bind mount source %s", m->source);
+            if (S_ISDIR(st.st_mode))
+                ensure_dir(dst);
+            else
+                ensure_file(dst);
+            xmount(m->source, dst, NULL, MS_BIND | (m->rec ? MS_REC : 0), NULL, m->source);
+            if (m->ro && m->rec)
+                remount_ro_rec(dst);
+            if ((m->ro && !m->rec) || m->flags) {
+                unsigned long f = MS_BIND | MS_REMOUNT | (m->ro ? MS_RDONLY : 0) | m->flags | kept_mount_flags(dst);
+                if (mount(NULL, dst, NULL, f, NULL) < 0)
+                    fail_errno(errno, "remount %s%s", dst, m->ro ? " read-only" : "");
+            }
+        } else {
+            ensure_dir(dst);
+            xmount(m->source[0] ? m->source : "tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, m->data, "tmpfs");
+        }
+    }
+
+    for (size_t i = 0; i < cfg.mask_path.n; i++) {
+        char *p = in_root(cfg.mask_path.v[i]);
+        struct stat st;
+        if (stat(p, &st) < 0) {
+            if (errno == ENOENT || errno == ENOTDIR)
+                continue;
+            fail_errno(errno, "mask %s", p);
+        }
+        if (S_ISDIR(st.st_mode))
+            xmount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", "tmpfs");
+        else
+            xmount("/dev/null", p, NULL, MS_BIND, NULL, "/dev/null");
+    }
+
+    for (size_t i = 0; i < cfg.readonly_path.n; i++) {
+        char *p = in_root(cfg.readonly_path.v[i]);
+        if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+            if (errno == ENOENT || errno == ENOTDIR)
+                continue;
+            fail_errno(errno, "bind %s", p);
+        }
+        remount_ro_rec(p);
+    }
+
+    if (cfg.rootfs) {
+        if (chdir(cfg.rootfs) < 0)
+            fail_errno(errno, "chdir %s", cfg.rootfs);
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+            fail_errno(errno, "pivot_root %s", cfg.rootfs);
+        if (umount2(".", MNT_DETACH) < 0)
+            fail_errno(errno, "detach the old root");
+        if (chdir("/") < 0)
+            fail_errno(errno, "chdir /");
+    }
+    if (cfg.readonly_rootfs)
+        remount_ro("/", 0);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Init: network, credentials                                                                        */
+
+static void loopback_up(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        fail_errno(errno, "loopback: socket");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+        fail_errno(errno, "loopback: get flags of lo");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+        fail_errno(errno, "loopback: bring lo up");
+    close(s);
+}
+
+static void set_credentials(void)
+{
+    int last_cap = cfg.last_cap;
+    /* The bounding set first: dropping needs CAP_SETPCAP in the effective set, lost at setuid. */
+    for (int c = 0; c <= last_cap; c++)
+        if (!(cfg.caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            fail_errno(errno, "drop capability %d from the bounding set", c);
+
+    int userns = cfg.clone_flags & CLONE_NEWUSER;
+    /* In a user namespace with setgroups denied, supplementary groups cannot be changed. */
+    if (cfg.n_groups || !userns)
+        if (setgroups(cfg.n_groups, cfg.groups) < 0)
+            fail_errno(errno, "setgroups");
+    if (setresgid(cfg.gid, cfg.gid, cfg.gid) < 0)
+        fail_errno(errno, "setgid %u", (unsigned)cfg.gid);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        fail_errno(errno, "prctl PR_SET_KEEPCAPS");
+    if (setresuid(cfg.uid, cfg.uid, cfg.uid) < 0)
+        fail_errno(errno, "setuid %u", (unsigned)cfg.uid);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        fail_errno(errno, "prctl PR_SET_KEEPCAPS");
+
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    for (int i = 0; i < 2; i++) {
+        uint32_t word = (uint32_t)(cfg.caps >> (32 * i));
+        data[i].effective = data[i].permitted = data[i].inheritable = word;
+    }
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        fail_errno(errno, "capset");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        fail_errno(errno, "clear ambient capabilities");
+    for (int c = 0; c <= last_cap; c++)
+        if ((cfg.caps & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 &&
+            errno != EPERM && errno != EINVAL)
+            fail_errno(errno, "raise ambient capability %d", c);
+    if (cfg.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        fail_errno(errno, "prctl PR_SET_NO_NEW_PRIVS");
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The command                                                                                       */
+
+static const char *env_path(void)
+{
+    for (size_t i = 0; i < cfg.env.n; i++)
+        if (strncmp(cfg.env.v[i], "PATH=", 5) == 0)
+            return cfg.env.v[i] + 5;
+    return DEFAULT_PATH;
+}
+
+static _Noreturn void exec_command(int out_fd, int err_fd)
+{
+    role = ROLE_COMMAND;
+    if (setsid() < 0)
+        fail_errno(errno, "setsid");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* fd 0 is already /dev/null (the monitor's). */
+    if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+        fail_errno(errno, "dup2 log pipes");
+    /* Keep only 0, 1, 2 and the (close-on-exec) report and exec error pipes. */
+    int lo = report_fd < execerr_fd ? report_fd : execerr_fd;
+    int hi = report_fd < execerr_fd ? execerr_fd : report_fd;
+    if (lo > 3)
+        close_fds_from(3, (unsigned)lo - 1);
+    if (hi > lo + 1)
+        close_fds_from((unsigned)lo + 1, (unsigned)hi - 1);
+    close_fds_from((unsigned)hi + 1, ~0U);
+
+    const char *prog = cfg.arg.v[0];
+    char **envp = cfg.env.v;
+    static char *empty_env[] = {NULL};
+    if (!envp)
+        envp = empty_env;
+    if (strchr(prog, '/')) {
+        execve(prog, cfg.arg.v, envp);
+        fail_errno(errno, "exec %s", prog);
+    }
+    const char *path = env_path();
+    int err = ENOENT;
+    char buf[PATH_MAX];
+    for (const char *p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        size_t dlen = (size_t)(end - p);
+        if (dlen == 0) {
+            snprintf(buf, sizeof buf, "%s", prog);
+        } else if (dlen + 1 + strlen(prog) < sizeof buf) {
+            memcpy(buf, p, dlen);
+            buf[dlen] = '/';
+            strcpy(buf + dlen + 1, prog);
+        } else {
+            goto next;
+        }
+        execve(buf, cfg.arg.v, envp);
+        switch (errno) {
+        case ENOENT:
+        case ENOTDIR:
+        case ESTALE:
+        case ENODEV:
+        case ETIMEDOUT:
+            break;
+        case EACCES:
+            err = EACCES;
+            break;
+        default:
+            fail_errno(errno, "exec %s", buf);
+        }
+    next:
+        if (!*end)
+            break;
+        p = end;
+    }
+    fail_errno(err, "exec %s", prog);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Init                                                                                              */
+
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+/* The signals init forwards, plus SIGCHLD: blocked in init from its first instruction (the monitor
+ * blocks them around clone), so one sent during the setup is queued and forwarded, not lost. (A PID 1
+ * drops signals it neither handles nor blocks.) */
+static void init_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+        sigaddset(set, forwarded[i]);
+    sigaddset(set, SIGCHLD);
+}
+
+static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
+{
+    role = ROLE_INIT;
+    prctl(PR_SET_NAME, "corral-init", 0, 0, 0);
+
+    /* 1. Cgroups, before anything else. */
+    for (size_t i = 0; i < cfg.cgroup_procs.n; i++)
+        if (write_file(cfg.cgroup_procs.v[i], "0", 1) < 0)
+            fail_errno(errno, "join cgroup %s", cfg.cgroup_procs.v[i]);
+
+    /* 2. The monitor writes uid_map/gid_map, then one byte. */
+    if (sync_fd >= 0) {
+        char c;
+        ssize_t n;
+        do
+            n = read(sync_fd, &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+            _exit(1); /* the monitor failed and reports it */
+        close(sync_fd);
+        /* Become the namespace's root (mapped) before the rest of the setup. */
+        if (setresgid(0, 0, 0) < 0)
+            fail_errno(errno, "setgid 0 in the user namespace");
+        if (setresuid(0, 0, 0) < 0)
+            fail_errno(errno, "setuid 0 in the user namespace");
+    }
+
+    if (cfg.ns_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+        fail_errno(errno, "unshare cgroup namespace");
+    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
+        fail_errno(errno, "sethostname %s", cfg.hostname);
+    if (cfg.clone_flags & CLONE_NEWNS)
+        setup_mounts();
+    if (cfg.clone_flags & CLONE_NEWNET)
+        loopback_up();
+    if (!(cfg.clone_flags & CLONE_NEWPID))
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); /* still reap the command's orphans */
+    set_credentials();
+    if (chdir(cfg.cwd) < 0)
+        fail_errno(errno, "chdir %s", cfg.cwd);
+
+    sigset_t set;
+    init_sigset(&set); /* already blocked since clone */
+
+    int ep[2];
+    xpipe(ep, "exec status");
+    /* From here the launcher reports success unless the command reports a failed exec. */
+    send_status('F', 0);
+    report('F', NULL);
+    pid_t cmd = fork();
+    if (cmd < 0)
+        fail_errno(errno, "fork the command");
+    if (cmd == 0) {
+        close(ep[0]);
+        close(status_fd);
+        execerr_fd = ep[1];
+        exec_command(out_fd, err_fd);
+    }
+    close(report_fd);
+    report_fd = -1;
+    close(ep[1]);
+    close(out_fd);
+    close(err_fd);
+
+    char c;
+    ssize_t n = read_full(ep[0], &c, 1);
+    close(ep[0]);
+    if (n > 0) {
+        /* The command told the launcher why; tell the monitor the launch failed. */
+        while (waitpid(cmd, NULL, 0) < 0 && errno == EINTR)
+            ;
+        send_status('E', 0);
+        _exit(1);
+    }
+
+    int cmd_status = 0;
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig < 0)
+            continue;
+        if (sig == SIGCHLD) {
+            int st, done = 0;
+            pid_t p;
+            while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                if (p == cmd) {
+                    cmd_status = st;
+                    done = 1;
+                }
+            if (done)
+                break;
+        } else {
+            kill(cmd, sig);
+        }
+    }
+    send_status('S', cmd_status);
+    if (WIFEXITED(cmd_status))
+        _exit(WEXITSTATUS(cmd_status));
+    _exit(128 + WTERMSIG(cmd_status));
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Monitor: logs                                                                                     */
+
+struct log {
+    const char *name; /* "stdout.log" */
+    int pipe_fd;      /* read end, -1 at EOF */
+    int file_fd;
+    long long size;
+};
+
+static int log_dir_fd = -1;
+
+static void log_open(struct log *l)
+{
+    l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+    if (l->file_fd < 0)
+        fail_errno(errno, "open %s/%s", cfg.log_dir, l->name);
+    struct stat st;
+    l->size = fstat(l->file_fd, &st) == 0 ? st.st_size : 0;
+}
+
+static void log_rotate(struct log *l)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    close(l->file_fd);
+    l->file_fd = -1;
+    if (cfg.log_max_files <= 1) {
+        l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        l->size = 0;
+        return;
+    }
+    /* x.log.(N-2) -> x.log.(N-1), ..., x.log -> x.log.1: N files in all. */
+    for (int i = cfg.log_max_files - 2; i >= 0; i--) {
+        if (i == 0)
+            snprintf(from, sizeof from, "%s", l->name);
+        else
+            snprintf(from, sizeof from, "%s.%d", l->name, i);
+        snprintf(to, sizeof to, "%s.%d", l->name, i + 1);
+        renameat(log_dir_fd, from, log_dir_fd, to);
+    }
+    l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+    l->size = 0;
+}
+
+static void log_pump(struct log *l)
+{
+    static char buf[65536];
+    ssize_t n = read(l->pipe_fd, buf, sizeof buf);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN)
+            return;
+        n = 0;
+    }
+    if (n == 0) {
+        close(l->pipe_fd);
+        l->pipe_fd = -1;
+        return;
+    }
+    /* Rotate before a chunk that would overflow the file; a chunk is never split. */
+    if (l->size > 0 && l->size + n > cfg.log_max_bytes)
+        log_rotate(l);
+    if (l->file_fd >= 0)
+        write_all(l->file_fd, buf, (size_t)n);
+    l->size += n;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Monitor                                                                                           */
+
+static void write_exit_file(int status, long long finished_ms)
+{
+    int code, sig;
+    if (WIFSIGNALED(status)) {
+        sig = WTERMSIG(status);
+        code = 128 + sig;
+    } else {
+        sig = 0;
+        code = WEXITSTATUS(status);
+    }
+    char json[128], tmp[PATH_MAX];
+    int len = snprintf(json, sizeof json, "{\"exitCode\":%d,\"signal\":%d,\"finishedAtMillis\":%lld}\n", code, sig,
+                       finished_ms);
+    snprintf(tmp, sizeof tmp, "%s.tmp", cfg.exit_file);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0)
+        return;
+    write_all(fd, json, (size_t)len);
+    fsync(fd);
+    close(fd);
+    if (rename(tmp, cfg.exit_file) < 0)
+        return;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", cfg.exit_file);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+static void write_id_maps(pid_t pid)
+{
+    char path[64], buf[4096];
+    size_t len = 0;
+    for (int which = 0; which < 2; which++) {
+        struct strv *m = which == 0 ? &cfg.uid_map : &cfg.gid_map;
+        const char *name = which == 0 ? "uid_map" : "gid_map";
+        if (which == 1 && cfg.n_groups == 0) {
+            snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+            if (write_file(path, "deny", 4) < 0)
+                fail_errno(errno, "write %s", path);
+        }
+        len = 0;
+        for (size_t i = 0; i < m->n; i++) {
+            int n = snprintf(buf + len, sizeof buf - len, "%s\n", m->v[i]);
+            if (n < 0 || (size_t)n >= sizeof buf - len)
+                fail_errno(E2BIG, "write %s", name);
+            len += (size_t)n;
+        }
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+        if (write_file(path, buf, len) < 0)
+            fail_errno(errno, "write %s", path);
+    }
+}
+
+static long long now_millis(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Noreturn void run_monitor(int report_w)
+{
+    role = ROLE_MONITOR;
+    report_fd = report_w;
+    /* Nothing the caller leaked may outlive it through us: keep only stdio and the report pipe. */
+    if (report_w > 3)
+        close_fds_from(3, (unsigned)report_w - 1);
+    close_fds_from((unsigned)report_w + 1, ~0U);
+    if (setsid() < 0)
+        fail_errno(errno, "setsid");
+    prctl(PR_SET_NAME, "corral-shim", 0, 0, 0);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0)
+        fail_errno(errno, "open /dev/null");
+    if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
+        fail_errno(errno, "dup2 /dev/null");
+    if (chdir("/") < 0)
+        fail_errno(errno, "chdir /");
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+
+    struct log logs[2] = {{"stdout.log", -1, -1, 0}, {"stderr.log", -1, -1, 0}};
+    int out_w = devnull, err_w = devnull;
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
+    if (cfg.log_dir) {
+        log_dir_fd = open(cfg.log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (log_dir_fd < 0)
+            fail_errno(errno, "open log_dir %s", cfg.log_dir);
+        log_open(&logs[0]);
+        log_open(&logs[1]);
+        xpipe(out_p, "stdout");
+        xpipe(err_p, "stderr");
+        logs[0].pipe_fd = out_p[0];
+        logs[1].pipe_fd = err_p[0];
+        out_w = out_p[1];
+        err_w = err_p[1];
+    }
+
+    int sp[2], syncp[2] = {-1, -1};
+    xpipe(sp, "status");
+    if (cfg.clone_flags & CLONE_NEWUSER)
+        xpipe(syncp, "user namespace sync");
+
+    sigset_t init_set, old_set;
+    init_sigset(&init_set);
+    sigprocmask(SIG_BLOCK, &init_set, &old_set);
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)cfg.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0)
+        fail_errno(errno, "clone init");
+    if (pid == 0) {
+        /* init: keep the report and status write ends, the log write ends and the sync read end. */
+        close(sp[0]);
+        status_fd = sp[1];
+        if (syncp[1] >= 0)
+            close(syncp[1]);
+        if (out_p[0] >= 0) {
+            close(out_p[0]);
+            close(err_p[0]);
+        }
+        if (log_dir_fd >= 0)
+            close(log_dir_fd);
+        for (int i = 0; i < 2; i++)
+            if (logs[i].file_fd >= 0)
+                close(logs[i].file_fd);
+        run_init(out_w, err_w, syncp[0]);
+    }
+    init_pid = pid;
+    sigprocmask(SIG_SETMASK, &old_set, NULL);
+    close(sp[1]);
+    if (out_p[1] >= 0) {
+        close(out_p[1]);
+        close(err_p[1]);
+    }
+    if (syncp[0] >= 0) {
+        close(syncp[0]);
+        write_id_maps(pid);
+    }
+    char pidbuf[16];
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+    report('P', pidbuf);
+    close(report_fd);
+    report_fd = -1;
+    if (syncp[1] >= 0) {
+        if (write(syncp[1], "1", 1) != 1) {
+            kill(pid, SIGKILL); /* cannot happen: init waits for this byte */
+        }
+        close(syncp[1]);
+    }
+
+    /* From here the launcher hears from init and the command only. The launch succeeded if init
+     * reached the fork ('F') and nobody reported a failure ('E'). */
+    int status_open = 1, forked = 0, failed = 0, have_cmd_status = 0, cmd_status = 0, init_status = 0;
+    long long finished_ms = 0;
+    struct status_rec rec;
+    for (;;) {
+        struct pollfd pfd[3];
+        int np = 0, idx_status = -1, idx_log[2] = {-1, -1};
+        if (status_open) {
+            idx_status = np;
+            pfd[np++] = (struct pollfd){.fd = sp[0], .events = POLLIN};
+        }
+        for (int i = 0; i < 2; i++)
+            if (logs[i].pipe_fd >= 0) {
+                idx_log[i] = np;
+                pfd[np++] = (struct pollfd){.fd = logs[i].pipe_fd, .events = POLLIN};
+            }
+        if (np == 0)
+            break;
+        if (poll(pfd, (nfds_t)np, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++)
+            if (idx_log[i] >= 0 && pfd[idx_log[i]].revents)
+                log_pump(&logs[i]);
+        if (idx_status >= 0 && pfd[idx_status].revents) {
+            ssize_t n = read_full(sp[0], &rec, sizeof rec);
+            if (n == (ssize_t)sizeof rec) {
+                if (rec.type == 'F') {
+                    forked = 1;
+                } else if (rec.type == 'E') {
+                    failed = 1;
+                } else if (rec.type == 'S') {
+                    have_cmd_status = 1;
+                    cmd_status = rec.status;
+                }
+            } else {
+                /* EOF: init is gone (or going). */
+                status_open = 0;
+                close(sp[0]);
+                while (waitpid(pid, &init_status, 0) < 0 && errno == EINTR)
+                    ;
+                finished_ms = now_millis();
+                init_pid = -1;
+                if (failed)
+                    _exit(1); /* the launcher has the message */
+                if (!forked) /* init died before the fork without a word: tell the launcher how */
+                    _exit(WIFSIGNALED(init_status) ? 64 + WTERMSIG(init_status) : 2);
+            }
+        }
+    }
+    if (cfg.exit_file)
+        write_exit_file(have_cmd_status ? cmd_status : init_status, finished_ms);
+    _exit(0);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Launcher                                                                                          */
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "run") != 0) {
+        fprintf(stderr, "corral-shim: usage: corral-shim run CONFIG_FILE\n");
+        return 1;
+    }
+    /* Whatever the caller left us: fds 0-2 open (so no pipe lands there), default SIGCHLD (waitable
+     * children), nothing blocked. */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            return 1;
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    parse_config(argv[2]);
+
+    int rp[2];
+    xpipe(rp, "report");
+    fflush(NULL);
+    pid_t mon = fork();
+    if (mon < 0)
+        fail_errno(errno, "fork monitor");
+    if (mon == 0) {
+        close(rp[0]);
+        run_monitor(rp[1]);
+    }
+    close(rp[1]);
+
+    /* Read every line until EOF: every holder of the write end has exec'd, closed it, or died. */
+    char buf[4096], err[MSG_MAX + 4] = "";
+    size_t len = 0;
+    int init = 0, forked = 0;
+    for (;;) {
+        ssize_t n = read(rp[0], buf + len, sizeof buf - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = 0;
+        char *nl;
+        while ((nl = strchr(buf, '\n'))) {
+            *nl = 0;
+            if (buf[0] == 'P')
+                init = atoi(buf + 1);
+            else if (buf[0] == 'F')
+                forked = 1;
+            else if (buf[0] == 'E' && !err[0])
+                snprintf(err, sizeof err, "%.*s", (int)sizeof err - 1, buf + 1);
+            len -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len + 1);
+        }
+        if (len == sizeof buf - 1)
+            len = 0; /* an overlong line: cannot happen */
+    }
+    close(rp[0]);
+    if (!err[0] && init > 0 && forked) {
+        printf("init=%d monitor=%d\n", init, (int)mon);
+        fflush(stdout);
+        return 0;
+    }
+    /* Failure: the monitor exits once init is reaped; wait for it so nothing is left behind. */
+    int st;
+    while (waitpid(mon, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (err[0])
+        fprintf(stderr, "corral-shim: %s\n", err);
+    else if (WIFSIGNALED(st))
+        fprintf(stderr, "corral-shim: monitor: killed by signal %d (%s)\n", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    else if (WEXITSTATUS(st) > 64)
+        fprintf(stderr, "corral-shim: init: killed by signal %d (%s) before the exec\n", WEXITSTATUS(st) - 64,
+                strsignal(WEXITSTATUS(st) - 64));
+    else
+        fprintf(stderr, "corral-shim: init: exited before the exec (monitor status %d)\n", WEXITSTATUS(st));
+    return 1;
+}

@@ -1,0 +1,567 @@
+package dev.corral.agent.runtime;
+
+import dev.corral.agent.cgroup.CgroupDriver;
+import dev.corral.agent.cgroup.CgroupException;
+import dev.corral.agent.cgroup.ContainerCgroup;
+import dev.corral.agent.posix.Posix;
+import dev.corral.agent.spec.Capabilities;
+import dev.corral.agent.spec.ContainerConfig;
+import dev.corral.agent.spec.ContainerSpec;
+import dev.corral.agent.spec.HostFacts;
+import dev.corral.agent.spec.SpecException;
+import dev.corral.agent.spec.SpecValidator;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates, starts, stops and removes containers, and keeps their records in the state store. Every method
+ * blocks on process and file IO: call it from a worker thread, never an event loop. Operations on one
+ * container are serialised; different containers proceed in parallel.
+ */
+public final class ContainerRuntime implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ContainerRuntime.class);
+    private static final int SIGTERM = 15;
+    private static final int SIGKILL = 9;
+
+    private final StateStore store;
+    private final CgroupDriver driver;
+    private final Shim shim;
+    private final Capabilities capabilities;
+    private final SpecValidator validator;
+    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final Set<String> live = ConcurrentHashMap.newKeySet();
+    private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
+    private final List<Consumer<ContainerEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService watcher;
+    private long watchRounds;
+
+    private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
+                             HostFacts facts) {
+        this.store = store;
+        this.driver = driver;
+        this.shim = shim;
+        this.capabilities = capabilities;
+        this.validator = new SpecValidator(facts);
+        this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "corral-exit-watcher");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Opens the runtime on a state dir: makes the agent's parent cgroup, installs corral-shim, then recovers
+     * what an earlier agent left (re-adopts live containers, records exits that happened meanwhile, removes
+     * half-made ones).
+     */
+    public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths)
+            throws IOException, CgroupException {
+        Files.createDirectories(stateDir);
+        driver.ensureParent();
+        Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
+        HostFacts facts = new HostFacts(caps, Runtime.getRuntime().availableProcessors(),
+                driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor);
+        ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
+                facts);
+        rt.recover();
+        rt.watcher.scheduleWithFixedDelay(rt::watch, 50, 50, TimeUnit.MILLISECONDS);
+        return rt;
+    }
+
+    public void addListener(Consumer<ContainerEvent> listener) {
+        listeners.add(listener);
+    }
+
+    public CgroupDriver driver() {
+        return driver;
+    }
+
+    /** The container a cgroup path belongs to ("" if none): feeds the metrics' name label. */
+    public String nameOfCgroup(String cgroupPath) {
+        String prefix = driver.parent() + "/";
+        if (!cgroupPath.startsWith(prefix)) {
+            return "";
+        }
+        String rest = cgroupPath.substring(prefix.length());
+        int slash = rest.indexOf('/');
+        String name = slash < 0 ? rest : rest.substring(0, slash);
+        return SpecValidator.NAME.matcher(name).matches() && store.exists(name) ? name : "";
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------------------------
+
+    public ContainerRecord create(ContainerSpec spec) throws SpecException, ContainerException {
+        ContainerConfig config = validator.validate(spec);
+        String name = config.name();
+        synchronized (lock(name)) {
+            if (store.exists(name)) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "the name '" + name
+                        + "' is already in use");
+            }
+            ContainerRecord record = new ContainerRecord(name, spec, ContainerState.CREATING,
+                    driver.open(name).path(), System.currentTimeMillis(), null, null, null, null, null, null, null,
+                    null, null);
+            try {
+                store.save(record);
+                removeStaleCgroup(name);
+                driver.create(name, config.limits());
+            } catch (CgroupException.InvalidValue e) {
+                discard(name);
+                throw new SpecException("limits", "the kernel refused a limit: " + e.getMessage());
+            } catch (CgroupException e) {
+                discard(name);
+                throw failed("cannot create the cgroup of '" + name + "'", e);
+            } catch (IOException e) {
+                discard(name);
+                throw failed("cannot record '" + name + "'", e);
+            }
+            record = record.withState(ContainerState.CREATED);
+            save(record);
+            emit("created", name, Map.of());
+            return record;
+        }
+    }
+
+    /** A leftover empty cgroup of the same name (from a crash before its record was written) is removed. */
+    private void removeStaleCgroup(String name) throws CgroupException, ContainerException {
+        ContainerCgroup stale = driver.open(name);
+        if (stale.exists()) {
+            if (!stale.pids().isEmpty()) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "cgroup " + stale.path()
+                        + " exists and has processes that no record accounts for");
+            }
+            stale.remove();
+        }
+    }
+
+    private void discard(String name) {
+        try {
+            ContainerCgroup cg = driver.open(name);
+            if (cg.exists()) {
+                cg.killAll();
+                cg.remove();
+            }
+        } catch (CgroupException e) {
+            LOG.warn("cleaning up the cgroup of {} failed: {}", name, e.getMessage());
+        }
+        try {
+            store.delete(name);
+        } catch (IOException e) {
+            LOG.warn("cleaning up the state of {} failed: {}", name, e.getMessage());
+        }
+    }
+
+    public ContainerRecord start(String name) throws ContainerException, SpecException {
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            if (record.state() != ContainerState.CREATED && record.state() != ContainerState.EXITED) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
+                        + record.state().label() + "; only a created or exited container can start");
+            }
+            ContainerConfig config = validator.validate(record.spec());
+            ContainerCgroup cgroup = driver.open(name);
+            Path dir = store.dir(name);
+            Shim.Launched launched;
+            try {
+                if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
+                    driver.create(name, config.limits());
+                }
+                Files.deleteIfExists(dir.resolve("exit.json"));
+                Path logs = Files.createDirectories(dir.resolve("logs"));
+                ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
+                        dir.resolve("exit.json"));
+                save(record.starting());
+                launched = shim.launch(dir.resolve("launch.conf"));
+            } catch (LaunchException e) {
+                killQuietly(cgroup);
+                ContainerRecord failed = record.starting().exited(System.currentTimeMillis(), 127, 0, false,
+                        e.getMessage());
+                save(failed);
+                emit("exited", name, Map.of("exitCode", 127, "error", e.getMessage()));
+                throw new ContainerException(ContainerException.Kind.FAILED, "cannot start '" + name + "': "
+                        + e.getMessage(), e);
+            } catch (IOException | CgroupException e) {
+                killQuietly(cgroup);
+                save(record);
+                throw failed("cannot start '" + name + "'", e);
+            }
+            ContainerRecord running = record.started(System.currentTimeMillis(), launched.initPid(),
+                    launched.monitorPid(), ProcessInfo.startTicks(launched.monitorPid()));
+            save(running);
+            live.add(name);
+            emit("started", name, Map.of("pid", launched.initPid()));
+            return running;
+        }
+    }
+
+    public ContainerRecord run(ContainerSpec spec) throws SpecException, ContainerException {
+        ContainerRecord created = create(spec);
+        return start(created.name());
+    }
+
+    /** SIGTERM to the container's init (which forwards it), then SIGKILL to the whole cgroup after the grace. */
+    public ContainerRecord stop(String name, Duration grace) throws ContainerException {
+        ContainerRecord record;
+        synchronized (lock(name)) {
+            record = load(name);
+            if (!record.state().isLive()) {
+                return record;
+            }
+            if (record.state() == ContainerState.PAUSED) {
+                thawQuietly(driver.open(name));
+            }
+            signal(record, SIGTERM);
+        }
+        ContainerRecord exited = awaitExit(name, grace);
+        if (exited != null) {
+            return exited;
+        }
+        synchronized (lock(name)) {
+            killQuietly(driver.open(name));
+        }
+        exited = awaitExit(name, Duration.ofSeconds(10));
+        if (exited == null) {
+            throw new ContainerException(ContainerException.Kind.FAILED, "'" + name + "' did not exit after SIGKILL");
+        }
+        return exited;
+    }
+
+    public ContainerRecord kill(String name, int signal) throws ContainerException {
+        if (signal < 1 || signal > 64) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "signal " + signal + " is not 1-64");
+        }
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            if (!record.state().isLive()) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is not running");
+            }
+            if (signal == SIGKILL) {
+                killQuietly(driver.open(name)); // everything in the cgroup, not just init's namespace
+            } else {
+                signal(record, signal);
+            }
+            return record;
+        }
+    }
+
+    public ContainerRecord pause(String name) throws ContainerException {
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            if (record.state() != ContainerState.RUNNING) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
+                        + record.state().label() + "; only a running container can be paused");
+            }
+            try {
+                driver.open(name).freeze();
+            } catch (CgroupException e) {
+                throw failed("cannot pause '" + name + "'", e);
+            }
+            ContainerRecord paused = record.withState(ContainerState.PAUSED);
+            save(paused);
+            emit("paused", name, Map.of());
+            return paused;
+        }
+    }
+
+    public ContainerRecord resume(String name) throws ContainerException {
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            if (record.state() != ContainerState.PAUSED) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is not paused");
+            }
+            try {
+                driver.open(name).thaw();
+            } catch (CgroupException e) {
+                throw failed("cannot resume '" + name + "'", e);
+            }
+            ContainerRecord running = record.withState(ContainerState.RUNNING);
+            save(running);
+            emit("resumed", name, Map.of());
+            return running;
+        }
+    }
+
+    /** Completes when the container has exited (at once if it already has). */
+    public CompletableFuture<ContainerRecord> waitFor(String name) throws ContainerException {
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            if (record.state() == ContainerState.EXITED || record.state() == ContainerState.CREATED) {
+                return CompletableFuture.completedFuture(record);
+            }
+            CompletableFuture<ContainerRecord> f = new CompletableFuture<>();
+            waiters.computeIfAbsent(name, n -> new CopyOnWriteArrayList<>()).add(f);
+            return f;
+        }
+    }
+
+    public void remove(String name, boolean force) throws ContainerException {
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            if (record.state().isLive()) {
+                if (!force) {
+                    throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
+                            + record.state().label() + "; stop it first or remove with force");
+                }
+                killQuietly(driver.open(name));
+            }
+        }
+        if (live.contains(name) && awaitExit(name, Duration.ofSeconds(10)) == null) {
+            throw new ContainerException(ContainerException.Kind.FAILED, "'" + name + "' did not exit; not removed");
+        }
+        synchronized (lock(name)) {
+            try {
+                ContainerCgroup cg = driver.open(name);
+                if (cg.exists()) {
+                    cg.killAll();
+                    cg.remove();
+                }
+                store.delete(name);
+            } catch (CgroupException | IOException e) {
+                throw failed("cannot remove '" + name + "'", e);
+            }
+            live.remove(name);
+            emit("removed", name, Map.of());
+        }
+    }
+
+    public ContainerRecord inspect(String name) throws ContainerException {
+        return load(name);
+    }
+
+    public List<ContainerRecord> list() throws ContainerException {
+        try {
+            return store.list();
+        } catch (IOException e) {
+            throw failed("cannot list containers", e);
+        }
+    }
+
+    public Path logDir(String name) {
+        return store.dir(name).resolve("logs");
+    }
+
+    // ---- exits ---------------------------------------------------------------------------------------
+
+    /** Polls the exit files of live containers; now and then also checks that their monitors are alive. */
+    private void watch() {
+        boolean checkMonitors = ++watchRounds % 20 == 0;
+        for (String name : live) {
+            try {
+                Path exitFile = store.dir(name).resolve("exit.json");
+                if (Files.exists(exitFile)) {
+                    finish(name);
+                } else if (checkMonitors) {
+                    ContainerRecord r = store.load(name).orElse(null);
+                    if (r != null && r.state() != ContainerState.STARTING
+                            && !ProcessInfo.isSame(r.monitorPid(), r.monitorStartTicks()) && !Files.exists(exitFile)) {
+                        finish(name);
+                    }
+                }
+            } catch (RuntimeException | IOException e) {
+                LOG.warn("checking {} failed", name, e);
+            }
+        }
+    }
+
+    /** Records an exit: the monitor's status, whether the kernel OOM-killed inside, and kills stragglers. */
+    private void finish(String name) throws IOException {
+        ContainerRecord done;
+        synchronized (lock(name)) {
+            ContainerRecord r = store.load(name).orElse(null);
+            if (r == null || !r.state().isLive()) {
+                live.remove(name);
+                return;
+            }
+            ExitStatus status = ExitStatus.read(store.dir(name).resolve("exit.json")).orElse(null);
+            ContainerCgroup cg = driver.open(name);
+            boolean oom = false;
+            try {
+                if (cg.exists()) {
+                    if (cg.frozen()) {
+                        cg.thaw();
+                    }
+                    oom = cg.oomKills() > 0;
+                    if (!cg.pids().isEmpty()) {
+                        cg.killAll(); // daemons that outlived init when there is no pid namespace
+                    }
+                }
+            } catch (CgroupException e) {
+                LOG.warn("inspecting the cgroup of exited {} failed: {}", name, e.getMessage());
+            }
+            done = status == null
+                    ? r.exited(System.currentTimeMillis(), null, null, oom, "the monitor process is gone; exit status unknown")
+                    : r.exited(status.finishedAtMillis(), status.exitCode(), status.signal(), oom, null);
+            save(done);
+            live.remove(name);
+        }
+        if (Boolean.TRUE.equals(done.oomKilled())) {
+            emit("oom", name, Map.of());
+        }
+        Map<String, Object> attrs = new HashMap<>();
+        if (done.exitCode() != null) {
+            attrs.put("exitCode", done.exitCode());
+        }
+        attrs.put("oomKilled", done.oomKilled());
+        emit("exited", name, attrs);
+        List<CompletableFuture<ContainerRecord>> ws = waiters.remove(name);
+        if (ws != null) {
+            ws.forEach(f -> f.complete(done));
+        }
+    }
+
+    /** Waits until the container is recorded as exited; null on timeout. */
+    private ContainerRecord awaitExit(String name, Duration timeout) throws ContainerException {
+        try {
+            return waitFor(name).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw failed("interrupted waiting for '" + name + "'", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw failed("waiting for '" + name + "' failed", e.getCause());
+        }
+    }
+
+    // ---- recovery ----------------------------------------------------------------------------------
+
+    private void recover() throws IOException {
+        for (ContainerRecord r : store.list()) {
+            String name = r.name();
+            ContainerCgroup cg = driver.open(name);
+            switch (r.state()) {
+                case CREATING -> {
+                    LOG.info("removing {}: the agent stopped while creating it", name);
+                    discard(name);
+                }
+                case STARTING -> {
+                    if (Files.exists(store.dir(name).resolve("exit.json"))) {
+                        live.add(name);
+                    } else {
+                        LOG.info("{} was starting when the agent stopped: killing what it started", name);
+                        killQuietly(cg);
+                        save(r.exited(System.currentTimeMillis(), null, null, false,
+                                "the agent stopped while starting it"));
+                    }
+                }
+                case RUNNING, PAUSED -> {
+                    if (Files.exists(store.dir(name).resolve("exit.json"))
+                            || ProcessInfo.isSame(r.monitorPid(), r.monitorStartTicks())) {
+                        live.add(name); // the watcher records the exit, or keeps watching the live one
+                        LOG.info("re-adopted {} ({})", name, r.state().label());
+                    } else {
+                        killQuietly(cg);
+                        save(r.exited(System.currentTimeMillis(), null, null, false,
+                                "its monitor was gone when the agent restarted"));
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        for (String name : new ArrayList<>(live)) {
+            if (Files.exists(store.dir(name).resolve("exit.json"))) {
+                finish(name);
+            }
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------
+
+    private Object lock(String name) {
+        return locks.computeIfAbsent(name, n -> new Object());
+    }
+
+    private ContainerRecord load(String name) throws ContainerException {
+        try {
+            SpecValidator.checkName(name, "name");
+        } catch (SpecException e) {
+            throw new ContainerException(ContainerException.Kind.NOT_FOUND, e.getMessage());
+        }
+        try {
+            return store.load(name).orElseThrow(() -> ContainerException.notFound(name));
+        } catch (IOException e) {
+            throw failed("cannot read the record of '" + name + "'", e);
+        }
+    }
+
+    private void save(ContainerRecord r) {
+        try {
+            store.save(r);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot save the record of " + r.name(), e);
+        }
+    }
+
+    private void signal(ContainerRecord r, int signal) throws ContainerException {
+        if (r.initPid() == null) {
+            return;
+        }
+        int errno = Posix.get().kill(r.initPid(), signal);
+        if (errno != 0 && errno != 3) { // ESRCH: already gone, the watcher will see the exit
+            throw new ContainerException(ContainerException.Kind.FAILED, "kill(" + r.initPid() + ", " + signal + "): "
+                    + Posix.get().strerror(errno));
+        }
+    }
+
+    private static void killQuietly(ContainerCgroup cg) {
+        try {
+            if (cg.exists() && !cg.pids().isEmpty()) {
+                cg.killAll();
+            }
+        } catch (CgroupException e) {
+            LOG.warn("killing the processes of {} failed: {}", cg.path(), e.getMessage());
+        }
+    }
+
+    private static void thawQuietly(ContainerCgroup cg) {
+        try {
+            cg.thaw();
+        } catch (CgroupException e) {
+            LOG.warn("thawing {} failed: {}", cg.path(), e.getMessage());
+        }
+    }
+
+    private void emit(String type, String name, Map<String, Object> attributes) {
+        ContainerEvent e = new ContainerEvent(type, name, System.currentTimeMillis(), attributes);
+        for (Consumer<ContainerEvent> l : listeners) {
+            try {
+                l.accept(e);
+            } catch (RuntimeException ex) {
+                LOG.warn("event listener failed", ex);
+            }
+        }
+    }
+
+    private static ContainerException failed(String what, Throwable cause) {
+        return new ContainerException(ContainerException.Kind.FAILED, what + ": " + cause.getMessage(), cause);
+    }
+
+    /** Stops watching; containers keep running (their monitors outlive the agent). */
+    @Override
+    public void close() {
+        watcher.shutdownNow();
+        try {
+            watcher.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

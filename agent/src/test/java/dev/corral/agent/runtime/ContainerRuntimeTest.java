@@ -1,0 +1,256 @@
+package dev.corral.agent.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.corral.agent.spec.Capabilities;
+import dev.corral.agent.spec.SpecException;
+import dev.corral.exporter.testing.Workloads;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Containers launched for real: the kernel enforces their limits and isolation. */
+class ContainerRuntimeTest {
+
+    private RuntimeFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = new RuntimeFixture();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        fx.close();
+    }
+
+    private ContainerRecord runToExit(String json) throws Exception {
+        ContainerRecord r = fx.runtime.run(RuntimeFixture.spec(json));
+        return fx.runtime.waitFor(r.name()).get(120, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void exitCodesAreRecorded() throws Exception {
+        assertThat(runToExit("{'name':'t0','command':['/bin/true']}").exitCode()).isZero();
+        ContainerRecord r = runToExit("{'name':'t3','command':['/bin/sh','-c','echo hi; echo oops >&2; exit 3']}");
+        assertThat(r.state()).isEqualTo(ContainerState.EXITED);
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.oomKilled()).isFalse();
+        assertThat(fx.stdout("t3")).isEqualTo("hi\n");
+        assertThat(Files.readString(fx.runtime.logDir("t3").resolve("stderr.log"))).isEqualTo("oops\n");
+    }
+
+    @Test
+    void insideTheContainerItIsAloneWithItsOwnHostnameAndOnlyItsCapabilities() throws Exception {
+        ContainerRecord r = runToExit("{'name':'iso','hostname':'box','command':['/bin/sh','-c',"
+                + "'echo pid=$$; hostname; ls /proc | grep -c ^[0-9]; grep -E ^CapEff /proc/self/status;"
+                + " grep NoNewPrivs /proc/self/status; cat /sys/class/net/lo/operstate; ls /sys/class/net']}");
+        assertThat(r.exitCode()).isZero();
+        String out = fx.stdout("iso");
+        Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
+        assertThat(out).contains("pid=2\n").contains("box\n")
+                .contains("CapEff:\t" + caps.mask(Capabilities.DEFAULT) + "\n").contains("NoNewPrivs:\t1\n");
+        String[] lines = out.split("\n");
+        assertThat(Integer.parseInt(lines[2].trim())).as("processes visible: init, sh, ls, grep").isLessThanOrEqualTo(4);
+        assertThat(lines[lines.length - 1].trim()).as("only loopback in the network namespace").isEqualTo("lo");
+    }
+
+    @Test
+    void capabilitiesCanBeDroppedAndAdded() throws Exception {
+        runToExit("{'name':'caps','command':['/bin/sh','-c','grep ^CapEff /proc/self/status'],"
+                + "'security':{'capDrop':['ALL'],'capAdd':['net_bind_service','CAP_KILL']}}");
+        Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
+        assertThat(fx.stdout("caps").trim())
+                .isEqualTo("CapEff:\t" + caps.mask(java.util.Set.of("NET_BIND_SERVICE", "KILL")));
+    }
+
+    @Test
+    void aMemoryHogIsOomKilledAndItsNeighbourIsUntouched() throws Exception {
+        fx.runtime.run(RuntimeFixture.spec("{'name':'neighbour','command':['sleep','300'],"
+                + "'limits':{'memory':{'max':'64m'}}}"));
+        ContainerRecord hog = runToExit("{'name':'hog','command':['dd','if=/dev/zero','of=/dev/null','bs=128M',"
+                + "'count=1'],'limits':{'memory':{'max':'64m'" + (fx.runtime.driver().supportsMemoryHigh()
+                ? ",'swap':0" : "") + "}}}");
+        assertThat(hog.oomKilled()).isTrue();
+        assertThat(hog.exitCode()).isEqualTo(137);
+        assertThat(hog.signal()).isEqualTo(9);
+        assertThat(fx.runtime.inspect("neighbour").state()).isEqualTo(ContainerState.RUNNING);
+    }
+
+    @Test
+    void aCpuQuotaHoldsABusyLoopToItsShare() throws Exception {
+        fx.runtime.run(RuntimeFixture.spec("{'name':'spin','command':['/bin/sh','-c','while :; do :; done'],"
+                + "'limits':{'cpu':{'cpus':0.2}}}"));
+        Thread.sleep(500);
+        long u0 = cpuUsageNanos("spin");
+        long t0 = System.nanoTime();
+        Thread.sleep(3000);
+        double cores = (cpuUsageNanos("spin") - u0) / (double) (System.nanoTime() - t0);
+        assertThat(cores).isCloseTo(0.2, within(0.04));
+        assertThat(throttledPeriods("spin")).isPositive();
+    }
+
+    @Test
+    void aWriteLimitHoldsDirectWritesToItsRate() throws Exception {
+        String device = Workloads.writeDevice();
+        Path target = Workloads.writeTarget("corral-test-rt-" + ProcessHandle.current().pid());
+        try {
+            ContainerRecord r = runToExit("{'name':'io','command':['dd','if=/dev/zero','of=" + target
+                    + "','bs=1M','count=10','oflag=direct','status=none'],'limits':{'io':{'devices':[{'device':'"
+                    + device + "','writeBps':'5m'}]}}}");
+            assertThat(r.exitCode()).isZero();
+            double seconds = (r.finishedAtMillis() - r.startedAtMillis()) / 1000.0;
+            double rate = (10 << 20) / seconds;
+            assertThat(rate).isCloseTo(5 << 20, within((double) (1 << 20))); // ±20 %
+        } finally {
+            if (!target.toString().startsWith("/dev/")) {
+                Files.deleteIfExists(target);
+            }
+        }
+    }
+
+    @Test
+    void aForkBombIsContainedByPidsMax() throws Exception {
+        fx.runtime.run(RuntimeFixture.spec("{'name':'bomb','command':['/bin/sh','-c','f(){ f | f & }; f; sleep 30'],"
+                + "'limits':{'pids':{'max':32}}}"));
+        Thread.sleep(2000);
+        long current = Long.parseLong(Files.readString(fx.cgroupDir("bomb", "pids").resolve("pids.current")).trim());
+        assertThat(current).isBetween(1L, 32L);
+        long started = System.nanoTime();
+        Process p = new ProcessBuilder("/bin/true").start();
+        assertThat(p.waitFor(5, TimeUnit.SECONDS)).as("the host can still fork").isTrue();
+        assertThat((System.nanoTime() - started) / 1e9).isLessThan(5);
+        ContainerRecord stopped = fx.runtime.stop("bomb", Duration.ofMillis(200));
+        assertThat(stopped.state()).isEqualTo(ContainerState.EXITED);
+    }
+
+    @Test
+    void stopSendsSigtermThenKillsAfterTheGrace() throws Exception {
+        fx.runtime.run(RuntimeFixture.spec("{'name':'polite','command':['/bin/sh','-c',"
+                + "'trap \\\"exit 42\\\" TERM; echo ready; sleep 100 & wait']}"));
+        awaitOutput("polite", "ready");
+        assertThat(fx.runtime.stop("polite", Duration.ofSeconds(10)).exitCode()).isEqualTo(42);
+        fx.runtime.run(RuntimeFixture.spec("{'name':'stubborn','command':['/bin/sh','-c',"
+                + "'trap \\\"\\\" TERM; echo ready; while :; do sleep 1; done']}"));
+        awaitOutput("stubborn", "ready");
+        long t0 = System.nanoTime();
+        ContainerRecord r = fx.runtime.stop("stubborn", Duration.ofMillis(500));
+        assertThat(r.signal()).isEqualTo(9);
+        assertThat((System.nanoTime() - t0) / 1e9).isLessThan(5);
+    }
+
+    @Test
+    void pauseFreezesAndResumeThaws() throws Exception {
+        fx.runtime.run(RuntimeFixture.spec("{'name':'pz','command':['/bin/sh','-c','while :; do :; done']}"));
+        assertThat(fx.runtime.pause("pz").state()).isEqualTo(ContainerState.PAUSED);
+        long u0 = cpuUsageNanos("pz");
+        Thread.sleep(300);
+        assertThat(cpuUsageNanos("pz")).isEqualTo(u0);
+        assertThat(fx.runtime.resume("pz").state()).isEqualTo(ContainerState.RUNNING);
+        Thread.sleep(300);
+        assertThat(cpuUsageNanos("pz")).isGreaterThan(u0);
+        assertThatThrownBy(() -> fx.runtime.remove("pz", false)).isInstanceOf(ContainerException.class)
+                .hasMessageContaining("stop it first");
+        fx.runtime.remove("pz", true);
+        assertThat(fx.cgroupDir("pz", "memory")).doesNotExist();
+        assertThatThrownBy(() -> fx.runtime.inspect("pz")).hasMessageContaining("no container named");
+    }
+
+    @Test
+    void theAgentMayDieAnyTimeContainersSurviveAndExitsAreNotLost() throws Exception {
+        fx.runtime.run(RuntimeFixture.spec("{'name':'stays','command':['sleep','300']}"));
+        fx.runtime.run(RuntimeFixture.spec("{'name':'goes','command':['/bin/sh','-c','sleep 1; exit 7']}"));
+        fx.runtime.close(); // the agent is gone: nobody watches
+        Thread.sleep(2500);
+        ContainerRuntime again = fx.restart();
+        assertThat(again.inspect("stays").state()).isEqualTo(ContainerState.RUNNING);
+        ContainerRecord goes = again.waitFor("goes").get(10, TimeUnit.SECONDS);
+        assertThat(goes.exitCode()).isEqualTo(7);
+        assertThat(again.stop("stays", Duration.ofSeconds(5)).state()).isEqualTo(ContainerState.EXITED);
+    }
+
+    @Test
+    void aCommandThatCannotStartFailsCleanly() throws Exception {
+        assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{'name':'nope','command':['/no/such']}")))
+                .isInstanceOf(ContainerException.class).hasMessageContaining("/no/such");
+        ContainerRecord r = fx.runtime.inspect("nope");
+        assertThat(r.state()).isEqualTo(ContainerState.EXITED);
+        assertThat(r.exitCode()).isEqualTo(127);
+        assertThat(Files.readString(fx.cgroupDir("nope", "pids").resolve("cgroup.procs"))).isEmpty();
+    }
+
+    @Test
+    void badSpecsNameTheFieldAndLeaveNothingBehind() throws Exception {
+        String[][] cases = {
+            {"{'name':'a','command':['x'],'colour':'red'}", "colour", "unknown field"},
+            {"{'name':'bad name','command':['x']}", "name", "not a valid name"},
+            {"{'name':'../etc','command':['x']}", "name", "not a valid name"},
+            {"{'name':'neg','command':['x'],'limits':{'memory':{'max':-5}}}", "limits.memory.max", "negative"},
+            {"{'name':'cap','command':['x'],'security':{'capAdd':['CAP_TELEPORT']}}", "security.capAdd[0]",
+                "unknown capability"},
+            {"{'name':'root','command':['x'],'mounts':[{'source':'/','target':'/host'}]}", "mounts[0].source",
+                "dangerouslyAllowHostPaths"},
+            {"{'name':'cpu','command':['x'],'limits':{'cpu':{'cpus':0}}}", "limits.cpu.cpus", "more than 0"},
+            {"{'name':'nocmd'}", "command", "required"},
+            {"{'name':'typ','command':['x'],'limits':{'pids':{'max':'many'}}}", "limits.pids.max", "expected"},
+        };
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec(c[0])))
+                    .as(c[0]).isInstanceOf(SpecException.class)
+                    .satisfies(e -> assertThat(((SpecException) e).field()).isEqualTo(c[1]))
+                    .hasMessageContaining(c[2]);
+        }
+        assertThat(fx.runtime.list()).isEmpty();
+        try (var dirs = Files.list(fx.stateDir.resolve("containers"))) {
+            assertThat(dirs).isEmpty();
+        }
+        for (var h : fx.layout.walked()) {
+            try (var dirs = Files.list(h.dirOf(fx.parent).orElseThrow())) {
+                assertThat(dirs.filter(Files::isDirectory)).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void aNameIsTakenOnce() throws Exception {
+        fx.runtime.create(RuntimeFixture.spec("{'name':'once','command':['true']}"));
+        assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec("{'name':'once','command':['true']}")))
+                .isInstanceOf(ContainerException.class).hasMessageContaining("already in use");
+    }
+
+    /** Waits until the container printed {@code text}: its signal handlers are then in place. */
+    private void awaitOutput(String name, String text) throws Exception {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!fx.stdout(name).contains(text)) {
+            assertThat(System.currentTimeMillis()).as(name + " never printed " + text).isLessThan(deadline);
+            Thread.sleep(10);
+        }
+    }
+
+    private long cpuUsageNanos(String name) throws Exception {
+        if (fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2) {
+            for (String line : Files.readAllLines(fx.cgroupDir(name, "cpu").resolve("cpu.stat"))) {
+                if (line.startsWith("usage_usec ")) {
+                    return Long.parseLong(line.substring(11)) * 1000;
+                }
+            }
+            throw new AssertionError("no usage_usec");
+        }
+        return Long.parseLong(Files.readString(fx.cgroupDir(name, "cpuacct").resolve("cpuacct.usage")).trim());
+    }
+
+    private long throttledPeriods(String name) throws Exception {
+        for (String line : Files.readAllLines(fx.cgroupDir(name, "cpu").resolve("cpu.stat"))) {
+            if (line.startsWith("nr_throttled ")) {
+                return Long.parseLong(line.substring(13));
+            }
+        }
+        throw new AssertionError("no nr_throttled");
+    }
+}
