@@ -22,8 +22,10 @@ class CgroupV2KernelTest {
     /** Test classes that exercise real cgroups, and how many tests each has at least. */
     private static final List<String> GUEST_CLASSES = List.of(
             "dev.corral.exporter.collect.RealCgroupAccountingTest",
-            "dev.corral.agent.server.AgentScrapeTest");
-    private static final int GUEST_TESTS = 11;
+            "dev.corral.agent.server.AgentScrapeTest",
+            "dev.corral.agent.cgroup.CgroupDriverTest",
+            "dev.corral.agent.runtime.ContainerRuntimeTest");
+    private static final int GUEST_TESTS = 31;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {

@@ -131,7 +131,8 @@ final class V2CgroupDriver implements CgroupDriver {
                     String period = c.periodMicros() == null ? current[1] : Long.toString(c.periodMicros());
                     w.add(dir.resolve("cpu.max"), quota + " " + period);
                 }
-                Long weight = c.shares() != null ? CgroupConversions.sharesToWeight(c.shares()) : c.weight();
+                Long weight = c.shares() != null ? Long.valueOf(CgroupConversions.sharesToWeight(c.shares()))
+                        : c.weight();
                 addValue(w, "cpu.weight", weight);
                 if (c.cpusetCpus() != null) {
                     w.add(dir.resolve("cpuset.cpus"), c.cpusetCpus());

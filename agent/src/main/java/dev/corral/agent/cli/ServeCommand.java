@@ -54,6 +54,14 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     String cgroupParent;
 
+    @Option(names = "--socket", paramLabel = "PATH", defaultValue = "/run/corral/corral.sock",
+            description = "Unix socket serving the API without a token, mode 0660 (default: ${DEFAULT-VALUE}).")
+    Path socket;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "Bearer token TCP API clients must send "
+            + "(default: <state-dir>/api-token, generated on first start).")
+    Path tokenFile;
+
     @Option(names = "--monitor-only", description = "Only observe cgroups and serve metrics: no container "
             + "runtime, no cgroup writes, no root needed.")
     boolean monitorOnly;
@@ -83,12 +91,14 @@ public final class ServeCommand implements Callable<Integer> {
         }
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), roots, interval, retention, rescanEvery);
         AgentOptions.RuntimeOptions runtime = monitorOnly ? null
-                : new AgentOptions.RuntimeOptions(stateDir.normalize(), parent);
+                : new AgentOptions.RuntimeOptions(stateDir.normalize(), parent, socket.toAbsolutePath(),
+                        tokenFile != null ? tokenFile.toAbsolutePath() : stateDir.normalize().resolve("api-token"));
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime))) {
-            System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (metrics at /metrics)");
+            System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (metrics at /metrics)"
+                    + (runtime == null ? "" : " and the API on unix://" + runtime.socket()));
             stop.await();
             System.err.println("corral: shutting down");
         }

@@ -7,7 +7,9 @@ import dev.corral.agent.posix.Posix;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
+import dev.corral.agent.cgroup.ResourceLimits;
 import dev.corral.agent.spec.HostFacts;
+import dev.corral.agent.spec.LimitsPatch;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecValidator;
 import java.io.IOException;
@@ -295,6 +297,35 @@ public final class ContainerRuntime implements AutoCloseable {
             save(running);
             emit("resumed", name, Map.of());
             return running;
+        }
+    }
+
+    /**
+     * Changes the limits of a container: the patch is merged over its spec, the whole result validated, and
+     * the patched limits applied to every controller or to none.
+     */
+    public ContainerRecord updateLimits(String name, ContainerSpec.Limits patch)
+            throws SpecException, ContainerException {
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            ContainerSpec merged = LimitsPatch.withLimits(record.spec(),
+                    LimitsPatch.merge(record.spec().limits(), patch));
+            validator.validate(merged);
+            ResourceLimits changes = validator.validate(LimitsPatch.withLimits(record.spec(), patch)).limits();
+            try {
+                driver.open(name).update(changes);
+            } catch (CgroupException.InvalidValue | CgroupException.Busy e) {
+                throw new SpecException("limits", "the kernel refused the change: " + e.getMessage());
+            } catch (CgroupException e) {
+                throw failed("cannot update the limits of '" + name + "'", e);
+            }
+            ContainerRecord updated = new ContainerRecord(record.name(), merged, record.state(), record.cgroup(),
+                    record.createdAtMillis(), record.startedAtMillis(), record.finishedAtMillis(), record.initPid(),
+                    record.monitorPid(), record.monitorStartTicks(), record.exitCode(), record.signal(),
+                    record.oomKilled(), record.error());
+            save(updated);
+            emit("limits-updated", name, Map.of());
+            return updated;
         }
     }
 

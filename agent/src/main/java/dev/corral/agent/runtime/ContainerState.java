@@ -11,7 +11,13 @@ public enum ContainerState {
         return this == RUNNING || this == PAUSED || this == STARTING;
     }
 
+    @com.fasterxml.jackson.annotation.JsonValue
     public String label() {
         return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public static ContainerState of(String label) {
+        return valueOf(label.toUpperCase(java.util.Locale.ROOT));
     }
 }

@@ -1,5 +1,7 @@
 package dev.corral.agent.server;
 
+import dev.corral.agent.api.ApiRoutes;
+import dev.corral.agent.api.ApiToken;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cli.Version;
@@ -11,7 +13,11 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.Router;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -23,12 +29,14 @@ public final class Agent implements AutoCloseable {
     private final ContainerRuntime runtime;
     private final Exporter exporter;
     private final HttpServer http;
+    private final HttpServer socket;
 
-    private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http) {
+    private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http, HttpServer socket) {
         this.vertx = vertx;
         this.runtime = runtime;
         this.exporter = exporter;
         this.http = http;
+        this.socket = socket;
     }
 
     public static Agent start(AgentOptions options) throws IOException {
@@ -45,20 +53,41 @@ public final class Agent implements AutoCloseable {
             throw e;
         }
         Vertx vertx = Vertx.vertx();
+        Duration interval = options.exporter().interval();
+        HttpServer http = null;
+        HttpServer socket = null;
         try {
-            HttpServer http = vertx.createHttpServer()
-                    .requestHandler(HttpRoutes.router(vertx, registry, exporter, options.exporter().interval()))
-                    .listen(options.httpPort(), options.httpHost())
-                    .await(30, TimeUnit.SECONDS);
-            return new Agent(vertx, runtime, exporter, http);
+            ApiRoutes api = runtime == null ? null : new ApiRoutes(vertx, runtime, exporter, interval);
+            ApiToken token = runtime == null ? null : ApiToken.loadOrCreate(options.runtime().tokenFile());
+            http = listen(vertx, HttpRoutes.router(vertx, registry, exporter, interval,
+                    api == null ? null : api.router(), token), SocketAddress.inetSocketAddress(options.httpPort(),
+                    options.httpHost()), options.httpHost() + ":" + options.httpPort());
+            if (api != null) {
+                Path path = options.runtime().socket();
+                UnixSocket.prepare(path);
+                socket = listen(vertx, HttpRoutes.router(vertx, registry, exporter, interval, api.router(), null),
+                        SocketAddress.domainSocketAddress(path.toString()), path.toString());
+                UnixSocket.secure(path);
+            }
+            return new Agent(vertx, runtime, exporter, http, socket);
         } catch (Exception e) {
+            closeQuietly(http);
+            closeQuietly(socket);
             exporter.close();
             if (runtime != null) {
                 runtime.close();
             }
             closeQuietly(vertx);
-            throw new IOException("cannot listen on " + options.httpHost() + ":" + options.httpPort() + ": "
-                    + e.getMessage(), e);
+            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static HttpServer listen(Vertx vertx, Router router, SocketAddress address, String where)
+            throws IOException {
+        try {
+            return vertx.createHttpServer().requestHandler(router).listen(address).await(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
         }
     }
 
@@ -90,16 +119,23 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            http.close().await(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            // closing anyway
-        }
+        closeQuietly(http);
+        closeQuietly(socket);
         exporter.close();
         if (runtime != null) {
             runtime.close(); // containers keep running: their monitors outlive the agent
         }
         closeQuietly(vertx);
+    }
+
+    private static void closeQuietly(HttpServer server) {
+        if (server != null) {
+            try {
+                server.close().await(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // closing anyway
+            }
+        }
     }
 
     private static void closeQuietly(Vertx vertx) {

@@ -6,11 +6,20 @@ import java.nio.file.Path;
 /**
  * Everything {@code corral serve} is told.
  *
- * @param runtime null to only observe (no containers, no cgroup writes)
+ * @param runtime null to only observe (no containers, no API, no cgroup writes)
  */
 public record AgentOptions(String httpHost, int httpPort, ExporterConfig exporter, RuntimeOptions runtime) {
 
-    /** @param cgroupParent the agent-owned cgroup all containers live under, e.g. "/corral" */
-    public record RuntimeOptions(Path stateDir, String cgroupParent) {
+    /**
+     * @param cgroupParent the agent-owned cgroup all containers live under, e.g. "/corral"
+     * @param socket       the unix socket serving the API without a token
+     * @param tokenFile    the bearer token TCP API clients must send (made on first start)
+     */
+    public record RuntimeOptions(Path stateDir, String cgroupParent, Path socket, Path tokenFile) {
+
+        public static RuntimeOptions in(Path stateDir, String cgroupParent) {
+            return new RuntimeOptions(stateDir, cgroupParent, stateDir.resolve("corral.sock"),
+                    stateDir.resolve("api-token"));
+        }
     }
 }

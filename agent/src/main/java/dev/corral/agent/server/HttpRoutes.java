@@ -1,6 +1,9 @@
 package dev.corral.agent.server;
 
+import dev.corral.agent.api.ApiError;
+import dev.corral.agent.api.ApiToken;
 import dev.corral.exporter.Exporter;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -8,7 +11,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
 
-/** The HTTP routes: /metrics (Prometheus text format) and /healthz. */
+/** The HTTP routes: /metrics (Prometheus text format), /healthz and, when the runtime runs, the /v1 API. */
 final class HttpRoutes {
 
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -16,16 +19,40 @@ final class HttpRoutes {
     private HttpRoutes() {
     }
 
-    static Router router(Vertx vertx, PrometheusMeterRegistry registry, Exporter exporter, Duration interval) {
+    /**
+     * @param api   the /v1 API, or null when the agent only observes
+     * @param token required for /v1 when not null (TCP); the unix socket passes null
+     */
+    static Router router(Vertx vertx, PrometheusMeterRegistry registry, Exporter exporter, Duration interval,
+                         Router api, ApiToken token) {
         Router router = Router.router(vertx);
+        if (api != null) {
+            if (token != null) {
+                Counter unauthorized = Counter.builder("corral.api.unauthorized")
+                        .description("API requests refused for a missing or wrong bearer token").register(registry);
+                router.route("/v1/*").handler(ctx -> {
+                    if (token.accepts(ctx.request().getHeader("authorization"))) {
+                        ctx.next();
+                    } else {
+                        unauthorized.increment();
+                        ctx.response().setStatusCode(401).putHeader("content-type", "application/json")
+                                .putHeader("www-authenticate", "Bearer")
+                                .end(new JsonObject().put("error", "a valid bearer token is required").encode());
+                    }
+                });
+            }
+            router.route("/v1/*").subRouter(api);
+        }
         // Rendering thousands of series takes milliseconds of CPU: keep it off the event loop.
         router.get("/metrics").handler(ctx -> vertx.executeBlocking(registry::scrape, false)
                 .onSuccess(body -> ctx.response().putHeader("content-type", PROMETHEUS_TEXT).end(body))
                 .onFailure(ctx::fail));
         router.get("/healthz").handler(ctx -> health(ctx, exporter, interval));
-        router.errorHandler(500, ctx -> ctx.response().setStatusCode(500)
-                .putHeader("content-type", "application/json")
-                .end(new JsonObject().put("error", "internal error").encode()));
+        // Failures that happen before a route answers (body too large, no route) still get a JSON error.
+        router.errorHandler(404, ctx -> ApiError.send(ctx, 404, "no such route: " + ctx.request().path(), null));
+        router.errorHandler(405, ctx -> ApiError.send(ctx, 405, "method not allowed", null));
+        router.errorHandler(413, ctx -> ApiError.send(ctx, 413, "the request body is too large", null));
+        router.errorHandler(500, ctx -> ApiError.send(ctx, 500, "internal error", null));
         return router;
     }
 

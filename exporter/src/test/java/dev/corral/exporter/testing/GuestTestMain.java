@@ -4,6 +4,7 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
 
 import java.io.PrintWriter;
 import java.util.Arrays;
+import org.junit.platform.launcher.EngineFilter;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -26,6 +27,8 @@ public final class GuestTestMain {
         for (String name : classNames) {
             request.selectors(selectClass(Class.forName(name)));
         }
+        // Property tests stay on the host: jqwik keeps a database file in the (read-only) working directory.
+        request.filters(EngineFilter.includeEngines("junit-jupiter"));
         LauncherDiscoveryRequest built = request.build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();

@@ -1,0 +1,381 @@
+package dev.corral.agent.api;
+
+import dev.corral.agent.cli.Version;
+import dev.corral.agent.runtime.ContainerEvent;
+import dev.corral.agent.runtime.ContainerRecord;
+import dev.corral.agent.runtime.ContainerRuntime;
+import dev.corral.agent.runtime.ContainerState;
+import dev.corral.agent.spec.ContainerSpec;
+import dev.corral.agent.spec.SpecException;
+import dev.corral.agent.spec.SpecParser;
+import dev.corral.agent.spec.SpecValidator;
+import dev.corral.exporter.Exporter;
+import dev.corral.exporter.collect.Snapshot;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+
+/**
+ * The /v1 API (docs/api.md). Every handler that touches processes or files runs on a worker thread; the
+ * event loop only parses, routes and writes.
+ */
+public final class ApiRoutes {
+
+    static final long MAX_BODY = 1 << 20;
+    private static final Map<String, Integer> SIGNALS = Map.ofEntries(Map.entry("HUP", 1), Map.entry("INT", 2),
+            Map.entry("QUIT", 3), Map.entry("KILL", 9), Map.entry("USR1", 10), Map.entry("USR2", 12),
+            Map.entry("TERM", 15), Map.entry("CONT", 18), Map.entry("STOP", 19), Map.entry("WINCH", 28));
+
+    private final Vertx vertx;
+    private final ContainerRuntime runtime;
+    private final Exporter exporter;
+    private final Duration interval;
+    private final EventLog events = new EventLog();
+    private volatile Snapshot previous;
+    private volatile Snapshot current = Snapshot.EMPTY;
+
+    /** @param interval the collection interval: how often streamed stats change */
+    public ApiRoutes(Vertx vertx, ContainerRuntime runtime, Exporter exporter, Duration interval) {
+        this.vertx = vertx;
+        this.interval = interval;
+        this.runtime = runtime;
+        this.exporter = exporter;
+        runtime.addListener(events);
+        runtime.addListener(e -> {
+            if (e.type().equals("started") || e.type().equals("removed")) {
+                exporter.collector().rescanSoon();
+            }
+        });
+        exporter.collector().addListener((before, now) -> {
+            previous = before;
+            current = now;
+        });
+    }
+
+    /** The routes, to be mounted at /v1. */
+    public Router router() {
+        Router r = Router.router(vertx);
+        r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY));
+        r.post("/containers").handler(this::create);
+        r.get("/containers").handler(this::list);
+        r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));
+        r.post("/containers/:name/start").handler(ctx -> named(ctx, runtime::start));
+        r.post("/containers/:name/stop").handler(this::stop);
+        r.post("/containers/:name/kill").handler(this::kill);
+        r.post("/containers/:name/pause").handler(ctx -> named(ctx, runtime::pause));
+        r.post("/containers/:name/resume").handler(ctx -> named(ctx, runtime::resume));
+        r.post("/containers/:name/wait").handler(this::waitFor);
+        r.delete("/containers/:name").handler(this::remove);
+        r.get("/containers/:name/logs").handler(this::logs);
+        r.get("/containers/:name/stats").handler(this::stats);
+        r.patch("/containers/:name/limits").handler(this::updateLimits);
+        r.get("/events").handler(this::events);
+        r.get("/info").handler(this::info);
+        r.get("/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
+                .sendFile("openapi.json").onFailure(t -> ApiError.fail(ctx, t)));
+        r.route().last().handler(ctx -> ApiError.send(ctx, 404, "no such route: " + ctx.request().method() + " "
+                + ctx.request().path(), null));
+        r.errorHandler(405, ctx -> ApiError.send(ctx, 405, "method not allowed", null));
+        r.errorHandler(413, ctx -> ApiError.send(ctx, 413, "the request body is over " + MAX_BODY + " bytes",
+                null));
+        r.errorHandler(500, ctx -> ApiError.fail(ctx, ctx.failure() == null ? new IllegalStateException()
+                : ctx.failure()));
+        return r;
+    }
+
+    // ---- handlers ------------------------------------------------------------------------------------
+
+    private void create(RoutingContext ctx) {
+        boolean start = bool(ctx, "start");
+        blocking(ctx, 201, () -> {
+            ContainerSpec spec = SpecParser.parse(bodyBytes(ctx));
+            return start ? runtime.run(spec) : runtime.create(spec);
+        });
+    }
+
+    private void list(RoutingContext ctx) {
+        boolean all = bool(ctx, "all");
+        List<String> labels = ctx.queryParam("label");
+        String state = ctx.queryParams().get("state");
+        String prefix = ctx.queryParams().get("name");
+        blocking(ctx, 200, () -> {
+            ContainerState wanted = null;
+            if (state != null) {
+                try {
+                    wanted = ContainerState.of(state);
+                } catch (IllegalArgumentException e) {
+                    throw new ApiError.BadRequest("state", "unknown state '" + state + "'");
+                }
+            }
+            List<ContainerRecord> out = new ArrayList<>();
+            for (ContainerRecord c : runtime.list()) {
+                if ((all || wanted != null || c.state().isLive()) && (wanted == null || c.state() == wanted)
+                        && (prefix == null || c.name().startsWith(prefix)) && hasLabels(c, labels)) {
+                    out.add(c);
+                }
+            }
+            out.sort(java.util.Comparator.comparingLong(ContainerRecord::createdAtMillis));
+            return out;
+        });
+    }
+
+    private static boolean hasLabels(ContainerRecord c, List<String> labels) throws ApiError.BadRequest {
+        Map<String, String> have = c.spec().labels() == null ? Map.of() : c.spec().labels();
+        for (String l : labels) {
+            int eq = l.indexOf('=');
+            if (eq <= 0) {
+                throw new ApiError.BadRequest("label", "'" + l + "' is not key=value");
+            }
+            if (!l.substring(eq + 1).equals(have.get(l.substring(0, eq)))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private interface NamedAction {
+        Object apply(String name) throws Exception;
+    }
+
+    private void named(RoutingContext ctx, NamedAction action) {
+        blocking(ctx, 200, () -> action.apply(name(ctx)));
+    }
+
+    private void stop(RoutingContext ctx) {
+        blocking(ctx, 200, () -> runtime.stop(name(ctx), Duration.ofSeconds(intParam(ctx, "timeout", 10, 0, 3600))));
+    }
+
+    private void kill(RoutingContext ctx) {
+        blocking(ctx, 200, () -> runtime.kill(name(ctx), signal(ctx.queryParams().get("signal"))));
+    }
+
+    private void remove(RoutingContext ctx) {
+        boolean force = bool(ctx, "force");
+        blocking(ctx, 204, () -> {
+            runtime.remove(name(ctx), force);
+            return null;
+        });
+    }
+
+    private void updateLimits(RoutingContext ctx) {
+        blocking(ctx, 200, () -> runtime.updateLimits(name(ctx), SpecParser.read(bodyBytes(ctx),
+                ContainerSpec.Limits.class)));
+    }
+
+    /** Long poll: the answer comes when the container exits. */
+    private void waitFor(RoutingContext ctx) {
+        vertx.executeBlocking(() -> runtime.waitFor(name(ctx)), false)
+                .compose(Future::fromCompletionStage)
+                .onSuccess(r -> {
+                    JsonObject body = new JsonObject().put("name", r.name()).put("state", r.state().label())
+                            .put("exitCode", r.exitCode()).put("signal", r.signal()).put("oomKilled", r.oomKilled());
+                    ctx.response().putHeader("content-type", "application/json").end(body.encode());
+                })
+                .onFailure(t -> ApiError.fail(ctx, t));
+    }
+
+    private void stats(RoutingContext ctx) {
+        boolean stream = bool(ctx, "stream");
+        vertx.executeBlocking(() -> runtime.inspect(name(ctx)), false).onSuccess(record -> {
+            JsonObject once = ContainerStats.of(record.name(), record.cgroup(), previous, current);
+            if (!stream) {
+                if (once == null) {
+                    ApiError.send(ctx, 409, "no statistics for '" + record.name() + "' yet: it is "
+                            + record.state().label(), null);
+                } else {
+                    ctx.response().putHeader("content-type", "application/json").end(once.encode());
+                }
+                return;
+            }
+            HttpServerResponse resp = ctx.response().setChunked(true)
+                    .putHeader("content-type", "application/x-ndjson");
+            long timer = vertx.setPeriodic(0, interval.toMillis(), id -> {
+                JsonObject s = ContainerStats.of(record.name(), record.cgroup(), previous, current);
+                if (s != null) {
+                    resp.write(s.encode() + "\n");
+                }
+            });
+            resp.closeHandler(v -> vertx.cancelTimer(timer));
+        }).onFailure(t -> ApiError.fail(ctx, t));
+    }
+
+    private void logs(RoutingContext ctx) {
+        boolean follow = bool(ctx, "follow");
+        String stream = ctx.queryParams().get("stream") == null ? "both" : ctx.queryParams().get("stream");
+        vertx.executeBlocking(() -> {
+            ContainerRecord record = runtime.inspect(name(ctx));
+            List<LogFiles> files = new ArrayList<>();
+            switch (stream) {
+                case "stdout", "stderr" -> files.add(new LogFiles(runtime.logDir(record.name()).resolve(stream + ".log")));
+                case "both" -> {
+                    files.add(new LogFiles(runtime.logDir(record.name()).resolve("stdout.log")));
+                    files.add(new LogFiles(runtime.logDir(record.name()).resolve("stderr.log")));
+                }
+                default -> throw new ApiError.BadRequest("stream", "must be stdout, stderr or both");
+            }
+            int tail = intParam(ctx, "tail", -1, -1, Integer.MAX_VALUE);
+            for (LogFiles f : files) {
+                f.tail(tail);
+            }
+            return files;
+        }, false).onSuccess(files -> {
+            HttpServerResponse resp = ctx.response().setChunked(true)
+                    .putHeader("content-type", "text/plain; charset=utf-8");
+            pumpLogs(ctx, resp, files, follow);
+        }).onFailure(t -> ApiError.fail(ctx, t));
+    }
+
+    /** Sends what the files have; when following, polls every 100 ms until the container has exited. */
+    private void pumpLogs(RoutingContext ctx, HttpServerResponse resp, List<LogFiles> files, boolean follow) {
+        String name = ctx.pathParam("name");
+        vertx.executeBlocking(() -> {
+            boolean live = follow && runtime.inspect(name).state().isLive();
+            Buffer out = Buffer.buffer();
+            for (LogFiles f : files) {
+                for (byte[] chunk = f.next(); chunk.length > 0; chunk = f.next()) {
+                    out.appendBytes(chunk);
+                }
+            }
+            return Map.entry(out, live);
+        }, true).onSuccess(result -> {
+            if (resp.closed()) {
+                return;
+            }
+            if (result.getKey().length() > 0) {
+                resp.write(result.getKey());
+            }
+            if (result.getValue()) {
+                vertx.setTimer(100, id -> pumpLogs(ctx, resp, files, true));
+            } else {
+                resp.end();
+            }
+        }).onFailure(t -> {
+            if (!resp.closed()) {
+                resp.end();
+            }
+        });
+    }
+
+    private void events(RoutingContext ctx) {
+        long since;
+        try {
+            since = ctx.queryParams().get("since") == null ? Long.MAX_VALUE : Long.parseLong(ctx.queryParams().get("since"));
+        } catch (NumberFormatException e) {
+            ApiError.send(ctx, 400, "must be milliseconds since the epoch", "since");
+            return;
+        }
+        HttpServerResponse resp = ctx.response().setChunked(true).putHeader("content-type", "text/event-stream")
+                .putHeader("cache-control", "no-cache");
+        Consumer<ContainerEvent> subscriber = e -> vertx.runOnContext(v -> {
+            if (!resp.closed()) {
+                resp.write(sse(e));
+            }
+        });
+        List<ContainerEvent> replay = events.subscribe(subscriber, since);
+        resp.write(": corral events\n\n");
+        replay.forEach(e -> resp.write(sse(e)));
+        long keepAlive = vertx.setPeriodic(15_000, id -> resp.write(": keep-alive\n\n"));
+        resp.closeHandler(v -> {
+            events.unsubscribe(subscriber);
+            vertx.cancelTimer(keepAlive);
+        });
+    }
+
+    private static String sse(ContainerEvent e) {
+        JsonObject data = new JsonObject().put("type", e.type()).put("name", e.name()).put("timeMillis", e.timeMillis())
+                .put("attributes", new JsonObject(new java.util.HashMap<>(e.attributes())));
+        return "event: " + e.type() + "\ndata: " + data.encode() + "\n\n";
+    }
+
+    private void info(RoutingContext ctx) {
+        blocking(ctx, 200, () -> HostInfo.of(runtime, exporter, Version.current()));
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------
+
+    private interface Work {
+        Object call() throws Exception;
+    }
+
+    /** Runs the work on a worker thread and answers with its result as JSON (or the mapped error). */
+    private void blocking(RoutingContext ctx, int status, Work work) {
+        Callable<Object> c = work::call;
+        vertx.executeBlocking(c, false).onSuccess(result -> {
+            HttpServerResponse r = ctx.response().setStatusCode(status);
+            if (result == null) {
+                r.end();
+                return;
+            }
+            try {
+                r.putHeader("content-type", "application/json")
+                        .end(Buffer.buffer(SpecParser.JSON.writeValueAsBytes(result)));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                ApiError.fail(ctx, e);
+            }
+        }).onFailure(t -> ApiError.fail(ctx, t));
+    }
+
+    private static byte[] bodyBytes(RoutingContext ctx) {
+        return ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+    }
+
+    private static String name(RoutingContext ctx) throws SpecException {
+        return SpecValidator.checkName(ctx.pathParam("name"), "name");
+    }
+
+    private static boolean bool(RoutingContext ctx, String param) {
+        String v = ctx.queryParams().get(param);
+        return v != null && (v.isEmpty() || v.equals("true") || v.equals("1"));
+    }
+
+    private static int intParam(RoutingContext ctx, String param, int dflt, int min, int max)
+            throws ApiError.BadRequest {
+        String v = ctx.queryParams().get(param);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v);
+            if (n < min || n > max) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new ApiError.BadRequest(param, "must be a whole number from " + min + " to " + max);
+        }
+    }
+
+    static int signal(String s) throws ApiError.BadRequest {
+        if (s == null || s.isEmpty()) {
+            return 15;
+        }
+        String n = s.toUpperCase(java.util.Locale.ROOT);
+        if (n.startsWith("SIG")) {
+            n = n.substring(3);
+        }
+        Integer byName = SIGNALS.get(n);
+        if (byName != null) {
+            return byName;
+        }
+        try {
+            int v = Integer.parseInt(n);
+            if (v >= 1 && v <= 64) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new ApiError.BadRequest("signal", "unknown signal '" + s + "'");
+    }
+}

@@ -1,0 +1,218 @@
+package dev.corral.agent.api;
+
+import static io.vertx.core.http.HttpMethod.DELETE;
+import static io.vertx.core.http.HttpMethod.GET;
+import static io.vertx.core.http.HttpMethod.PATCH;
+import static io.vertx.core.http.HttpMethod.POST;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The /v1 API of a real agent running real containers, over its unix socket and over TCP. */
+class ApiTest {
+
+    private static AgentFixture fx;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fx = new AgentFixture();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        fx.close();
+    }
+
+    private static String spec(String json) {
+        return json.replace('\'', '"');
+    }
+
+    @Test
+    void tcpNeedsTheTokenAndCountsRefusals() throws Exception {
+        assertThat(fx.tcp(GET, "/v1/containers", null, null).status()).isEqualTo(401);
+        assertThat(fx.tcp(GET, "/v1/containers", null, "wrong-token-wrong-token").status()).isEqualTo(401);
+        AgentFixture.Response ok = fx.tcp(GET, "/v1/containers", null, fx.token());
+        assertThat(ok.status()).isEqualTo(200);
+        assertThat(new JsonArray(ok.body())).isNotNull();
+        String metrics = fx.tcp(GET, "/metrics", null, null).body();
+        assertThat(metrics).containsPattern("corral_api_unauthorized_total [2-9]");
+        assertThat(fx.tcp(GET, "/healthz", null, null).status()).isEqualTo(200);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fx.stateDir.resolve("api-token"))))
+                .isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(fx.socket()))).isEqualTo("rw-rw----");
+    }
+
+    @Test
+    void lifecycleOverTheUnixSocket() throws Exception {
+        AgentFixture.Response created = fx.unix(POST, "/v1/containers", spec(
+                "{'name':'life','command':['sh','-c','echo started; sleep 60'],'labels':{'tier':'web'}}"));
+        assertThat(created.status()).isEqualTo(201);
+        assertThat(new JsonObject(created.body()).getString("state")).isEqualTo("created");
+        assertThat(fx.unix(POST, "/v1/containers/life/start", null).status()).isEqualTo(200);
+        assertThat(fx.unix(POST, "/v1/containers/life/start", null).status()).isEqualTo(409);
+        assertThat(new JsonArray(fx.unix(GET, "/v1/containers?label=tier=web", null).body())).hasSize(1);
+        assertThat(new JsonArray(fx.unix(GET, "/v1/containers?label=tier=db", null).body())).isEmpty();
+        assertThat(fx.unix(POST, "/v1/containers/life/pause", null).body()).contains("\"state\":\"paused\"");
+        assertThat(fx.unix(POST, "/v1/containers/life/resume", null).body()).contains("\"state\":\"running\"");
+        assertThat(fx.unix(DELETE, "/v1/containers/life", null).status()).isEqualTo(409);
+        JsonObject stopped = new JsonObject(fx.unix(POST, "/v1/containers/life/stop?timeout=5", null).body());
+        assertThat(stopped.getString("state")).isEqualTo("exited");
+        assertThat(fx.unix(GET, "/v1/containers/life/logs", null).body()).isEqualTo("started\n");
+        assertThat(new JsonArray(fx.unix(GET, "/v1/containers", null).body())).as("exited are hidden").isEmpty();
+        assertThat(new JsonArray(fx.unix(GET, "/v1/containers?all=true", null).body())).hasSize(1);
+        assertThat(fx.unix(DELETE, "/v1/containers/life", null).status()).isEqualTo(204);
+        assertThat(fx.unix(GET, "/v1/containers/life", null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void badRequestsAreFourHundredsNamingTheField() throws Exception {
+        assertError(fx.unix(POST, "/v1/containers", "{"), 400, null);
+        assertError(fx.unix(POST, "/v1/containers", ""), 400, null);
+        assertError(fx.unix(POST, "/v1/containers", spec("{'name':'x','command':['a'],'bogus':1}")), 400, "bogus");
+        assertError(fx.unix(POST, "/v1/containers", spec("{'name':'x','command':['a'],'limits':{'memory':{'max':'lots'}}}")),
+                400, "limits.memory.max");
+        assertError(fx.unix(POST, "/v1/containers/x/stop?timeout=soon", null), 400, "timeout");
+        assertError(fx.unix(POST, "/v1/containers/x/kill?signal=SIGFOO", null), 400, "signal");
+        assertError(fx.unix(GET, "/v1/containers/bad%20name", null), 400, "name");
+        assertError(fx.unix(GET, "/v1/containers/nope", null), 404, null);
+        assertError(fx.unix(GET, "/v1/nothing", null), 404, null);
+        assertError(fx.unix(POST, "/v1/containers", "{\"name\":\"big\",\"command\":[\"" + "a".repeat(1 << 21) + "\"]}"),
+                413, null);
+        fx.unix(POST, "/v1/containers", spec("{'name':'twice','command':['true']}"));
+        assertError(fx.unix(POST, "/v1/containers", spec("{'name':'twice','command':['true']}")), 409, null);
+        fx.unix(DELETE, "/v1/containers/twice", null);
+    }
+
+    private static void assertError(AgentFixture.Response r, int status, String field) {
+        assertThat(r.status()).as(r.body()).isEqualTo(status);
+        JsonObject body = new JsonObject(r.body());
+        assertThat(body.getString("error")).isNotBlank().doesNotContain("Exception").doesNotContain("\tat ");
+        assertThat(body.getString("field")).isEqualTo(field);
+    }
+
+    @Test
+    void eventsShowCreatedStartedOomExitedInOrder() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        HttpClientResponse stream = fx.http.request(new RequestOptions()
+                        .setServer(SocketAddress.domainSocketAddress(fx.socket().toString())).setHost("localhost")
+                        .setURI("/v1/events")).compose(req -> req.send()).await(10, TimeUnit.SECONDS);
+        assertThat(stream.getHeader("content-type")).isEqualTo("text/event-stream");
+        StringBuilder pending = new StringBuilder();
+        stream.handler(buf -> {
+            pending.append(buf.toString());
+            int end;
+            while ((end = pending.indexOf("\n\n")) >= 0) {
+                String event = pending.substring(0, end);
+                pending.delete(0, end + 2);
+                for (String line : event.split("\n")) {
+                    if (line.startsWith("data: ")) {
+                        JsonObject e = new JsonObject(line.substring(6));
+                        if (e.getString("name").equals("hog")) {
+                            seen.add(e.getString("type"));
+                        }
+                    }
+                }
+            }
+        });
+        AgentFixture.Response r = fx.unix(POST, "/v1/containers?start=true", spec("{'name':'hog','command':"
+                + "['dd','if=/dev/zero','of=/dev/null','bs=128M','count=1'],'limits':{'memory':{'max':'64m'"
+                + (fx.v2() ? ",'swap':0" : "") + "}}}"));
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        JsonObject exit = new JsonObject(fx.unix(POST, "/v1/containers/hog/wait", null).body());
+        assertThat(exit.getInteger("exitCode")).isEqualTo(137);
+        assertThat(exit.getBoolean("oomKilled")).isTrue();
+        long deadline = System.currentTimeMillis() + 5000;
+        while (seen.size() < 4 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(seen).containsExactly("created", "started", "oom", "exited");
+        stream.request().connection().close();
+        fx.unix(DELETE, "/v1/containers/hog", null);
+    }
+
+    @Test
+    void limitsChangeLiveAndARejectedChangeChangesNothing() throws Exception {
+        fx.unix(POST, "/v1/containers?start=true", spec("{'name':'lim','command':['sleep','60'],"
+                + "'limits':{'memory':{'max':'128m'},'pids':{'max':50}}}"));
+        String memFile = fx.v2() ? "memory.max" : "memory.limit_in_bytes";
+        AgentFixture.Response ok = fx.unix(PATCH, "/v1/containers/lim/limits", spec("{'memory':{'max':'96m'}}"));
+        assertThat(ok.status()).as(ok.body()).isEqualTo(200);
+        assertThat(Files.readString(fx.cgroupFile("lim", "memory", memFile)).strip()).isEqualTo(Long.toString(96L << 20));
+        assertThat(new JsonObject(ok.body()).getJsonObject("spec").getJsonObject("limits").getJsonObject("pids")
+                .getInteger("max")).as("untouched limits stay in the spec").isEqualTo(50);
+        AgentFixture.Response bad = fx.unix(PATCH, "/v1/containers/lim/limits",
+                spec("{'memory':{'max':'64m'},'cpu':{'cpusetCpus':'0-4095'}}"));
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(Files.readString(fx.cgroupFile("lim", "memory", memFile)).strip()).as("rolled back")
+                .isEqualTo(Long.toString(96L << 20));
+        assertThat(fx.unix(PATCH, "/v1/containers/lim/limits", spec("{'memory':{'max':-1}}")).status()).isEqualTo(400);
+        assertThat(fx.unix(PATCH, "/v1/containers/lim/limits", spec("{'colour':1}")).body()).contains("colour");
+        fx.unix(DELETE, "/v1/containers/lim?force=true", null);
+    }
+
+    @Test
+    void logsFollowUntilExitAndStatsReportUsage() throws Exception {
+        fx.unix(POST, "/v1/containers?start=true", spec("{'name':'talk','command':['sh','-c',"
+                + "'for i in 1 2 3; do echo line$i; sleep 0.3; done; echo err >&2']}"));
+        AgentFixture.Response logs = fx.unix(GET, "/v1/containers/talk/logs?follow=true&stream=stdout", null);
+        assertThat(logs.body()).isEqualTo("line1\nline2\nline3\n");
+        assertThat(fx.unix(GET, "/v1/containers/talk/logs?stream=stderr", null).body()).isEqualTo("err\n");
+        assertThat(fx.unix(GET, "/v1/containers/talk/logs?tail=1&stream=stdout", null).body()).isEqualTo("line3\n");
+        assertError(fx.unix(GET, "/v1/containers/talk/logs?stream=both2", null), 400, "stream");
+
+        fx.unix(POST, "/v1/containers?start=true", spec("{'name':'busy','command':['sh','-c','while :; do :; done'],"
+                + "'limits':{'cpu':{'cpus':0.3},'memory':{'max':'64m'}}}"));
+        Thread.sleep(1500);
+        JsonObject stats = new JsonObject(fx.unix(GET, "/v1/containers/busy/stats", null).body());
+        assertThat(stats.getJsonObject("cpu").getDouble("cores")).isBetween(0.15, 0.45);
+        assertThat(stats.getJsonObject("memory").getLong("limitBytes")).isEqualTo(64L << 20);
+        assertThat(stats.getJsonObject("pids").getInteger("current")).isGreaterThanOrEqualTo(1);
+        fx.unix(DELETE, "/v1/containers/busy?force=true", null);
+        fx.unix(DELETE, "/v1/containers/talk", null);
+    }
+
+    @Test
+    void infoAndOpenApi() throws Exception {
+        JsonObject info = new JsonObject(fx.unix(GET, "/v1/info", null).body());
+        assertThat(info.getString("cgroupMode")).isIn("v1", "hybrid", "v2");
+        assertThat(info.getString("cgroupParent")).isEqualTo(fx.parent);
+        AgentFixture.Response doc = fx.unix(GET, "/v1/openapi.json", null);
+        assertThat(doc.status()).isEqualTo(200);
+        assertThat(new JsonObject(doc.body()).getString("openapi")).startsWith("3.");
+    }
+
+    @Test
+    void theOpenApiDocumentListsExactlyTheRoutes() throws Exception {
+        JsonObject doc = new JsonObject(new String(ApiTest.class.getResourceAsStream("/openapi.json").readAllBytes()));
+        List<String> documented = new ArrayList<>();
+        for (String path : doc.getJsonObject("paths").fieldNames()) {
+            for (String method : doc.getJsonObject("paths").getJsonObject(path).fieldNames()) {
+                documented.add(method.toUpperCase() + " " + path);
+            }
+        }
+        List<String> routed = new ArrayList<>();
+        for (var route : new ApiRoutes(fx.vertx, fx.agent.runtime().orElseThrow(), fx.agent.exporter(),
+                java.time.Duration.ofSeconds(1)).router().getRoutes()) {
+            if (route.getPath() == null || route.methods() == null) {
+                continue; // the body handler and the 404 fallback
+            }
+            for (var m : route.methods()) {
+                routed.add(m.name() + " /v1" + route.getPath().replaceAll(":(\\w+)", "{$1}"));
+            }
+        }
+        assertThat(routed).containsExactlyInAnyOrderElementsOf(documented);
+    }
+}
