@@ -90,7 +90,7 @@ struct mount_entry {
     enum mount_type type;
     char *source, *dest, *data;
     int ro, rec;
-    unsigned long flags; /* nosuid/nodev/noexec for binds */
+    unsigned long flags; /* MS_NOSUID, MS_NODEV, MS_NOEXEC */
 };
 
 struct config {
@@ -350,7 +350,34 @@ static void parse_mount(char *v)
         }
         free(opts);
     } else if (strcmp(f[0], "tmpfs") == 0) {
+        /* Mount flags (ro, nosuid, ...) are flags for mount(2), not tmpfs data: the kernel ignores
+         * them there. The rest (size=, mode=, ...) is passed as data. */
         m.type = MOUNT_TMPFS;
+        m.flags = MS_NOSUID | MS_NODEV;
+        char *opts = strdup(f[3]), *save = NULL;
+        m.data = calloc(1, strlen(f[3]) + 1);
+        if (!opts || !m.data)
+            fail_errno(ENOMEM, "config");
+        for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+            if (strcmp(o, "ro") == 0)
+                m.ro = 1;
+            else if (strcmp(o, "rw") == 0)
+                m.ro = 0;
+            else if (strcmp(o, "nosuid") == 0)
+                m.flags |= MS_NOSUID;
+            else if (strcmp(o, "nodev") == 0)
+                m.flags |= MS_NODEV;
+            else if (strcmp(o, "noexec") == 0)
+                m.flags |= MS_NOEXEC;
+            else if (strcmp(o, "exec") == 0)
+                m.flags &= ~(unsigned long)MS_NOEXEC;
+            else {
+                if (m.data[0])
+                    strcat(m.data, ",");
+                strcat(m.data, o);
+            }
+        }
+        free(opts);
     } else {
         fail_config("mount: unknown type \"%s\" (bind or tmpfs)", f[0]);
     }
@@ -795,7 +822,8 @@ static void setup_mounts(void)
             }
         } else {
             ensure_dir(dst);
-            xmount(m->source[0] ? m->source : "tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, m->data, "tmpfs");
+            xmount(m->source[0] ? m->source : "tmpfs", dst, "tmpfs", m->flags | (m->ro ? MS_RDONLY : 0), m->data,
+                   "tmpfs");
         }
     }
 

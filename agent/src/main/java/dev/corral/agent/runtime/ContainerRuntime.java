@@ -197,6 +197,10 @@ public final class ContainerRuntime implements AutoCloseable {
                         e.getMessage());
                 save(failed);
                 emit("exited", name, Map.of("exitCode", 127, "error", e.getMessage()));
+                String field = LaunchFailures.fieldOf(e.getMessage());
+                if (field != null) {
+                    throw new SpecException(field, "cannot start '" + name + "': " + e.getMessage());
+                }
                 throw new ContainerException(ContainerException.Kind.FAILED, "cannot start '" + name + "': "
                         + e.getMessage(), e);
             } catch (IOException | CgroupException e) {

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /** The running daemon: the container runtime, the exporter's collector thread and the Vert.x HTTP server. */
 public final class Agent implements AutoCloseable {
@@ -85,7 +84,7 @@ public final class Agent implements AutoCloseable {
     private static HttpServer listen(Vertx vertx, Router router, SocketAddress address, String where)
             throws IOException {
         try {
-            return vertx.createHttpServer().requestHandler(router).listen(address).await(30, TimeUnit.SECONDS);
+            return Futures.get(vertx.createHttpServer().requestHandler(router).listen(address), Duration.ofSeconds(30));
         } catch (Exception e) {
             throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
         }
@@ -131,7 +130,7 @@ public final class Agent implements AutoCloseable {
     private static void closeQuietly(HttpServer server) {
         if (server != null) {
             try {
-                server.close().await(10, TimeUnit.SECONDS);
+                Futures.get(server.close(), Duration.ofSeconds(10));
             } catch (Exception e) {
                 // closing anyway
             }
@@ -140,7 +139,7 @@ public final class Agent implements AutoCloseable {
 
     private static void closeQuietly(Vertx vertx) {
         try {
-            vertx.close().await(10, TimeUnit.SECONDS);
+            Futures.get(vertx.close(), Duration.ofSeconds(10));
         } catch (Exception e) {
             // nothing more to release; the process is stopping
         }

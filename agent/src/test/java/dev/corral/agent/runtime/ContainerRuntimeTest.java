@@ -178,7 +178,8 @@ class ContainerRuntimeTest {
     @Test
     void aCommandThatCannotStartFailsCleanly() throws Exception {
         assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{'name':'nope','command':['/no/such']}")))
-                .isInstanceOf(ContainerException.class).hasMessageContaining("/no/such");
+                .isInstanceOf(SpecException.class).hasMessageContaining("/no/such")
+                .satisfies(e -> assertThat(((SpecException) e).field()).isEqualTo("command"));
         ContainerRecord r = fx.runtime.inspect("nope");
         assertThat(r.state()).isEqualTo(ContainerState.EXITED);
         assertThat(r.exitCode()).isEqualTo(127);

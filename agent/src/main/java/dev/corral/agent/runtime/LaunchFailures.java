@@ -1,0 +1,39 @@
+package dev.corral.agent.runtime;
+
+/**
+ * Which spec field a corral-shim failure points at ("exec nosuch: No such file or directory" is the command's
+ * fault, not the host's), so the API can answer 400 naming it rather than 500.
+ */
+final class LaunchFailures {
+
+    private LaunchFailures() {
+    }
+
+    /** The spec field at fault, or null when the failure is the host's. */
+    static String fieldOf(String shimMessage) {
+        String m = shimMessage;
+        if (m.startsWith("exec ")) {
+            return "command";
+        }
+        if (m.startsWith("chdir ") && !m.startsWith("chdir /:")) {
+            return "workingDir";
+        }
+        if (m.startsWith("sethostname")) {
+            return "hostname";
+        }
+        if (m.startsWith("setgid") || m.startsWith("setuid") || m.startsWith("setgroups")) {
+            return "user";
+        }
+        if (m.startsWith("bind mount source") || m.startsWith("mount ") || m.startsWith("create mount point")
+                || m.startsWith("remount ")) {
+            return "mounts";
+        }
+        if (m.startsWith("bind rootfs") || m.startsWith("pivot_root")) {
+            return "rootfs";
+        }
+        if (m.startsWith("write ") && (m.contains("uid_map") || m.contains("gid_map"))) {
+            return "namespaces.user";
+        }
+        return null;
+    }
+}
