@@ -1413,10 +1413,14 @@ static _Noreturn void run_monitor(int report_w)
 /* ------------------------------------------------------------------------------------------------ */
 /* Launcher                                                                                          */
 
+static int launch(const char *config);
+static int spawner(void);
+
 int main(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "run") != 0) {
-        fprintf(stderr, "corral-shim: usage: corral-shim run CONFIG_FILE\n");
+    int run = argc == 3 && strcmp(argv[1], "run") == 0;
+    if (!run && !(argc == 2 && strcmp(argv[1], "spawner") == 0)) {
+        fprintf(stderr, "corral-shim: usage: corral-shim run CONFIG_FILE | corral-shim spawner\n");
         return 1;
     }
     /* Whatever the caller left us: fds 0-2 open (so no pipe lands there), default SIGCHLD (waitable
@@ -1428,8 +1432,79 @@ int main(int argc, char **argv)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    return run ? launch(argv[2]) : spawner();
+}
 
-    parse_config(argv[2]);
+/*
+ * Spawner mode: the agent starts one early and sends it config paths, one per line on stdin; for each it
+ * forks a launcher and answers one line on stdout, "OK init=N monitor=M" or "ERR <reason>". A JVM pays for
+ * every descriptor it has open when it spawns a process (the agent keeps thousands of cgroup files open), so
+ * launching from this small process instead is what keeps a container start in milliseconds.
+ */
+static int spawner(void)
+{
+    char line[PATH_MAX + 2];
+    signal(SIGPIPE, SIG_IGN);
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = 0;
+        int op[2];
+        if (pipe2(op, O_CLOEXEC) < 0) {
+            printf("ERR pipe: %s\n", strerror(errno));
+            fflush(stdout);
+            continue;
+        }
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            printf("ERR fork the launcher: %s\n", strerror(errno));
+            fflush(stdout);
+            close(op[0]);
+            close(op[1]);
+            continue;
+        }
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_RDONLY);
+            if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(op[1], 1) < 0 || dup2(op[1], 2) < 0)
+                _exit(1);
+            /* Only fds 1 and 2 may reach the launcher: the monitor and init never exec, and a copy they
+             * kept would hold the answer back until the container exits. */
+            close(devnull);
+            close(op[0]);
+            close(op[1]);
+            _exit(launch(line));
+        }
+        close(op[1]);
+        char out[MSG_MAX + 256];
+        size_t len = 0;
+        for (;;) {
+            ssize_t n = read(op[0], out + len, sizeof out - 1 - len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            len += (size_t)n;
+            if (len == sizeof out - 1)
+                len = sizeof out - 2; /* keep reading to EOF; the first line is what matters */
+        }
+        out[len] = 0;
+        close(op[0]);
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        out[strcspn(out, "\n")] = 0;
+        const char *msg = strncmp(out, "corral-shim: ", 13) == 0 ? out + 13 : out;
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            printf("OK %s\n", out);
+        else
+            printf("ERR %s\n", msg[0] ? msg : "the launcher failed without a message");
+        fflush(stdout);
+    }
+    return 0;
+}
+
+static int launch(const char *config)
+{
+    parse_config(config);
 
     int rp[2];
     xpipe(rp, "report");

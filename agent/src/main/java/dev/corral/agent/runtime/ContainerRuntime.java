@@ -15,6 +15,9 @@ import dev.corral.agent.spec.SpecValidator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,7 +55,9 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
     private final List<Consumer<ContainerEvent>> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService watcher;
-    private long watchRounds;
+    private final WatchService exitFiles;
+    private final Map<WatchKey, String> exitKeys = new ConcurrentHashMap<>();
+    private final Thread exitListener;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
                              HostFacts facts) {
@@ -66,6 +71,13 @@ public final class ContainerRuntime implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        try {
+            this.exitFiles = java.nio.file.FileSystems.getDefault().newWatchService();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        this.exitListener = new Thread(this::listenForExits, "corral-exit-listener");
+        this.exitListener.setDaemon(true);
     }
 
     /**
@@ -83,7 +95,8 @@ public final class ContainerRuntime implements AutoCloseable {
         ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
                 facts);
         rt.recover();
-        rt.watcher.scheduleWithFixedDelay(rt::watch, 50, 50, TimeUnit.MILLISECONDS);
+        rt.exitListener.start();
+        rt.watcher.scheduleWithFixedDelay(rt::watch, 1, 1, TimeUnit.SECONDS);
         return rt;
     }
 
@@ -211,7 +224,7 @@ public final class ContainerRuntime implements AutoCloseable {
             ContainerRecord running = record.started(System.currentTimeMillis(), launched.initPid(),
                     launched.monitorPid(), ProcessInfo.startTicks(launched.monitorPid()));
             save(running);
-            live.add(name);
+            watchExit(name);
             emit("started", name, Map.of("pid", launched.initPid()));
             return running;
         }
@@ -394,15 +407,59 @@ public final class ContainerRuntime implements AutoCloseable {
 
     // ---- exits ---------------------------------------------------------------------------------------
 
-    /** Polls the exit files of live containers; now and then also checks that their monitors are alive. */
+    /**
+     * Watches the container's directory for exit.json (inotify, through a WatchService): the monitor renames it
+     * into place when the container exits, and the exit is recorded at once.
+     */
+    private void watchExit(String name) {
+        live.add(name);
+        try {
+            exitKeys.put(store.dir(name).register(exitFiles, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE),
+                    name);
+        } catch (IOException e) {
+            LOG.warn("cannot watch {} for its exit; the once-a-second check will see it: {}", name, e.getMessage());
+        }
+        if (Files.exists(store.dir(name).resolve("exit.json"))) {
+            watcher.execute(this::watch); // it exited before the watch was in place
+        }
+    }
+
+    private void listenForExits() {
+        while (!Thread.currentThread().isInterrupted()) {
+            WatchKey key;
+            try {
+                key = exitFiles.take();
+            } catch (InterruptedException | java.nio.file.ClosedWatchServiceException e) {
+                return;
+            }
+            String name = exitKeys.get(key);
+            boolean exited = false;
+            for (WatchEvent<?> e : key.pollEvents()) {
+                exited |= e.kind() == java.nio.file.StandardWatchEventKinds.OVERFLOW
+                        || "exit.json".equals(String.valueOf(e.context()));
+            }
+            if (name != null && exited) {
+                try {
+                    finish(name);
+                } catch (IOException | RuntimeException ex) {
+                    LOG.warn("recording the exit of {} failed", name, ex);
+                }
+            }
+            if (!key.reset() || (name != null && !live.contains(name))) {
+                key.cancel();
+                exitKeys.remove(key);
+            }
+        }
+    }
+
+    /** The fallback: every second, exit files the listener missed and monitors that died without one. */
     private void watch() {
-        boolean checkMonitors = ++watchRounds % 20 == 0;
         for (String name : live) {
             try {
                 Path exitFile = store.dir(name).resolve("exit.json");
                 if (Files.exists(exitFile)) {
                     finish(name);
-                } else if (checkMonitors) {
+                } else {
                     ContainerRecord r = store.load(name).orElse(null);
                     if (r != null && r.state() != ContainerState.STARTING
                             && !ProcessInfo.isSame(r.monitorPid(), r.monitorStartTicks()) && !Files.exists(exitFile)) {
@@ -488,7 +545,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 }
                 case STARTING -> {
                     if (Files.exists(store.dir(name).resolve("exit.json"))) {
-                        live.add(name);
+                        watchExit(name);
                     } else {
                         LOG.info("{} was starting when the agent stopped: killing what it started", name);
                         killQuietly(cg);
@@ -499,7 +556,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 case RUNNING, PAUSED -> {
                     if (Files.exists(store.dir(name).resolve("exit.json"))
                             || ProcessInfo.isSame(r.monitorPid(), r.monitorStartTicks())) {
-                        live.add(name); // the watcher records the exit, or keeps watching the live one
+                        watchExit(name); // the watcher records the exit, or keeps watching the live one
                         LOG.info("re-adopted {} ({})", name, r.state().label());
                     } else {
                         killQuietly(cg);
@@ -559,6 +616,9 @@ public final class ContainerRuntime implements AutoCloseable {
     private static void killQuietly(ContainerCgroup cg) {
         try {
             if (cg.exists() && !cg.pids().isEmpty()) {
+                if (cg.frozen()) {
+                    cg.thaw(); // a v1-frozen task keeps a pending SIGKILL until it is thawed
+                }
                 cg.killAll();
             }
         } catch (CgroupException e) {
@@ -592,6 +652,13 @@ public final class ContainerRuntime implements AutoCloseable {
     /** Stops watching; containers keep running (their monitors outlive the agent). */
     @Override
     public void close() {
+        shim.close();
+        exitListener.interrupt();
+        try {
+            exitFiles.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
         watcher.shutdownNow();
         try {
             watcher.awaitTermination(5, TimeUnit.SECONDS);

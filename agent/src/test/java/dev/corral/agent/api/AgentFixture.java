@@ -1,25 +1,24 @@
 package dev.corral.agent.api;
 
+import dev.corral.agent.client.HttpTransport;
 import dev.corral.agent.server.Agent;
 import dev.corral.agent.server.AgentOptions;
+import dev.corral.agent.server.Futures;
 import dev.corral.exporter.ExporterConfig;
 import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.discovery.Hierarchy;
 import dev.corral.exporter.discovery.HostPaths;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -35,7 +34,6 @@ final class AgentFixture implements AutoCloseable {
     final String parent;
     final Agent agent;
     final Vertx vertx = Vertx.vertx();
-    final HttpClientAgent http = vertx.createHttpClient();
     private final CgroupLayout layout;
 
     AgentFixture() throws Exception {
@@ -56,27 +54,39 @@ final class AgentFixture implements AutoCloseable {
         return Files.readString(stateDir.resolve("api-token")).strip();
     }
 
+    /** The unix socket's client, e.g. for a stream (no token needed). */
+    HttpTransport unixTransport() {
+        return HttpTransport.unix(socket());
+    }
+
     /** A request over the unix socket (no token needed). */
     Response unix(HttpMethod method, String uri, String body) throws Exception {
-        return send(new RequestOptions().setServer(SocketAddress.domainSocketAddress(socket().toString()))
-                .setHost("localhost").setMethod(method).setURI(uri), body);
+        return send(unixTransport(), method, uri, body);
     }
 
     /** A request over TCP, with the bearer token when {@code token} is not null. */
     Response tcp(HttpMethod method, String uri, String body, String token) throws Exception {
-        RequestOptions o = new RequestOptions().setHost("127.0.0.1").setPort(agent.httpPort()).setMethod(method)
-                .setURI(uri);
-        if (token != null) {
-            o.putHeader("authorization", "Bearer " + token);
-        }
-        return send(o, body);
+        return send(HttpTransport.tcp("127.0.0.1", agent.httpPort(), token), method, uri, body);
     }
 
-    private Response send(RequestOptions o, String body) throws Exception {
-        return http.request(o).compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
-                .compose(resp -> resp.body().map(b -> new Response(resp.statusCode(), b.toString(),
-                        resp.getHeader("content-type"))))
-                .await(120, TimeUnit.SECONDS);
+    private Response send(HttpTransport http, HttpMethod method, String uri, String body) throws Exception {
+        try {
+            HttpTransport.Response r = http.request(method.name(), uri,
+                    body == null ? null : body.getBytes(StandardCharsets.UTF_8), "application/json",
+                    Duration.ofSeconds(60));
+            return new Response(r.status(), r.bodyText(), r.header("content-type"));
+        } catch (SocketTimeoutException e) {
+            // The agent runs in this JVM: its threads tell where the request is stuck.
+            Thread.getAllStackTraces().forEach((t, st) -> {
+                StringBuilder b = new StringBuilder("THREAD " + t.getName() + " " + t.getState() + "\n");
+                for (StackTraceElement el : st) {
+                    b.append("    at ").append(el).append('\n');
+                }
+                System.out.println(b);
+            });
+            throw new AssertionError("no answer within 60 s to " + method.name() + " " + uri + " "
+                    + (body == null ? "" : body.substring(0, Math.min(200, body.length()))), e);
+        }
     }
 
     Path cgroupFile(String container, String v1Controller, String file) {
@@ -99,7 +109,7 @@ final class AgentFixture implements AutoCloseable {
             runtime.driver().removeParentIfEmpty();
         } finally {
             agent.close();
-            vertx.close().await(10, TimeUnit.SECONDS);
+            Futures.get(vertx.close(), Duration.ofSeconds(10));
             try (Stream<Path> files = Files.walk(stateDir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }

@@ -6,17 +6,15 @@ import static io.vertx.core.http.HttpMethod.PATCH;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vertx.core.http.HttpClientResponse;
-import io.vertx.core.http.RequestOptions;
+import dev.corral.agent.client.HttpTransport;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -106,27 +104,23 @@ class ApiTest {
     @Test
     void eventsShowCreatedStartedOomExitedInOrder() throws Exception {
         List<String> seen = new CopyOnWriteArrayList<>();
-        HttpClientResponse stream = fx.http.request(new RequestOptions()
-                        .setServer(SocketAddress.domainSocketAddress(fx.socket().toString())).setHost("localhost")
-                        .setURI("/v1/events")).compose(req -> req.send()).await(10, TimeUnit.SECONDS);
-        assertThat(stream.getHeader("content-type")).isEqualTo("text/event-stream");
+        HttpTransport.Exchange stream = fx.unixTransport().open("GET", "/v1/events", null, null, null);
+        assertThat(stream.status()).isEqualTo(200);
+        assertThat(stream.header("content-type")).isEqualTo("text/event-stream");
         StringBuilder pending = new StringBuilder();
-        stream.handler(buf -> {
-            pending.append(buf.toString());
-            int end;
-            while ((end = pending.indexOf("\n\n")) >= 0) {
-                String event = pending.substring(0, end);
-                pending.delete(0, end + 2);
-                for (String line : event.split("\n")) {
-                    if (line.startsWith("data: ")) {
-                        JsonObject e = new JsonObject(line.substring(6));
-                        if (e.getString("name").equals("hog")) {
-                            seen.add(e.getString("type"));
-                        }
-                    }
+        List<Throwable> failed = new CopyOnWriteArrayList<>();
+        Thread reader = new Thread(() -> {
+            try {
+                stream.pump(buf -> handle(buf, pending, seen), () -> false);
+            } catch (java.io.IOException e) {
+                if (!stream.isClosed()) {
+                    failed.add(e);
                 }
+            } catch (RuntimeException | Error e) {
+                failed.add(e);
             }
-        });
+        }, "events-reader");
+        reader.start();
         AgentFixture.Response r = fx.unix(POST, "/v1/containers?start=true", spec("{'name':'hog','command':"
                 + "['dd','if=/dev/zero','of=/dev/null','bs=128M','count=1'],'limits':{'memory':{'max':'64m'"
                 + (fx.v2() ? ",'swap':0" : "") + "}}}"));
@@ -139,8 +133,29 @@ class ApiTest {
             Thread.sleep(20);
         }
         assertThat(seen).containsExactly("created", "started", "oom", "exited");
-        stream.request().connection().close();
+        stream.close();
+        reader.join(5000);
+        assertThat(reader.isAlive()).as("closing the stream ends its reader").isFalse();
+        assertThat(failed).isEmpty();
         fx.unix(DELETE, "/v1/containers/hog", null);
+    }
+
+    /** Splits the event stream at blank lines; the types of hog's events go to {@code seen}. */
+    private static void handle(byte[] buf, StringBuilder pending, List<String> seen) {
+        pending.append(new String(buf, StandardCharsets.UTF_8));
+        int end;
+        while ((end = pending.indexOf("\n\n")) >= 0) {
+            String event = pending.substring(0, end);
+            pending.delete(0, end + 2);
+            for (String line : event.split("\n")) {
+                if (line.startsWith("data: ")) {
+                    JsonObject e = new JsonObject(line.substring(6));
+                    if (e.getString("name").equals("hog")) {
+                        seen.add(e.getString("type"));
+                    }
+                }
+            }
+        }
     }
 
     @Test

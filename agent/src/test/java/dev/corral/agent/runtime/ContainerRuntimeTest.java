@@ -163,6 +163,15 @@ class ContainerRuntimeTest {
     }
 
     @Test
+    void aPausedContainerCanBeRemovedWithForce() throws Exception {
+        fx.runtime.run(RuntimeFixture.spec("{'name':'frozen','command':['sleep','300']}"));
+        fx.runtime.pause("frozen");
+        fx.runtime.remove("frozen", true);
+        assertThat(fx.cgroupDir("frozen", "freezer")).doesNotExist();
+        assertThat(fx.runtime.list()).isEmpty();
+    }
+
+    @Test
     void theAgentMayDieAnyTimeContainersSurviveAndExitsAreNotLost() throws Exception {
         fx.runtime.run(RuntimeFixture.spec("{'name':'stays','command':['sleep','300']}"));
         fx.runtime.run(RuntimeFixture.spec("{'name':'goes','command':['/bin/sh','-c','sleep 1; exit 7']}"));

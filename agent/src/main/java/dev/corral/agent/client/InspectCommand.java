@@ -1,0 +1,25 @@
+package dev.corral.agent.client;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.corral.agent.spec.SpecParser;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code corral inspect NAME...}: the containers as the API describes them, as a JSON array. */
+@Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Show containers as JSON.")
+public final class InspectCommand extends ClientCommand {
+
+    @Parameters(paramLabel = "NAME", arity = "1..*")
+    List<String> names;
+
+    @Override
+    protected int run(CorralClient client) throws Exception {
+        ArrayNode found = SpecParser.JSON.createArrayNode();
+        int rc = forEach(names, n -> found.add(client.get(containerPath(n))));
+        if (!found.isEmpty() || rc == 0) {
+            out().println(SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(found));
+        }
+        return rc;
+    }
+}

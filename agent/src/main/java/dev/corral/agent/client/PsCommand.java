@@ -1,0 +1,107 @@
+package dev.corral.agent.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.corral.agent.spec.SpecParser;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code corral ps}: list containers (running ones unless -a). */
+@Command(name = "ps", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "List containers (running ones unless -a).")
+public final class PsCommand extends ClientCommand {
+
+    @Option(names = {"-a", "--all"}, description = "Also list created and exited containers.")
+    boolean all;
+
+    @Option(names = {"-q", "--quiet"}, description = "Print names only.")
+    boolean quiet;
+
+    @Option(names = "--format", paramLabel = "table|json", defaultValue = "table",
+            description = "table (default) or json: one JSON object per line, as the API returns them.")
+    String format;
+
+    @Option(names = {"-f", "--filter"}, paramLabel = "KEY=VALUE",
+            description = "label=KEY[=VALUE], state=STATE (or status=), name=PREFIX; repeatable.")
+    List<String> filters = new ArrayList<>();
+
+    @Override
+    protected int run(CorralClient client) throws Exception {
+        if (!format.equals("table") && !format.equals("json")) {
+            throw usage("--format: '" + format + "' is not table or json");
+        }
+        StringBuilder query = new StringBuilder(all ? "?all=true" : "");
+        for (String f : filters) {
+            int eq = f.indexOf('=');
+            String key = eq < 0 ? f : f.substring(0, eq);
+            String value = eq < 0 ? "" : f.substring(eq + 1);
+            String param = switch (key) {
+                case "label" -> "label";
+                case "state", "status" -> "state";
+                case "name" -> "name";
+                default -> throw usage("--filter: '" + f + "' is not label=, state= or name=");
+            };
+            if (value.isEmpty()) {
+                throw usage("--filter: '" + f + "' has no value");
+            }
+            query.append(query.length() == 0 ? '?' : '&').append(param).append('=').append(CorralClient.enc(value));
+        }
+        JsonNode list = client.get("/v1/containers" + query);
+        List<JsonNode> containers = new ArrayList<>();
+        list.forEach(containers::add);
+        containers.sort(Comparator.comparingLong((JsonNode c) -> c.path("createdAtMillis").asLong()).reversed());
+        if (quiet) {
+            containers.forEach(c -> out().println(c.path("name").asText()));
+        } else if (format.equals("json")) {
+            for (JsonNode c : containers) {
+                out().println(SpecParser.JSON.writeValueAsString(c));
+            }
+        } else {
+            out().print(table(containers, System.currentTimeMillis()));
+        }
+        out().flush();
+        return 0;
+    }
+
+    static String table(List<JsonNode> containers, long now) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"NAME", "COMMAND", "CREATED", "STATUS", "PID"});
+        for (JsonNode c : containers) {
+            List<String> argv = new ArrayList<>();
+            c.path("spec").path("command").forEach(a -> argv.add(a.asText()));
+            JsonNode pid = c.path("initPid");
+            String state = c.path("state").asText();
+            rows.add(new String[] {c.path("name").asText(), "\"" + Formats.truncate(String.join(" ", argv), 30) + "\"",
+                    c.has("createdAtMillis") ? Formats.ago(c.path("createdAtMillis").asLong(), now) : "",
+                    status(c, now), pid.isIntegralNumber() && (state.equals("running") || state.equals("paused"))
+                    ? pid.asText() : ""});
+        }
+        return Formats.table(rows);
+    }
+
+    /** As docker: "Up 5 minutes", "Up 2 hours (Paused)", "Exited (3) 2 minutes ago", "Created". */
+    static String status(JsonNode c, long now) {
+        String state = c.path("state").asText();
+        return switch (state) {
+            case "running" -> "Up " + Formats.duration(now - c.path("startedAtMillis").asLong(now));
+            case "paused" -> "Up " + Formats.duration(now - c.path("startedAtMillis").asLong(now)) + " (Paused)";
+            case "exited" -> {
+                String s = "Exited";
+                if (c.path("exitCode").isIntegralNumber()) {
+                    s += " (" + c.path("exitCode").asInt() + ")";
+                }
+                if (c.path("finishedAtMillis").isIntegralNumber()) {
+                    s += " " + Formats.ago(c.path("finishedAtMillis").asLong(), now);
+                }
+                if (c.path("oomKilled").asBoolean(false)) {
+                    s += " (OOM killed)";
+                }
+                yield s;
+            }
+            case "created" -> "Created";
+            case "starting" -> "Starting";
+            default -> state;
+        };
+    }
+}

@@ -1,0 +1,363 @@
+package dev.corral.agent.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.corral.agent.spec.ByteSizes;
+import dev.corral.agent.spec.ContainerSpec;
+import dev.corral.agent.spec.SpecValidator;
+import dev.corral.exporter.sample.Limits;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IModelTransformer;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/**
+ * {@code corral run}: create and start a container. Attached (the default), it streams the container's stdout and
+ * stderr to the CLI's, waits, and exits with the container's exit code; with {@code -d} it prints the name.
+ */
+@Command(name = "run", modelTransformer = RunCommand.StopAtCommand.class,
+        description = {"Create and start a container running COMMAND.",
+                "Flags mean what they mean in docker run. Without -d the output is streamed and corral exits with "
+                        + "the container's exit code (128+N when killed by signal N, e.g. 137 when OOM-killed)."})
+public final class RunCommand extends ClientCommand {
+
+    private static final Pattern OCTAL = Pattern.compile("[0-7]{3,4}");
+
+    @Option(names = "--help", usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
+    @Option(names = {"-d", "--detach"}, description = "Run in the background and print the container's name.")
+    boolean detach;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "Container name (default: two random words).")
+    String name;
+
+    @Option(names = "--rm", description = "Remove the container when it exits (not with -d).")
+    boolean remove;
+
+    @Mixin
+    LimitOptions limits = new LimitOptions();
+
+    @Option(names = "--cap-add", paramLabel = "CAP", description = "Add a capability (e.g. NET_ADMIN, or ALL).")
+    List<String> capAdd = new ArrayList<>();
+
+    @Option(names = "--cap-drop", paramLabel = "CAP", description = "Drop a capability (e.g. CHOWN, or ALL).")
+    List<String> capDrop = new ArrayList<>();
+
+    @Option(names = {"-h", "--hostname"}, paramLabel = "NAME", description = "Hostname inside (default: the name).")
+    String hostname;
+
+    @Option(names = {"-e", "--env"}, paramLabel = "NAME[=VALUE]",
+            description = "Set a variable; NAME alone takes the value from this shell's environment.")
+    List<String> env = new ArrayList<>();
+
+    @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:ro|rw]",
+            description = "Bind the host path SRC at DST; read-only unless :rw.")
+    List<String> volumes = new ArrayList<>();
+
+    @Option(names = "--tmpfs", paramLabel = "DST[:size=64m,mode=1777]", description = "Mount a tmpfs at DST.")
+    List<String> tmpfs = new ArrayList<>();
+
+    @Option(names = "--read-only", description = "Mount the root filesystem read-only (needs --rootfs).")
+    boolean readOnly;
+
+    @Option(names = "--image", paramLabel = "IMAGE", description = "Not supported yet: images arrive with a later release.")
+    String image;
+
+    @Option(names = "--rootfs", paramLabel = "DIR", description = "Directory to use as the container's root "
+            + "(default: the host's root, with private mounts).")
+    String rootfs;
+
+    @Option(names = "--network", paramLabel = "none|host", description = "none (loopback only, the default) or host.")
+    String network;
+
+    @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "Set a label.")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Working directory inside.")
+    String workdir;
+
+    @Option(names = {"-u", "--user"}, paramLabel = "UID[:GID]", description = "Numeric user (and group) of the command.")
+    String user;
+
+    @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "The command and its arguments.")
+    List<String> command = new ArrayList<>();
+
+    /** Everything after the first positional argument belongs to the container's command ("sh -c ..."). */
+    public static final class StopAtCommand implements IModelTransformer {
+        @Override
+        public CommandSpec transform(CommandSpec spec) {
+            spec.parser().stopAtPositional(true);
+            return spec;
+        }
+    }
+
+    @Override
+    protected int run(CorralClient client) throws Exception {
+        boolean generated = name == null;
+        ContainerSpec containerSpec = toSpec(generated ? Names.generate() : name);
+        JsonNode created = create(client, containerSpec, generated);
+        String n = created.path("name").asText(containerSpec.name());
+        if (detach) {
+            out().println(n);
+            return 0;
+        }
+        return attach(client, n);
+    }
+
+    private JsonNode create(CorralClient client, ContainerSpec s, boolean generated) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return client.post("/v1/containers?start=true", s);
+            } catch (ApiException e) {
+                if (!generated || e.status() != 409 || attempt >= 4) {
+                    throw e;
+                }
+                s = withName(s, Names.generateWithSuffix());
+            }
+        }
+    }
+
+    /** Streams stdout and stderr until the container exits, then waits for its status. */
+    private int attach(CorralClient client, String n) throws Exception {
+        String path = containerPath(n);
+        Utf8Sink stdout = new Utf8Sink(out(), System.out);
+        Utf8Sink stderr = new Utf8Sink(err(), System.err);
+        CompletableFuture<Void> detached = new CompletableFuture<>();
+        SignalProxy proxy = SignalProxy.install(client, path, detached);
+        try {
+            CompletableFuture<Void> o = client.streamAsync(path + "/logs?follow=true&stream=stdout", stdout,
+                    stdout::broken);
+            CompletableFuture<Void> e = client.streamAsync(path + "/logs?follow=true&stream=stderr", stderr,
+                    stderr::broken);
+            // Both streams ended (whether or not they failed), or the third Ctrl-C detached.
+            CompletableFuture<Object> ended = CompletableFuture.anyOf(
+                    CompletableFuture.allOf(o, e).handle((v, t) -> null), detached);
+            client.await(ended);
+            if (detached.isDone() && !(o.isDone() && e.isDone())) {
+                err().println("corral: detached; " + n + " keeps running (corral stop " + n + ")");
+                return 130;
+            }
+            client.await(o);
+            client.await(e);
+            stdout.finish();
+            stderr.finish();
+            JsonNode status = client.post(path + "/wait", null);
+            int code = status.path("exitCode").isIntegralNumber() ? status.path("exitCode").asInt() : -1;
+            if (remove) {
+                client.delete(path + "?force=true");
+            }
+            if (code < 0 || code > 255) {
+                err().println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
+                        ? ": " + status.path("error").asText() : ""));
+                return FAILED;
+            }
+            return code;
+        } finally {
+            proxy.restore();
+        }
+    }
+
+    /**
+     * As docker's sig-proxy: SIGINT, SIGTERM and SIGHUP received by the CLI are sent to the container; the third
+     * SIGINT detaches, leaving the container running.
+     */
+    private static final class SignalProxy {
+        private final Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+
+        static SignalProxy install(CorralClient client, String path, CompletableFuture<Void> detached) {
+            SignalProxy p = new SignalProxy();
+            AtomicInteger interrupts = new AtomicInteger();
+            for (String sig : List.of("INT", "TERM", "HUP")) {
+                try {
+                    Signal s = new Signal(sig);
+                    p.previous.put(s, Signal.handle(s, received -> {
+                        if (sig.equals("INT") && interrupts.incrementAndGet() >= 3) {
+                            detached.complete(null);
+                            return;
+                        }
+                        client.sendAsync("POST", path + "/kill?signal=" + sig, null);
+                    }));
+                } catch (IllegalArgumentException e) {
+                    // the JVM keeps this signal for itself (e.g. -Xrs); leave it
+                }
+            }
+            return p;
+        }
+
+        void restore() {
+            previous.forEach((s, h) -> {
+                try {
+                    Signal.handle(s, h);
+                } catch (IllegalArgumentException e) {
+                    // nothing to restore
+                }
+            });
+        }
+    }
+
+    /** The spec the flags describe; usage errors (exit 2) for what is malformed. */
+    ContainerSpec toSpec(String containerName) {
+        if (image != null) {
+            throw usage("--image: images are not supported yet; they arrive with a later release "
+                    + "(use --rootfs DIR, or neither to run on the host's root)");
+        }
+        if (command.isEmpty()) {
+            throw usage("run needs a COMMAND to run, e.g. corral run --memory 256m sh -c 'echo hi'");
+        }
+        if (!SpecValidator.NAME.matcher(containerName).matches()) {
+            throw usage("--name: '" + containerName + "' is not a valid name: use 1-64 letters, digits, '_', '.' "
+                    + "or '-', starting with a letter or digit");
+        }
+        if (remove && detach) {
+            throw usage("--rm needs an attached run: it cannot be combined with -d yet");
+        }
+        if (network != null && !network.equals("none") && !network.equals("host")) {
+            throw usage("--network: '" + network + "' is not supported; use none or host");
+        }
+        ContainerSpec.Namespaces namespaces = network == null ? null
+                : new ContainerSpec.Namespaces(null, null, null, null, network, null, null);
+        List<ContainerSpec.Mount> mounts = new ArrayList<>();
+        for (String v : volumes) {
+            mounts.add(volume(v));
+        }
+        for (String t : tmpfs) {
+            mounts.add(tmpfs(t));
+        }
+        ContainerSpec.Security security = capAdd.isEmpty() && capDrop.isEmpty() ? null
+                : new ContainerSpec.Security(capAdd.isEmpty() ? null : List.copyOf(capAdd),
+                capDrop.isEmpty() ? null : List.copyOf(capDrop), null);
+        ContainerSpec.Limits l = limits.toLimits(null, this::usage);
+        return new ContainerSpec(containerName, List.copyOf(command), environment(), workdir, user(), hostname,
+                labels(), rootfs, readOnly ? Boolean.TRUE : null, namespaces, l, security,
+                mounts.isEmpty() ? null : mounts, null);
+    }
+
+    private Map<String, String> environment() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String e : env) {
+            int eq = e.indexOf('=');
+            String key = eq < 0 ? e : e.substring(0, eq);
+            if (key.isEmpty()) {
+                throw usage("-e: '" + e + "' is not NAME=VALUE or NAME");
+            }
+            if (eq >= 0) {
+                out.put(key, e.substring(eq + 1));
+            } else {
+                String value = ClientEnv.get(key); // as docker: NAME alone copies this shell's value, if any
+                if (value != null) {
+                    out.put(key, value);
+                }
+            }
+        }
+        return out.isEmpty() ? null : out;
+    }
+
+    private Map<String, String> labels() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String l : labels) {
+            int eq = l.indexOf('=');
+            String key = eq < 0 ? l : l.substring(0, eq);
+            if (key.isEmpty()) {
+                throw usage("--label: '" + l + "' is not KEY=VALUE");
+            }
+            out.put(key, eq < 0 ? "" : l.substring(eq + 1));
+        }
+        return out.isEmpty() ? null : out;
+    }
+
+    private ContainerSpec.User user() {
+        if (user == null) {
+            return null;
+        }
+        String[] parts = user.split(":", -1);
+        if (parts.length > 2 || !parts[0].matches("[0-9]{1,10}") || (parts.length == 2 && !parts[1].matches("[0-9]{1,10}"))) {
+            throw usage("--user: '" + user + "' is not UID[:GID] (numeric ids; user names are not supported)");
+        }
+        return new ContainerSpec.User(Long.parseLong(parts[0]), parts.length == 2 ? Long.parseLong(parts[1]) : null,
+                null);
+    }
+
+    /** {@code -v SRC:DST[:ro|rw]}: a bind of an absolute host path; read-only unless rw. */
+    ContainerSpec.Mount volume(String v) {
+        String[] parts = v.split(":", -1);
+        if (parts.length == 1) {
+            throw usage("-v: '" + v + "' has no host path: anonymous volumes are not supported; use -v SRC:DST "
+                    + "or --tmpfs DST");
+        }
+        if (parts.length > 3 || parts[0].isEmpty() || parts[1].isEmpty()) {
+            throw usage("-v: '" + v + "' is not SRC:DST[:ro|rw]");
+        }
+        if (!parts[0].startsWith("/")) {
+            throw usage("-v: '" + parts[0] + "' is not an absolute host path (named volumes are not supported)");
+        }
+        if (!parts[1].startsWith("/")) {
+            throw usage("-v: '" + parts[1] + "' is not an absolute container path");
+        }
+        boolean ro = true;
+        if (parts.length == 3) {
+            for (String opt : parts[2].split(",")) {
+                switch (opt) {
+                    case "ro" -> ro = true;
+                    case "rw" -> ro = false;
+                    default -> throw usage("-v: option '" + opt + "' is not supported (ro or rw)");
+                }
+            }
+        }
+        return new ContainerSpec.Mount("bind", parts[0], parts[1], ro, null, null);
+    }
+
+    /** {@code --tmpfs DST[:size=64m,mode=1777,ro]}. */
+    ContainerSpec.Mount tmpfs(String t) {
+        int colon = t.indexOf(':');
+        String target = colon < 0 ? t : t.substring(0, colon);
+        if (!target.startsWith("/")) {
+            throw usage("--tmpfs: '" + target + "' is not an absolute container path");
+        }
+        Long size = null;
+        String mode = null;
+        Boolean ro = null;
+        if (colon >= 0) {
+            for (String opt : t.substring(colon + 1).split(",")) {
+                if (opt.startsWith("size=")) {
+                    try {
+                        size = ByteSizes.parse(opt.substring(5));
+                    } catch (IllegalArgumentException e) {
+                        throw usage("--tmpfs: size: " + e.getMessage());
+                    }
+                    if (Limits.isUnlimited(size)) {
+                        throw usage("--tmpfs: size must be a size, not unlimited");
+                    }
+                } else if (opt.startsWith("mode=")) {
+                    mode = opt.substring(5);
+                    if (!OCTAL.matcher(mode).matches()) {
+                        throw usage("--tmpfs: mode '" + mode + "' is not octal like 1777");
+                    }
+                } else if (opt.equals("ro")) {
+                    ro = true;
+                } else if (opt.equals("rw")) {
+                    ro = null;
+                } else {
+                    throw usage("--tmpfs: option '" + opt + "' is not supported (size=, mode=, ro, rw)");
+                }
+            }
+        }
+        return new ContainerSpec.Mount("tmpfs", null, target, ro, size, mode);
+    }
+
+    private static ContainerSpec withName(ContainerSpec s, String n) {
+        return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
+                s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
+                s.dangerouslyAllowHostPaths());
+    }
+}

@@ -1,0 +1,54 @@
+package dev.corral.agent.client;
+
+import dev.corral.agent.cli.CorralMain;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+
+/** Runs the corral CLI in-process with captured output and a chosen environment. */
+final class Cli {
+
+    record Result(int code, String out, String err) {
+        List<String> errLines() {
+            return err.strip().isEmpty() ? List.of() : err.strip().lines().toList();
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + code + "\n--- out\n" + out + "--- err\n" + err;
+        }
+    }
+
+    private Cli() {
+    }
+
+    /** Replaces the CLI's environment (CORRAL_HOST, CORRAL_TOKEN, run -e NAME). */
+    static void environment(Map<String, String> env) {
+        ClientEnv.getenv = env::get;
+    }
+
+    static void realEnvironment() {
+        ClientEnv.getenv = System::getenv;
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = CorralMain.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    /** Parses (without running) and returns the subcommand's object. */
+    static <T> T parse(Class<T> type, String... args) {
+        CommandLine.ParseResult r = CorralMain.commandLine().parseArgs(args);
+        while (r.hasSubcommand()) {
+            r = r.subcommand();
+        }
+        return type.cast(r.commandSpec().userObject());
+    }
+}

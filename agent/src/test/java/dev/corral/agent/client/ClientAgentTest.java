@@ -1,0 +1,190 @@
+package dev.corral.agent.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.corral.agent.cli.CorralMain;
+import dev.corral.agent.spec.SpecParser;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The CLI, in-process, against a real agent running real containers in real cgroups. */
+class ClientAgentTest {
+
+    private static ClientAgentFixture fx;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fx = new ClientAgentFixture();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    @BeforeEach
+    void environment() {
+        Cli.environment(Map.of("CORRAL_HOST", fx.host()));
+    }
+
+    @AfterEach
+    void realEnvironment() {
+        Cli.realEnvironment();
+    }
+
+    private static Cli.Result ok(String... args) {
+        Cli.Result r = Cli.run(args);
+        assertThat(r.code()).as(String.join(" ", args) + "\n" + r).isZero();
+        return r;
+    }
+
+    private static long cgroupLong(String container, String v1Controller, String v1File, String v2File)
+            throws Exception {
+        return Long.parseLong(Files.readString(fx.cgroupFile(container, v1Controller, fx.v2() ? v2File : v1File)).strip());
+    }
+
+    @Test
+    void runPsStatsUpdatePauseStopRmRoundTrip() throws Exception {
+        assertThat(ok("run", "-d", "--name", "rt", "--memory", "128m", "--cpus", "0.5", "--pids-limit", "50",
+                "--label", "tier=web", "sh", "-c", "echo started; exec sleep 60").out()).isEqualTo("rt\n");
+        assertThat(ok("ps").out()).containsPattern("(?m)^rt +\"sh -c echo started; exec s.*…\" .* Up .* \\d+$");
+        assertThat(ok("ps", "-q", "--filter", "label=tier=web").out()).isEqualTo("rt\n");
+        assertThat(ok("ps", "-q", "--filter", "label=tier=db").out()).isEmpty();
+        assertThat(cgroupLong("rt", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(128L << 20);
+
+        // The collector needs a cycle or two to see a new cgroup: 409 until then.
+        Cli.Result stats = Cli.run("stats", "--no-stream", "rt");
+        for (int i = 0; i < 50 && stats.code() != 0; i++) {
+            Thread.sleep(100);
+            stats = Cli.run("stats", "--no-stream", "rt");
+        }
+        assertThat(stats.code()).as(stats.toString()).isZero();
+        assertThat(stats.out().lines().toList().get(0)).matches("NAME +CPU % +MEM USAGE / LIMIT +MEM % +BLOCK I/O +PIDS");
+        assertThat(stats.out().lines().toList().get(1)).matches("rt +(--|[0-9.]+%) +[0-9.]+[KMG]?i?B / 128MiB +[0-9.]+% +.* / .* +\\d+"); // -- before a rate
+        assertThat(ok("stats", "--no-stream").out()).as("every running container").containsPattern("(?m)^rt ");
+
+        assertThat(ok("update", "--memory", "256m", "--pids-limit", "80", "rt").out()).isEqualTo("rt\n");
+        assertThat(cgroupLong("rt", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(256L << 20);
+        assertThat(cgroupLong("rt", "pids", "pids.max", "pids.max")).isEqualTo(80);
+        JsonNode inspected = SpecParser.JSON.readTree(ok("inspect", "rt").out());
+        assertThat(inspected.isArray()).isTrue();
+        assertThat(inspected.get(0).path("spec").path("limits").path("memory").path("max").asLong()).isEqualTo(256L << 20);
+        assertThat(inspected.get(0).path("state").asText()).isEqualTo("running");
+
+        ok("pause", "rt");
+        assertThat(ok("ps").out()).contains("(Paused)");
+        ok("unpause", "rt");
+        assertThat(ok("logs", "rt").out()).isEqualTo("started\n");
+
+        assertThat(ok("stop", "-t", "1", "rt").out()).isEqualTo("rt\n");
+        assertThat(ok("ps").out().lines()).as("exited ones are hidden").hasSize(1);
+        assertThat(ok("ps", "-a").out()).containsPattern("(?m)^rt .*Exited \\(\\d+\\) ");
+        assertThat(ok("rm", "rt").out()).isEqualTo("rt\n");
+        assertThat(ok("ps", "-a", "-q").out()).doesNotContain("rt");
+    }
+
+    @Test
+    void updateMemoryOnALiveContainerLowersTheCgroupLimitAndALaterAllocationIsOomKilled() throws Exception {
+        ok("run", "-d", "--name", "hog", "--memory", "256m", "sh", "-c",
+                "sleep 3; dd if=/dev/zero of=/dev/null bs=96M count=1");
+        assertThat(cgroupLong("hog", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(256L << 20);
+        if (fx.v2()) {
+            ok("update", "--memory", "64m", "--memory-swap", "64m", "hog"); // no swap to escape to
+            assertThat(cgroupLong("hog", "memory", "memory.limit_in_bytes", "memory.swap.max")).isZero();
+        } else {
+            ok("update", "--memory", "64m", "hog");
+        }
+        assertThat(cgroupLong("hog", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(64L << 20);
+        assertThat(ok("wait", "hog").out()).isEqualTo("137\n");
+        JsonNode c = SpecParser.JSON.readTree(ok("inspect", "hog").out()).get(0);
+        assertThat(c.path("oomKilled").asBoolean()).isTrue();
+        assertThat(c.path("exitCode").asInt()).isEqualTo(137);
+        assertThat(ok("ps", "-a").out()).containsPattern("(?m)^hog .*Exited \\(137\\) .*\\(OOM killed\\)");
+        ok("rm", "hog");
+    }
+
+    @Test
+    void anAttachedRunPrintsTheOutputAndExitsWithTheExitCode() {
+        Cli.Result r = Cli.run("run", "--name", "att", "sh", "-c", "echo hi; echo oops >&2; exit 3");
+        assertThat(r.code()).as(r.toString()).isEqualTo(3);
+        assertThat(r.out()).isEqualTo("hi\n");
+        assertThat(r.err()).isEqualTo("oops\n");
+        ok("rm", "att");
+
+        r = Cli.run("run", "--rm", "--memory", "64m", "sh", "-c", "dd if=/dev/zero of=/dev/null bs=128M count=1");
+        assertThat(r.code()).as("OOM-killed, as docker: " + r).isEqualTo(137);
+        assertThat(ok("ps", "-a", "-q").out()).as("--rm removed it").isEmpty();
+    }
+
+    @Test
+    void anUnknownContainerIsExitOneWithOneLine() {
+        for (String cmd : new String[] {"inspect", "stop", "kill", "pause", "unpause", "rm", "logs", "wait"}) {
+            Cli.Result r = Cli.run(cmd, "nope");
+            assertThat(r.code()).as(cmd + "\n" + r).isEqualTo(1);
+            assertThat(r.errLines()).as(cmd).singleElement().asString().startsWith("corral: ").contains("nope");
+        }
+        Cli.Result r = Cli.run("update", "--memory", "64m", "nope");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.errLines()).hasSize(1);
+    }
+
+    @Test
+    void theDaemonsValidationErrorsNameTheField() {
+        Cli.Result r = Cli.run("run", "--memory", "1m", "true");
+        assertThat(r.code()).as(r.toString()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("corral: limits.memory.max: must be at least 6m\n");
+    }
+
+    @Test
+    void tcpNeedsTheToken() throws Exception {
+        String tcp = "tcp://127.0.0.1:" + fx.agent.httpPort();
+        assertThat(ok("--host", tcp, "--token-file", fx.tokenFile().toString(), "info").out()).contains("cgroupMode: ");
+        Cli.environment(Map.of("CORRAL_HOST", tcp, "CORRAL_TOKEN", Files.readString(fx.tokenFile()).strip()));
+        ok("ps", "-a");
+        Cli.environment(Map.of("CORRAL_HOST", tcp, "CORRAL_TOKEN", "wrong-token"));
+        Cli.Result r = Cli.run("ps");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.errLines()).singleElement().asString().contains("--token-file");
+    }
+
+    @Test
+    void eventsPrintOneLinePerEventUntilInterrupted() throws Exception {
+        StringWriter out = new StringWriter();
+        AtomicInteger code = new AtomicInteger(-1);
+        Thread events = new Thread(() -> {
+            CommandLine cli = CorralMain.commandLine();
+            cli.setOut(new PrintWriter(out, true));
+            cli.setErr(new PrintWriter(new StringWriter(), true));
+            code.set(cli.execute("--host", fx.host(), "events"));
+        });
+        events.start();
+        try {
+            Thread.sleep(500); // subscribed
+            assertThat(Cli.run("run", "--name", "ev", "sh", "-c", "exit 4").code()).isEqualTo(4);
+            ok("rm", "ev");
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (!out.toString().contains(" removed ev") && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+        } finally {
+            events.interrupt();
+            events.join(10_000);
+        }
+        assertThat(events.isAlive()).isFalse();
+        assertThat(out.toString().lines().toList()).as(out.toString()).hasSize(4);
+        assertThat(out.toString()).matches("(?s)\\S+ created ev\n\\S+ started ev pid=\\d+\n"
+                + "\\S+ exited ev exitCode=4 oomKilled=false\n\\S+ removed ev\n");
+    }
+}

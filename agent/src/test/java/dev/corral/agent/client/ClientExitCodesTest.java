@@ -1,0 +1,258 @@
+package dev.corral.agent.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.corral.agent.spec.SpecParser;
+import io.vertx.core.buffer.Buffer;
+import java.net.ServerSocket;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Exit codes and messages against a scripted daemon, and against none at all. */
+class ClientExitCodesTest {
+
+    private FakeDaemon daemon;
+
+    @BeforeEach
+    void start() throws Exception {
+        daemon = new FakeDaemon();
+        Cli.environment(Map.of("CORRAL_HOST", daemon.host()));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        Cli.realEnvironment();
+        daemon.close();
+    }
+
+    @Test
+    void anUnreachableDaemonIs125WithAHint() throws Exception {
+        Cli.Result r = Cli.run("--host", "unix:///nonexistent/corral-test.sock", "ps");
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.errLines()).singleElement().asString().startsWith("corral: cannot connect to the Corral daemon at "
+                + "unix:///nonexistent/corral-test.sock").contains("sudo bin/corral serve");
+        Cli.environment(Map.of("CORRAL_HOST", "unix:///nonexistent/env.sock"));
+        r = Cli.run("ps");
+        assertThat(r.code()).isEqualTo(125);
+        assertThat(r.err()).contains("unix:///nonexistent/env.sock");
+        r = Cli.run("inspect", "c", "--host", "unix:///nonexistent/sub.sock");
+        assertThat(r.code()).isEqualTo(125);
+        assertThat(r.err()).contains("unix:///nonexistent/sub.sock");
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        r = Cli.run("--host", "tcp://127.0.0.1:" + closedPort, "--token-file", "/dev/null", "info");
+        assertThat(r.code()).as(r.toString()).isIn(2, 125); // /dev/null is an empty token: a usage error
+        Cli.environment(Map.of("CORRAL_TOKEN", "t"));
+        r = Cli.run("--host", "tcp://127.0.0.1:" + closedPort, "info");
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.errLines()).hasSize(1);
+        assertThat(r.err()).contains("tcp://127.0.0.1:" + closedPort).contains("sudo bin/corral serve");
+    }
+
+    @Test
+    void daemonErrorsAreExitOneWithFieldAndError() {
+        daemon.answer(404, "{\"error\":\"no such container 'nope'\"}");
+        Cli.Result r = Cli.run("inspect", "nope");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("corral: no such container 'nope'\n");
+
+        daemon.answer(400, "{\"error\":\"must be at least 6m\",\"field\":\"limits.memory.max\"}");
+        r = Cli.run("run", "-m", "1m", "true");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("corral: limits.memory.max: must be at least 6m\n");
+
+        daemon.answer(req -> req.response().setStatusCode(500).end("<html>\nboom\n</html>"));
+        r = Cli.run("ps");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.errLines()).singleElement().asString().startsWith("corral: the daemon answered HTTP 500");
+
+        daemon.answer(401, "{\"error\":\"a valid bearer token is needed\"}");
+        r = Cli.run("ps");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.errLines()).singleElement().asString().contains("bearer token").contains("--token-file");
+    }
+
+    @Test
+    void severalNamesGoOnAfterAFailure() {
+        daemon.answer(req -> {
+            if (req.path().contains("/bad/")) {
+                req.response().setStatusCode(409).end("{\"error\":\"'bad' is not running\"}");
+            } else {
+                req.response().end("{\"name\":\"x\",\"state\":\"exited\"}");
+            }
+        });
+        Cli.Result r = Cli.run("stop", "-t", "3", "good", "bad", "other");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).isEqualTo("good\nother\n");
+        assertThat(r.err()).isEqualTo("corral: 'bad' is not running\n");
+        assertThat(daemon.requests).extracting(FakeDaemon.Request::uri).containsExactly(
+                "/v1/containers/good/stop?timeout=3", "/v1/containers/bad/stop?timeout=3",
+                "/v1/containers/other/stop?timeout=3");
+    }
+
+    @Test
+    void eachCommandCallsItsRoute() {
+        daemon.answer(req -> {
+            if (req.method().name().equals("DELETE")) {
+                req.response().setStatusCode(204).end();
+            } else if (req.path().endsWith("/wait")) {
+                req.response().end("{\"exitCode\":137,\"signal\":9,\"oomKilled\":true}");
+            } else {
+                req.response().end("{\"name\":\"c\",\"state\":\"running\",\"spec\":{\"limits\":{\"memory\":{\"max\":268435456}}}}");
+            }
+        });
+        assertThat(Cli.run("kill", "c").code()).isZero();
+        assertThat(Cli.run("kill", "-s", "sigterm", "c").code()).isZero();
+        assertThat(Cli.run("pause", "c").code()).isZero();
+        assertThat(Cli.run("unpause", "c").code()).isZero();
+        assertThat(Cli.run("rm", "-f", "c").code()).isZero();
+        assertThat(Cli.run("rm", "c").code()).isZero();
+        Cli.Result w = Cli.run("wait", "c");
+        assertThat(w.code()).isZero();
+        assertThat(w.out()).isEqualTo("137\n");
+        assertThat(Cli.run("update", "--memory-swap", "300m", "c").code()).isZero();
+        assertThat(daemon.requests).extracting(q -> q.method() + " " + q.uri()).containsExactly(
+                "POST /v1/containers/c/kill?signal=KILL", "POST /v1/containers/c/kill?signal=TERM",
+                "POST /v1/containers/c/pause", "POST /v1/containers/c/resume",
+                "DELETE /v1/containers/c?force=true", "DELETE /v1/containers/c", "POST /v1/containers/c/wait",
+                "GET /v1/containers/c", "PATCH /v1/containers/c/limits");
+        assertThat(daemon.requests.get(daemon.requests.size() - 1).body())
+                .as("300m total minus the current 256m").isEqualTo("{\"memory\":{\"swap\":46137344}}");
+    }
+
+    @Test
+    void runStreamsBothOutputsThenExitsWithTheContainersCode() throws Exception {
+        daemon.answer(req -> {
+            String uri = req.uri();
+            if (uri.startsWith("/v1/containers?start=true")) {
+                req.response().setStatusCode(201).end("{\"name\":\"job\",\"state\":\"running\"}");
+            } else if (uri.equals("/v1/containers/job/logs?follow=true&stream=stdout")) {
+                // "é" split across two chunks
+                req.response().setChunked(true).write(Buffer.buffer(new byte[] {'h', 'i', ' ', (byte) 0xc3}));
+                req.response().end(Buffer.buffer(new byte[] {(byte) 0xa9, '\n'}));
+            } else if (uri.equals("/v1/containers/job/logs?follow=true&stream=stderr")) {
+                req.response().end("oops\n");
+            } else if (uri.equals("/v1/containers/job/wait")) {
+                req.response().end("{\"exitCode\":3,\"signal\":null,\"oomKilled\":false}");
+            } else {
+                req.response().setStatusCode(404).end("{\"error\":\"unexpected " + uri + "\"}");
+            }
+        });
+        Cli.Result r = Cli.run("run", "--name", "job", "-m", "64m", "sh", "-c", "echo hi; exit 3");
+        assertThat(r.code()).as(r.toString()).isEqualTo(3);
+        assertThat(r.out()).isEqualTo("hi é\n");
+        assertThat(r.err()).isEqualTo("oops\n");
+        JsonNode sent = SpecParser.JSON.readTree(daemon.requests.get(0).body());
+        assertThat(sent.path("name").asText()).isEqualTo("job");
+        assertThat(sent.path("limits").path("memory").path("max").asLong()).isEqualTo(64L << 20);
+
+        daemon.requests.clear();
+        r = Cli.run("run", "-d", "--name", "job", "true");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).isEqualTo("job\n");
+        assertThat(daemon.requests).hasSize(1);
+    }
+
+    @Test
+    void aGeneratedNameIsRetriedWhenTaken() throws Exception {
+        daemon.answer(req -> {
+            if (daemon.requests.size() < 3) {
+                req.response().setStatusCode(409).end("{\"error\":\"the name is taken\"}");
+            } else {
+                req.response().setStatusCode(201).end(daemon.requests.get(daemon.requests.size() - 1).body());
+            }
+        });
+        Cli.Result r = Cli.run("run", "-d", "true");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(daemon.requests).hasSize(3);
+        assertThat(r.out().strip()).isEqualTo(SpecParser.JSON.readTree(daemon.requests.get(2).body()).path("name").asText());
+        daemon.requests.clear();
+        r = Cli.run("run", "-d", "--name", "mine", "true");
+        assertThat(r.code()).as("a chosen name is not changed").isEqualTo(1);
+        assertThat(daemon.requests).hasSize(1);
+    }
+
+    @Test
+    void psPrintsATableJsonOrNames() {
+        long now = System.currentTimeMillis();
+        daemon.answer(200, "[{\"name\":\"old\",\"state\":\"exited\",\"createdAtMillis\":" + (now - 7_200_000)
+                + ",\"finishedAtMillis\":" + (now - 120_000) + ",\"exitCode\":137,\"oomKilled\":true,"
+                + "\"spec\":{\"command\":[\"dd\",\"if=/dev/zero\"]}},"
+                + "{\"name\":\"new\",\"state\":\"running\",\"createdAtMillis\":" + (now - 5000) + ",\"startedAtMillis\":"
+                + (now - 5000) + ",\"initPid\":4242,\"spec\":{\"command\":[\"sleep\",\"60\"]}}]");
+        Cli.Result r = Cli.run("ps", "-a", "--filter", "label=tier=web", "-f", "status=exited");
+        assertThat(r.code()).isZero();
+        assertThat(daemon.requests.get(0).uri()).isEqualTo("/v1/containers?all=true&label=tier%3Dweb&state=exited");
+        assertThat(r.out().lines().toList()).hasSize(3);
+        assertThat(r.out().lines().toList().get(0)).matches("NAME +COMMAND +CREATED +STATUS +PID");
+        assertThat(r.out().lines().toList().get(1)).startsWith("new ").contains("\"sleep 60\"").contains("5 seconds ago")
+                .contains("Up 5 seconds").endsWith("4242");
+        assertThat(r.out().lines().toList().get(2)).startsWith("old ").contains("2 hours ago")
+                .contains("Exited (137) 2 minutes ago (OOM killed)");
+        assertThat(Cli.run("ps", "-q").out()).isEqualTo("new\nold\n");
+        assertThat(Cli.run("ps", "--format", "json").out().lines()).hasSize(2).allMatch(l -> l.startsWith("{\"name\":"));
+    }
+
+    @Test
+    void statsNoStreamPrintsOneTable() {
+        daemon.answer(req -> {
+            if (req.path().equals("/v1/containers")) {
+                req.response().end("[{\"name\":\"a\"},{\"name\":\"gone\"}]");
+            } else if (req.path().equals("/v1/containers/a/stats")) {
+                req.response().end("{\"name\":\"a\",\"cpu\":{\"cores\":0.5012},\"memory\":{\"usageBytes\":60000000,"
+                        + "\"workingSetBytes\":58441728,\"limitBytes\":268435456,\"percent\":22.35},"
+                        + "\"io\":{\"readBytes\":1200000,\"writeBytes\":0},\"pids\":{\"current\":3}}");
+            } else {
+                req.response().setStatusCode(404).end("{\"error\":\"no such container\"}");
+            }
+        });
+        Cli.Result r = Cli.run("stats", "--no-stream");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(daemon.requests.get(0).uri()).isEqualTo("/v1/containers?state=running");
+        assertThat(r.out()).doesNotContain("\033[");
+        assertThat(r.out().lines().toList()).containsExactly(
+                "NAME   CPU %    MEM USAGE / LIMIT   MEM %    BLOCK I/O    PIDS",
+                "a      50.12%   55.73MiB / 256MiB   21.77%   1.2MB / 0B   3");
+        daemon.requests.clear();
+        daemon.answer(req -> req.response().end(req.path().equals("/v1/info") ? "{\"memoryBytes\":1073741824}"
+                : "{\"name\":\"free\",\"memory\":{\"workingSetBytes\":107374182}}"));
+        assertThat(Cli.run("stats", "--no-stream", "free").out()).as("no limit: the host's memory, as docker")
+                .containsPattern("free +-- +102.4MiB / 1GiB +10.00% +--");
+        assertThat(daemon.requests).extracting(FakeDaemon.Request::uri)
+                .containsExactly("/v1/containers/free/stats", "/v1/info");
+        daemon.answer(req -> req.response().setStatusCode(404).end("{\"error\":\"no such container\"}"));
+        Cli.Result missing = Cli.run("stats", "--no-stream", "gone");
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.errLines()).containsExactly("corral: no such container");
+    }
+
+    @Test
+    void eventsAreOneLineEach() {
+        daemon.answer(req -> req.response().setChunked(true).putHeader("content-type", "text/event-stream")
+                .write(": corral events\n\nevent: started\ndata: {\"type\":\"started\",\"name\":\"a\",\"timeMillis\":0,"
+                        + "\"attributes\":{}}\n\nevent: exi").compose(v -> req.response().end("ted\ndata: {\"type\":"
+                        + "\"exited\",\"name\":\"a\",\"timeMillis\":1500,\"attributes\":{\"oomKilled\":false,"
+                        + "\"exitCode\":0}}\n\n")));
+        Cli.Result r = Cli.run("events", "--since", "1m");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(daemon.requests.get(0).uri()).matches("/v1/events\\?since=\\d{13}");
+        assertThat(r.out().lines().toList()).hasSize(2);
+        assertThat(r.out().lines().toList().get(0)).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.000\\S+ started a");
+        assertThat(r.out().lines().toList().get(1)).matches("\\S+\\.500\\S* exited a exitCode=0 oomKilled=false");
+    }
+
+    @Test
+    void infoRendersTheHostFacts() {
+        daemon.answer(200, "{\"version\":\"0.1\",\"cgroupMode\":\"hybrid\",\"cpus\":2,\"supports\":{\"psi\":true},"
+                + "\"hierarchies\":{\"/sys/fs/cgroup/memory\":[\"memory\"]}}");
+        Cli.Result r = Cli.run("info");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("cgroupMode: hybrid\n").contains("supports:\n  psi: true\n")
+                .contains("  /sys/fs/cgroup/memory: memory\n").contains("Daemon: " + daemon.host());
+    }
+}

@@ -1,0 +1,148 @@
+package dev.corral.agent.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The packaged CLI, through bin/corral as a user runs it, against a real agent (in this JVM). Runs after
+ * {@code package} (failsafe); when the jar is older than the compiled client (e.g. -Dtest under surefire) it is
+ * skipped rather than testing stale code.
+ */
+class CorralCliIT {
+
+    private static final Path REPO = Path.of(System.getenv().getOrDefault("CORRAL_REPO", ".."));
+    private static final Path CORRAL = REPO.resolve("bin/corral");
+    private static ClientAgentFixture fx;
+
+    record Result(int code, String out, String err) {
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path jar = REPO.resolve("agent/target/corral.jar");
+        Path compiled = REPO.resolve("agent/target/classes/dev/corral/agent/client/RunCommand.class");
+        assertThat(Files.exists(jar) && Files.exists(compiled)
+                && !Files.getLastModifiedTime(jar).toInstant().isBefore(Files.getLastModifiedTime(compiled).toInstant()))
+                .as("agent/target/corral.jar is missing or older than the classes: run ./mvnw verify").isTrue();
+        fx = new ClientAgentFixture();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    private static Result corral(Map<String, String> env, String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(CORRAL.toString()));
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(argv);
+        pb.environment().remove("CORRAL_HOST");
+        pb.environment().remove("CORRAL_TOKEN");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        String out = read(p.getInputStream());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("corral " + args[0] + " ends").isTrue();
+        return new Result(p.exitValue(), out, err.get(10, TimeUnit.SECONDS));
+    }
+
+    private static String read(java.io.InputStream in) {
+        try {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void runAttachedPrintsTheOutputAndExitsWithTheContainersCode() throws Exception {
+        Result r = corral(Map.of(), "--host", fx.host(), "run", "--name", "it-run", "--memory", "64m",
+                "sh", "-c", "echo hi; exit 3");
+        assertThat(r.code()).as(r.toString()).isEqualTo(3);
+        assertThat(r.out()).isEqualTo("hi\n");
+        assertThat(r.err()).isEmpty();
+
+        Result ps = corral(Map.of("CORRAL_HOST", fx.host()), "ps", "-a");
+        assertThat(ps.code()).as(ps.toString()).isZero();
+        assertThat(ps.out()).containsPattern("(?m)^it-run .*Exited \\(3\\)");
+
+        Result rm = corral(Map.of("CORRAL_HOST", fx.host()), "rm", "it-run");
+        assertThat(rm.code()).as(rm.toString()).isZero();
+        assertThat(rm.out()).isEqualTo("it-run\n");
+    }
+
+    @Test
+    void ctrlCIsForwardedToTheContainerAsDockersSigProxyDoes() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(CORRAL.toString(), "--host", fx.host(), "run", "--rm", "--name", "it-sig",
+                "sh", "-c", "trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.1; done");
+        pb.environment().remove("CORRAL_HOST");
+        Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(out.readLine()).isEqualTo("ready");
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+            assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(out.readLine()).isEqualTo("got INT");
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isEqualTo(5);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void eventsEndWhenTheirReaderDoes() throws Exception {
+        Cli.environment(Map.of("CORRAL_HOST", fx.host()));
+        try {
+            assertThat(Cli.run("run", "-d", "--name", "it-ev", "true").code()).isZero();
+            Process p = new ProcessBuilder(CORRAL.toString(), "--host", fx.host(), "events", "--since", "10m")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                java.io.BufferedReader out = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                assertThat(out.readLine()).contains(" created "); // a replayed event
+                p.getInputStream().close(); // as "| head -1" does
+                assertThat(Cli.run("rm", "-f", "it-ev").code()).isZero(); // one more event to write
+                assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("events ends on a closed pipe").isTrue();
+            } finally {
+                p.destroyForcibly();
+            }
+        } finally {
+            Cli.realEnvironment();
+        }
+    }
+
+    @Test
+    void anUnreachableDaemonIs125WithOneLineAndTheHint() throws Exception {
+        Result r = corral(Map.of("CORRAL_HOST", "unix:///nonexistent/corral-test.sock"), "ps");
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err().strip().lines()).singleElement().asString()
+                .startsWith("corral: cannot connect to the Corral daemon at unix:///nonexistent/corral-test.sock")
+                .contains("sudo bin/corral serve");
+    }
+
+    @Test
+    void anUnknownContainerAndABadSizeAreOneLine() throws Exception {
+        Result r = corral(Map.of(), "--host", fx.host(), "inspect", "nope");
+        assertThat(r.code()).as(r.toString()).isEqualTo(1);
+        assertThat(r.err().strip().lines()).singleElement().asString().startsWith("corral: ").contains("nope");
+        r = corral(Map.of(), "--host", fx.host(), "run", "--memory", "12x", "true");
+        assertThat(r.code()).as(r.toString()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).singleElement().asString().contains("'12x' is not a size");
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Container launch latency, side by side in one run: Corral (through its daemon's API), runc, crun and raw
+# unshare, each running /bin/true on the same busybox rootfs with pid/mount/uts/ipc/net namespaces and
+# 64 MiB memory + 0.5 CPU limits. Prints medians, p90 and ratios to crun.
+#   sudo docs/benchmarks/launch-vs-runc-crun.sh [RUNS]        (needs: a built agent jar, runc, crun, busybox)
+set -euo pipefail
+runs=${1:-50}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/corral-bench-launch.XXXXXX)
+parent=/corral-bench-launch-$$
+agent_pid=
+cleanup() {
+  [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
+  for d in /sys/fs/cgroup/*/"${parent#/}" /sys/fs/cgroup/*/corral-bench-oci; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+for tool in runc crun busybox curl jq; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 2; }
+done
+
+# One busybox rootfs for everyone.
+rootfs=$work/bundle/rootfs
+mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp}
+cp /usr/bin/busybox "$rootfs/bin/busybox"
+"$rootfs/bin/busybox" --install -s "$rootfs/bin" 2>/dev/null || for a in true sh; do ln -sf busybox "$rootfs/bin/$a"; done
+
+# An OCI bundle for runc and crun with the same limits.
+(cd "$work/bundle" && runc spec)
+jq --arg cg "/corral-bench-oci/c" '.process.args=["/bin/true"] | .process.terminal=false | .root.readonly=true
+  | .linux.resources={"memory":{"limit":67108864},"cpu":{"quota":50000,"period":100000}}
+  | .linux.cgroupsPath=$cg
+  | .linux.namespaces=[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]' \
+  "$work/bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$work/bundle/config.json"
+
+# Corral's daemon, on its own state dir and cgroup parent.
+"$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/state" --cgroup-parent "$parent" \
+  --socket "$work/corral.sock" --interval 1s >"$work/agent.log" 2>&1 &
+agent_pid=$!
+for _ in $(seq 100); do [ -S "$work/corral.sock" ] && break; sleep 0.1; done
+api() { curl -sf --unix-socket "$work/corral.sock" "$@"; }
+
+ms() { echo "$(( ($2 - $1) / 1000 ))"; }  # ns → µs
+time_one() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); ms "$t0" "$t1"; }
+
+corral_run() {  # create+start, wait for the exit, remove: what `crun run` does in one call
+  api -XPOST "http://x/v1/containers?start=true" -d "{\"name\":\"b$1\",\"command\":[\"/bin/true\"],\"rootfs\":\"$rootfs\",\"readOnlyRootfs\":true,\"limits\":{\"memory\":{\"max\":\"64m\"},\"cpu\":{\"cpus\":0.5}}}" \
+    --next --unix-socket "$work/corral.sock" -sf -XPOST "http://x/v1/containers/b$1/wait" \
+    --next --unix-socket "$work/corral.sock" -sf -XDELETE "http://x/v1/containers/b$1"
+}
+runc_run() { runc run --bundle "$work/bundle" "r$1"; }
+# crun 1.8 refuses the hybrid layout: hide the cgroup2 mount in a private mount namespace (environment notes).
+crun_run() { unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run --bundle '$work/bundle' 'k$1'"; }
+raw_run() { unshare --fork --pid --mount --uts --ipc --net --mount-proc /bin/true; }
+
+declare -A samples
+for i in $(seq "$runs"); do  # interleaved, so load affects every tool alike
+  samples[corral]+="$(time_one corral_run "$i") "
+  samples[runc]+="$(time_one runc_run "$i") "
+  samples[crun]+="$(time_one crun_run "$i") "
+  samples[raw]+="$(time_one raw_run) "
+done
+
+stat() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.2f %.2f", a[int((NR+1)/2)]/1000, a[int(NR*0.9)]/1000}'; }
+read -r crun_med _ <<<"$(stat "${samples[crun]}")"
+printf '%-8s %10s %10s %12s\n' tool median_ms p90_ms vs_crun
+for t in corral runc crun raw; do
+  read -r med p90 <<<"$(stat "${samples[$t]}")"
+  printf '%-8s %10s %10s %12s\n' "$t" "$med" "$p90" "$(awk -v a="$med" -v b="$crun_med" 'BEGIN{printf "%.2fx", a/b}')"
+done
+echo "runs=$runs; corral = POST run + POST wait + DELETE over the unix socket in one curl process"
