@@ -24,8 +24,9 @@ class CgroupV2KernelTest {
             "dev.corral.exporter.collect.RealCgroupAccountingTest",
             "dev.corral.agent.server.AgentScrapeTest",
             "dev.corral.agent.cgroup.CgroupDriverTest",
-            "dev.corral.agent.runtime.ContainerRuntimeTest");
-    private static final int GUEST_TESTS = 31;
+            "dev.corral.agent.runtime.ContainerRuntimeTest",
+            "dev.corral.agent.api.ApiTest");
+    private static final int GUEST_TESTS = 40;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {
