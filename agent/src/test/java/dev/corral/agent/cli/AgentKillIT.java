@@ -1,0 +1,104 @@
+package dev.corral.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.corral.agent.client.HttpTransport;
+import dev.corral.exporter.discovery.CgroupLayoutDetector;
+import dev.corral.exporter.discovery.Hierarchy;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The daemon, started through bin/corral, is killed with SIGKILL while two containers run; one of them exits
+ * while it is down. Started again on the same state, it re-adopts the live one (which it can then stop) and
+ * reports the real exit code of the other.
+ */
+class AgentKillIT {
+
+    private static final Path CORRAL = Path.of(System.getenv().getOrDefault("CORRAL_REPO", "..")).resolve("bin/corral");
+
+    private Process serve(Path state, String parent) throws Exception {
+        Process p = new ProcessBuilder(CORRAL.toString(), "serve", "--listen", "127.0.0.1:0", "--state-dir",
+                state.toString(), "--cgroup-parent", parent, "--socket", state.resolve("corral.sock").toString(),
+                "--cgroup-root", parent).redirectErrorStream(true).redirectOutput(state.resolveSibling(
+                        state.getFileName() + ".log").toFile()).start();
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            try {
+                if (HttpTransport.unix(state.resolve("corral.sock")).request("GET", "/v1/info", null, null).status()
+                        == 200) {
+                    return p;
+                }
+            } catch (java.io.IOException e) {
+                Thread.sleep(100); // not listening yet
+            }
+        }
+        throw new AssertionError("the agent did not start: "
+                + Files.readString(state.resolveSibling(state.getFileName() + ".log")));
+    }
+
+    private static HttpTransport.Response call(Path state, String method, String uri, String body) throws Exception {
+        return HttpTransport.unix(state.resolve("corral.sock")).request(method, uri,
+                body == null ? null : body.getBytes(StandardCharsets.UTF_8), body == null ? null : "application/json");
+    }
+
+    @Test
+    void killedWithSigkillTheAgentComesBackAndLosesNothing() throws Exception {
+        Path base = Files.createTempDirectory("corral-test-kill");
+        Path state = base.resolve("state");
+        String parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
+        Process agent = serve(state, parent);
+        try {
+            assertThat(call(state, "POST", "/v1/containers?start=true",
+                    "{\"name\":\"stays\",\"command\":[\"sleep\",\"300\"]}").status()).isEqualTo(201);
+            assertThat(call(state, "POST", "/v1/containers?start=true",
+                    "{\"name\":\"goes\",\"command\":[\"sh\",\"-c\",\"sleep 2; exit 7\"]}").status()).isEqualTo(201);
+            new ProcessBuilder("kill", "-9", Long.toString(agent.pid())).start().waitFor();
+            assertThat(agent.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(3000); // "goes" exits while nobody watches
+
+            agent = serve(state, parent);
+            JsonObject stays = new JsonObject(call(state, "GET", "/v1/containers/stays", null).bodyText());
+            assertThat(stays.getString("state")).isEqualTo("running");
+            JsonObject goes = new JsonObject(call(state, "POST", "/v1/containers/goes/wait", null).bodyText());
+            assertThat(goes.getInteger("exitCode")).isEqualTo(7);
+            JsonObject stopped = new JsonObject(call(state, "POST", "/v1/containers/stays/stop?timeout=5", null)
+                    .bodyText());
+            assertThat(stopped.getString("state")).isEqualTo("exited");
+        } finally {
+            try {
+                JsonArray all = new JsonArray(call(state, "GET", "/v1/containers?all=true", null).bodyText());
+                for (Object o : all) {
+                    call(state, "DELETE", "/v1/containers/" + ((JsonObject) o).getString("name") + "?force=true", null);
+                }
+            } finally {
+                agent.destroy();
+                agent.waitFor(15, TimeUnit.SECONDS);
+                List<Path> left = new ArrayList<>();
+                for (Hierarchy h : CgroupLayoutDetector.detectSystem().walked()) {
+                    Path dir = h.dirOf(parent).orElseThrow();
+                    if (Files.isDirectory(dir)) {
+                        Files.delete(dir); // the parent itself, now empty; a container left inside fails here
+                    }
+                    if (Files.exists(dir)) {
+                        left.add(dir);
+                    }
+                }
+                try (Stream<Path> files = Files.walk(base)) {
+                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+                assertThat(left).isEmpty();
+            }
+        }
+    }
+}
