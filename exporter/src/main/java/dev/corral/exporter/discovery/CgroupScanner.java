@@ -23,6 +23,9 @@ import java.util.TreeSet;
  */
 public final class CgroupScanner {
 
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFDIR = 0040000;
+
     private final CgroupLayout layout;
     private final List<String> roots;
 
@@ -46,15 +49,21 @@ public final class CgroupScanner {
     }
 
     private static void walk(Hierarchy h, Path dir, String cgroupPath, SortedSet<String> found) {
-        int subdirs;
+        int links;
         try {
-            subdirs = (Integer) Files.getAttribute(dir, "unix:nlink", LinkOption.NOFOLLOW_LINKS) - 2;
+            links = (Integer) Files.getAttribute(dir, "unix:nlink", LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException | NotDirectoryException e) {
             return; // removed while we looked: normal
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        walk(dir, cgroupPath, links, found);
+    }
+
+    /** @param links the directory's link count, already read with the stat that found it */
+    private static void walk(Path dir, String cgroupPath, int links, SortedSet<String> found) {
         found.add(cgroupPath);
+        int subdirs = links - 2;
         if (subdirs <= 0) {
             return;
         }
@@ -65,9 +74,8 @@ public final class CgroupScanner {
                 String name = entry.getFileName().toString();
                 if (looksLikeControlFile(name)) {
                     controlLike.add(entry);
-                } else if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                } else if (walkIfDirectory(entry, CgroupPaths.join(cgroupPath, name), found)) {
                     seen++;
-                    walk(h, entry, CgroupPaths.join(cgroupPath, name), found);
                 }
             }
         } catch (NoSuchFileException | NotDirectoryException e) {
@@ -79,11 +87,27 @@ public final class CgroupScanner {
             if (seen >= subdirs) {
                 break;
             }
-            if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+            if (walkIfDirectory(entry, CgroupPaths.join(cgroupPath, entry.getFileName().toString()), found)) {
                 seen++;
-                walk(h, entry, CgroupPaths.join(cgroupPath, entry.getFileName().toString()), found);
             }
         }
+    }
+
+    /** One stat tells both whether the entry is a directory and how many subdirectories it has. */
+    private static boolean walkIfDirectory(Path entry, String cgroupPath, SortedSet<String> found) {
+        java.util.Map<String, Object> attrs;
+        try {
+            attrs = Files.readAttributes(entry, "unix:mode,nlink", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (((Integer) attrs.get("mode") & S_IFMT) != S_IFDIR) {
+            return false;
+        }
+        walk(entry, cgroupPath, (Integer) attrs.get("nlink"), found);
+        return true;
     }
 
     private static boolean looksLikeControlFile(String name) {

@@ -172,14 +172,12 @@ final class V1CgroupReader implements CgroupReader {
         return files.load(index, buf, errors) ? ValueParser.first(buf.bytes(), buf.length()) : Absent.VALUE;
     }
 
+    /**
+     * Nothing to do: a v1 hierarchy's files are fixed when it is mounted, so a file missing now stays missing
+     * (retrying cost an open and an exception per missing file per rescan).
+     */
     @Override
     public void reopenMissing() {
-        cpuacct.reopenMissing();
-        cpu.reopenMissing();
-        memory.reopenMissing();
-        blkio.reopenMissing();
-        pids.reopenMissing();
-        pressure.reopenMissing();
     }
 
     @Override
