@@ -2,7 +2,9 @@ package dev.corral.agent.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.client.HttpTransport;
+import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.discovery.Hierarchy;
 import io.vertx.core.json.JsonArray;
@@ -84,15 +86,13 @@ class AgentKillIT {
             } finally {
                 agent.destroy();
                 agent.waitFor(15, TimeUnit.SECONDS);
+                // The parent itself, now empty (in every hierarchy the driver uses); a container left inside
+                // makes this fail.
+                CgroupLayout layout = CgroupLayoutDetector.detectSystem();
+                CgroupDriver.forLayout(layout, parent).removeParentIfEmpty();
                 List<Path> left = new ArrayList<>();
-                for (Hierarchy h : CgroupLayoutDetector.detectSystem().walked()) {
-                    Path dir = h.dirOf(parent).orElseThrow();
-                    if (Files.isDirectory(dir)) {
-                        Files.delete(dir); // the parent itself, now empty; a container left inside fails here
-                    }
-                    if (Files.exists(dir)) {
-                        left.add(dir);
-                    }
+                for (Hierarchy h : layout.hierarchies()) {
+                    h.dirOf(parent).filter(Files::exists).ifPresent(left::add);
                 }
                 try (Stream<Path> files = Files.walk(base)) {
                     files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -28,9 +28,16 @@ class ServeProcessIT {
         return new ProcessBuilder(argv).redirectErrorStream(true).start();
     }
 
+    /**
+     * Embedded defaults but for where it writes: the state, the socket and the cgroup parent go to test places
+     * so the host's /var/lib/corral, /run/corral and /corral are left alone.
+     */
     @Test
     void servesMetricsWithEmbeddedDefaultsAndExitsZeroOnSigterm() throws Exception {
-        Process p = corral("serve", "--listen", "127.0.0.1:0");
+        Path state = java.nio.file.Files.createTempDirectory("corral-test-serve");
+        String parent = "/corral-test-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        Process p = corral("serve", "--listen", "127.0.0.1:0", "--state-dir", state.toString(), "--socket",
+                state.resolve("corral.sock").toString(), "--cgroup-parent", parent);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             Pattern serving = Pattern.compile("serving on http://127\\.0\\.0\\.1:(\\d+)");
@@ -53,6 +60,12 @@ class ServeProcessIT {
             assertThat(p.exitValue()).isZero();
         } finally {
             p.destroyForcibly();
+            p.waitFor(15, TimeUnit.SECONDS);
+            dev.corral.agent.cgroup.CgroupDriver.forLayout(
+                    dev.corral.exporter.discovery.CgroupLayoutDetector.detectSystem(), parent).removeParentIfEmpty();
+            try (var files = java.nio.file.Files.walk(state)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
         }
     }
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# What the agent's memory is made of at N cgroups (docs/benchmarks.md, "memory").
+#
+#   sudo docs/benchmarks/memory-breakdown.sh [--cgroups 700]
+#
+# Makes /corral-bench-mem/c1..cN in every hierarchy the agent reads, then:
+#   1. runs raw-reader.c for one cycle inside a v1 memory cgroup and reports the kernel memory charged for
+#      keeping the agent's files open and read once (memory.kmem.usage_in_bytes after - before): the kernel
+#      side of the keep-files-open design, the same for the agent, which opens the same files;
+#   2. runs the agent (--monitor-only where the jar has it) with -XX:NativeMemoryTracking=summary inside its
+#      own memory cgroup, waits --warmup seconds, scrapes /metrics 10 times, and reports VmRSS split into
+#      anonymous and file-backed pages (smaps_rollup), the JVM's committed memory by area (NMT) and the
+#      memory cgroup's usage and kmem.
+# Every cgroup made is removed on exit (trap on EXIT, INT, TERM), processes inside first.
+set -euo pipefail
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+n=700
+warmup=60
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cgroups) n=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    *) echo "usage: $0 [--cgroups N] [--warmup S]" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "run as root (makes cgroups)" >&2; exit 2; }
+
+# shellcheck source=cgroup-tree.sh
+. "$here/cgroup-tree.sh"
+work=$(mktemp -d /tmp/corral-mem.XXXXXX)
+finish() {
+  bench_cleanup
+  bench_assert_clean || true
+  rm -rf "$work"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+log() { echo "[$(date +%T)] $*" >&2; }
+mib() { echo "scale=1; $1 / 1048576" | bc; }
+
+bench_jar "$repo" "$work"
+monitor_flags=$(bench_monitor_flags)
+gcc -O2 -Wall -o "$work/raw-reader" "$here/raw-reader.c"
+mem=$(bench_mount_of memory)
+echo "# memory-breakdown $(date -u +%Y-%m-%dT%H:%MZ): $n cgroups; $BENCH_JAR_INFO"
+bench_make_tree corral-bench-mem "$n"
+bench_start_sleepers corral-bench-mem 5
+
+# 1. kernel memory of open + read files
+bench_mkdir "$mem/corral-bench-meas-rawmem"
+k0=$(cat "$mem/corral-bench-meas-rawmem/memory.kmem.usage_in_bytes")
+sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$mem/corral-bench-meas-rawmem" \
+  "$work/raw-reader" --root /corral-bench-mem --cycles 1 --back-to-back --quiet >"$work/raw" &
+rpid=$!
+BENCH_PIDS+=("$rpid")
+wait "$rpid"
+# the peak while its files were open (usage drops back when it exits and closes them)
+k1=$(cat "$mem/corral-bench-meas-rawmem/memory.kmem.max_usage_in_bytes")
+files=$(tr ' ' '\n' <"$work/raw" | awk -F= '$1 == "files_open" {print $2}')
+echo "raw reader, $files files open and read once: kernel memory charged $(mib $((k1 - k0))) MiB peak" \
+  "($(( (k1 - k0) / files )) bytes per open file)"
+
+# 2. the agent
+bench_mkdir "$mem/corral-bench-meas-agentmem"
+export CORRAL_JAVA_OPTS="-XX:+UseSerialGC -Xms16m -Xmx128m -XX:ReservedCodeCacheSize=48m -Xss512k -XX:NativeMemoryTracking=summary"
+: >"$work/err"
+sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$mem/corral-bench-meas-agentmem" \
+  "$repo/bin/corral" serve --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-mem $monitor_flags \
+  2>"$work/err" &
+pid=$!
+BENCH_PIDS+=("$pid")
+for i in $(seq 300); do grep -q 'serving on' "$work/err" && break; kill -0 "$pid" || break; sleep 0.1; done
+grep -q 'serving on' "$work/err" || { cat "$work/err" >&2; exit 1; }
+port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/err")
+log "agent $pid; warm-up ${warmup}s, then 10 scrapes"
+sleep "$warmup"
+for _ in $(seq 10); do curl -s -o /dev/null "http://127.0.0.1:$port/metrics"; sleep 0.2; done
+rss=$(awk '/^Rss:/ {print $2}' "/proc/$pid/smaps_rollup")
+anon=$(awk '/^Anonymous:/ {print $2}' "/proc/$pid/smaps_rollup")
+echo "agent VmRSS $(mib $((rss * 1024))) MiB: anonymous $(mib $((anon * 1024))) MiB," \
+  "file-backed (jars, libjvm, CDS archive...) $(mib $(((rss - anon) * 1024))) MiB; fds $(ls "/proc/$pid/fd" | wc -l)"
+echo "agent memory cgroup: usage $(mib "$(cat "$mem/corral-bench-meas-agentmem/memory.usage_in_bytes")") MiB," \
+  "of which kernel $(mib "$(cat "$mem/corral-bench-meas-agentmem/memory.kmem.usage_in_bytes")") MiB"
+echo "largest mappings by RSS (KiB):"
+awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "[anon]" : $6)} /^Rss:/ {rss[name] += $2} END {for (k in rss) printf "  %8d  %s\n", rss[k], k}' \
+  "/proc/$pid/smaps" | sort -rn | head -8
+echo "JVM native memory tracking (committed):"
+jcmd "$pid" VM.native_memory summary 2>/dev/null \
+  | grep -E '^Total|^-  *[A-Z][A-Za-z ]+\(reserved' \
+  | sed -E 's/\(reserved=[0-9]+KB, committed=([0-9]+)KB\)/committed \1 KiB/; s/^/  /'
