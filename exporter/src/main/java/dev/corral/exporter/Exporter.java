@@ -41,6 +41,7 @@ public final class Exporter implements AutoCloseable {
         SelfMetrics self = new SelfMetrics(registry, names, version, layout.mode());
         CgroupCollector collector = new CgroupCollector(layout, config.paths(), config.roots(), config.retention(),
                 config.rescanEvery(), System::currentTimeMillis, self);
+        collector.watchForChanges();
         registry.getPrometheusRegistry().register(new ContainerMetrics(collector::latest, names,
                 MachineInfo.read(config.paths().procRoot()),
                 new DeviceNames(config.paths().mountPoint("/sys/dev/block"))));

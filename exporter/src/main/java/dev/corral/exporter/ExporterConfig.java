@@ -10,13 +10,13 @@ import java.util.List;
  * @param roots       cgroup paths whose subtrees are watched ("/" for the whole host)
  * @param interval    time between collection cycles
  * @param retention   how long a removed cgroup's last counters stay exported
- * @param rescanEvery list cgroups again every this many cycles
+ * @param rescanEvery list cgroups again every this many cycles, besides whenever inotify reports a change
  */
 public record ExporterConfig(HostPaths paths, List<String> roots, Duration interval, Duration retention,
                              int rescanEvery) {
 
     public static ExporterConfig defaults() {
-        return new ExporterConfig(HostPaths.system(), List.of("/"), Duration.ofSeconds(1), Duration.ofMinutes(5), 1);
+        return new ExporterConfig(HostPaths.system(), List.of("/"), Duration.ofSeconds(1), Duration.ofMinutes(5), 60);
     }
 
     public ExporterConfig {

@@ -41,8 +41,9 @@ public final class ServeCommand implements Callable<Integer> {
             defaultValue = "5m", description = "How long a removed cgroup's last counters stay exported (default: ${DEFAULT-VALUE}).")
     Duration retention;
 
-    @Option(names = "--rescan-every", paramLabel = "CYCLES", defaultValue = "1",
-            description = "List cgroups again every this many cycles (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rescan-every", paramLabel = "CYCLES", defaultValue = "60",
+            description = "Also list cgroups every this many cycles; made and removed cgroups are seen at once "
+                    + "through inotify (default: ${DEFAULT-VALUE}).")
     int rescanEvery;
 
     @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/corral",

@@ -1,5 +1,6 @@
 package dev.corral.exporter.collect;
 
+import dev.corral.exporter.discovery.CgroupChangeWatch;
 import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.CgroupScanner;
 import dev.corral.exporter.discovery.HostPaths;
@@ -22,8 +23,9 @@ import java.util.function.LongSupplier;
 
 /**
  * Observes cgroups: every cycle it reads each watched cgroup once through kept-open files and publishes an
- * immutable {@link Snapshot}; every {@code rescanEvery} cycles it lists cgroups again to notice new and removed
- * ones (a removed cgroup is also noticed at once, when its files stop reading). Not thread-safe: one thread
+ * immutable {@link Snapshot}. It lists cgroups again when inotify reports one made or removed (with
+ * {@link #watchForChanges()}) and every {@code rescanEvery} cycles as a safety net; a removed cgroup is also
+ * noticed at once, when its files stop reading. Not thread-safe: one thread
  * calls {@link #collect()}; any thread may call {@link #latest()}.
  */
 public final class CgroupCollector implements AutoCloseable {
@@ -41,6 +43,8 @@ public final class CgroupCollector implements AutoCloseable {
     private final List<CollectorListener> listeners = new CopyOnWriteArrayList<>();
     private volatile Snapshot latest = Snapshot.EMPTY;
     private long cycles;
+    private CgroupChangeWatch changes;
+    private boolean listAgain;
 
     public CgroupCollector(CgroupLayout layout, HostPaths paths, List<String> roots, Duration retention,
                            int rescanEvery, LongSupplier clockMillis, CollectorStats stats) {
@@ -57,6 +61,15 @@ public final class CgroupCollector implements AutoCloseable {
         return latest;
     }
 
+    /**
+     * Lists cgroups again as soon as inotify reports one made or removed; {@code rescanEvery} then only paces
+     * the safety-net listing (for what inotify does not report, e.g. a v2 controller enabled later).
+     */
+    public void watchForChanges() throws java.io.IOException {
+        changes = new CgroupChangeWatch();
+        cycles = 0;
+    }
+
     public void addListener(CollectorListener listener) {
         listeners.add(listener);
     }
@@ -65,7 +78,8 @@ public final class CgroupCollector implements AutoCloseable {
     public Snapshot collect() {
         long started = System.nanoTime();
         long now = clockMillis.getAsLong();
-        if (cycles++ % rescanEvery == 0) {
+        boolean changed = changes != null && (changes.changed() | listAgain);
+        if (cycles++ % rescanEvery == 0 || changed) {
             rescan();
         }
         Map<String, CgroupSample> live = new HashMap<>(open.size() * 2);
@@ -98,6 +112,9 @@ public final class CgroupCollector implements AutoCloseable {
 
     private void rescan() {
         Set<String> present = scanner.scan();
+        if (changes != null) {
+            listAgain = changes.watchOnly(scanner.directoriesOf(present));
+        }
         for (Iterator<Map.Entry<String, CgroupReader>> it = open.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, CgroupReader> e = it.next();
             if (!present.contains(e.getKey())) {
@@ -151,6 +168,9 @@ public final class CgroupCollector implements AutoCloseable {
 
     @Override
     public void close() {
+        if (changes != null) {
+            changes.close();
+        }
         List<CgroupReader> all = new ArrayList<>(open.values());
         open.clear();
         all.forEach(CgroupReader::close);

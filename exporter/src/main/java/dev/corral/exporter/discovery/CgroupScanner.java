@@ -48,6 +48,17 @@ public final class CgroupScanner {
         return found;
     }
 
+    /** The directories of these cgroups in every walked hierarchy (those that exist there). */
+    public java.util.Set<Path> directoriesOf(java.util.Collection<String> cgroups) {
+        java.util.Set<Path> dirs = new java.util.HashSet<>();
+        for (Hierarchy h : layout.walked()) {
+            for (String cgroup : cgroups) {
+                h.dirOf(cgroup).filter(java.nio.file.Files::isDirectory).ifPresent(dirs::add);
+            }
+        }
+        return dirs;
+    }
+
     private static void walk(Hierarchy h, Path dir, String cgroupPath, SortedSet<String> found) {
         int links;
         try {

@@ -172,6 +172,29 @@ class RealCgroupAccountingTest {
     }
 
     @Test
+    void inotifyReportsNewCgroupsWithoutAListingEveryCycle() throws Exception {
+        try (TestCgroup parent = TestCgroup.create()) {
+            CgroupCollector collector = new CgroupCollector(layout, HostPaths.system(), List.of(parent.path()),
+                    Duration.ofMinutes(5), 1_000_000, System::currentTimeMillis, CollectorStats.NONE);
+            collector.watchForChanges();
+            assertThat(collector.collect().live()).containsOnlyKeys(parent.path());
+            TestCgroup child = parent.child("new");
+            TestCgroup grandchild = child.child("deeper");
+            long deadline = System.currentTimeMillis() + 5000;
+            Snapshot s = collector.collect();
+            while (!s.live().containsKey(grandchild.path()) && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+                s = collector.collect();
+            }
+            assertThat(s.live()).containsOnlyKeys(parent.path(), child.path(), grandchild.path());
+            grandchild.close();
+            child.close();
+            assertThat(collector.collect().live()).containsOnlyKeys(parent.path());
+            collector.close();
+        }
+    }
+
+    @Test
     void layoutMatchesTheKernel() {
         if (Workloads.inV2Guest()) {
             assertThat(layout.mode()).isEqualTo(CgroupMode.V2);
