@@ -303,6 +303,24 @@ static void parse_map(const char *key, const char *v)
         fail_config("%s: expected \"INSIDE OUTSIDE COUNT\": \"%s\"", key, v);
 }
 
+/* The options both bind and tmpfs mounts take as mount(2) flags; returns 0 for any other. */
+static int mount_flag_option(const char *o, struct mount_entry *m)
+{
+    if (strcmp(o, "ro") == 0)
+        m->ro = 1;
+    else if (strcmp(o, "rw") == 0)
+        m->ro = 0;
+    else if (strcmp(o, "nosuid") == 0)
+        m->flags |= MS_NOSUID;
+    else if (strcmp(o, "nodev") == 0)
+        m->flags |= MS_NODEV;
+    else if (strcmp(o, "noexec") == 0)
+        m->flags |= MS_NOEXEC;
+    else
+        return 0;
+    return 1;
+}
+
 static void parse_mount(char *v)
 {
     const char *orig = strdup(v);
@@ -333,19 +351,9 @@ static void parse_mount(char *v)
             fail_config("mount: bind source not an absolute path: \"%s\"", m.source);
         char *opts = strdup(f[3]), *save = NULL;
         for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-            if (strcmp(o, "ro") == 0)
-                m.ro = 1;
-            else if (strcmp(o, "rw") == 0)
-                m.ro = 0;
-            else if (strcmp(o, "rec") == 0 || strcmp(o, "rbind") == 0)
+            if (strcmp(o, "rec") == 0 || strcmp(o, "rbind") == 0)
                 m.rec = 1;
-            else if (strcmp(o, "nosuid") == 0)
-                m.flags |= MS_NOSUID;
-            else if (strcmp(o, "nodev") == 0)
-                m.flags |= MS_NODEV;
-            else if (strcmp(o, "noexec") == 0)
-                m.flags |= MS_NOEXEC;
-            else
+            else if (!mount_flag_option(o, &m))
                 fail_config("mount: unknown bind option \"%s\" in \"%s\"", o, orig);
         }
         free(opts);
@@ -359,19 +367,9 @@ static void parse_mount(char *v)
         if (!opts || !m.data)
             fail_errno(ENOMEM, "config");
         for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-            if (strcmp(o, "ro") == 0)
-                m.ro = 1;
-            else if (strcmp(o, "rw") == 0)
-                m.ro = 0;
-            else if (strcmp(o, "nosuid") == 0)
-                m.flags |= MS_NOSUID;
-            else if (strcmp(o, "nodev") == 0)
-                m.flags |= MS_NODEV;
-            else if (strcmp(o, "noexec") == 0)
-                m.flags |= MS_NOEXEC;
-            else if (strcmp(o, "exec") == 0)
+            if (strcmp(o, "exec") == 0)
                 m.flags &= ~(unsigned long)MS_NOEXEC;
-            else {
+            else if (!mount_flag_option(o, &m)) {
                 if (m.data[0])
                     strcat(m.data, ",");
                 strcat(m.data, o);
