@@ -31,12 +31,4 @@ public record ExporterConfig(HostPaths paths, List<String> roots, Duration inter
             throw new IllegalArgumentException("rescanEvery must be >= 1, got " + rescanEvery);
         }
     }
-
-    public ExporterConfig withRoots(List<String> newRoots) {
-        return new ExporterConfig(paths, newRoots, interval, retention, rescanEvery);
-    }
-
-    public ExporterConfig withInterval(Duration newInterval) {
-        return new ExporterConfig(paths, roots, newInterval, retention, rescanEvery);
-    }
 }

@@ -5,6 +5,7 @@ import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.exporter.Exporter;
 import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.Hierarchy;
+import dev.corral.exporter.metrics.MachineInfo;
 import dev.corral.exporter.read.KernelText;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,8 +26,9 @@ final class HostInfo {
         out.put("cgroupMode", layout.mode().label());
         out.put("cgroupParent", runtime.driver().parent());
         out.put("kernel", read("/proc/sys/kernel/osrelease"));
-        out.put("cpus", Runtime.getRuntime().availableProcessors());
-        out.put("memoryBytes", memTotal());
+        MachineInfo machine = MachineInfo.read(Path.of("/proc")); // the same figures as machine_* metrics
+        out.put("cpus", machine.cpuCores());
+        out.put("memoryBytes", machine.memoryBytes());
         Map<String, Object> hierarchies = new TreeMap<>();
         for (Hierarchy h : layout.hierarchies()) {
             hierarchies.put(h.mountPoint().toString(), h.controllers());
@@ -56,15 +58,5 @@ final class HostInfo {
         } catch (IOException e) {
             return "unknown";
         }
-    }
-
-    private static long memTotal() throws IOException {
-        for (String line : KernelText.read(Path.of("/proc/meminfo")).split("\n")) {
-            if (line.startsWith("MemTotal:")) {
-                String kb = line.substring(9).trim();
-                return Long.parseLong(kb.substring(0, kb.indexOf(' '))) * 1024;
-            }
-        }
-        return 0;
     }
 }

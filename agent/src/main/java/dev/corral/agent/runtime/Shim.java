@@ -43,10 +43,6 @@ public final class Shim implements AutoCloseable {
         this.binary = binary;
     }
 
-    public Path binary() {
-        return binary;
-    }
-
     /** Extracts the packaged binary to {@code <stateDir>/bin/corral-shim-<hash>} unless it is there. */
     public static Shim install(Path stateDir) throws IOException {
         byte[] bytes;
