@@ -1,0 +1,97 @@
+package dev.corral.dashboards;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every panel query of every dashboard returns data from a real Prometheus scraping a real agent while real
+ * containers are throttled, OOM-killed, write-limited and growing, with the shipped rules loaded.
+ */
+class DashboardDataTest {
+
+    /** Panel queries (dashboard / panel / refId) that may be empty here, each with the reason. */
+    static final Map<String, String> MAY_BE_EMPTY = Map.of(
+            "corral-fairness / Entitled vs actual CPU / B", "needs #7 policies",
+            "corral-fairness / Actual share of entitlement / A", "needs #7 policies",
+            "corral-fairness / Jain's fairness index / A", "needs #7 policies",
+            "corral-fairness / Dominant resource share / A", "needs #7 policies",
+            "corral-fairness / Policy actions by policy and reason / A", "needs #7 policies");
+
+    /** Prometheus' first scrape comes 5-8 s after it starts; rates need two samples, rules a few cycles. */
+    private static final long DEADLINE_MILLIS = 60_000;
+
+    @Test
+    void everyPanelQueryHasData() throws Exception {
+        List<Dashboard.Query> queries = new ArrayList<>();
+        Dashboard.all().forEach(d -> queries.addAll(d.queries()));
+        assertThat(MAY_BE_EMPTY.keySet()).as("allow-listed panels exist")
+                .isSubsetOf(queries.stream().map(Dashboard.Query::key).toList());
+
+        try (AgentWithWorkloads agent = new AgentWithWorkloads();
+             PrometheusServer prometheus = PrometheusServer.start(agent.target(), ShippedFiles.RULES)) {
+            Map<String, String> values = Map.of("__rate_interval", "10s", "instance", agent.target(),
+                    "container", AgentWithWorkloads.CONTAINERS.stream().map(agent::id)
+                            .collect(Collectors.joining("|")), "datasource", "prometheus");
+            List<Expectation> expectations = expectations(agent);
+            long start = System.currentTimeMillis();
+            long panelsAnswered = -1;
+            Map<String, String> missing = new LinkedHashMap<>();
+            do {
+                missing.clear();
+                for (Dashboard.Query q : queries) {
+                    if (!MAY_BE_EMPTY.containsKey(q.key())) {
+                        String expr = Dashboard.substitute(q.expr(), values);
+                        if (prometheus.query(expr).isEmpty()) {
+                            missing.put(q.key(), expr);
+                        }
+                    }
+                }
+                if (missing.isEmpty() && panelsAnswered < 0) {
+                    panelsAnswered = System.currentTimeMillis() - start;
+                }
+                for (Expectation e : expectations) {
+                    if (prometheus.query(e.expr() + e.condition()).isEmpty()) {
+                        missing.put(e.what(), e.expr() + e.condition() + " (is " + prometheus.query(e.expr()) + ")");
+                    }
+                }
+                if (missing.isEmpty()) {
+                    break;
+                }
+                Thread.sleep(1000);
+            } while (System.currentTimeMillis() - start < DEADLINE_MILLIS);
+            System.out.printf("dashboard data: %d panel queries answered after %.1f s, expectations after %.1f s%n",
+                    queries.size(), panelsAnswered / 1000.0, (System.currentTimeMillis() - start) / 1000.0);
+            assertThat(missing).as("queries without data after " + DEADLINE_MILLIS / 1000 + " s; prometheus log:\n"
+                    + prometheus.log()).isEmpty();
+        }
+    }
+
+    /** What the workloads must show beyond "some data": a query and the condition it must meet. */
+    private record Expectation(String what, String expr, String condition) {
+    }
+
+    private static List<Expectation> expectations(AgentWithWorkloads agent) {
+        String cpu = "{id=\"" + agent.id("cpu-hog") + "\"}";
+        String mem = "{id=\"" + agent.id("mem-hog") + "\"}";
+        String writer = "{id=\"" + agent.id("writer") + "\"}";
+        String grower = "{id=\"" + agent.id("grower") + "\"}";
+        return List.of(
+                new Expectation("cpu-hog is throttled in most periods", "container:cpu_throttled_periods:ratio5m"
+                        + cpu, " > 0.5"),
+                // The quota caps it; how close it gets depends on what else the host's two cores run.
+                new Expectation("cpu-hog runs, within its 0.2-core quota", "container:cpu_usage_of_limit:ratio5m"
+                        + cpu, " > 0 <= 1.1"),
+                new Expectation("mem-hog was OOM-killed", "container:oom_events:increase24h" + mem, " >= 1"),
+                new Expectation("writer writes, at no more than its limit", "rate(container_fs_writes_bytes_total"
+                        + writer + "[10s])", " > 0 < " + AgentWithWorkloads.WRITE_BPS * 1.5),
+                new Expectation("grower's working set grows toward its limit",
+                        "container:memory_time_to_limit_seconds:deriv1h" + grower, " > 0"),
+                new Expectation("the host is the root cgroup", "instance:cpu_usage_cores:rate5m", " > 0"));
+    }
+}
