@@ -71,7 +71,8 @@ record Dashboard(Path file, JsonNode json) {
         Pattern labelValues = Pattern.compile("label_values\\((.*),\\s*\\w+\\)");
         for (JsonNode v : variables()) {
             if ("query".equals(v.path("type").asText())) {
-                Matcher m = labelValues.matcher(v.path("query").path("query").asText());
+                JsonNode query = v.path("query"); // a string, or {"query": ...} as newer Grafana saves it
+                Matcher m = labelValues.matcher(query.isTextual() ? query.asText() : query.path("query").asText());
                 if (m.matches()) {
                     out.add(new Query(uid(), "variable " + v.path("name").asText(), "-", m.group(1)));
                 }

@@ -3,9 +3,11 @@ package dev.corral.dashboards;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +26,7 @@ class DashboardDataTest {
             "corral-fairness / Policy actions by policy and reason / A", "needs #7 policies");
 
     /** Prometheus' first scrape comes 5-8 s after it starts; rates need two samples, rules a few cycles. */
-    private static final long DEADLINE_MILLIS = 60_000;
+    private static final long DEADLINE_MILLIS = 75_000;
 
     @Test
     void everyPanelQueryHasData() throws Exception {
@@ -41,6 +43,7 @@ class DashboardDataTest {
             List<Expectation> expectations = expectations(agent);
             long start = System.currentTimeMillis();
             long panelsAnswered = -1;
+            Set<String> lastMissing = Set.of();
             Map<String, String> missing = new LinkedHashMap<>();
             do {
                 missing.clear();
@@ -59,6 +62,12 @@ class DashboardDataTest {
                     if (prometheus.query(e.expr() + e.condition()).isEmpty()) {
                         missing.put(e.what(), e.expr() + e.condition() + " (is " + prometheus.query(e.expr()) + ")");
                     }
+                }
+                if (!missing.keySet().equals(lastMissing)) {
+                    System.out.printf("dashboard data at %.1f s: %d without data%s%n",
+                            (System.currentTimeMillis() - start) / 1000.0, missing.size(),
+                            missing.size() <= 3 ? " " + missing.keySet() : "");
+                    lastMissing = new HashSet<>(missing.keySet());
                 }
                 if (missing.isEmpty()) {
                     break;

@@ -24,6 +24,7 @@ class PanelQueriesParseTest {
         List<Dashboard.Query> queries = new ArrayList<>();
         for (Dashboard d : Dashboard.all()) {
             queries.addAll(d.queries());
+            assertThat(d.variableSelectors()).as(d + " instance and container variable queries").hasSize(2);
             queries.addAll(d.variableSelectors());
         }
         assertThat(queries).hasSizeGreaterThan(50);
