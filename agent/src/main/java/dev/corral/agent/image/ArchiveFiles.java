@@ -25,12 +25,17 @@ final class ArchiveFiles {
         try (InputStream in = LayerUnpacker.decompressed(Files.newInputStream(file), "the archive")) {
             TarArchiveInputStream tar = new TarArchiveInputStream(in);
             TarArchiveEntry e;
+            int entries = 0;
             while ((e = LayerUnpacker.next(tar, "the archive")) != null) {
+                entries++;
                 List<String> parts = LayerUnpacker.components(e.getName(), "the archive");
                 if (parts.size() == 1 && e.isFile()
                         && (parts.get(0).equals("index.json") || parts.get(0).equals("manifest.json"))) {
                     return true;
                 }
+            }
+            if (entries == 0) {
+                throw new BadArchiveException("the archive is empty or not a tar archive");
             }
             return false;
         }

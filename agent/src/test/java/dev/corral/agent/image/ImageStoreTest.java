@@ -193,6 +193,14 @@ class ImageStoreTest {
     }
 
     @Test
+    void whatIsNotATarIsRefused() throws Exception {
+        refused(TestImages.write(files, "json.tar", "{}".getBytes(StandardCharsets.UTF_8)), "not a tar archive");
+        byte[] noise = new byte[8192];
+        new java.util.Random(4).nextBytes(noise);
+        refused(TestImages.write(files, "noise.tar", noise), "not a readable tar archive");
+    }
+
+    @Test
     void aCrashMidImportLeavesNothingAfterTheNextOpen() throws Exception {
         // What a killed import leaves: staging files and a layer renamed in before images.json was replaced.
         Files.createDirectories(state.resolve("images/tmp/import-x/layer-0/diff/etc"));
