@@ -126,10 +126,12 @@ for i in $(seq "$runs"); do
     rm -f "$work/out-$c/exit.json"
     t0=$(ns); "$shim" run "$work/$c.conf" >/dev/null; t1=$(ns)
     shim_ms[$c]+="$(( (t1 - t0) / 1000 )) "
-    # Let the container exit and its mount namespace go (an overlay with an upper dir syncs it on unmount)
-    # before the next launch, so one launch's teardown does not land in another's time.
+    # Let the container exit and its mount namespace go before the next launch (the kernel unmounts it from a
+    # worker, and an overlay with an upper dir syncs the upper filesystem then), so that one launch's teardown
+    # does not land in another's time. Both kinds get the same wait and sync.
     for _ in $(seq 500); do [ -e "$work/out-$c/exit.json" ] && break; sleep 0.002; done
-    sleep 0.02
+    sleep 0.05
+    sync
   done
 done
 
