@@ -118,6 +118,33 @@ class ImageStoreTest {
     }
 
     @Test
+    void concurrentImportsSharingALayerBothLandAndStoreItOnce() throws Exception {
+        byte[] base = TestImages.baseLayer();
+        Path a = TestImages.write(files, "a.tar", TestImages.ociArchive(TestImages.twoLayers(),
+                TestImages.twoLayerConfig(), null, true));
+        Path b = TestImages.write(files, "b.tar", TestImages.dockerArchive(List.of(base),
+                TestImages.config(List.of(base), List.of("true"), List.of(), null), "b:1"));
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 3; round++) {
+                var fa = pool.submit(() -> store.importArchive(a, "a:1"));
+                var fb = pool.submit(() -> store.importArchive(b, null));
+                Image ia = fa.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                Image ib = fb.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(ia.layers().get(0)).isEqualTo(ib.layers().get(0));
+                assertThat(store.list()).hasSize(2);
+                assertThat(layerDirs()).hasSize(2);
+                assertThat(ImageStore.open(state).list()).hasSize(2);
+                store.remove("a:1");
+                store.remove("b:1");
+                assertThat(layerDirs()).isEmpty();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void aPlainRootfsTarballIsOneLayer() throws Exception {
         Path tar = TestImages.write(files, "rootfs.tar.gz", TestImages.gzip(TestImages.baseLayer()));
         Image image = store.importArchive(tar, "plain");
