@@ -183,6 +183,16 @@ class ImageStoreTest {
     }
 
     @Test
+    void anArchiveSymlinkToAHostFileIsRefused() throws Exception {
+        byte[] tar = new TestImages.Layer().file("manifest.json", "[{\"Config\":\"c.json\",\"Layers\":[\"x/layer.tar\"]}]")
+                .dir("x").symlink("x/layer.tar", "/etc/shadow").tar();
+        refused(TestImages.write(files, "outer.tar", tar), "symlink 'x/layer.tar' -> '/etc/shadow' points outside the archive");
+        byte[] up = new TestImages.Layer().file("manifest.json", "[]").dir("x").symlink("x/layer.tar", "../../etc/shadow")
+                .tar();
+        refused(TestImages.write(files, "outer-up.tar", up), "points outside the archive");
+    }
+
+    @Test
     void aHardLinkToAHostFileIsRefused() throws Exception {
         byte[] tar = new TestImages.Layer().hardlink("shadow", "/etc/shadow").tar();
         refused(TestImages.write(files, "hard.tar", tar), "is an absolute path");

@@ -170,7 +170,10 @@ public final class TestImages {
         return out.tar();
     }
 
-    /** A {@code docker save} tar (the legacy layout: ID/layer.tar and ID.json). */
+    /**
+     * A {@code docker save} tar in the legacy layout as podman 4 writes it: each layer as DIFFID.tar at the top, and
+     * ID/layer.tar a symlink to it; the config as HEX.json.
+     */
     public static byte[] dockerArchive(List<byte[]> layerTars, byte[] config, String repoTag) {
         Layer out = new Layer();
         String configName = Digests.sha256Hex(config) + ".json";
@@ -182,8 +185,10 @@ public final class TestImages {
         }
         ArrayNode layers = m.putArray("Layers");
         for (byte[] t : layerTars) {
-            String id = Digests.sha256Hex(t);
-            out.dir(id).file(id + "/layer.tar", t, 0644).file(id + "/VERSION", "1.0");
+            String diffId = Digests.sha256Hex(t);
+            String id = Digests.sha256Hex(("layer " + diffId).getBytes(StandardCharsets.UTF_8));
+            out.file(diffId + ".tar", t, 0644).dir(id).symlink(id + "/layer.tar", "../" + diffId + ".tar")
+                    .file(id + "/VERSION", "1.0");
             layers.add(id + "/layer.tar");
         }
         ArrayNode list = ImageArchive.JSON.createArrayNode();
