@@ -15,6 +15,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -22,14 +23,17 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 /**
  * Unpacks one layer tar (plain or gzip) into an empty directory, refusing what could escape it: absolute or
  * {@code ..} entry names, writes through a symlink, hard links to anything but a file already in the layer,
- * relative symlinks that climb above the layer's root, device nodes outside /dev. Owners, modes and
- * modification times are kept. OCI whiteouts become overlayfs ones: {@code .wh.NAME} a 0/0 character device
+ * relative symlinks that climb above the layer's root, device nodes outside /dev. Owners, modes,
+ * modification times, file capabilities and user.* xattrs are kept. OCI whiteouts become overlayfs ones: {@code .wh.NAME} a 0/0 character device
  * NAME, {@code .wh..wh..opq} the {@code trusted.overlay.opaque=y} xattr on its directory.
  */
 final class LayerUnpacker {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LayerUnpacker.class);
+
     static final String WHITEOUT = ".wh.";
     static final String OPAQUE = ".wh..wh..opq";
+    private static final String PAX_XATTR = "SCHILY.xattr.";
     private static final int S_IFCHR = 0020000;
     private static final int S_IFBLK = 0060000;
     private static final int S_IFIFO = 0010000;
@@ -199,7 +203,37 @@ final class LayerUnpacker {
             bytes += n;
         }
         meta(path, e);
+        xattrs(path, e, what);
         Files.setLastModifiedTime(path, FileTime.from(e.getLastModifiedTime().toInstant()));
+    }
+
+    /**
+     * File capabilities and user.* attributes from PAX headers (SCHILY.xattr.NAME), after chown, which clears
+     * security.capability. Other namespaces are dropped: a layer must not set trusted.overlay.* itself (overlayfs
+     * would follow a redirect it names) nor security labels of the host.
+     */
+    private static void xattrs(Path path, TarArchiveEntry e, String what) throws IOException {
+        for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
+            String key = h.getKey();
+            if (!key.startsWith(PAX_XATTR)) {
+                continue;
+            }
+            String name = key.substring(PAX_XATTR.length());
+            if (!name.equals("security.capability") && !name.startsWith("user.")) {
+                continue;
+            }
+            // Tar writers store these binary values byte for byte; the tar reader decodes PAX values as UTF-8, so
+            // a byte of 0x80 or more arrives as U+FFFD and cannot be recovered: such a value is skipped, never
+            // applied corrupted.
+            String v = h.getValue();
+            if (v.chars().anyMatch(c -> c > 0x7f)) {
+                LOG.warn("{}: the {} xattr of {} has bytes the tar reader cannot give back intact; not applied",
+                        what, name, path);
+                continue;
+            }
+            check(Posix.get().setXattr(path, name, v.getBytes(StandardCharsets.ISO_8859_1)), "set " + name + " on "
+                    + path);
+        }
     }
 
     /** The directory an entry goes in, made if missing; never reached through a symlink. */

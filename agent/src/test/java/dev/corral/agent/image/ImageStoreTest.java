@@ -145,6 +145,25 @@ class ImageStoreTest {
     }
 
     @Test
+    void fileCapabilitiesAndUserXattrsAreKeptOthersDropped() throws Exception {
+        // cap_net_raw, permitted and effective (vfs_cap_data v2), as tar --xattrs writes it for ping.
+        String cap = new String(new byte[] {1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+                StandardCharsets.ISO_8859_1);
+        TarArchiveEntry ping = new TarArchiveEntry("ping");
+        ping.setMode(0100755);
+        ping.setSize(1);
+        ping.addPaxHeader("SCHILY.xattr.security.capability", cap);
+        ping.addPaxHeader("SCHILY.xattr.user.origin", "test");
+        ping.addPaxHeader("SCHILY.xattr.trusted.overlay.redirect", "/etc");
+        byte[] tar = new TestImages.Layer().raw(ping, new byte[] {'x'}).tar();
+        Image image = store.importArchive(TestImages.write(files, "caps.tar", tar), "caps");
+        Path p = store.layerDir(image.layers().get(0).substring(7)).resolve("ping");
+        assertThat(Posix.get().getXattr(p, "security.capability")).isEqualTo(cap.getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(xattr(p, "user.origin")).isEqualTo("test");
+        assertThat(xattr(p, "trusted.overlay.redirect")).isNull();
+    }
+
+    @Test
     void aPlainRootfsTarballIsOneLayer() throws Exception {
         Path tar = TestImages.write(files, "rootfs.tar.gz", TestImages.gzip(TestImages.baseLayer()));
         Image image = store.importArchive(tar, "plain");
