@@ -29,7 +29,7 @@ final class ArchiveFiles {
             while ((e = LayerUnpacker.next(tar, "the archive")) != null) {
                 entries++;
                 List<String> parts = LayerUnpacker.components(e.getName(), "the archive");
-                if (parts.size() == 1 && e.isFile()
+                if (parts.size() == 1 && LayerUnpacker.isRegular(e)
                         && (parts.get(0).equals("index.json") || parts.get(0).equals("manifest.json"))) {
                     return true;
                 }
@@ -70,7 +70,7 @@ final class ArchiveFiles {
                     }
                     Files.deleteIfExists(p);
                     Files.createSymbolicLink(p, Path.of(t));
-                } else if (e.isFile()) {
+                } else if (LayerUnpacker.isRegular(e)) {
                     try (OutputStream out = Files.newOutputStream(p, StandardOpenOption.CREATE,
                             StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
                         tar.transferTo(out);

@@ -3,7 +3,6 @@ package dev.corral.agent.image;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,41 +24,42 @@ final class ImageArchive {
      *                   which are checked by their diff id)
      * @param diffId     hex sha256 of the uncompressed layer tar, from the image config
      */
-    record Layer(Path blob, String blobDigest, String diffId) {
+    record Layer(String blob, String blobDigest, String diffId) {
     }
 
-    /** @param name the reference the archive gives the image ("name:tag"), or null */
-    record Plan(byte[] config, List<Layer> layers, String name) {
+    /**
+     * @param source where the layers' blobs are read from
+     * @param name   the reference the archive gives the image ("name:tag"), or null
+     */
+    record Plan(ArchiveSource source, byte[] config, List<Layer> layers, String name) {
         String configHex() {
             return Digests.sha256Hex(config);
         }
     }
 
-    private final Path dir;
-    private final Path realDir;
+    private final ArchiveSource src;
 
-    private ImageArchive(Path dir) throws IOException {
-        this.dir = dir;
-        this.realDir = dir.toRealPath();
+    private ImageArchive(ArchiveSource src) {
+        this.src = src;
     }
 
-    static boolean isImageLayout(Path dir) {
-        return Files.exists(dir.resolve("index.json")) || Files.exists(dir.resolve("manifest.json"));
+    static boolean isImageLayout(ArchiveSource src) throws IOException {
+        return src.has("index.json") || src.has("manifest.json");
     }
 
-    static Plan read(Path dir) throws IOException, BadArchiveException {
-        ImageArchive a = new ImageArchive(dir);
-        return Files.exists(dir.resolve("index.json")) ? a.oci() : a.dockerSave();
+    static Plan read(ArchiveSource src) throws IOException, BadArchiveException {
+        ImageArchive a = new ImageArchive(src);
+        return src.has("index.json") ? a.oci() : a.dockerSave();
     }
 
     // ---- OCI image layout ---------------------------------------------------------------------------
 
     private Plan oci() throws IOException, BadArchiveException {
-        JsonNode layout = json(file("oci-layout"), "oci-layout");
+        JsonNode layout = json("oci-layout");
         if (!layout.path("imageLayoutVersion").isTextual()) {
             throw new BadArchiveException("oci-layout: no imageLayoutVersion; not an OCI image layout");
         }
-        JsonNode index = json(file("index.json"), "index.json");
+        JsonNode index = json("index.json");
         JsonNode desc = single(index.path("manifests"), "index.json");
         String name = refName(desc.path("annotations").path("org.opencontainers.image.ref.name").asText(null));
         JsonNode manifest = blobJson(desc);
@@ -90,7 +90,7 @@ final class ImageArchive {
             String digest = digestHex(layers.get(i), "layer " + i);
             out.add(new Layer(blobPath(digest), digest, diffIds.get(i)));
         }
-        return new Plan(config, out, name);
+        return new Plan(src, config, out, name);
     }
 
     private JsonNode blobJson(JsonNode desc) throws IOException, BadArchiveException {
@@ -105,11 +105,7 @@ final class ImageArchive {
     /** A small blob read and checked against its descriptor's digest and size. */
     private byte[] blob(JsonNode desc, String what) throws IOException, BadArchiveException {
         String hex = digestHex(desc, what);
-        Path p = blobPath(hex);
-        if (Files.size(p) > MAX_JSON) {
-            throw new BadArchiveException(what + " blob is over " + MAX_JSON + " bytes");
-        }
-        byte[] b = Files.readAllBytes(p);
+        byte[] b = src.readSmall(blobPath(hex), MAX_JSON, what + " blob");
         String got = Digests.sha256Hex(b);
         if (!got.equals(hex)) {
             throw new BadArchiveException("blob sha256:" + hex + " (" + what + ") does not match its digest: its "
@@ -130,16 +126,16 @@ final class ImageArchive {
         return d.substring(7);
     }
 
-    private Path blobPath(String hex) throws IOException, BadArchiveException {
-        return file("blobs/sha256/" + hex);
+    private static String blobPath(String hex) {
+        return "blobs/sha256/" + hex;
     }
 
     // ---- docker save ------------------------------------------------------------------------------
 
     private Plan dockerSave() throws IOException, BadArchiveException {
-        JsonNode manifest = single(json(file("manifest.json"), "manifest.json"), "manifest.json");
+        JsonNode manifest = single(json("manifest.json"), "manifest.json");
         String configName = manifest.path("Config").asText("");
-        byte[] config = readSmall(file(configName), "the config " + configName);
+        byte[] config = src.readSmall(configName, MAX_JSON, "the config " + configName);
         String fileHex = Path.of(configName).getFileName().toString().replaceFirst("\\.json$", "");
         String hex = Digests.sha256Hex(config);
         if (HEX64.matcher(fileHex).matches() && !fileHex.equals(hex)) {
@@ -156,12 +152,15 @@ final class ImageArchive {
         for (int i = 0; i < layers.size(); i++) {
             String path = layers.get(i).asText("");
             String blobHex = path.startsWith("blobs/sha256/") ? path.substring(13) : null;
-            out.add(new Layer(file(path), blobHex != null && HEX64.matcher(blobHex).matches() ? blobHex : null,
+            if (!src.has(path)) {
+                throw new BadArchiveException("the archive has no layer file '" + LayerUnpacker.printable(path) + "'");
+            }
+            out.add(new Layer(path, blobHex != null && HEX64.matcher(blobHex).matches() ? blobHex : null,
                     diffIds.get(i)));
         }
         JsonNode tags = manifest.path("RepoTags");
         String name = tags.isArray() && !tags.isEmpty() ? refName(tags.get(0).asText(null)) : null;
-        return new Plan(config, out, name);
+        return new Plan(src, config, out, name);
     }
 
     // ---- shared -----------------------------------------------------------------------------------
@@ -211,33 +210,11 @@ final class ImageArchive {
         }
     }
 
-    private JsonNode json(Path p, String what) throws IOException, BadArchiveException {
+    private JsonNode json(String name) throws IOException, BadArchiveException {
         try {
-            return JSON.readTree(readSmall(p, what));
+            return JSON.readTree(src.readSmall(name, MAX_JSON, name));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadArchiveException(what + " is not JSON: " + e.getOriginalMessage());
+            throw new BadArchiveException(name + " is not JSON: " + e.getOriginalMessage());
         }
     }
-
-    private static byte[] readSmall(Path p, String what) throws IOException, BadArchiveException {
-        if (Files.size(p) > MAX_JSON) {
-            throw new BadArchiveException(what + " is over " + MAX_JSON + " bytes");
-        }
-        return Files.readAllBytes(p);
-    }
-
-    /** A file of the archive by its relative name; it must exist and stay inside, symlinks resolved. */
-    private Path file(String rel) throws IOException, BadArchiveException {
-        LayerUnpacker.components(rel, "the archive");
-        Path p = dir.resolve(rel).normalize();
-        if (!Files.isRegularFile(p)) {
-            throw new BadArchiveException("the archive has no file '" + LayerUnpacker.printable(rel) + "'");
-        }
-        Path real = p.toRealPath();
-        if (!real.startsWith(realDir)) {
-            throw new BadArchiveException("'" + LayerUnpacker.printable(rel) + "' points outside the archive");
-        }
-        return real;
-    }
-
 }

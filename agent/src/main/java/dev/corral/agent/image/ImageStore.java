@@ -89,10 +89,23 @@ public final class ImageStore {
         String ref = name == null ? null : ImageRef.parse(name, "name").nameTag();
         Path staging = Files.createDirectory(tmp.resolve("import-" + UUID.randomUUID()));
         try {
-            if (ArchiveFiles.isImageArchive(file)) {
+            if (!LayerUnpacker.isGzip(file)) {
+                // Read in place: each blob is read once, from the upload, never copied out first.
+                try (ArchiveSource.Tar tar = ArchiveSource.Tar.open(file)) {
+                    if (tar.isEmpty()) {
+                        throw new BadArchiveException("the archive is empty or not a tar archive");
+                    }
+                    if (ImageArchive.isImageLayout(tar)) {
+                        tar.checkLinksStayInside();
+                        return importLayout(ImageArchive.read(tar), ref, staging);
+                    }
+                }
+            } else if (ArchiveFiles.isImageArchive(file)) {
                 Path src = Files.createDirectory(staging.resolve("src"));
                 ArchiveFiles.extract(file, src);
-                return importLayout(ImageArchive.read(src), ref, staging);
+                try (ArchiveSource dir = new ArchiveSource.Dir(src)) {
+                    return importLayout(ImageArchive.read(dir), ref, staging);
+                }
             }
             return importRootfs(file, ref, staging);
         } finally {
@@ -103,14 +116,16 @@ public final class ImageStore {
     /** Imports an OCI image layout directory (as {@code skopeo copy ... oci:DIR} writes). */
     public Image importDirectory(Path dir, String name) throws IOException, BadArchiveException, SpecException {
         String ref = name == null ? null : ImageRef.parse(name, "name").nameTag();
-        if (!ImageArchive.isImageLayout(dir)) {
-            throw new BadArchiveException(dir + " has neither index.json (OCI layout) nor manifest.json (docker save)");
-        }
-        Path staging = Files.createDirectory(tmp.resolve("import-" + UUID.randomUUID()));
-        try {
-            return importLayout(ImageArchive.read(dir), ref, staging);
-        } finally {
-            Trees.delete(staging);
+        try (ArchiveSource src = new ArchiveSource.Dir(dir)) {
+            if (!ImageArchive.isImageLayout(src)) {
+                throw new BadArchiveException(dir + " has neither index.json (OCI layout) nor manifest.json (docker save)");
+            }
+            Path staging = Files.createDirectory(tmp.resolve("import-" + UUID.randomUUID()));
+            try {
+                return importLayout(ImageArchive.read(src), ref, staging);
+            } finally {
+                Trees.delete(staging);
+            }
         }
     }
 
@@ -123,7 +138,10 @@ public final class ImageStore {
             String what = "layer " + i + " (sha256:" + (l.blobDigest() != null ? l.blobDigest() : l.diffId()) + ")";
             Path dest = staging.resolve("layer-" + i);
             boolean present = Files.isDirectory(layerDir(l.diffId()));
-            Checked c = readLayer(l.blob(), present ? null : dest, what);
+            Checked c;
+            try (InputStream blob = plan.source().open(l.blob())) {
+                c = readLayer(blob, present ? null : dest, what);
+            }
             if (l.blobDigest() != null && !c.blobHex.equals(l.blobDigest())) {
                 throw new BadArchiveException(what + " does not match its digest: the blob hashes to sha256:"
                         + c.blobHex);
@@ -144,7 +162,10 @@ public final class ImageStore {
 
     private Image importRootfs(Path file, String ref, Path staging) throws IOException, BadArchiveException {
         Path dest = staging.resolve("layer-0");
-        Checked c = readLayer(file, dest, "the root filesystem tar");
+        Checked c;
+        try (InputStream in = Files.newInputStream(file)) {
+            c = readLayer(in, dest, "the root filesystem tar");
+        }
         String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},\"rootfs\":{\"type\":\"layers\","
                 + "\"diff_ids\":[\"sha256:" + c.diffHex + "\"]}}";
         Image image = new Image("sha256:" + Digests.sha256Hex(config.getBytes(StandardCharsets.UTF_8)), names(ref),
@@ -166,10 +187,10 @@ public final class ImageStore {
      * Reads a layer blob to its end, hashing it as stored and uncompressed; unpacks it into {@code dest} unless
      * that is null (a layer the store has: only its digests are checked).
      */
-    private static Checked readLayer(Path blob, Path dest, String what) throws IOException, BadArchiveException {
+    private static Checked readLayer(InputStream blob, Path dest, String what) throws IOException, BadArchiveException {
         MessageDigest blobMd = Digests.sha256();
         MessageDigest diffMd = Digests.sha256();
-        try (InputStream raw = new DigestInputStream(Files.newInputStream(blob), blobMd)) {
+        try (InputStream raw = new DigestInputStream(blob, blobMd)) {
             InputStream tar = new DigestInputStream(LayerUnpacker.decompressed(raw, what), diffMd);
             long bytes = 0;
             try {

@@ -63,6 +63,19 @@ final class LayerUnpacker {
         return u.bytes;
     }
 
+    /** commons-compress's isFile() is also true of links and devices (any type but a directory). */
+    static boolean isRegular(TarArchiveEntry e) {
+        return e.isFile() && !e.isSymbolicLink() && !e.isLink() && !e.isCharacterDevice() && !e.isBlockDevice()
+                && !e.isFIFO();
+    }
+
+    static boolean isGzip(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(2);
+            return magic.length == 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
+        }
+    }
+
     /** The stream, gunzipped if it starts with gzip's magic; zstd is refused by name. */
     static InputStream decompressed(InputStream raw, String what) throws IOException, BadArchiveException {
         BufferedInputStream b = new BufferedInputStream(raw, 1 << 16);
@@ -188,7 +201,7 @@ final class LayerUnpacker {
             meta(path, e);
             return;
         }
-        if (!e.isFile()) {
+        if (!isRegular(e)) {
             throw new BadArchiveException(what + ": entry '" + printable(e.getName()) + "' has an unsupported type");
         }
         try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,

@@ -164,6 +164,15 @@ class ImageStoreTest {
     }
 
     @Test
+    void aGzippedImageArchiveIsExtractedThenImported() throws Exception {
+        byte[] oci = TestImages.ociArchive(TestImages.twoLayers(), TestImages.twoLayerConfig(), null, false);
+        Image fromGzip = store.importArchive(TestImages.write(files, "oci.tar.gz", TestImages.gzip(oci)), "gz");
+        Image plain = store.importArchive(TestImages.write(files, "oci.tar", oci), "plain");
+        assertThat(fromGzip.id()).isEqualTo(plain.id());
+        assertThat(store.get("gz").names()).containsExactly("gz:latest", "plain:latest");
+    }
+
+    @Test
     void aPlainRootfsTarballIsOneLayer() throws Exception {
         Path tar = TestImages.write(files, "rootfs.tar.gz", TestImages.gzip(TestImages.baseLayer()));
         Image image = store.importArchive(tar, "plain");
