@@ -52,6 +52,9 @@ final class ImageRoutes {
             ApiError.fail(ctx, e);
             return;
         }
+        if ("100-continue".equalsIgnoreCase(req.getHeader("expect"))) {
+            req.response().writeContinue(); // curl waits a second for this before it sends a large body
+        }
         Path upload = store.stagingDir().resolve("upload-" + UUID.randomUUID());
         vertx.fileSystem().open(upload.toString(), new OpenOptions().setCreateNew(true).setWrite(true))
                 .compose(req::pipeTo)
