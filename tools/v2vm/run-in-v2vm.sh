@@ -94,8 +94,8 @@ fi
 # Modules loaded in the guest, in this order (dependencies from each .ko's modinfo are pulled in
 # first automatically). Required ones must exist as a module or be built in.
 GUEST_MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-               9pnet 9pnet_virtio netfs fscache 9p virtio_blk)
-REQUIRED_MODULES=" virtio_pci 9pnet_virtio 9p virtio_blk "
+               9pnet 9pnet_virtio netfs fscache 9p virtio_blk overlay)
+REQUIRED_MODULES=" virtio_pci 9pnet_virtio 9p virtio_blk overlay "
 
 BUILD_TMPS=()  # removed by the cleanup trap (also if a build is interrupted)
 PKGROOT=""     # the kernel package unpacked by fetch_kernel, reused by build_initramfs

@@ -95,10 +95,10 @@ struct mount_entry {
 
 struct config {
     const char *path;
-    struct strv arg, env, cgroup_procs, mask_path, readonly_path, uid_map, gid_map;
+    struct strv arg, env, cgroup_procs, mask_path, readonly_path, uid_map, gid_map, overlay_lower;
     struct mount_entry *mounts;
     size_t n_mounts;
-    const char *cwd, *hostname, *rootfs, *log_dir, *exit_file;
+    const char *cwd, *hostname, *rootfs, *log_dir, *exit_file, *overlay_upper, *overlay_work;
     int clone_flags;   /* CLONE_NEW* passed to clone(2) */
     int ns_cgroup;     /* unshare(CLONE_NEWCGROUP) after joining the cgroups */
     int readonly_rootfs, no_new_privs;
@@ -491,6 +491,15 @@ static void parse_config(const char *path)
         } else if (strcmp(key, "rootfs") == 0) {
             require_absolute(key, v);
             set_once(key, &cfg.rootfs, v);
+        } else if (strcmp(key, "overlay_lower") == 0) {
+            require_absolute(key, v);
+            strv_push(&cfg.overlay_lower, v);
+        } else if (strcmp(key, "overlay_upper") == 0) {
+            require_absolute(key, v);
+            set_once(key, &cfg.overlay_upper, v);
+        } else if (strcmp(key, "overlay_work") == 0) {
+            require_absolute(key, v);
+            set_once(key, &cfg.overlay_work, v);
         } else if (strcmp(key, "readonly_rootfs") == 0) {
             if (have_rro++)
                 fail_config("%s: given more than once", key);
@@ -558,6 +567,12 @@ static void parse_config(const char *path)
     int mnt = cfg.clone_flags & CLONE_NEWNS;
     if (!mnt && (cfg.rootfs || cfg.readonly_rootfs || cfg.n_mounts || cfg.mask_path.n || cfg.readonly_path.n))
         fail_config("rootfs, readonly_rootfs, mount, mask_path and readonly_path need \"ns mount\"");
+    if ((cfg.overlay_lower.n || cfg.overlay_upper || cfg.overlay_work) && !cfg.rootfs)
+        fail_config("overlay_lower, overlay_upper and overlay_work need rootfs (the mount point)");
+    if ((cfg.overlay_upper || cfg.overlay_work) && cfg.overlay_lower.n == 0)
+        fail_config("overlay_upper and overlay_work need overlay_lower");
+    if (!cfg.overlay_upper != !cfg.overlay_work)
+        fail_config("overlay_upper and overlay_work go together");
     if (cfg.hostname && !(cfg.clone_flags & CLONE_NEWUTS))
         fail_config("hostname needs \"ns uts\"");
     int user = cfg.clone_flags & CLONE_NEWUSER;
@@ -774,13 +789,65 @@ static void setup_dev(void)
     }
 }
 
+/* Appends path to the overlay option string with ',' ':' and '\\' escaped, as overlayfs parses them. */
+static size_t append_escaped(char *buf, size_t len, size_t cap, const char *path)
+{
+    for (const char *p = path; *p; p++) {
+        if (len + 3 >= cap)
+            return cap;
+        if (*p == ',' || *p == ':' || *p == '\\')
+            buf[len++] = '\\';
+        buf[len++] = *p;
+    }
+    buf[len] = 0;
+    return len;
+}
+
+/* The image's root on the mount point, in this (the container's) mount namespace: overlayfs with the layers
+ * as lower dirs (top first) and the container's upper/work dirs; read-only without an upper dir. overlayfs
+ * needs two lower dirs without an upper one, so one lower dir alone is bind-mounted read-only instead. */
+static void mount_overlay(void)
+{
+    if (cfg.overlay_lower.n == 1 && !cfg.overlay_upper) {
+        xmount(cfg.overlay_lower.v[0], cfg.rootfs, NULL, MS_BIND | MS_REC, NULL, cfg.overlay_lower.v[0]);
+        remount_ro(cfg.rootfs, 0);
+        return;
+    }
+    /* The kernel takes at most a page of mount options. */
+    static char opts[4096];
+    size_t cap = sizeof opts, len = (size_t)snprintf(opts, cap, "lowerdir=");
+    for (size_t i = 0; i < cfg.overlay_lower.n && len < cap; i++) {
+        if (i > 0 && len + 1 < cap) {
+            opts[len++] = ':';
+            opts[len] = 0;
+        }
+        len = append_escaped(opts, len, cap, cfg.overlay_lower.v[i]);
+    }
+    if (cfg.overlay_upper && len < cap) {
+        len += (size_t)snprintf(opts + len, cap - len, ",upperdir=");
+        if (len < cap)
+            len = append_escaped(opts, len, cap, cfg.overlay_upper);
+        if (len < cap)
+            len += (size_t)snprintf(opts + len, cap - len, ",workdir=");
+        if (len < cap)
+            len = append_escaped(opts, len, cap, cfg.overlay_work);
+    }
+    if (len >= cap - 1)
+        fail_errno(E2BIG, "overlay: the options for %zu layers are over the kernel's %zu bytes (fewer layers, or a "
+                   "shorter state dir path)", cfg.overlay_lower.n, cap - 1);
+    if (mount("overlay", cfg.rootfs, "overlay", cfg.overlay_upper ? 0 : MS_RDONLY, opts) < 0)
+        fail_errno(errno, "mount overlay on %s", cfg.rootfs);
+}
+
 static void setup_mounts(void)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         fail_errno(errno, "make / private");
     int newpid = cfg.clone_flags & CLONE_NEWPID;
     if (cfg.rootfs) {
-        if (mount(cfg.rootfs, cfg.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (cfg.overlay_lower.n)
+            mount_overlay();
+        else if (mount(cfg.rootfs, cfg.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
             fail_errno(errno, "bind rootfs %s", cfg.rootfs);
         char *proc = in_root("/proc");
         ensure_dir(proc);

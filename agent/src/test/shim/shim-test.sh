@@ -323,6 +323,38 @@ if container busybox arg sh arg -c arg "$script" "${ALL_NS[@]}" rootfs "$rootfs"
   check "rootfs: host submount still writable" touch "$work/data/sub/host-write"
 fi
 
+# --- overlay root (images) ------------------------------------------------------------------------
+# Two lower dirs (a whiteout and an opaque dir in the top one), an upper and a work dir, in a directory whose
+# name has the characters overlayfs's options split on: the shim escapes them.
+ov="$work/over,lay:x\\y"
+# (A read-only overlay cannot get mount points made in it: the base layer has /dev, /proc and /sys, as the
+# agent's init/ layer gives every read-only image root.)
+mkdir -p "$ov/base/bin" "$ov/base/etc" "$ov/base/opq" "$ov/base/dev" "$ov/base/proc" "$ov/base/sys" "$ov/top/etc" "$ov/top/opq" "$ov/upper" "$ov/work" "$ov/merged"
+cp "$busybox" "$ov/base/bin/busybox"
+echo gone >"$ov/base/etc/gone"; echo one >"$ov/base/etc/replaced"; echo a >"$ov/base/opq/a"
+echo two >"$ov/top/etc/replaced"; echo c >"$ov/top/opq/c"; mknod "$ov/top/etc/gone" c 0 0
+setfattr -n trusted.overlay.opaque -v y "$ov/top/opq" || fail "overlay: setfattr (apt-get install attr)"
+oscript='echo "etc=$(busybox ls /etc | busybox tr "\n" " ")"; echo "replaced=$(busybox cat /etc/replaced)"
+echo "opq=$(busybox ls /opq | busybox tr "\n" " ")"; echo new >/etc/new; echo "write=$(busybox cat /etc/new)"
+echo "root_fs=$(busybox awk "\$5 == \"/\" { print \$9 }" /proc/self/mountinfo)"'
+if container overlay arg /bin/busybox arg sh arg -c arg "$oscript" "${ALL_NS[@]}" rootfs "$ov/merged" \
+  overlay_lower "$ov/top" overlay_lower "$ov/base" overlay_upper "$ov/upper" overlay_work "$ov/work"; then
+  finish
+  expect "overlay: whiteout hides etc/gone" "replaced " "$(field etc)"
+  expect "overlay: the top layer's file" two "$(field replaced)"
+  expect "overlay: opaque dir shows only the top layer" "c " "$(field opq)"
+  expect "overlay: writable" new "$(field write)"
+  expect "overlay: / is an overlay" overlay "$(field root_fs)"
+  expect "overlay: the write went to the upper dir" new "$(cat "$ov/upper/etc/new" 2>/dev/null)"
+  check "overlay: the lower dir untouched" test ! -e "$ov/top/etc/new"
+  check "overlay: nothing mounted on the host" bash -c "! grep -q ' $work/over' /proc/self/mountinfo"
+fi
+if container overlay-ro arg /bin/busybox arg sh arg -c arg 'busybox touch /x 2>/dev/null && echo w=yes || echo w=no' \
+  "${ALL_NS[@]}" rootfs "$ov/merged" overlay_lower "$ov/top" overlay_lower "$ov/base"; then
+  finish
+  expect "overlay read-only (no upper dir): not writable" no "$(field w)"
+fi
+
 # --- User namespace --------------------------------------------------------------------------------
 # The kernel refuses CLONE_NEWUSER to a chrooted caller (as in tools/v2vm): skip there.
 if ! unshare --user true 2>/dev/null; then
@@ -404,6 +436,12 @@ bad missing-cgroup "^corral-shim: join cgroup /.*/$tag-nope/cgroup.procs: No suc
   arg /bin/true "${ALL_NS[@]}" cgroup_procs "${v1_memory:-$v2_root}/$tag-nope/cgroup.procs"
 bad missing-rootfs '^corral-shim: bind rootfs /nonexistent-rootfs: No such file or directory$' \
   arg /bin/true "${ALL_NS[@]}" rootfs /nonexistent-rootfs
+bad overlay-upper-alone '^corral-shim: config .*: overlay_upper and overlay_work go together$' \
+  arg /bin/true "${ALL_NS[@]}" rootfs /tmp overlay_lower /tmp overlay_upper /tmp
+bad overlay-no-rootfs '^corral-shim: config .*: overlay_lower, overlay_upper and overlay_work need rootfs' \
+  arg /bin/true "${ALL_NS[@]}" overlay_lower /tmp
+bad overlay-missing-layer '^corral-shim: mount overlay on /.*: No such file or directory$' \
+  arg /bin/true "${ALL_NS[@]}" rootfs "$ov/merged" overlay_lower /nonexistent-layer overlay_lower "$ov/base"
 bad missing-log-dir '^corral-shim: open log_dir /nonexistent-logs: No such file or directory$' \
   arg /bin/true log_dir /nonexistent-logs
 

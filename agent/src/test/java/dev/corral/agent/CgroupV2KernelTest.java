@@ -25,8 +25,9 @@ class CgroupV2KernelTest {
             "dev.corral.agent.server.AgentScrapeTest",
             "dev.corral.agent.cgroup.CgroupDriverTest",
             "dev.corral.agent.runtime.ContainerRuntimeTest",
-            "dev.corral.agent.api.ApiTest");
-    private static final int GUEST_TESTS = 40;
+            "dev.corral.agent.api.ApiTest",
+            "dev.corral.agent.runtime.ImageContainerTest");
+    private static final int GUEST_TESTS = 48;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {

@@ -66,6 +66,7 @@ public final class ApiRoutes {
     /** The routes, to be mounted at /v1. */
     public Router router() {
         Router r = Router.router(vertx);
+        new ImageRoutes(vertx, runtime.images(), this).addTo(r); // before the body handler: imports stream theirs
         r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY));
         r.post("/containers").handler(this::create);
         r.get("/containers").handler(this::list);
@@ -304,12 +305,12 @@ public final class ApiRoutes {
 
     // ---- helpers -------------------------------------------------------------------------------------
 
-    private interface Work {
+    interface Work {
         Object call() throws Exception;
     }
 
     /** Runs the work on a worker thread and answers with its result as JSON (or the mapped error). */
-    private void blocking(RoutingContext ctx, int status, Work work) {
+    void blocking(RoutingContext ctx, int status, Work work) {
         Callable<Object> c = work::call;
         vertx.executeBlocking(c, false).onSuccess(result -> {
             HttpServerResponse r = ctx.response().setStatusCode(status);

@@ -167,6 +167,11 @@ public abstract class ClientCommand implements Callable<Integer> {
      */
     protected int forEach(List<String> names, NameAction action) throws DaemonUnreachableException {
         checkNames(names);
+        return forEachChecked(names, action);
+    }
+
+    /** {@link #forEach} for arguments the caller has checked already (image references). */
+    protected int forEachChecked(List<String> names, NameAction action) throws DaemonUnreachableException {
         int rc = 0;
         for (String name : names) {
             try {

@@ -97,6 +97,34 @@ public final class CorralClient implements AutoCloseable {
         }
     }
 
+    /** POST with a file streamed as the body (application/x-tar); the daemon's JSON answer. */
+    public JsonNode upload(String uri, java.nio.file.Path file) throws ApiException, DaemonUnreachableException {
+        if (closed) {
+            throw new ApiException(0, "the client is closed", null);
+        }
+        HttpTransport.Exchange exchange;
+        try {
+            exchange = http.upload("POST", uri, file, "application/x-tar");
+        } catch (HttpTransport.ConnectFailure e) {
+            throw new DaemonUnreachableException("cannot connect to the Corral daemon at " + address + ": "
+                    + message(e), e);
+        } catch (IOException e) {
+            throw failed(e, "sending " + file + " to the daemon failed: ");
+        }
+        open.add(exchange);
+        try {
+            byte[] answer = exchange.readAll();
+            if (exchange.status() >= 400) {
+                throw error(exchange.status(), answer);
+            }
+            return parse(exchange.status(), answer);
+        } catch (IOException e) {
+            throw failed(e, "the request to the daemon failed: ");
+        } finally {
+            done(exchange);
+        }
+    }
+
     /** {@link #send} on one of the client's threads. */
     public CompletableFuture<Response> sendAsync(String method, String uri, Object body) {
         return async(() -> send(method, uri, body));

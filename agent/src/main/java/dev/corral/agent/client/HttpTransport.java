@@ -11,10 +11,12 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -131,7 +133,34 @@ public final class HttpTransport {
      */
     public Exchange open(String method, String uri, byte[] body, String contentType, Duration timeout)
             throws IOException {
-        ByteBuffer head = head(method, uri, body, contentType);
+        ByteBuffer head = head(method, uri, body == null ? -1 : body.length, contentType);
+        Exchange exchange = connected(method, timeout);
+        try {
+            exchange.send(head, body == null ? ByteBuffer.allocate(0) : ByteBuffer.wrap(body));
+            return exchange;
+        } catch (IOException | RuntimeException | Error e) {
+            exchange.close();
+            throw e;
+        }
+    }
+
+    /** As {@link #open}, with a file streamed as the body (an image archive: it never sits in memory whole). */
+    public Exchange upload(String method, String uri, Path file, String contentType) throws IOException {
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = in.size();
+            ByteBuffer head = head(method, uri, size, contentType);
+            Exchange exchange = connected(method, null);
+            try {
+                exchange.send(head, in, size);
+                return exchange;
+            } catch (IOException | RuntimeException | Error e) {
+                exchange.close();
+                throw e;
+            }
+        }
+    }
+
+    private Exchange connected(String method, Duration timeout) throws IOException {
         SocketChannel channel = address instanceof UnixDomainSocketAddress
                 ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
         Exchange exchange = new Exchange(channel, method);
@@ -140,7 +169,6 @@ public final class HttpTransport {
             if (timeout != null) {
                 exchange.deadline(timeout);
             }
-            exchange.send(head, body == null ? ByteBuffer.allocate(0) : ByteBuffer.wrap(body));
             return exchange;
         } catch (IOException | RuntimeException | Error e) {
             exchange.close();
@@ -181,7 +209,8 @@ public final class HttpTransport {
         }
     }
 
-    private ByteBuffer head(String method, String uri, byte[] body, String contentType) {
+    /** @param bodyLength -1 for no body */
+    private ByteBuffer head(String method, String uri, long bodyLength, String contentType) {
         if (!method.matches("[A-Z]{1,16}")) {
             throw new IllegalArgumentException("not an HTTP method: " + method);
         }
@@ -198,11 +227,11 @@ public final class HttpTransport {
         if (token != null) {
             h.append("Authorization: Bearer ").append(token).append("\r\n");
         }
-        if (body != null) {
+        if (bodyLength >= 0) {
             if (contentType != null) {
                 h.append("Content-Type: ").append(contentType).append("\r\n");
             }
-            h.append("Content-Length: ").append(body.length).append("\r\n");
+            h.append("Content-Length: ").append(bodyLength).append("\r\n");
         } else if (method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) {
             h.append("Content-Length: 0\r\n");
         }
@@ -285,10 +314,25 @@ public final class HttpTransport {
         }
 
         private void send(ByteBuffer head, ByteBuffer body) throws IOException {
+            send(head, body, null, 0);
+        }
+
+        private void send(ByteBuffer head, FileChannel file, long size) throws IOException {
+            send(head, ByteBuffer.allocate(0), file, size);
+        }
+
+        private void send(ByteBuffer head, ByteBuffer body, FileChannel file, long size) throws IOException {
             try {
                 ByteBuffer[] out = {head, body};
                 while (head.hasRemaining() || body.hasRemaining()) {
                     channel.write(out);
+                }
+                for (long sent = 0; sent < size; ) {
+                    long n = file.transferTo(sent, size - sent, channel);
+                    if (n <= 0 && file.size() < size) {
+                        throw new IOException("the file shrank while it was sent");
+                    }
+                    sent += n;
                 }
             } catch (ClosedChannelException e) {
                 throw closedException(e);

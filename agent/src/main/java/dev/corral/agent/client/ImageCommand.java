@@ -1,26 +1,229 @@
 package dev.corral.agent.client;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.corral.agent.image.ImageRef;
+import dev.corral.agent.spec.SpecException;
+import dev.corral.agent.spec.SpecParser;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Unmatched;
 
-/** {@code corral image ...}: a placeholder until images land. */
-@Command(name = "image", description = "Images (import, ls, inspect, rm): not supported yet.")
+/** {@code corral image import|ls|inspect|rm}: the daemon's image store. */
+@Command(name = "image", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+        description = "Manage images: import archives, list, inspect, remove.",
+        subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Inspect.class,
+            ImageCommand.Rm.class})
 public final class ImageCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Unmatched
-    List<String> args;
-
     @Override
     public Integer call() {
-        spec.commandLine().getErr().println("corral: images are not supported yet; they arrive with a later release "
-                + "(run on the host's root, or with --rootfs DIR)");
-        return ClientCommand.FAILED;
+        throw new ParameterException(spec.commandLine(), "image needs a subcommand: import, ls, inspect or rm");
+    }
+
+    /** References are checked here, so that a typo is a usage error (exit 2), not a request. */
+    static void checkRefs(ClientCommand c, List<String> refs) {
+        for (String r : refs) {
+            try {
+                ImageRef.parse(r, "IMAGE");
+            } catch (SpecException e) {
+                throw c.usage(e.getMessage());
+            }
+        }
+    }
+
+    static String imagePath(String ref) {
+        return "/v1/images/" + CorralClient.enc(ref);
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+            description = {"Import an image from FILE: an OCI image layout (a directory or a tar, as skopeo copy "
+                    + "... oci: or podman save --format oci-archive write), a docker save archive, or a root "
+                    + "filesystem tarball (one layer); plain or gzip. Prints the image id.",
+                "The file is streamed to the daemon, so this works over --host tcp:// too."})
+    public static final class Import extends ClientCommand {
+
+        @Parameters(paramLabel = "FILE", arity = "1")
+        Path file;
+
+        @Option(names = "--name", paramLabel = "NAME[:TAG]", description = "Name it (default: the name the "
+                + "archive gives, if any). The tag defaults to latest.")
+        String name;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            if (name != null) {
+                checkRefs(this, List.of(name));
+            }
+            if (!Files.exists(file)) {
+                throw usage("FILE: " + file + " does not exist");
+            }
+            String uri = "/v1/images" + (name == null ? "" : "?name=" + CorralClient.enc(name));
+            JsonNode image;
+            if (Files.isDirectory(file)) {
+                Path tar = Files.createTempFile("corral-image-", ".tar");
+                try {
+                    tarDirectory(file, tar);
+                    image = client.upload(uri, tar);
+                } finally {
+                    Files.deleteIfExists(tar);
+                }
+            } else {
+                if (!Files.isReadable(file)) {
+                    throw usage("FILE: cannot read " + file);
+                }
+                image = client.upload(uri, file);
+            }
+            out().println(image.path("id").asText());
+            return 0;
+        }
+
+        /** An OCI layout directory as a tar (files, directories and symlinks), to stream it like an archive. */
+        static void tarDirectory(Path dir, Path tar) throws IOException {
+            try (OutputStream out = Files.newOutputStream(tar);
+                 TarArchiveOutputStream t = new TarArchiveOutputStream(out);
+                 Stream<Path> walk = Files.walk(dir)) {
+                t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+                t.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+                for (Path p : (Iterable<Path>) walk.sorted()::iterator) {
+                    String rel = dir.relativize(p).toString();
+                    if (rel.isEmpty()) {
+                        continue;
+                    }
+                    if (Files.isSymbolicLink(p)) {
+                        TarArchiveEntry e = new TarArchiveEntry(rel, org.apache.commons.compress.archivers.tar.TarConstants.LF_SYMLINK);
+                        e.setLinkName(Files.readSymbolicLink(p).toString());
+                        t.putArchiveEntry(e);
+                    } else {
+                        TarArchiveEntry e = new TarArchiveEntry(p, rel, LinkOption.NOFOLLOW_LINKS);
+                        t.putArchiveEntry(e);
+                        if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                            try (InputStream in = Files.newInputStream(p)) {
+                                in.transferTo(t);
+                            }
+                        }
+                    }
+                    t.closeArchiveEntry();
+                }
+                t.finish();
+            }
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+            description = "List images: one row per name (untagged ones as <none>).")
+    public static final class Ls extends ClientCommand {
+
+        @Option(names = {"-q", "--quiet"}, description = "Print ids only.")
+        boolean quiet;
+
+        @Option(names = "--format", paramLabel = "table|json", defaultValue = "table",
+                description = "table (default) or json: one JSON object per line, as the API returns them.")
+        String format;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            if (!format.equals("table") && !format.equals("json")) {
+                throw usage("--format: '" + format + "' is not table or json");
+            }
+            JsonNode list = client.get("/v1/images");
+            if (quiet) {
+                list.forEach(i -> out().println(i.path("id").asText()));
+            } else if (format.equals("json")) {
+                for (JsonNode i : list) {
+                    out().println(SpecParser.JSON.writeValueAsString(i));
+                }
+            } else {
+                out().print(table(list, System.currentTimeMillis()));
+            }
+            return 0;
+        }
+
+        static String table(JsonNode images, long now) {
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"NAME", "ID", "SIZE", "LAYERS", "CREATED"});
+            for (JsonNode i : images) {
+                List<String> names = new ArrayList<>();
+                i.path("names").forEach(n -> names.add(n.asText()));
+                if (names.isEmpty()) {
+                    names.add("<none>");
+                }
+                String id = i.path("id").asText().replaceFirst("^sha256:", "");
+                String created = created(i, now);
+                for (String n : names) {
+                    rows.add(new String[] {n, id.substring(0, Math.min(12, id.length())),
+                        Formats.decimalSize(i.path("size").asDouble()), Integer.toString(i.path("layers").size()),
+                        created});
+                }
+            }
+            return Formats.table(rows);
+        }
+
+        private static String created(JsonNode i, long now) {
+            try {
+                if (i.path("created").isTextual()) {
+                    return Formats.ago(Instant.parse(i.path("created").asText()).toEpochMilli(), now);
+                }
+            } catch (java.time.format.DateTimeParseException e) {
+                // the import time below
+            }
+            return Formats.ago(i.path("importedAtMillis").asLong(now), now);
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+            description = "Show images as JSON.")
+    public static final class Inspect extends ClientCommand {
+
+        @Parameters(paramLabel = "IMAGE", arity = "1..*")
+        List<String> refs;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            checkRefs(this, refs);
+            ArrayNode found = SpecParser.JSON.createArrayNode();
+            int rc = forEachChecked(refs, r -> found.add(client.get(imagePath(r))));
+            if (!found.isEmpty() || rc == 0) {
+                out().println(SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(found));
+            }
+            return rc;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+            description = {"Remove images (or one name of an image that has several).",
+                "Refused while a container uses the image; its layers go when no image references them."})
+    public static final class Rm extends ClientCommand {
+
+        @Parameters(paramLabel = "IMAGE", arity = "1..*")
+        List<String> refs;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            checkRefs(this, refs);
+            return forEachChecked(refs, r -> {
+                client.delete(imagePath(r));
+                out().println(r);
+            });
+        }
     }
 }

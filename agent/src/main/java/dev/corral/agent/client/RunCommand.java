@@ -68,10 +68,11 @@ public final class RunCommand extends ClientCommand {
     @Option(names = "--tmpfs", paramLabel = "DST[:size=64m,mode=1777]", description = "Mount a tmpfs at DST.")
     List<String> tmpfs = new ArrayList<>();
 
-    @Option(names = "--read-only", description = "Mount the root filesystem read-only (needs --rootfs).")
+    @Option(names = "--read-only", description = "Mount the root filesystem read-only (needs --image or --rootfs).")
     boolean readOnly;
 
-    @Option(names = "--image", paramLabel = "IMAGE", description = "Not supported yet: images arrive with a later release.")
+    @Option(names = "--image", paramLabel = "IMAGE", description = "An imported image (NAME[:TAG] or id) to run on; "
+            + "its config gives the default command, env, workdir and user. See corral image import.")
     String image;
 
     @Option(names = "--rootfs", paramLabel = "DIR", description = "Directory to use as the container's root "
@@ -208,11 +209,10 @@ public final class RunCommand extends ClientCommand {
 
     /** The spec the flags describe; usage errors (exit 2) for what is malformed. */
     ContainerSpec toSpec(String containerName) {
-        if (image != null) {
-            throw usage("--image: images are not supported yet; they arrive with a later release "
-                    + "(use --rootfs DIR, or neither to run on the host's root)");
+        if (image != null && rootfs != null) {
+            throw usage("--image and --rootfs: give one of them, not both");
         }
-        if (command.isEmpty()) {
+        if (command.isEmpty() && image == null) {
             throw usage("run needs a COMMAND to run, e.g. corral run --memory 256m sh -c 'echo hi'");
         }
         if (!SpecValidator.NAME.matcher(containerName).matches()) {
@@ -238,9 +238,9 @@ public final class RunCommand extends ClientCommand {
                 : new ContainerSpec.Security(capAdd.isEmpty() ? null : List.copyOf(capAdd),
                 capDrop.isEmpty() ? null : List.copyOf(capDrop), null);
         ContainerSpec.Limits l = limits.toLimits(null, this::usage);
-        return new ContainerSpec(containerName, List.copyOf(command), environment(), workdir, user(), hostname,
-                labels(), rootfs, readOnly ? Boolean.TRUE : null, namespaces, l, security,
-                mounts.isEmpty() ? null : mounts, null);
+        return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
+                workdir, user(), hostname, labels(), rootfs, readOnly ? Boolean.TRUE : null, namespaces, l, security,
+                mounts.isEmpty() ? null : mounts, null, image);
     }
 
     private Map<String, String> environment() {
@@ -358,6 +358,6 @@ public final class RunCommand extends ClientCommand {
     private static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths());
+                s.dangerouslyAllowHostPaths(), s.image());
     }
 }

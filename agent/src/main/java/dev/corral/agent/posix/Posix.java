@@ -16,6 +16,16 @@ public final class Posix {
     private static final Posix INSTANCE = new Posix();
 
     private final POSIX posix;
+    private final Libc libc = jnr.ffi.LibraryLoader.create(Libc.class).load("c");
+
+    /** libc calls jnr-posix does not wrap. */
+    public interface Libc {
+        int mknod(String path, int mode, long dev);
+
+        int lsetxattr(String path, String name, byte[] value, long size, int flags);
+
+        long lgetxattr(String path, String name, byte[] value, long size);
+    }
 
     private Posix() {
         POSIX p = POSIXFactory.getNativePOSIX();
@@ -56,6 +66,37 @@ public final class Posix {
     public int kill(long pid, int signal) {
         int r = posix.kill(pid, signal);
         return r == 0 ? 0 : posix.errno();
+    }
+
+    /** mknod(2); returns 0 or the errno. */
+    public int mknod(Path path, int mode, long dev) {
+        return libc.mknod(path.toString(), mode, dev) == 0 ? 0 : libcErrno();
+    }
+
+    /** lsetxattr(2) (trusted.* names need CAP_SYS_ADMIN, which Java's attribute views cannot set); 0 or the errno. */
+    public int setXattr(Path path, String name, byte[] value) {
+        return libc.lsetxattr(path.toString(), name, value, value.length, 0) == 0 ? 0 : libcErrno();
+    }
+
+    /** lgetxattr(2): the value (up to 4 KiB), or null when the file has no such attribute or it cannot be read. */
+    public byte[] getXattr(Path path, String name) {
+        byte[] buf = new byte[4096];
+        long n = libc.lgetxattr(path.toString(), name, buf, buf.length);
+        return n < 0 ? null : java.util.Arrays.copyOf(buf, (int) n);
+    }
+
+    /** lchown(2): the link itself, never its target; 0 or the errno. */
+    public int lchown(Path path, long uid, long gid) {
+        return posix.lchown(path.toString(), (int) uid, (int) gid) == 0 ? 0 : posix.errno();
+    }
+
+    /** chmod(2) with the setuid, setgid and sticky bits that PosixFilePermission cannot express; 0 or the errno. */
+    public int chmod(Path path, int mode) {
+        return posix.chmod(path.toString(), mode) == 0 ? 0 : posix.errno();
+    }
+
+    private int libcErrno() {
+        return jnr.ffi.LastError.getLastError(jnr.ffi.Runtime.getRuntime(libc));
     }
 
     public String strerror(int errno) {

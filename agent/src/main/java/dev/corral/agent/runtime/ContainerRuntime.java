@@ -3,6 +3,8 @@ package dev.corral.agent.runtime;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ContainerCgroup;
+import dev.corral.agent.image.ContainerRootfs;
+import dev.corral.agent.image.ImageStore;
 import dev.corral.agent.posix.Posix;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
@@ -50,6 +52,7 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Shim shim;
     private final Capabilities capabilities;
     private final SpecValidator validator;
+    private final ContainerRootfs images;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final Set<String> live = ConcurrentHashMap.newKeySet();
     private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
@@ -60,7 +63,8 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Thread exitListener;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
-                             HostFacts facts) {
+                             HostFacts facts, ContainerRootfs images) {
+        this.images = images;
         this.store = store;
         this.driver = driver;
         this.shim = shim;
@@ -93,7 +97,7 @@ public final class ContainerRuntime implements AutoCloseable {
         HostFacts facts = new HostFacts(caps, Runtime.getRuntime().availableProcessors(),
                 driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor);
         ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
-                facts);
+                facts, new ContainerRootfs(ImageStore.open(stateDir)));
         rt.recover();
         rt.exitListener.start();
         rt.watcher.scheduleWithFixedDelay(rt::watch, 1, 1, TimeUnit.SECONDS);
@@ -106,6 +110,10 @@ public final class ContainerRuntime implements AutoCloseable {
 
     public CgroupDriver driver() {
         return driver;
+    }
+
+    public ImageStore images() {
+        return images.store();
     }
 
     /** The container a cgroup path belongs to ("" if none): feeds the metrics' name label. */
@@ -123,7 +131,7 @@ public final class ContainerRuntime implements AutoCloseable {
     // ---- lifecycle -------------------------------------------------------------------------------------
 
     public ContainerRecord create(ContainerSpec spec) throws SpecException, ContainerException {
-        ContainerConfig config = validator.validate(spec);
+        ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         String name = config.name();
         synchronized (lock(name)) {
             if (store.exists(name)) {
@@ -137,6 +145,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 store.save(record);
                 removeStaleCgroup(name);
                 driver.create(name, config.limits());
+                pinImage(name, spec);
             } catch (CgroupException.InvalidValue e) {
                 discard(name);
                 throw new SpecException("limits", "the kernel refused a limit: " + e.getMessage());
@@ -178,8 +187,31 @@ public final class ContainerRuntime implements AutoCloseable {
         }
         try {
             store.delete(name);
+            images.remove(name);
         } catch (IOException e) {
             LOG.warn("cleaning up the state of {} failed: {}", name, e.getMessage());
+        }
+    }
+
+    /** A container made from an image pins it and gets its root filesystem's directories. */
+    private void pinImage(String name, ContainerSpec spec) throws IOException, SpecException, ContainerException {
+        if (spec.image() == null) {
+            return;
+        }
+        try {
+            images.create(name, spec.image());
+        } catch (SpecException | ContainerException e) {
+            discard(name);
+            throw e;
+        }
+    }
+
+    /** The spec with its image's config filled in where the spec is silent; unchanged without an image. */
+    private ContainerSpec withImageDefaults(ContainerSpec spec, String name) throws SpecException, ContainerException {
+        try {
+            return images.withDefaults(spec, name);
+        } catch (IOException e) {
+            throw failed("cannot read the image of '" + spec.name() + "'", e);
         }
     }
 
@@ -190,7 +222,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
                         + record.state().label() + "; only a created or exited container can start");
             }
-            ContainerConfig config = validator.validate(record.spec());
+            ContainerConfig config = validator.validate(withImageDefaults(record.spec(), name));
             ContainerCgroup cgroup = driver.open(name);
             Path dir = store.dir(name);
             Shim.Launched launched;
@@ -201,7 +233,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 Files.deleteIfExists(dir.resolve("exit.json"));
                 Path logs = Files.createDirectories(dir.resolve("logs"));
                 ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
-                        dir.resolve("exit.json"));
+                        dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
                 save(record.starting());
                 launched = shim.launch(dir.resolve("launch.conf"));
             } catch (LaunchException e) {
@@ -381,6 +413,7 @@ public final class ContainerRuntime implements AutoCloseable {
                     cg.remove();
                 }
                 store.delete(name);
+                images.remove(name);
             } catch (CgroupException | IOException e) {
                 throw failed("cannot remove '" + name + "'", e);
             }
@@ -573,6 +606,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 finish(name);
             }
         }
+        images.sweep(store.list().stream().map(ContainerRecord::name).collect(java.util.stream.Collectors.toSet()));
     }
 
     // ---- helpers -------------------------------------------------------------------------------------

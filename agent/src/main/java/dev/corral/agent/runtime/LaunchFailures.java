@@ -24,6 +24,12 @@ final class LaunchFailures {
         if (m.startsWith("setgid") || m.startsWith("setuid") || m.startsWith("setgroups")) {
             return "user";
         }
+        if (m.startsWith("overlay:")) {
+            return "image"; // too many layers for the mount options
+        }
+        if (m.startsWith("mount overlay")) {
+            return null; // the host's filesystem under the state dir
+        }
         if (m.startsWith("bind mount source") || m.startsWith("mount ") || m.startsWith("create mount point")
                 || m.startsWith("remount ")) {
             return "mounts";

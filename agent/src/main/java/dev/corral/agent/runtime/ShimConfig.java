@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
@@ -37,8 +38,9 @@ final class ShimConfig {
         return this;
     }
 
+    /** @param image the overlay of a container made from an image, or null */
     static void write(Path file, ContainerConfig c, List<Path> procsFiles, Capabilities caps, Path logDir,
-                      Path exitFile) throws IOException {
+                      Path exitFile, ContainerRootfs.Plan image) throws IOException {
         ShimConfig s = new ShimConfig();
         c.command().forEach(a -> s.put("arg", a));
         for (Map.Entry<String, String> e : c.env().entrySet()) {
@@ -52,6 +54,16 @@ final class ShimConfig {
         procsFiles.forEach(p -> s.put("cgroup_procs", p.toString()));
         if (c.rootfs() != null) {
             s.put("rootfs", c.rootfs().toString());
+            if (c.readOnlyRootfs()) {
+                s.put("readonly_rootfs", "1");
+            }
+        } else if (image != null) {
+            s.put("rootfs", image.mountPoint().toString());
+            image.lowers().forEach(l -> s.put("overlay_lower", l.toString()));
+            if (image.upper() != null) {
+                s.put("overlay_upper", image.upper().toString());
+                s.put("overlay_work", image.work().toString());
+            }
             if (c.readOnlyRootfs()) {
                 s.put("readonly_rootfs", "1");
             }

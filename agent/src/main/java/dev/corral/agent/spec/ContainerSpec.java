@@ -12,12 +12,14 @@ import java.util.Map;
  * @param rootfs                   a directory to use as "/", or null for the host's root with private mounts
  * @param dangerouslyAllowHostPaths lets mounts expose the host's "/", /proc, /sys or the agent's own state; a
  *                                  container given those owns the host
+ * @param image                    an imported image ("name[:tag]" or an id) to run on, instead of a rootfs; its
+ *                                  config gives defaults for command, env, workingDir and user
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
                             User user, String hostname, Map<String, String> labels, String rootfs,
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
-                            List<Mount> mounts, Boolean dangerouslyAllowHostPaths) {
+                            List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image) {
 
     /** @param additionalGids supplementary groups */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -91,9 +91,11 @@ public final class SpecValidator {
         if (rootfs != null && !namespaces.contains("mount")) {
             throw new SpecException("namespaces.mount", "a rootfs needs a mount namespace");
         }
+        imageRules(spec, namespaces);
         boolean readOnly = Boolean.TRUE.equals(spec.readOnlyRootfs());
-        if (readOnly && rootfs == null) {
-            throw new SpecException("readOnlyRootfs", "needs a rootfs (the host's root cannot be made read-only)");
+        if (readOnly && rootfs == null && spec.image() == null) {
+            throw new SpecException("readOnlyRootfs", "needs an image or a rootfs (the host's root cannot be made "
+                    + "read-only)");
         }
 
         ResourceLimits limits = limits(spec.limits());
@@ -104,6 +106,23 @@ public final class SpecValidator {
         return new ContainerConfig(name, command, env, cwd, uid, gid, List.copyOf(groups), hostname, labels, rootfs,
                 readOnly, Set.copyOf(namespaces), uidMap, gidMap, limits, caps,
                 sec.noNewPrivileges() == null || sec.noNewPrivileges(), mounts);
+    }
+
+    /** The image itself is resolved by the runtime (it fills the image's defaults in before validation). */
+    private static void imageRules(ContainerSpec spec, Set<String> namespaces) throws SpecException {
+        if (spec.image() == null) {
+            return;
+        }
+        if (spec.rootfs() != null) {
+            throw new SpecException("image", "give an image or a rootfs, not both");
+        }
+        if (!namespaces.contains("mount")) {
+            throw new SpecException("namespaces.mount", "an image needs a mount namespace");
+        }
+        if (namespaces.contains("user")) {
+            throw new SpecException("namespaces.user", "an image root cannot be used with a user namespace yet: "
+                    + "overlayfs there cannot read the layers' trusted.overlay xattrs");
+        }
     }
 
     private static void addIf(Set<String> namespaces, String ns, Boolean wanted) {

@@ -210,6 +210,20 @@ class ApiTest {
     }
 
     @Test
+    void imageErrorsAreJsonWithTheirStatus() throws Exception {
+        AgentFixture.Response missing = fx.unix(GET, "/v1/images/nope%3A1", null);
+        assertThat(missing.status()).isEqualTo(404);
+        assertThat(new JsonObject(missing.body()).getString("error")).isEqualTo("no image 'nope:1'");
+        AgentFixture.Response bad = fx.unix(io.vertx.core.http.HttpMethod.DELETE, "/v1/images/Not%20A%20Name", null);
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(new JsonObject(bad.body()).getString("field")).isEqualTo("image");
+        AgentFixture.Response notTar = fx.unix(io.vertx.core.http.HttpMethod.POST, "/v1/images?name=x", "{}");
+        assertThat(notTar.status()).isEqualTo(400);
+        assertThat(new JsonObject(notTar.body()).getString("field")).isEqualTo("archive");
+        assertThat(new JsonArray(fx.unix(GET, "/v1/images", null).body())).isEmpty();
+    }
+
+    @Test
     void theOpenApiDocumentListsExactlyTheRoutes() throws Exception {
         JsonObject doc = new JsonObject(new String(ApiTest.class.getResourceAsStream("/openapi.json").readAllBytes()));
         List<String> documented = new ArrayList<>();

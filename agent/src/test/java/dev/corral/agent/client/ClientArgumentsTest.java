@@ -211,7 +211,14 @@ class ClientArgumentsTest {
                 List.of("run", "--cpus", "many", "true"),
                 List.of("run", "--network", "bridge", "true"),
                 List.of("run", "-v", "relative:/x", "true"),
-                List.of("run", "--image", "alpine", "true"),
+                List.of("run", "--image", "alpine", "--rootfs", "/srv/root", "true"),
+                List.of("image"),
+                List.of("image", "import"),
+                List.of("image", "import", "/no/such/file.tar"),
+                List.of("image", "import", "--name", "Bad Name", "/etc/hostname"),
+                List.of("image", "rm", "UPPER:case"),
+                List.of("image", "inspect", "a:b:c"),
+                List.of("image", "ls", "--format", "yaml"),
                 List.of("run", "--bogus", "true"),
                 List.of("run"),
                 List.of("update", "--memory", "12x", "c"),
@@ -234,14 +241,9 @@ class ClientArgumentsTest {
             assertThat(r.err()).as(args + "\n" + r).startsWith("corral: ");
         }
         assertThat(Cli.run("run", "--memory", "12x", "true").err()).contains("'12x' is not a size");
-        assertThat(Cli.run("run", "--image", "alpine", "true").err()).contains("later release");
-    }
-
-    @Test
-    void imagesAreNotSupportedYet() {
-        Cli.Result r = Cli.run("image", "ls", "-a");
-        assertThat(r.code()).isEqualTo(1);
-        assertThat(r.errLines()).singleElement().asString().contains("not supported yet");
+        assertThat(Cli.run("run", "--image", "alpine", "--rootfs", "/srv/root", "true").err())
+                .contains("give one of them");
+        assertThat(Cli.run("image", "rm", "UPPER:case").err()).contains("is not an image name");
     }
 
     @Test

@@ -28,10 +28,15 @@ final class RuntimeFixture implements AutoCloseable {
     ContainerRuntime runtime;
 
     RuntimeFixture() throws Exception {
+        this("corral-test-state");
+    }
+
+    /** @param statePrefix the state dir's name prefix (to test paths with odd characters) */
+    RuntimeFixture(String statePrefix) throws Exception {
         layout = CgroupLayoutDetector.detectSystem();
         Workloads.expectLayout(layout);
         parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
-        stateDir = Files.createTempDirectory("corral-test-state");
+        stateDir = Files.createTempDirectory(statePrefix);
         runtime = open();
     }
 

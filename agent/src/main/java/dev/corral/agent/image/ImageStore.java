@@ -1,0 +1,348 @@
+package dev.corral.agent.image;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.spec.SpecException;
+import dev.corral.agent.spec.SpecParser;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Images and their layers under {@code <state>/images/}: {@code layers/<diff id>/} holds each layer unpacked once
+ * (content-addressed by the sha256 of its uncompressed tar), {@code images.json} the images and their names.
+ * An import unpacks into {@code tmp/}, then, under the store's lock, renames new layers into place and replaces
+ * images.json atomically: a crash before that rename leaves only unreferenced layers and staging files, which
+ * {@link #open} removes. Containers pin the image they were created on (see {@link ContainerRootfs}), and an
+ * image is not removed while pinned. Every method blocks on file IO.
+ */
+public final class ImageStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ImageStore.class);
+
+    private final Path root;
+    private final Path layers;
+    private final Path tmp;
+    private final Path index;
+    final Path containers;
+    private List<Image> images;
+
+    private ImageStore(Path stateDir) {
+        this.root = stateDir.resolve("images");
+        this.layers = root.resolve("layers");
+        this.tmp = root.resolve("tmp");
+        this.index = root.resolve("images.json");
+        this.containers = stateDir.resolve("rootfs");
+    }
+
+    /** Opens the store, removing what an interrupted import or removal left: staging files, unreferenced layers. */
+    public static ImageStore open(Path stateDir) throws IOException {
+        ImageStore s = new ImageStore(stateDir);
+        Files.createDirectories(s.layers);
+        Files.createDirectories(s.containers);
+        Trees.delete(s.tmp);
+        Files.createDirectories(s.tmp);
+        s.images = Files.exists(s.index)
+                ? List.copyOf(ImageArchive.JSON.readValue(s.index.toFile(), new TypeReference<List<Image>>() { }))
+                : List.of();
+        s.collectLayers();
+        return s;
+    }
+
+    /** A directory for staging files (an upload on its way in), on the store's filesystem; removed on open. */
+    public Path stagingDir() {
+        return tmp;
+    }
+
+    public Path layerDir(String diffIdHex) {
+        return layers.resolve(diffIdHex).resolve("diff");
+    }
+
+    // ---- import ---------------------------------------------------------------------------------------
+
+    /**
+     * Imports a tar (plain or gzip): an OCI image layout, a docker-save archive, or a root filesystem (one layer).
+     *
+     * @param name "name[:tag]" to give it, or null for the name the archive gives (if any)
+     */
+    public Image importArchive(Path file, String name) throws IOException, BadArchiveException, SpecException {
+        String ref = name == null ? null : ImageRef.parse(name, "name").nameTag();
+        Path staging = Files.createDirectory(tmp.resolve("import-" + UUID.randomUUID()));
+        try {
+            if (!LayerUnpacker.isGzip(file)) {
+                // Read in place: each blob is read once, from the upload, never copied out first.
+                try (ArchiveSource.Tar tar = ArchiveSource.Tar.open(file)) {
+                    if (tar.isEmpty()) {
+                        throw new BadArchiveException("the archive is empty or not a tar archive");
+                    }
+                    if (ImageArchive.isImageLayout(tar)) {
+                        tar.checkLinksStayInside();
+                        return importLayout(ImageArchive.read(tar), ref, staging);
+                    }
+                }
+            } else if (ArchiveFiles.isImageArchive(file)) {
+                Path src = Files.createDirectory(staging.resolve("src"));
+                ArchiveFiles.extract(file, src);
+                try (ArchiveSource dir = new ArchiveSource.Dir(src)) {
+                    return importLayout(ImageArchive.read(dir), ref, staging);
+                }
+            }
+            return importRootfs(file, ref, staging);
+        } finally {
+            Trees.delete(staging);
+        }
+    }
+
+    /** Imports an OCI image layout directory (as {@code skopeo copy ... oci:DIR} writes). */
+    public Image importDirectory(Path dir, String name) throws IOException, BadArchiveException, SpecException {
+        String ref = name == null ? null : ImageRef.parse(name, "name").nameTag();
+        try (ArchiveSource src = new ArchiveSource.Dir(dir)) {
+            if (!ImageArchive.isImageLayout(src)) {
+                throw new BadArchiveException(dir + " has neither index.json (OCI layout) nor manifest.json (docker save)");
+            }
+            Path staging = Files.createDirectory(tmp.resolve("import-" + UUID.randomUUID()));
+            try {
+                return importLayout(ImageArchive.read(src), ref, staging);
+            } finally {
+                Trees.delete(staging);
+            }
+        }
+    }
+
+    private Image importLayout(ImageArchive.Plan plan, String ref, Path staging)
+            throws IOException, BadArchiveException {
+        List<Staged> staged = new ArrayList<>();
+        long size = 0;
+        for (int i = 0; i < plan.layers().size(); i++) {
+            ImageArchive.Layer l = plan.layers().get(i);
+            String what = "layer " + i + " (sha256:" + (l.blobDigest() != null ? l.blobDigest() : l.diffId()) + ")";
+            Path dest = staging.resolve("layer-" + i);
+            boolean present = Files.isDirectory(layerDir(l.diffId()));
+            Checked c;
+            try (InputStream blob = plan.source().open(l.blob())) {
+                c = readLayer(blob, present ? null : dest, what);
+            }
+            if (l.blobDigest() != null && !c.blobHex.equals(l.blobDigest())) {
+                throw new BadArchiveException(what + " does not match its digest: the blob hashes to sha256:"
+                        + c.blobHex);
+            }
+            if (!c.diffHex.equals(l.diffId())) {
+                throw new BadArchiveException(what + " does not match its diff id sha256:" + l.diffId()
+                        + " from the config: the uncompressed layer hashes to sha256:" + c.diffHex);
+            }
+            staged.add(new Staged(l.diffId(), present ? null : dest, c.bytes));
+            size += present ? layerSize(l.diffId()) : c.bytes;
+        }
+        JsonNode config = ImageArchive.JSON.readTree(plan.config());
+        Image image = new Image("sha256:" + plan.configHex(), names(ref != null ? ref : plan.name()),
+                staged.stream().map(s -> "sha256:" + s.diffId).toList(), size, config.path("created").asText(null),
+                System.currentTimeMillis(), ImageConfig.of(config.path("config")));
+        return commit(image, staged);
+    }
+
+    private Image importRootfs(Path file, String ref, Path staging) throws IOException, BadArchiveException {
+        Path dest = staging.resolve("layer-0");
+        Checked c;
+        try (InputStream in = Files.newInputStream(file)) {
+            c = readLayer(in, dest, "the root filesystem tar");
+        }
+        String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},\"rootfs\":{\"type\":\"layers\","
+                + "\"diff_ids\":[\"sha256:" + c.diffHex + "\"]}}";
+        Image image = new Image("sha256:" + Digests.sha256Hex(config.getBytes(StandardCharsets.UTF_8)), names(ref),
+                List.of("sha256:" + c.diffHex), c.bytes, null, System.currentTimeMillis(), ImageConfig.EMPTY);
+        return commit(image, List.of(new Staged(c.diffHex, dest, c.bytes)));
+    }
+
+    private static List<String> names(String ref) {
+        return ref == null ? List.of() : List.of(ref);
+    }
+
+    private record Staged(String diffId, Path dir, long bytes) {
+    }
+
+    private record Checked(String blobHex, String diffHex, long bytes) {
+    }
+
+    /**
+     * Reads a layer blob to its end, hashing it as stored and uncompressed; unpacks it into {@code dest} unless
+     * that is null (a layer the store has: only its digests are checked).
+     */
+    private static Checked readLayer(InputStream blob, Path dest, String what) throws IOException, BadArchiveException {
+        MessageDigest blobMd = Digests.sha256();
+        MessageDigest diffMd = Digests.sha256();
+        try (InputStream raw = new DigestInputStream(blob, blobMd)) {
+            InputStream tar = new DigestInputStream(LayerUnpacker.decompressed(raw, what), diffMd);
+            long bytes = 0;
+            try {
+                if (dest != null) {
+                    Files.createDirectories(dest.resolve("diff"));
+                    bytes = LayerUnpacker.unpack(tar, dest.resolve("diff"), what);
+                }
+                tar.transferTo(OutputStream.nullOutputStream()); // the rest: tar padding, or all of it
+                raw.transferTo(OutputStream.nullOutputStream());
+            } catch (java.util.zip.ZipException | java.io.EOFException e) {
+                throw new BadArchiveException(what + " is truncated or corrupt: " + e.getMessage());
+            }
+            return new Checked(Digests.hex(blobMd), Digests.hex(diffMd), bytes);
+        }
+    }
+
+    /** Renames the new layers into place and records the image, atomically, under the store's lock. */
+    private synchronized Image commit(Image image, List<Staged> staged) throws IOException {
+        for (Staged s : staged) {
+            Path dest = layers.resolve(s.diffId);
+            if (s.dir == null && !Files.isDirectory(dest)) {
+                throw new IOException("layer sha256:" + s.diffId + " was removed while this import ran; import again");
+            }
+            if (s.dir != null && !Files.exists(dest)) {
+                Files.writeString(s.dir.resolve("size"), Long.toString(s.bytes));
+                Files.move(s.dir, dest, StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        fsyncDir(layers);
+        List<Image> next = new ArrayList<>();
+        Image existing = null;
+        for (Image i : images) {
+            if (i.id().equals(image.id())) {
+                existing = i;
+                continue;
+            }
+            List<String> kept = i.names().stream().filter(n -> !image.names().contains(n)).toList();
+            next.add(kept.size() == i.names().size() ? i : i.withNames(kept));
+        }
+        Image result = image;
+        if (existing != null) { // the same image again: it keeps its names and gains the new one
+            Set<String> all = new java.util.LinkedHashSet<>(existing.names());
+            all.addAll(image.names());
+            result = new Image(existing.id(), List.copyOf(all), existing.layers(), existing.size(), existing.created(),
+                    existing.importedAtMillis(), existing.config());
+        }
+        next.add(result);
+        save(next);
+        return result;
+    }
+
+    // ---- queries and removal ----------------------------------------------------------------------
+
+    public synchronized List<Image> list() {
+        List<Image> out = new ArrayList<>(images);
+        out.sort(Comparator.comparingLong(Image::importedAtMillis).reversed());
+        return out;
+    }
+
+    /** The image a reference names (a name:tag, or an id or a unique prefix of one). */
+    public synchronized Image get(String ref) throws SpecException, ContainerException {
+        return find(ImageRef.parse(ref, "image"))
+                .orElseThrow(() -> new ContainerException(ContainerException.Kind.NOT_FOUND, "no image '" + ref + "'"));
+    }
+
+    synchronized Optional<Image> byId(String hex) {
+        return images.stream().filter(i -> i.hex().equals(hex)).findFirst();
+    }
+
+    private Optional<Image> find(ImageRef ref) throws ContainerException {
+        if (ref.idPrefix() != null) {
+            List<Image> hits = images.stream().filter(i -> i.hex().startsWith(ref.idPrefix())).toList();
+            if (hits.size() > 1) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "the id prefix '" + ref.idPrefix()
+                        + "' matches " + hits.size() + " images; give more of it");
+            }
+            if (hits.size() == 1) {
+                return Optional.of(hits.get(0));
+            }
+        }
+        if (ref.name() == null) {
+            return Optional.empty();
+        }
+        return images.stream().filter(i -> i.names().contains(ref.nameTag())).findFirst();
+    }
+
+    /**
+     * Removes a name, or the image when given its id or its last name; refused while a container uses it. Layers
+     * no other image references are deleted.
+     */
+    public synchronized void remove(String ref) throws SpecException, ContainerException, IOException {
+        ImageRef r = ImageRef.parse(ref, "image");
+        Image image = get(ref);
+        boolean byName = r.name() != null && image.names().contains(r.nameTag()) && image.names().size() > 1;
+        if (byName) {
+            List<Image> next = new ArrayList<>(images);
+            next.replaceAll(i -> i == image ? i.withNames(i.names().stream().filter(n -> !n.equals(r.nameTag())).toList()) : i);
+            save(next);
+            return;
+        }
+        List<String> users = ContainerRootfs.usersOf(containers, image.hex());
+        if (!users.isEmpty()) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "image " + ref + " is used by container"
+                    + (users.size() > 1 ? "s " : " ") + String.join(", ", users) + "; remove "
+                    + (users.size() > 1 ? "them" : "it") + " first");
+        }
+        List<Image> next = new ArrayList<>(images);
+        next.remove(image);
+        save(next);
+        collectLayers();
+    }
+
+    /** Deletes layers no image references: each is renamed into tmp/ first, so none is ever seen half-deleted. */
+    private synchronized void collectLayers() throws IOException {
+        Set<String> used = new HashSet<>();
+        images.forEach(i -> i.layers().forEach(l -> used.add(l.substring(7))));
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layers)) {
+            for (Path l : ds) {
+                if (!used.contains(l.getFileName().toString())) {
+                    Path trash = tmp.resolve("gone-" + UUID.randomUUID());
+                    Files.move(l, trash, StandardCopyOption.ATOMIC_MOVE);
+                    Trees.delete(trash);
+                }
+            }
+        }
+    }
+
+    long layerSize(String diffIdHex) {
+        try {
+            return Long.parseLong(Files.readString(layers.resolve(diffIdHex).resolve("size")).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private void save(List<Image> next) throws IOException {
+        Path t = root.resolve("images.json.tmp");
+        try (FileChannel ch = FileChannel.open(t, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(next)));
+            ch.force(true);
+        }
+        Files.move(t, index, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        fsyncDir(root);
+        images = List.copyOf(next);
+    }
+
+    static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
