@@ -20,14 +20,16 @@ public record ContainerView(String name, String cgroup, Map<String, String> labe
     /**
      * The user's own limits. {@link Limits#UNLIMITED} where there is none.
      *
+     * @param cpuShares         the spec's own cpu.shares (its weight converted), 0 when it sets none: a container
+     *                          that sets its own keeps it, and its CPU weight is shares / 1024
      * @param memoryReservation the spec's memory reservation (v1 soft limit, v2 memory.low), 0 when none
      * @param io                per "MAJOR:MINOR": the user's read and write throttles
      */
-    public record Baseline(long cpuQuotaMicros, long cpuPeriodMicros, long memoryMax, long memoryHigh,
-                           long memoryReservation, Map<String, DeviceThrottle> io) {
+    public record Baseline(long cpuQuotaMicros, long cpuPeriodMicros, long cpuShares, long memoryMax,
+                           long memoryHigh, long memoryReservation, Map<String, DeviceThrottle> io) {
 
         public static final Baseline NONE = new Baseline(Limits.UNLIMITED,
-                dev.corral.exporter.sample.CgroupConversions.DEFAULT_CPU_PERIOD_MICROS, Limits.UNLIMITED,
+                dev.corral.exporter.sample.CgroupConversions.DEFAULT_CPU_PERIOD_MICROS, 0, Limits.UNLIMITED,
                 Limits.UNLIMITED, 0, Map.of());
 
         public Baseline {

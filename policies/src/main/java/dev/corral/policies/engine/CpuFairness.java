@@ -61,7 +61,7 @@ final class CpuFairness implements Rule {
             weight[i] = m.weight();
             double used = m.cpuCores();
             busy += used >= BUSY_CORES ? 1 : 0;
-            demand[i] = backlogged(c, m, saturated) ? Double.POSITIVE_INFINITY : used * 1.2 + 0.02;
+            demand[i] = demand(c, m, saturated);
         }
         double[] share = MaxMin.shares(c.host().cpuCores(), demand, weight);
         Map<String, Double> e = new LinkedHashMap<>();
@@ -88,16 +88,20 @@ final class CpuFairness implements Rule {
     }
 
     /**
-     * It would use more if it could: throttled in the interval, using nearly all its quota, or its tasks
-     * waited for CPU (its PSI); without PSI files, any busy container on a saturated host.
+     * What a container would use, in cores. Held at its quota (throttled, or using nearly all of it): unbounded.
+     * Otherwise what it used plus the share of time its tasks waited for CPU (PSI "some": at least one more
+     * core's worth of waiting, a lower bound); without PSI files, a busy container on a saturated host is
+     * taken as unbounded.
      */
-    private boolean backlogged(Cycle c, Member m, boolean saturated) {
+    private double demand(Cycle c, Member m, boolean saturated) {
         double used = m.cpuCores();
         long quota = quotaOf(m);
-        double cap = Limits.isUnlimited(quota) ? c.host().cpuCores() : quota / (double) periodOf(m);
+        boolean capped = !Limits.isUnlimited(quota) && used >= 0.9 * quota / (double) periodOf(m);
         double stall = m.cpuPressure();
-        return m.throttledPeriods() > 0 || used >= 0.9 * cap || stall >= 0.1
-                || (Double.isNaN(stall) && saturated && used >= BUSY_CORES);
+        if (m.throttledPeriods() > 0 || capped || (Double.isNaN(stall) && saturated && used >= BUSY_CORES)) {
+            return Double.POSITIVE_INFINITY;
+        }
+        return used + (Double.isNaN(stall) ? 0 : stall) + 0.02;
     }
 
     private void cap(Cycle c, Member m, double share, double hostBusy, double psi, List<Action> out) {
@@ -144,8 +148,8 @@ final class CpuFairness implements Rule {
     /** Class weight w → w × 1024 cpu.shares on v1, w × 100 cpu.weight on v2 (the kernels' defaults at w = 1). */
     private void setWeights(Cycle c, List<Member> members, List<Action> out) {
         for (Member m : members) {
-            if (m.now().spec() == null || Absent.is(m.now().spec().cpuShares())) {
-                continue;
+            if (m.now().spec() == null || Absent.is(m.now().spec().cpuShares()) || m.ownsCpuWeight()) {
+                continue; // a container that sets its own shares keeps them
             }
             long currentShares = m.now().spec().cpuShares();
             boolean v2 = c.host().v2();

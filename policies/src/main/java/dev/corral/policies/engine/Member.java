@@ -23,8 +23,14 @@ record Member(ContainerView view, Policy.PolicyClass cls, CgroupSample now, Cgro
         return view.cgroup();
     }
 
+    /** The class's weight, unless the container's spec sets its own cpu shares (1024 = weight 1). */
     double weight() {
-        return cls.weight();
+        long own = view.baseline().cpuShares();
+        return own > 0 ? own / 1024.0 : cls.weight();
+    }
+
+    boolean ownsCpuWeight() {
+        return view.baseline().cpuShares() > 0;
     }
 
     /** CPU used over the interval, in cores. */

@@ -25,7 +25,7 @@ class AdmissionTest {
 
     private static ContainerView view(String name, Map<String, String> labels, long reservation) {
         return new ContainerView(name, "/corral/" + name, labels, new ContainerView.Baseline(Limits.UNLIMITED,
-                100_000, Limits.UNLIMITED, Limits.UNLIMITED, reservation, Map.of()));
+                100_000, 0, Limits.UNLIMITED, Limits.UNLIMITED, reservation, Map.of()));
     }
 
     @Test

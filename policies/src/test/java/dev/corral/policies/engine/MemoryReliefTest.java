@@ -55,7 +55,7 @@ class MemoryReliefTest {
     @Test
     void aStalledContainerIsLoosenedAndEverythingIsLiftedOnceTheHostRelaxes() throws Exception {
         Recorded r = new Recorded(POLICY, new HostView(2, 8 * GIB, 0, true, Recorded.PARENT), 1000, false);
-        Recorded.Cg big = r.container("big", Map.of(), new ContainerView.Baseline(Limits.UNLIMITED, 100_000,
+        Recorded.Cg big = r.container("big", Map.of(), new ContainerView.Baseline(Limits.UNLIMITED, 100_000, 0,
                 Limits.UNLIMITED, 12 * GIB, 0, Map.of()));
         r.container("small", Map.of()).workingSet = 10 * MIB;
         big.workingSet = 6 * GIB;
