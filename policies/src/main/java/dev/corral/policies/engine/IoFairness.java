@@ -15,14 +15,13 @@ import java.util.TreeSet;
  * the highest total throughput seen (or the configured one). The device is contended when at least two
  * containers do IO on it and it is saturated (throughput at a fraction of capacity, or host IO PSI high), and
  * stays so while throttles are in force and two containers still do IO. Under contention the capacity (times
- * headroom) is shared by weighted max-min over demands: a throttled container using its throttle, or one that
- * stalls on IO, wants more; another wants a little more than it uses. A container above its share is throttled
+ * headroom) is shared by weighted max-min over demands: a throttled container using its throttle wants
+ * more; another wants its rate, more by the share of time it stalled on IO. A container above its share is throttled
  * at it (never below its guarantee); throttles follow the share, and are lifted liftAfter after contention ends.
  */
 final class IoFairness implements Rule {
 
     static final String NAME = "ioFairness";
-    private static final double STALLED = 0.2;
 
     private final Policies.IoFairness p;
     private final Map<String, Double> capacity = new HashMap<>();
@@ -85,8 +84,11 @@ final class IoFairness implements Rule {
             Member m = active.get(i);
             double rate = rates.get(m);
             Long t = set.get(m.name());
-            boolean wantsMore = (t != null && rate >= 0.85 * t) || m.ioPressure() >= STALLED;
-            demand[i] = wantsMore ? Double.POSITIVE_INFINITY : rate * 1.25 + p.minActive();
+            double stall = m.ioPressure();
+            // Held at its throttle: unbounded. Otherwise its rate, grown by the share of time it stalled on IO
+            // (a writer that waits all the time is offered twice its rate, and again next cycle if it takes it).
+            demand[i] = t != null && rate >= 0.85 * t ? Double.POSITIVE_INFINITY
+                    : rate * (1 + (Double.isNaN(stall) ? 0 : stall)) + p.minActive();
             weight[i] = m.weight();
         }
         double[] share = MaxMin.shares(cap * p.headroom(), demand, weight);

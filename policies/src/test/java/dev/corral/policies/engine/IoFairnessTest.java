@@ -39,8 +39,8 @@ class IoFairnessTest {
             assertThat(a.container()).isEqualTo("flood");
             assertThat(a.major()).isEqualTo(254);
             assertThat(a.minor()).isEqualTo(0);
-            // 90 % of 100 MiB/s, less what the modest writer wants (1.25 × 2 MiB/s + 256 KiB)
-            assertThat(a.writeBps()).isEqualTo((long) (90 * MIB - 2.5 * MIB - 256 * 1024));
+            // 90 % of 100 MiB/s, less what the modest writer wants (its 2 MiB/s + 256 KiB)
+            assertThat(a.writeBps()).isEqualTo((long) (90 * MIB - 2 * MIB - 256 * 1024));
             assertThat(a.readBps()).isEqualTo(a.writeBps());
             assertThat(a.audit().action()).isEqualTo("set-io-throttle");
             assertThat(a.audit().inputs()).containsEntry("device", "254:0");
@@ -69,8 +69,8 @@ class IoFairnessTest {
         Recorded r = new Recorded(weighted, Recorded.v1Host(2, 8 * GIB), 500, false);
         Recorded.Cg lo = r.container("lo", Map.of());
         Recorded.Cg hi = r.container("hi", Map.of());
-        lo.ioStall = 0.5; // both stall on IO: both want more
-        hi.ioStall = 0.5;
+        lo.ioStall = 1.0; // both stall on IO all the time: both want twice what they get
+        hi.ioStall = 1.0;
         List<Action.SetIo> set = Recorded.of(r.cycle(io(r, lo, 50, hi, 50)), Action.SetIo.class);
         assertThat(set).singleElement().satisfies(a -> {
             assertThat(a.container()).isEqualTo("lo");
