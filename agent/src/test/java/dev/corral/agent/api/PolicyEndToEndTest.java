@@ -186,13 +186,15 @@ class PolicyEndToEndTest {
             JsonObject hi = new JsonObject(fx.unix(GET, "/v1/containers/hi", null).body());
             assertThat(hi.getString("state")).isEqualTo("running");
             assertThat(events.policy("oomProtection", null)).as("exactly one victim").hasSize(1);
-            assertThat(oomKills(fx)).as("the kernel's OOM kills in the parent").isZero();
+            // v1 counts a kill in the victim's own memory cgroup (v2's memory.events also in its ancestors)
+            assertThat(oomKills(fx.parentFile("memory", fx.v2() ? "memory.events" : "memory.oom_control"))
+                    + oomKills(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.events" : "memory.oom_control")))
+                    .as("the kernel's OOM kills in the parent and hi").isZero();
             Files.writeString(parentLimit, fx.v2() ? "max" : "-1");
         }
     }
 
-    private static long oomKills(AgentFixture fx) throws Exception {
-        Path f = fx.parentFile("memory", fx.v2() ? "memory.events" : "memory.oom_control");
+    private static long oomKills(Path f) throws Exception {
         for (String line : Files.readAllLines(f)) {
             if (line.startsWith("oom_kill ")) {
                 return Long.parseLong(line.substring(9).strip());
@@ -223,26 +225,27 @@ class PolicyEndToEndTest {
         return 0;
     }
 
+    /**
+     * The flooder keeps 16 direct writes in flight, the other writer one at a time: without the policy the
+     * kernel (mq-deadline, v1 has no IO fairness) gives the second about 1 % of the device here
+     * (docs/benchmarks.md). Both want all they can get, so max-min entitles each to half of what the device does.
+     */
     @Test
-    void anIoFlooderIsThrottledSoAModestWriterGetsItsShareAndTheThrottleGoesWhenContentionEnds() throws Exception {
-        String policy = "{" + policies(false, false, true, ",'ioFairness':{'saturation':0.8,'headroom':0.9,"
+    void anIoFlooderIsThrottledSoAOneAtATimeWriterGetsItsShareAndTheThrottleGoesWhenContentionEnds()
+            throws Exception {
+        String policy = "{" + policies(false, false, true, ",'ioFairness':{'saturation':0.8,'headroom':0.8,"
                 + "'liftAfter':'1s','minActive':'256k'}") + "}";
         String device = dev.corral.exporter.testing.Workloads.writeDevice();
         String id = UUID.randomUUID().toString().substring(0, 8);
         Path floodFile = Path.of("/var/tmp/corral-test-" + id + "-flood");
-        Path modestFile = Path.of("/var/tmp/corral-test-" + id + "-modest");
-        double modestRate = 5 << 20;
+        Path singleFile = Path.of("/var/tmp/corral-test-" + id + "-single");
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
             run(fx, "{'name':'flood','command':['fio','--name=flood','--filename=" + floodFile + "','--size=256M',"
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=libaio','--iodepth=16','--time_based',"
                     + "'--runtime=40']}");
             Thread.sleep(1500);
-            long f0 = written(fx, "flood", device);
-            long t0 = System.nanoTime();
-            Thread.sleep(2500);
-            double alone = (written(fx, "flood", device) - f0) / ((System.nanoTime() - t0) / 1e9);
-            run(fx, "{'name':'modest','command':['fio','--name=modest','--filename=" + modestFile + "','--size=64M',"
-                    + "'--rw=write','--bs=64k','--direct=1','--ioengine=psync','--rate=5m','--time_based',"
+            run(fx, "{'name':'single','command':['fio','--name=single','--filename=" + singleFile + "',"
+                    + "'--size=256M','--rw=write','--bs=1M','--direct=1','--ioengine=psync','--time_based',"
                     + "'--runtime=40']}");
             JsonObject throttle = events.await(e -> e.getString("type").equals("policy")
                     && e.getString("name").equals("flood")
@@ -252,30 +255,32 @@ class PolicyEndToEndTest {
                 assertThat(Files.readString(fx.cgroupFile("flood", "blkio", "blkio.throttle.write_bps_device")))
                         .contains(device + " ");
             }
-            Thread.sleep(1000);
-            f0 = written(fx, "flood", device);
-            long m0 = written(fx, "modest", device);
-            t0 = System.nanoTime();
+            Thread.sleep(3000); // the single writer takes what it is offered; the throttle follows
+            long f0 = written(fx, "flood", device);
+            long s0 = written(fx, "single", device);
+            long t0 = System.nanoTime();
             Thread.sleep(5000);
             double seconds = (System.nanoTime() - t0) / 1e9;
             double flood = (written(fx, "flood", device) - f0) / seconds;
-            double modest = (written(fx, "modest", device) - m0) / seconds;
-            // used / entitled: the modest writer is entitled to its 5 MiB/s, the flooder to the rest of what the
-            // device did for it alone (max-min fair shares of the measured capacity)
-            double xm = Math.min(1, modest / modestRate);
-            double xf = Math.min(1, flood / Math.max(1, alone - modestRate));
-            double jain = (xm + xf) * (xm + xf) / (2 * (xm * xm + xf * xf));
-            System.out.printf("io — flooder alone %.1f MiB/s; with policy: flooder %.1f MiB/s, modest %.2f MiB/s, "
-                    + "Jain %.3f%n", alone / 1048576, flood / 1048576, modest / 1048576, jain);
-            assertThat(jain).as("Jain's index of used/entitled (flood %.1f, modest %.2f MiB/s)", flood / 1048576,
-                    modest / 1048576).isGreaterThanOrEqualTo(0.9);
+            double single = (written(fx, "single", device) - s0) / seconds;
+            double half = (flood + single) / 2;
+            double xf = Math.min(1, flood / half);
+            double xs = Math.min(1, single / half);
+            double jain = (xf + xs) * (xf + xs) / (2 * (xf * xf + xs * xs));
+            System.out.printf("io — flooder %.1f MiB/s, one-at-a-time writer %.1f MiB/s, Jain %.3f; throttles: %s%n",
+                    flood / 1048576, single / 1048576, jain, events.policy("ioFairness", null).stream()
+                            .map(e -> e.getJsonObject("attributes").getString("after") + " (capacity "
+                                    + e.getJsonObject("attributes").getJsonObject("inputs").getLong("capacityBytesPerSecond")
+                                    / 1048576 + " MiB/s)").toList());
+            assertThat(jain).as("Jain's index of used/entitled (flood %.1f, single %.1f MiB/s)", flood / 1048576,
+                    single / 1048576).isGreaterThanOrEqualTo(0.9);
 
-            fx.unix(DELETE, "/v1/containers/modest?force=true", null);
+            fx.unix(DELETE, "/v1/containers/single?force=true", null);
             long stopped = System.currentTimeMillis();
             JsonObject lifted = events.await(e -> e.getString("type").equals("policy")
                     && e.getString("name").equals("flood")
                     && e.getJsonObject("attributes").getString("action").equals("lift-io-throttle"), 10_000);
-            System.out.printf("io — throttle lifted %d ms after the modest writer stopped%n",
+            System.out.printf("io — throttle lifted %d ms after the other writer stopped%n",
                     lifted.getLong("timeMillis") - stopped);
             assertThat(lifted.getLong("timeMillis") - stopped).isLessThanOrEqualTo(2000);
             if (!fx.v2()) {
@@ -284,7 +289,7 @@ class PolicyEndToEndTest {
             }
         } finally {
             Files.deleteIfExists(floodFile);
-            Files.deleteIfExists(modestFile);
+            Files.deleteIfExists(singleFile);
         }
     }
 

@@ -12,22 +12,30 @@ import java.util.TreeSet;
 
 /**
  * IO fairness under device saturation (the v1 kernel gives none with mq-deadline). Per device: the capacity is
- * the highest total throughput seen (or the configured one). The device is contended when at least two
- * containers do IO on it and it is saturated (throughput at a fraction of capacity, or host IO PSI high), and
+ * the highest throughput it sustained (median of five intervals), or the configured one. The device is contended when at least two
+ * containers do IO on it and it is saturated (throughput at a fraction of capacity, host IO PSI high, or one of
+ * them stalled on IO nearly all the time), and
  * stays so while throttles are in force and two containers still do IO. Under contention the capacity (times
- * headroom) is shared by weighted max-min over demands: a throttled container using its throttle wants
- * more; another wants its rate, more by the share of time it stalled on IO. A container above its share is throttled
+ * headroom) is shared by weighted max-min over demands: a throttled container using its throttle, or one
+ * stalled on IO nearly all the time, wants more; another wants its rate, more by the share of time it stalled.
+ * A throttle changes at most once per cooldown, and rises by at most a quarter at a time. A container above its share is throttled
  * at it (never below its guarantee); throttles follow the share, and are lifted liftAfter after contention ends.
  */
 final class IoFairness implements Rule {
 
     static final String NAME = "ioFairness";
+    /** A container stalled on IO this share of the time is IO-bound: it would take any share it is given. */
+    private static final double IO_BOUND = 0.9;
+    /** A throttle rises at most this much per change (and falls to the share), so it settles instead of flapping. */
+    private static final double RAISE = 1.25;
 
     private final Policies.IoFairness p;
     private final Map<String, Double> capacity = new HashMap<>();
     /** device → container → throttle in bytes/s. */
     private final Map<String, Map<String, Long>> throttles = new HashMap<>();
     private final Map<String, Long> calmSince = new HashMap<>();
+    private final Map<String, Long> changedAt = new HashMap<>();
+    private final Map<String, java.util.ArrayDeque<Double>> recent = new HashMap<>();
 
     IoFairness(Policies.IoFairness p) {
         this.p = p;
@@ -57,10 +65,14 @@ final class IoFairness implements Rule {
             }
         }
         Long configured = p.capacity().get(dev);
-        double cap = configured != null ? configured : Math.max(capacity.getOrDefault(dev, 0.0), total);
+        double cap = configured != null ? configured : Math.max(capacity.getOrDefault(dev, 0.0), sustained(dev, total));
         capacity.put(dev, cap);
         Map<String, Long> set = throttles.computeIfAbsent(dev, d -> new HashMap<>());
-        boolean saturated = (cap > 0 && total >= p.saturation() * cap) || hostPsi >= p.psiThreshold();
+        boolean ioBound = false;
+        for (Member m : active) {
+            ioBound |= m.ioPressure() >= IO_BOUND;
+        }
+        boolean saturated = (cap > 0 && total >= p.saturation() * cap) || hostPsi >= p.psiThreshold() || ioBound;
         boolean contention = active.size() >= 2 && (saturated || !set.isEmpty());
         if (!contention) {
             long since = calmSince.computeIfAbsent(dev, d -> c.now());
@@ -85,9 +97,10 @@ final class IoFairness implements Rule {
             double rate = rates.get(m);
             Long t = set.get(m.name());
             double stall = m.ioPressure();
-            // Held at its throttle: unbounded. Otherwise its rate, grown by the share of time it stalled on IO
-            // (a writer that waits all the time is offered twice its rate, and again next cycle if it takes it).
-            demand[i] = t != null && rate >= 0.85 * t ? Double.POSITIVE_INFINITY
+            // Held at its throttle, or waiting on IO nearly all the time: unbounded. Otherwise its rate, grown by
+            // the share of time it stalled (offered more, it shows next cycle whether it takes it).
+            boolean unbounded = (t != null && rate >= 0.85 * t) || stall >= IO_BOUND;
+            demand[i] = unbounded ? Double.POSITIVE_INFINITY
                     : rate * (1 + (Double.isNaN(stall) ? 0 : stall)) + p.minActive();
             weight[i] = m.weight();
         }
@@ -97,19 +110,41 @@ final class IoFairness implements Rule {
             double rate = rates.get(m);
             long target = Math.max((long) share[i], Math.max(m.cls().guarantees().io(), p.minActive()));
             Long t = set.get(m.name());
+            if (t != null && target > t * RAISE) {
+                target = (long) (t * RAISE);
+            }
             if (t == null && rate <= share[i]) {
                 continue; // within its share
             }
             if (t != null && Math.abs(target - t) <= 0.1 * t) {
                 continue; // hysteresis
             }
+            Long last = changedAt.get(dev + " " + m.name());
+            if (t != null && last != null && c.now() - last < p.cooldown()) {
+                continue;
+            }
             long user = m.view().baseline().ioOf(dev).writeBps();
             if (!Limits.isUnlimited(user) && user <= target) {
                 continue; // the user's own throttle is tighter
             }
             set.put(m.name(), target);
+            changedAt.put(dev + " " + m.name(), c.now());
             write(c, m, dev, target, "set-io-throttle", "saturation", t, rate, share[i], total, cap, hostPsi, out);
         }
+    }
+
+    /**
+     * The median of the device's last five totals: what it sustains, not a one-interval burst (a file laid out
+     * through the page cache, counters caught up after a slow read).
+     */
+    private double sustained(String dev, double total) {
+        java.util.ArrayDeque<Double> last = recent.computeIfAbsent(dev, d -> new java.util.ArrayDeque<>());
+        last.addLast(total);
+        if (last.size() > 5) {
+            last.removeFirst();
+        }
+        double[] sorted = last.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return sorted[sorted.length / 2];
     }
 
     /** Throttles reads and writes alike: a flooder of either kind takes the same device time. */
@@ -136,5 +171,6 @@ final class IoFairness implements Rule {
         for (Map<String, Long> set : throttles.values()) {
             set.keySet().retainAll(liveNames);
         }
+        changedAt.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
     }
 }

@@ -16,7 +16,8 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
                 : memoryPressure;
         oomProtection = oomProtection == null ? new OomProtection(null, null, null, null, null, null, null)
                 : oomProtection;
-        ioFairness = ioFairness == null ? new IoFairness(null, null, null, null, null, null, null) : ioFairness;
+        ioFairness = ioFairness == null ? new IoFairness(null, null, null, null, null, null, null, null)
+                : ioFairness;
         admission = admission == null ? new Admission(null, null, null) : admission;
     }
 
@@ -123,11 +124,13 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
      * @param psiThreshold   or when the host's IO PSI "some" exceeds this share
      * @param headroom       the fraction of the capacity that is shared out (the rest keeps latency low)
      * @param liftAfter      throttles are lifted once contention has been over this long
+     * @param cooldown       least time between two changes of one container's throttle
      * @param minActive      bytes per second below which a container does not count as doing IO
      * @param capacity       known capacities in bytes per second by "MAJOR:MINOR" (else measured)
      */
     public record IoFairness(Boolean enabled, Double saturation, Double psiThreshold, Double headroom,
                              @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long liftAfter,
+                             @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long cooldown,
                              @JsonDeserialize(using = Sizes.Deserializer.class) Long minActive,
                              Map<String, Long> capacity) {
         public IoFairness {
@@ -136,6 +139,7 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
             psiThreshold = fraction("psiThreshold", psiThreshold, 0.5, 1);
             headroom = fraction("headroom", headroom, 0.9, 1);
             liftAfter = positive("liftAfter", liftAfter, 1000);
+            cooldown = positive("cooldown", cooldown, 1000);
             minActive = positive("minActive", minActive, 512L << 10);
             capacity = capacity == null ? Map.of() : Map.copyOf(capacity);
             for (Map.Entry<String, Long> e : capacity.entrySet()) {

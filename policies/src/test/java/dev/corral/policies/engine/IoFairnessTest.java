@@ -76,5 +76,12 @@ class IoFairnessTest {
             assertThat(a.container()).isEqualTo("lo");
             assertThat(a.writeBps()).isEqualTo((long) (100 * MIB * 0.9 / 4));
         });
+        // hi calms down (10 MiB/s, no stall): lo's share jumps to 90 - 10.25 MiB/s; after the cooldown its throttle
+        // rises by a quarter
+        hi.ioStall = 0;
+        assertThat(r.cycle(io(r, lo, 22.5, hi, 10)).actions()).as("within the 1 s cooldown").isEmpty();
+        List<Action.SetIo> raised = Recorded.of(r.cycle(io(r, lo, 22.5, hi, 10)), Action.SetIo.class);
+        assertThat(raised).singleElement().satisfies(a -> assertThat(a.writeBps())
+                .isEqualTo((long) ((long) (100 * MIB * 0.9 / 4) * 1.25)));
     }
 }
