@@ -18,7 +18,7 @@ import java.util.TreeSet;
  * stays so while throttles are in force and two containers still do IO. Under contention the capacity (times
  * headroom) is shared by weighted max-min over demands: a throttled container using its throttle, or one
  * stalled on IO nearly all the time, wants more; another wants its rate, more by the share of time it stalled.
- * A throttle changes at most once per cooldown, and rises by at most a quarter at a time. A container above its share is throttled
+ * A throttle changes at most once per cooldown, by at most +25 % / −30 % at a time. A container above its share is throttled
  * at it (never below its guarantee); throttles follow the share, and are lifted liftAfter after contention ends.
  */
 final class IoFairness implements Rule {
@@ -26,8 +26,9 @@ final class IoFairness implements Rule {
     static final String NAME = "ioFairness";
     /** A container stalled on IO this share of the time is IO-bound: it would take any share it is given. */
     private static final double IO_BOUND = 0.9;
-    /** A throttle rises at most this much per change (and falls to the share), so it settles instead of flapping. */
+    /** A throttle rises at most this much per change and falls at most to LOWER × the rate, so it settles. */
     private static final double RAISE = 1.25;
+    private static final double LOWER = 0.7;
 
     private final Policies.IoFairness p;
     private final Map<String, Double> capacity = new HashMap<>();
@@ -112,6 +113,10 @@ final class IoFairness implements Rule {
             Long t = set.get(m.name());
             if (t != null && target > t * RAISE) {
                 target = (long) (t * RAISE);
+            }
+            double from = t != null ? Math.min(t, rate) : rate;
+            if (target < from * LOWER) {
+                target = (long) (from * LOWER); // step down: the contender shows next time whether it takes more
             }
             if (t == null && rate <= share[i]) {
                 continue; // within its share

@@ -63,25 +63,31 @@ class IoFairnessTest {
     }
 
     @Test
-    void sharesFollowWeightsWhenBothWantMore() throws Exception {
+    void sharesFollowWeightsWhenBothWantMoreReachedInStepsOfAtMostThirtyPercent() throws Exception {
         String weighted = POLICY.replace("{'policies'", "{'classes':[{'name':'hi','weight':3,'selector':"
                 + "{'names':['hi']}}],'policies'");
         Recorded r = new Recorded(weighted, Recorded.v1Host(2, 8 * GIB), 500, false);
         Recorded.Cg lo = r.container("lo", Map.of());
         Recorded.Cg hi = r.container("hi", Map.of());
-        lo.ioStall = 1.0; // both stall on IO all the time: both want twice what they get
+        lo.ioStall = 1.0; // both stall on IO all the time: both take any share
         hi.ioStall = 1.0;
+        long share = (long) (100 * MIB * 0.9 / 4); // lo's weighted share of 90 % of 100 MiB/s
         List<Action.SetIo> set = Recorded.of(r.cycle(io(r, lo, 50, hi, 50)), Action.SetIo.class);
         assertThat(set).singleElement().satisfies(a -> {
             assertThat(a.container()).isEqualTo("lo");
-            assertThat(a.writeBps()).isEqualTo((long) (100 * MIB * 0.9 / 4));
+            assertThat(a.writeBps()).isEqualTo((long) (50 * MIB * 0.7)); // a first step down, not all the way
         });
-        // hi calms down (10 MiB/s, no stall): lo's share jumps to 90 - 10.25 MiB/s; after the cooldown its throttle
-        // rises by a quarter
+        assertThat(r.cycle(io(r, lo, 35, hi, 65)).actions()).as("within the 1 s cooldown").isEmpty();
+        set = Recorded.of(r.cycle(io(r, lo, 35, hi, 65)), Action.SetIo.class);
+        assertThat(set).singleElement().satisfies(a -> assertThat(a.writeBps()).isEqualTo((long) (35 * MIB * 0.7)));
+        // 24.5 MiB/s is within 10 % of the share (22.5): it holds there
+        for (int i = 0; i < 4; i++) {
+            assertThat(r.cycle(io(r, lo, 24.5, hi, 65.5)).actions()).isEmpty();
+        }
+        // hi calms down (10 MiB/s, no stall): lo's share jumps to 90 - 10.25 MiB/s; its throttle rises a quarter
         hi.ioStall = 0;
-        assertThat(r.cycle(io(r, lo, 22.5, hi, 10)).actions()).as("within the 1 s cooldown").isEmpty();
-        List<Action.SetIo> raised = Recorded.of(r.cycle(io(r, lo, 22.5, hi, 10)), Action.SetIo.class);
+        List<Action.SetIo> raised = Recorded.of(r.cycle(io(r, lo, 24.5, hi, 10)), Action.SetIo.class);
         assertThat(raised).singleElement().satisfies(a -> assertThat(a.writeBps())
-                .isEqualTo((long) ((long) (100 * MIB * 0.9 / 4) * 1.25)));
+                .isEqualTo((long) ((long) (35 * MIB * 0.7) * 1.25)));
     }
 }
