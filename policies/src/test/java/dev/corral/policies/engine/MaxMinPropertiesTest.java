@@ -12,7 +12,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.DoubleRange;
 import java.util.List;
 
-class MaxMinProperties {
+class MaxMinPropertiesTest {
 
     record Claim(double demand, double weight) {
     }
