@@ -194,6 +194,35 @@ class PolicyEndToEndTest {
         }
     }
 
+    @Test
+    void memoryReliefSqueezesTheContainerAboveItsShareWhenTheParentIsTight() throws Exception {
+        String policy = "{'policies':{'cpuFairness':{'enabled':false},'oomProtection':{'enabled':false},"
+                + "'ioFairness':{'enabled':false},'admission':{'enabled':false},'memoryPressure':{'parentUsageAbove':0.8,"
+                + "'tighten':0.1,'interval':'1s'}}}";
+        try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
+            long limit = 1L << 30;
+            Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
+            Files.writeString(parentLimit, Long.toString(limit));
+            run(fx, "{'name':'small','command':['stress-ng','--vm','1','--vm-bytes','100M','--vm-keep','--vm-hang',"
+                    + "'0','-t','60']}");
+            run(fx, "{'name':'big','command':['stress-ng','--vm','1','--vm-bytes','750M','--vm-keep','--vm-hang',"
+                    + "'0','-t','60']}");
+            String knob = fx.v2() ? "memory.high" : "memory.soft_limit_in_bytes";
+            JsonObject squeeze = events.await(e -> e.getString("type").equals("policy")
+                    && e.getString("name").equals("big")
+                    && e.getJsonObject("attributes").getString("policy").equals("memoryPressure"), 20_000);
+            assertThat(squeeze.getJsonObject("attributes").getString("action"))
+                    .isEqualTo(fx.v2() ? "set-memory-high" : "set-memory-soft-limit");
+            assertThat(squeeze.getJsonObject("attributes").getString("reason")).isEqualTo("host-tight");
+            long squeezed = number(fx.cgroupFile("big", "memory", knob));
+            // never below its entitlement: half of the parent's 1 GiB
+            assertThat(squeezed).isBetween(512L << 20, 750L << 20);
+            assertThat(events.policy("memoryPressure", null)).as("small is within its share")
+                    .noneMatch(e -> e.getString("name").equals("small"));
+            Files.writeString(parentLimit, fx.v2() ? "max" : "-1");
+        }
+    }
+
     private static long oomKills(Path f) throws Exception {
         for (String line : Files.readAllLines(f)) {
             if (line.startsWith("oom_kill ")) {

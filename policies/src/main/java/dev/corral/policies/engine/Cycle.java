@@ -40,6 +40,15 @@ record Cycle(long now, double seconds, HostView host, Policy policy, List<Member
         return host.memoryBytes();
     }
 
+    /** The parent's working set over its memory limit; 0 when it has no limit. */
+    double parentMemoryFraction() {
+        if (parent == null || parent.memory() == null || parent.spec() == null || parent.spec().memoryLimit() <= 0
+                || Limits.isUnlimited(parent.spec().memoryLimit()) || Absent.is(parent.memory().workingSet())) {
+            return 0;
+        }
+        return parent.memory().workingSet() / (double) parent.spec().memoryLimit();
+    }
+
     /** Each member's memory entitlement: a weighted share of the capacity, never below its guarantee. */
     long memoryEntitlement(Member m) {
         double weights = 0;

@@ -12,8 +12,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Memory pressure relief. When the host is tight (MemAvailable below a fraction of its memory, or host memory
- * PSI above the target) the container furthest above its fair share (a weighted share of the containers'
+ * Memory pressure relief. When the host is tight (MemAvailable below a fraction of its memory, host memory
+ * PSI above the target, or the agent's parent cgroup near its memory limit) the container furthest above its fair share (a weighted share of the containers'
  * memory, never below its guarantee) is squeezed one step: v2 memory.high, v1 memory.soft_limit_in_bytes (which
  * the kernel reclaims toward under global pressure). A container that stalls on memory (its own PSI above the
  * target) is loosened fast, as senpai does; squeezes are slow (one step per interval). Once the host has not
@@ -37,7 +37,7 @@ final class MemoryRelief implements Rule {
         long available = c.host().memoryAvailable();
         double hostPsi = c.hostPressure(ps -> ps.memory(), false);
         boolean tight = (!Absent.is(available) && available < p.hostAvailableBelow() * c.host().memoryBytes())
-                || hostPsi > p.pressureTarget();
+                || hostPsi > p.pressureTarget() || c.parentMemoryFraction() > p.parentUsageAbove();
         List<Member> members = new ArrayList<>();
         for (Member m : c.members()) {
             if (!Absent.is(m.workingSet())) {
@@ -124,6 +124,7 @@ final class MemoryRelief implements Rule {
         in.put("memoryPressure", CpuFairness.round(stall));
         in.put("hostMemoryPressure", CpuFairness.round(hostPsi));
         in.put("hostAvailableBytes", available);
+        in.put("parentUsedFraction", CpuFairness.round(c.parentMemoryFraction()));
         String knob = v2 ? "memory-high" : "memory-soft-limit";
         String action = (verb.equals("lift") ? "lift-" : "set-") + knob;
         Audit audit = c.audit(NAME, m, action, reason, Cycle.bytes(before == null ? baselineOf(c, m) : before),

@@ -12,7 +12,7 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
 
     public Policies {
         cpuFairness = cpuFairness == null ? new CpuFairness(null, null, null, null, null, null) : cpuFairness;
-        memoryPressure = memoryPressure == null ? new MemoryPressure(null, null, null, null, null, null, null)
+        memoryPressure = memoryPressure == null ? new MemoryPressure(null, null, null, null, null, null, null, null)
                 : memoryPressure;
         oomProtection = oomProtection == null ? new OomProtection(null, null, null, null, null, null, null)
                 : oomProtection;
@@ -66,19 +66,22 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
      *
      * @param pressureTarget    share of time a container may stall on memory (PSI some) before it is loosened
      * @param hostAvailableBelow the host is "tight" when MemAvailable falls below this fraction of its memory
+     * @param parentUsageAbove  ... or when the agent's parent cgroup uses more than this fraction of its memory
+     *                          limit (when it has one)
      * @param loosen            memory.high grows by this fraction when a container stalls
      * @param tighten           a squeezed container's limit shrinks by this fraction per step
      * @param interval          least time between two changes of one container
      * @param relaxAfter        limits the policy set are lifted once the host is not tight for this long
      */
-    public record MemoryPressure(Boolean enabled, Double pressureTarget, Double hostAvailableBelow, Double loosen,
-                                 Double tighten,
+    public record MemoryPressure(Boolean enabled, Double pressureTarget, Double hostAvailableBelow,
+                                 Double parentUsageAbove, Double loosen, Double tighten,
                                  @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long interval,
                                  @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long relaxAfter) {
         public MemoryPressure {
             enabled = enabled == null || enabled;
             pressureTarget = fraction("pressureTarget", pressureTarget, 0.05, 1);
             hostAvailableBelow = fraction("hostAvailableBelow", hostAvailableBelow, 0.15, 1);
+            parentUsageAbove = fraction("parentUsageAbove", parentUsageAbove, 0.8, 1);
             loosen = fraction("loosen", loosen, 0.25, 10);
             tighten = fraction("tighten", tighten, 0.05, 0.5);
             interval = positive("interval", interval, 2000);

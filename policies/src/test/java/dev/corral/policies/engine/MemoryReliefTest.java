@@ -82,6 +82,24 @@ class MemoryReliefTest {
     }
 
     @Test
+    void aParentNearItsLimitIsTightToo() throws Exception {
+        Recorded r = new Recorded(POLICY, Recorded.v1Host(2, 24 * GIB), 1000, false);
+        r.parent().memoryLimit = GIB;
+        Recorded.Cg big = r.container("big", Map.of());
+        Recorded.Cg small = r.container("small", Map.of());
+        big.workingSet = 600 * MIB;
+        small.workingSet = 100 * MIB;
+        r.parent().workingSet = 700 * MIB; // 68 % of the limit: not tight (the host has plenty)
+        assertThat(r.cycle(() -> { }).actions()).isEmpty();
+        big.workingSet = 800 * MIB;
+        r.parent().workingSet = 900 * MIB; // 88 %
+        Action.SetMemory a = Recorded.of(r.cycle(() -> { }), Action.SetMemory.class).get(0);
+        assertThat(a.container()).isEqualTo("big");
+        assertThat(a.softLimit()).isEqualTo((long) (800 * MIB * 0.9)); // entitled to half of 1 GiB: 512 MiB
+        assertThat(a.audit().inputs()).containsEntry("parentUsedFraction", 0.879);
+    }
+
+    @Test
     void v1SetsSoftLimitsWhichAreLiftedToUnlimited() throws Exception {
         Recorded r = new Recorded(POLICY, Recorded.v1Host(2, 8 * GIB), 1000, false);
         Recorded.Cg big = r.container("big", Map.of());
