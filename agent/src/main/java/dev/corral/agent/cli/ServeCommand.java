@@ -67,6 +67,13 @@ public final class ServeCommand implements Callable<Integer> {
             + "runtime, no cgroup writes, no root needed.")
     boolean monitorOnly;
 
+    @Option(names = "--policy", paramLabel = "FILE", description = "Policy file (JSON, docs/policies.md), read "
+            + "again when it changes; an invalid new version keeps the old one (default: the embedded default policy).")
+    Path policy;
+
+    @Option(names = "--policy-dry-run", description = "Make and publish every policy decision but apply none.")
+    boolean policyDryRun;
+
     @Override
     public Integer call() throws Exception {
         List<String> roots;
@@ -90,6 +97,13 @@ public final class ServeCommand implements Callable<Integer> {
         if (!stateDir.isAbsolute()) {
             throw new ParameterException(spec.commandLine(), "--state-dir must be an absolute path");
         }
+        if (policy != null) {
+            try {
+                dev.corral.agent.policy.PolicySource.file(policy).load();
+            } catch (dev.corral.policies.file.PolicyException e) {
+                throw new ParameterException(spec.commandLine(), "--policy: " + e.getMessage());
+            }
+        }
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), roots, interval, retention, rescanEvery);
         AgentOptions.RuntimeOptions runtime = monitorOnly ? null
                 : new AgentOptions.RuntimeOptions(stateDir.normalize(), parent, socket.toAbsolutePath(),
@@ -97,7 +111,10 @@ public final class ServeCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime))) {
+        AgentOptions.PolicyOptions policyOptions = new AgentOptions.PolicyOptions(
+                policy == null ? null : policy.toAbsolutePath(), policyDryRun);
+        try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime,
+                policyOptions))) {
             System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (metrics at /metrics)"
                     + (runtime == null ? "" : " and the API on unix://" + runtime.socket()));
             stop.await();

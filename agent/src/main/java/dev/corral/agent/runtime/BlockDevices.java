@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Resolves a block device path to MAJOR:MINOR. */
-final class BlockDevices {
+public final class BlockDevices {
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFBLK = 0060000;
@@ -15,7 +15,7 @@ final class BlockDevices {
     }
 
     /** "254:0" for /dev/vda; null when the path is not a block device. */
-    static String majorMinor(String device) {
+    public static String majorMinor(String device) {
         try {
             Path p = Path.of(device);
             if (!p.isAbsolute() || ((Integer) Files.getAttribute(p, "unix:mode") & S_IFMT) != S_IFBLK) {

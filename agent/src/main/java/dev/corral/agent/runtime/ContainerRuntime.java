@@ -61,6 +61,7 @@ public final class ContainerRuntime implements AutoCloseable {
     private final WatchService exitFiles;
     private final Map<WatchKey, String> exitKeys = new ConcurrentHashMap<>();
     private final Thread exitListener;
+    private volatile AdmissionGate admission = AdmissionGate.OPEN;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
                              HostFacts facts, ContainerRootfs images) {
@@ -114,6 +115,22 @@ public final class ContainerRuntime implements AutoCloseable {
 
     public ImageStore images() {
         return images.store();
+    }
+
+    /** Checked by every start (the policy engine's admission control). */
+    public void setAdmissionGate(AdmissionGate gate) {
+        this.admission = gate;
+    }
+
+    /** Sends an event that did not come from the runtime (e.g. a policy action) to its listeners. */
+    public void publish(ContainerEvent event) {
+        for (Consumer<ContainerEvent> l : listeners) {
+            try {
+                l.accept(event);
+            } catch (RuntimeException ex) {
+                LOG.warn("event listener failed", ex);
+            }
+        }
     }
 
     /** The container a cgroup path belongs to ("" if none): feeds the metrics' name label. */
@@ -223,6 +240,11 @@ public final class ContainerRuntime implements AutoCloseable {
                         + record.state().label() + "; only a created or exited container can start");
             }
             ContainerConfig config = validator.validate(withImageDefaults(record.spec(), name));
+            AdmissionGate gate = admission;
+            if (gate != AdmissionGate.OPEN) { // listing reads every record: only when a policy asks
+                gate.admit(record, list().stream().filter(r -> r.state().isLive() && !r.name().equals(name))
+                        .toList());
+            }
             ContainerCgroup cgroup = driver.open(name);
             Path dir = store.dir(name);
             Shim.Launched launched;
@@ -264,7 +286,15 @@ public final class ContainerRuntime implements AutoCloseable {
 
     public ContainerRecord run(ContainerSpec spec) throws SpecException, ContainerException {
         ContainerRecord created = create(spec);
-        return start(created.name());
+        try {
+            return start(created.name());
+        } catch (ContainerException e) {
+            // Refused before anything ran (admission): the container run made is not left behind.
+            if (e.kind() == ContainerException.Kind.CONFLICT && load(created.name()).state() == ContainerState.CREATED) {
+                remove(created.name(), false);
+            }
+            throw e;
+        }
     }
 
     /** SIGTERM to the container's init (which forwards it), then SIGKILL to the whole cgroup after the grace. */
@@ -669,14 +699,7 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     private void emit(String type, String name, Map<String, Object> attributes) {
-        ContainerEvent e = new ContainerEvent(type, name, System.currentTimeMillis(), attributes);
-        for (Consumer<ContainerEvent> l : listeners) {
-            try {
-                l.accept(e);
-            } catch (RuntimeException ex) {
-                LOG.warn("event listener failed", ex);
-            }
-        }
+        publish(new ContainerEvent(type, name, System.currentTimeMillis(), attributes));
     }
 
     private static ContainerException failed(String what, Throwable cause) {

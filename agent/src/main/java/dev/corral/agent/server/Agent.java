@@ -5,6 +5,8 @@ import dev.corral.agent.api.ApiToken;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cli.Version;
+import dev.corral.agent.policy.PolicyLoop;
+import dev.corral.agent.policy.PolicySource;
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.exporter.Exporter;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
@@ -29,13 +31,16 @@ public final class Agent implements AutoCloseable {
     private final Exporter exporter;
     private final HttpServer http;
     private final HttpServer socket;
+    private final PolicyLoop policy;
 
-    private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http, HttpServer socket) {
+    private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http, HttpServer socket,
+                  PolicyLoop policy) {
         this.vertx = vertx;
         this.runtime = runtime;
         this.exporter = exporter;
         this.http = http;
         this.socket = socket;
+        this.policy = policy;
     }
 
     public static Agent start(AgentOptions options) throws IOException {
@@ -55,7 +60,12 @@ public final class Agent implements AutoCloseable {
         Duration interval = options.exporter().interval();
         HttpServer http = null;
         HttpServer socket = null;
+        PolicyLoop policy = null;
         try {
+            policy = startPolicy(options, runtime, registry);
+            if (policy != null) {
+                exporter.collector().addListener(policy);
+            }
             ApiRoutes api = runtime == null ? null : new ApiRoutes(vertx, runtime, exporter, interval);
             ApiToken token = runtime == null ? null : ApiToken.loadOrCreate(options.runtime().tokenFile());
             http = listen(vertx, HttpRoutes.router(vertx, registry, exporter, interval,
@@ -68,8 +78,11 @@ public final class Agent implements AutoCloseable {
                         SocketAddress.domainSocketAddress(path.toString()), path.toString());
                 UnixSocket.secure(path);
             }
-            return new Agent(vertx, runtime, exporter, http, socket);
+            return new Agent(vertx, runtime, exporter, http, socket, policy);
         } catch (Exception e) {
+            if (policy != null) {
+                policy.close();
+            }
             closeQuietly(http);
             closeQuietly(socket);
             exporter.close();
@@ -79,6 +92,25 @@ public final class Agent implements AutoCloseable {
             closeQuietly(vertx);
             throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
         }
+    }
+
+    private static PolicyLoop startPolicy(AgentOptions options, ContainerRuntime runtime,
+                                          PrometheusMeterRegistry registry) throws IOException {
+        if (runtime == null || options.policy() == null) {
+            return null;
+        }
+        Path file = options.policy().file();
+        try {
+            return PolicyLoop.start(runtime, file == null ? PolicySource.embedded() : PolicySource.file(file),
+                    options.policy().dryRun(), options.exporter().paths().procRoot(), registry);
+        } catch (dev.corral.policies.file.PolicyException e) {
+            throw new IOException("invalid policy: " + e.getMessage(), e);
+        }
+    }
+
+    /** The policy loop, absent when the agent runs no policy. */
+    public Optional<PolicyLoop> policy() {
+        return Optional.ofNullable(policy);
     }
 
     private static HttpServer listen(Vertx vertx, Router router, SocketAddress address, String where)
@@ -118,6 +150,9 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        if (policy != null) {
+            policy.close();
+        }
         closeQuietly(http);
         closeQuietly(socket);
         exporter.close();

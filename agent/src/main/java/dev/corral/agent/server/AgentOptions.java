@@ -7,8 +7,21 @@ import java.nio.file.Path;
  * Everything {@code corral serve} is told.
  *
  * @param runtime null to only observe (no containers, no API, no cgroup writes)
+ * @param policy  null to run no policy (tests of other parts); {@code corral serve} always gives one
  */
-public record AgentOptions(String httpHost, int httpPort, ExporterConfig exporter, RuntimeOptions runtime) {
+public record AgentOptions(String httpHost, int httpPort, ExporterConfig exporter, RuntimeOptions runtime,
+                           PolicyOptions policy) {
+
+    public AgentOptions(String httpHost, int httpPort, ExporterConfig exporter, RuntimeOptions runtime) {
+        this(httpHost, httpPort, exporter, runtime, null);
+    }
+
+    /**
+     * @param file   the policy file, null for the embedded default
+     * @param dryRun decide and publish, apply nothing
+     */
+    public record PolicyOptions(Path file, boolean dryRun) {
+    }
 
     /**
      * @param cgroupParent the agent-owned cgroup all containers live under, e.g. "/corral"

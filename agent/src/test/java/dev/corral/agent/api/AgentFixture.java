@@ -37,13 +37,34 @@ final class AgentFixture implements AutoCloseable {
     private final CgroupLayout layout;
 
     AgentFixture() throws Exception {
+        this(null, false, false);
+    }
+
+    /**
+     * An agent running a policy: {@code policyJson} is written to {@code <state>/policy.json} (null: the embedded
+     * default).
+     */
+    AgentFixture(String policyJson, boolean dryRun) throws Exception {
+        this(policyJson, dryRun, true);
+    }
+
+    private AgentFixture(String policyJson, boolean dryRun, boolean withPolicy) throws Exception {
         layout = CgroupLayoutDetector.detectSystem();
         stateDir = Files.createTempDirectory("corral-test-api");
         parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), List.of(parent), Duration.ofMillis(200),
                 Duration.ofMinutes(5), 1);
+        if (policyJson != null) {
+            Files.writeString(policyFile(), policyJson);
+        }
+        AgentOptions.PolicyOptions policy = withPolicy
+                ? new AgentOptions.PolicyOptions(policyJson == null ? null : policyFile(), dryRun) : null;
         agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                AgentOptions.RuntimeOptions.in(stateDir, parent)));
+                AgentOptions.RuntimeOptions.in(stateDir, parent), policy));
+    }
+
+    Path policyFile() {
+        return stateDir.resolve("policy.json");
     }
 
     Path socket() {
@@ -87,6 +108,12 @@ final class AgentFixture implements AutoCloseable {
             throw new AssertionError("no answer within 60 s to " + method.name() + " " + uri + " "
                     + (body == null ? "" : body.substring(0, Math.min(200, body.length()))), e);
         }
+    }
+
+    Path parentFile(String v1Controller, String file) {
+        Hierarchy h = layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2 ? layout.unified().orElseThrow()
+                : layout.hierarchyOf(v1Controller).orElseThrow();
+        return h.dirOf(parent).orElseThrow().resolve(file);
     }
 
     Path cgroupFile(String container, String v1Controller, String file) {

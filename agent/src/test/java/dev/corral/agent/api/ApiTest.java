@@ -6,15 +6,12 @@ import static io.vertx.core.http.HttpMethod.PATCH;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.corral.agent.client.HttpTransport;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,59 +100,19 @@ class ApiTest {
 
     @Test
     void eventsShowCreatedStartedOomExitedInOrder() throws Exception {
-        List<String> seen = new CopyOnWriteArrayList<>();
-        HttpTransport.Exchange stream = fx.unixTransport().open("GET", "/v1/events", null, null, null);
-        assertThat(stream.status()).isEqualTo(200);
-        assertThat(stream.header("content-type")).isEqualTo("text/event-stream");
-        StringBuilder pending = new StringBuilder();
-        List<Throwable> failed = new CopyOnWriteArrayList<>();
-        Thread reader = new Thread(() -> {
-            try {
-                stream.pump(buf -> handle(buf, pending, seen), () -> false);
-            } catch (java.io.IOException e) {
-                if (!stream.isClosed()) {
-                    failed.add(e);
-                }
-            } catch (RuntimeException | Error e) {
-                failed.add(e);
-            }
-        }, "events-reader");
-        reader.start();
-        AgentFixture.Response r = fx.unix(POST, "/v1/containers?start=true", spec("{'name':'hog','command':"
-                + "['dd','if=/dev/zero','of=/dev/null','bs=128M','count=1'],'limits':{'memory':{'max':'64m'"
-                + (fx.v2() ? ",'swap':0" : "") + "}}}"));
-        assertThat(r.status()).as(r.body()).isEqualTo(201);
-        JsonObject exit = new JsonObject(fx.unix(POST, "/v1/containers/hog/wait", null).body());
-        assertThat(exit.getInteger("exitCode")).isEqualTo(137);
-        assertThat(exit.getBoolean("oomKilled")).isTrue();
-        long deadline = System.currentTimeMillis() + 5000;
-        while (seen.size() < 4 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
+        try (EventRecorder events = new EventRecorder(fx)) {
+            AgentFixture.Response r = fx.unix(POST, "/v1/containers?start=true", spec("{'name':'hog','command':"
+                    + "['dd','if=/dev/zero','of=/dev/null','bs=128M','count=1'],'limits':{'memory':{'max':'64m'"
+                    + (fx.v2() ? ",'swap':0" : "") + "}}}"));
+            assertThat(r.status()).as(r.body()).isEqualTo(201);
+            JsonObject exit = new JsonObject(fx.unix(POST, "/v1/containers/hog/wait", null).body());
+            assertThat(exit.getInteger("exitCode")).isEqualTo(137);
+            assertThat(exit.getBoolean("oomKilled")).isTrue();
+            events.await(e -> e.getString("name").equals("hog") && e.getString("type").equals("exited"), 5000);
+            assertThat(events.matching(e -> e.getString("name").equals("hog")))
+                    .extracting(e -> e.getString("type")).containsExactly("created", "started", "oom", "exited");
         }
-        assertThat(seen).containsExactly("created", "started", "oom", "exited");
-        stream.close();
-        reader.join(5000);
-        assertThat(reader.isAlive()).as("closing the stream ends its reader").isFalse();
-        assertThat(failed).isEmpty();
         fx.unix(DELETE, "/v1/containers/hog", null);
-    }
-
-    /** Splits the event stream at blank lines; the types of hog's events go to {@code seen}. */
-    private static void handle(byte[] buf, StringBuilder pending, List<String> seen) {
-        pending.append(new String(buf, StandardCharsets.UTF_8));
-        int end;
-        while ((end = pending.indexOf("\n\n")) >= 0) {
-            String event = pending.substring(0, end);
-            pending.delete(0, end + 2);
-            for (String line : event.split("\n")) {
-                if (line.startsWith("data: ")) {
-                    JsonObject e = new JsonObject(line.substring(6));
-                    if (e.getString("name").equals("hog")) {
-                        seen.add(e.getString("type"));
-                    }
-                }
-            }
-        }
     }
 
     @Test

@@ -46,6 +46,20 @@ class ArgumentsTest {
         assertThat(run("frobnicate")).isEqualTo(2);
     }
 
+    @Test
+    void anInvalidPolicyFileExitsTwoNamingFilePathAndProblem() throws Exception {
+        java.nio.file.Path bad = java.nio.file.Files.createTempFile("corral-test-policy", ".json");
+        try {
+            java.nio.file.Files.writeString(bad, "{\"classes\":[{\"name\":\"a\",\"weight\":-1}]}");
+            assertThat(run("serve", "--monitor-only", "--policy", bad.toString())).isEqualTo(2);
+            assertThat(err.toString()).contains("--policy: " + bad + ": classes[0].weight: must be > 0");
+            assertThat(run("serve", "--monitor-only", "--policy", bad + ".missing")).isEqualTo(2);
+            assertThat(err.toString()).contains("no such file");
+        } finally {
+            java.nio.file.Files.delete(bad);
+        }
+    }
+
     private StringWriter err;
 
     private int run(String... args) {

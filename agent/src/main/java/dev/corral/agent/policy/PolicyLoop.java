@@ -1,0 +1,196 @@
+package dev.corral.agent.policy;
+
+import dev.corral.agent.runtime.AdmissionGate;
+import dev.corral.agent.runtime.ContainerEvent;
+import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.runtime.ContainerRecord;
+import dev.corral.agent.runtime.ContainerRuntime;
+import dev.corral.agent.runtime.ContainerState;
+import dev.corral.exporter.collect.CollectorListener;
+import dev.corral.exporter.collect.Snapshot;
+import dev.corral.exporter.discovery.CgroupMode;
+import dev.corral.exporter.metrics.MachineInfo;
+import dev.corral.policies.engine.Action;
+import dev.corral.policies.engine.Admission;
+import dev.corral.policies.engine.Audit;
+import dev.corral.policies.engine.ContainerView;
+import dev.corral.policies.engine.Decision;
+import dev.corral.policies.engine.HostView;
+import dev.corral.policies.engine.Observation;
+import dev.corral.policies.engine.PolicyEngine;
+import dev.corral.policies.file.Policy;
+import dev.corral.policies.file.PolicyException;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Observe → decide → act. Each snapshot the exporter publishes is handed to one policy thread (never the
+ * collector's thread, never the event loop): it checks the policy file for changes, asks the engine, applies
+ * the actions through the cgroup drivers and the runtime, and publishes each audit record as a {@code policy}
+ * event and in metrics. While a cycle runs the next snapshot waits, and ones after it are skipped (rates are
+ * computed over whatever interval passed). Also the runtime's admission gate.
+ */
+public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PolicyLoop.class);
+
+    private final ContainerRuntime runtime;
+    private final PolicySource source;
+    private final boolean dryRunFlag;
+    private final HostSampler sampler;
+    private final MachineInfo machine;
+    private final boolean v2;
+    private final PolicyActions actions;
+    private final PolicyMetrics metrics;
+    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "corral-policy");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean queued = new AtomicBoolean();
+    private volatile PolicyEngine engine;
+    private Snapshot previous;
+
+    private PolicyLoop(ContainerRuntime runtime, PolicySource source, Policy policy, boolean dryRun,
+                       Path procRoot, MeterRegistry registry) throws java.io.IOException {
+        this.runtime = runtime;
+        this.source = source;
+        this.dryRunFlag = dryRun;
+        this.sampler = new HostSampler(procRoot);
+        this.machine = MachineInfo.read(procRoot);
+        this.v2 = runtime.driver().layout().mode() == CgroupMode.V2;
+        this.actions = new PolicyActions(runtime);
+        this.metrics = new PolicyMetrics(registry);
+        this.engine = new PolicyEngine(policy, dryRun);
+    }
+
+    /** Loads the policy (a bad file fails here, before the agent serves) and starts deciding. */
+    public static PolicyLoop start(ContainerRuntime runtime, PolicySource source, boolean dryRun, Path procRoot,
+                                   MeterRegistry registry) throws PolicyException, java.io.IOException {
+        PolicyLoop loop = new PolicyLoop(runtime, source, source.load(), dryRun, procRoot, registry);
+        runtime.setAdmissionGate(loop);
+        LOG.info("policy {} loaded{}", source.describe(), loop.engine.dryRun() ? " (dry run: nothing is applied)" : "");
+        return loop;
+    }
+
+    public Policy policy() {
+        return engine.policy();
+    }
+
+    @Override
+    public void collected(Snapshot before, Snapshot current) {
+        if (queued.compareAndSet(false, true)) {
+            thread.execute(() -> {
+                queued.set(false);
+                try {
+                    cycle(current);
+                } catch (RuntimeException e) {
+                    LOG.warn("policy cycle failed", e);
+                }
+            });
+        }
+    }
+
+    private void cycle(Snapshot current) {
+        reload();
+        Snapshot now = sampler.withRoot(current);
+        Snapshot before = previous;
+        previous = now;
+        if (before == null) {
+            return;
+        }
+        List<ContainerView> views;
+        try {
+            views = runtime.list().stream().filter(r -> r.state() == ContainerState.RUNNING)
+                    .map(ContainerViews::of).toList();
+        } catch (ContainerException e) {
+            LOG.warn("policy cycle skipped: {}", e.getMessage());
+            return;
+        }
+        PolicyEngine e = engine;
+        Decision d = e.decide(new Observation(now.timestampMillis(), before, now, views, host()));
+        for (Action a : d.actions()) {
+            String error = null;
+            if (!a.audit().dryRun()) {
+                try {
+                    actions.apply(a);
+                } catch (Exception ex) {
+                    error = ex.getMessage();
+                    LOG.warn("{} {} on {} failed: {}", a.audit().policy(), a.audit().action(), a.container(), error);
+                }
+            }
+            publish(a.audit(), error);
+        }
+        metrics.shares(d, runtime::nameOfCgroup);
+    }
+
+    private HostView host() {
+        return new HostView(machine.cpuCores(), machine.memoryBytes(), sampler.memoryAvailable(), v2,
+                runtime.driver().parent());
+    }
+
+    private void reload() {
+        try {
+            Optional<Policy> p = source.reloadIfChanged();
+            if (p.isPresent()) {
+                engine = new PolicyEngine(p.get(), dryRunFlag);
+                LOG.info("policy {} reloaded", source.describe());
+                runtime.publish(new ContainerEvent("policy-loaded", "", System.currentTimeMillis(),
+                        Map.of("file", source.describe(), "dryRun", engine.dryRun())));
+            }
+        } catch (PolicyException ex) {
+            LOG.warn("policy file rejected, the previous policy stays: {}", ex.getMessage());
+            runtime.publish(new ContainerEvent("policy-rejected", "", System.currentTimeMillis(),
+                    Map.of("file", ex.file(), "path", ex.path(), "problem", ex.problem(), "error", ex.getMessage())));
+        }
+    }
+
+    @Override
+    public void admit(ContainerRecord starting, List<ContainerRecord> running) throws ContainerException {
+        List<ContainerView> others = running.stream().map(ContainerViews::of).toList();
+        Admission a = engine.admit(System.currentTimeMillis(), ContainerViews.of(starting), others, host());
+        if (a.audit() != null) {
+            publish(a.audit(), null);
+        }
+        if (!a.admitted()) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, a.message());
+        }
+    }
+
+    private void publish(Audit a, String error) {
+        metrics.counted(a);
+        Map<String, Object> attributes = new LinkedHashMap<>();
+        attributes.put("policy", a.policy());
+        attributes.put("action", a.action());
+        attributes.put("reason", a.reason());
+        attributes.put("before", a.before());
+        attributes.put("after", a.after());
+        attributes.put("dryRun", a.dryRun());
+        attributes.put("inputs", a.inputs());
+        if (error != null) {
+            attributes.put("error", error);
+        }
+        runtime.publish(new ContainerEvent("policy", a.container(), a.timeMillis(), attributes));
+    }
+
+    @Override
+    public void close() {
+        runtime.setAdmissionGate(AdmissionGate.OPEN);
+        thread.shutdownNow();
+        try {
+            thread.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

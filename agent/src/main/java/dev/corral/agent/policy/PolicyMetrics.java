@@ -1,0 +1,48 @@
+package dev.corral.agent.policy;
+
+import dev.corral.policies.engine.Audit;
+import dev.corral.policies.engine.Decision;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * corral_policy_actions_total{policy,action,reason}, corral_policy_cpu_entitled_cores{id,name} and
+ * corral_policy_dominant_share{id,name} (docs/metrics.md).
+ */
+final class PolicyMetrics {
+
+    private final MeterRegistry registry;
+    private final MultiGauge entitled;
+    private final MultiGauge dominant;
+
+    PolicyMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.entitled = MultiGauge.builder("corral.policy.cpu.entitled.cores")
+                .description("Weighted max-min fair CPU share of the container, in cores").register(registry);
+        this.dominant = MultiGauge.builder("corral.policy.dominant.share")
+                .description("The container's dominant share of the host: the larger of its cpu and memory "
+                        + "fractions (guaranteed or used)").register(registry);
+    }
+
+    void counted(Audit a) {
+        Counter.builder("corral.policy.actions").description("Actions the policies decided (dry runs included)")
+                .tags("policy", a.policy(), "action", a.action(), "reason", a.reason()).register(registry).increment();
+    }
+
+    void shares(Decision d, Function<String, String> nameOfCgroup) {
+        entitled.register(rows(d.entitledCores(), nameOfCgroup), true);
+        dominant.register(rows(d.dominantShare(), nameOfCgroup), true);
+    }
+
+    private static List<MultiGauge.Row<?>> rows(Map<String, Double> values, Function<String, String> names) {
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        values.forEach((id, v) -> rows.add(MultiGauge.Row.of(Tags.of("id", id, "name", names.apply(id)), v)));
+        return rows;
+    }
+}

@@ -1,0 +1,181 @@
+package dev.corral.policies.engine;
+
+import dev.corral.exporter.sample.Limits;
+import dev.corral.policies.file.Policies;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * IO fairness under device saturation (the v1 kernel gives none with mq-deadline). Per device: the capacity is
+ * the highest throughput it sustained (median of five intervals), or the configured one. The device is contended when at least two
+ * containers do IO on it and it is saturated (throughput at a fraction of capacity, host IO PSI high, or one of
+ * them stalled on IO nearly all the time), and
+ * stays so while throttles are in force and two containers still do IO. Under contention the capacity (times
+ * headroom) is shared by weighted max-min over demands: a throttled container using its throttle, or one
+ * stalled on IO nearly all the time, wants more; another wants its rate, more by the share of time it stalled.
+ * A throttle changes at most once per cooldown, by at most +25 % / −30 % at a time. A container above its share is throttled
+ * at it (never below its guarantee); throttles follow the share, and are lifted liftAfter after contention ends.
+ */
+final class IoFairness implements Rule {
+
+    static final String NAME = "ioFairness";
+    /** A container stalled on IO this share of the time is IO-bound: it would take any share it is given. */
+    private static final double IO_BOUND = 0.9;
+    /** A throttle rises at most this much per change and falls at most to LOWER × the rate, so it settles. */
+    private static final double RAISE = 1.25;
+    private static final double LOWER = 0.7;
+
+    private final Policies.IoFairness p;
+    private final Map<String, Double> capacity = new HashMap<>();
+    /** device → container → throttle in bytes/s. */
+    private final Map<String, Map<String, Long>> throttles = new HashMap<>();
+    private final Map<String, Long> calmSince = new HashMap<>();
+    private final Map<String, Long> changedAt = new HashMap<>();
+    private final Map<String, java.util.ArrayDeque<Double>> recent = new HashMap<>();
+
+    IoFairness(Policies.IoFairness p) {
+        this.p = p;
+    }
+
+    @Override
+    public void decide(Cycle c, List<Action> out) {
+        Map<String, Map<Member, Double>> byDevice = new HashMap<>();
+        for (Member m : c.members()) {
+            m.ioRates().forEach((dev, rate) -> byDevice.computeIfAbsent(dev, d -> new LinkedHashMap<>()).put(m, rate));
+        }
+        Set<String> devices = new TreeSet<>(byDevice.keySet());
+        devices.addAll(throttles.keySet());
+        double hostPsi = c.hostPressure(ps -> ps.io(), false);
+        for (String dev : devices) {
+            decide(c, dev, byDevice.getOrDefault(dev, Map.of()), hostPsi, out);
+        }
+    }
+
+    private void decide(Cycle c, String dev, Map<Member, Double> rates, double hostPsi, List<Action> out) {
+        double total = 0;
+        List<Member> active = new ArrayList<>();
+        for (Map.Entry<Member, Double> e : rates.entrySet()) {
+            total += e.getValue();
+            if (e.getValue() >= p.minActive()) {
+                active.add(e.getKey());
+            }
+        }
+        Long configured = p.capacity().get(dev);
+        double cap = configured != null ? configured : Math.max(capacity.getOrDefault(dev, 0.0), sustained(dev, total));
+        capacity.put(dev, cap);
+        Map<String, Long> set = throttles.computeIfAbsent(dev, d -> new HashMap<>());
+        boolean ioBound = false;
+        for (Member m : active) {
+            ioBound |= m.ioPressure() >= IO_BOUND;
+        }
+        boolean saturated = (cap > 0 && total >= p.saturation() * cap) || hostPsi >= p.psiThreshold() || ioBound;
+        boolean contention = active.size() >= 2 && (saturated || !set.isEmpty());
+        if (!contention) {
+            long since = calmSince.computeIfAbsent(dev, d -> c.now());
+            if (c.now() - since >= p.liftAfter()) {
+                for (Member m : c.members()) {
+                    Long t = set.remove(m.name());
+                    if (t != null) {
+                        write(c, m, dev, m.view().baseline().ioOf(dev).writeBps(), "lift-io-throttle",
+                                "contention-over", t, rates.getOrDefault(m, 0.0), Double.NaN, total, cap, hostPsi, out);
+                    }
+                }
+                set.clear(); // containers that went away
+            }
+            return;
+        }
+        calmSince.remove(dev);
+        int n = active.size();
+        double[] demand = new double[n];
+        double[] weight = new double[n];
+        for (int i = 0; i < n; i++) {
+            Member m = active.get(i);
+            double rate = rates.get(m);
+            Long t = set.get(m.name());
+            double stall = m.ioPressure();
+            // Held at its throttle, or waiting on IO nearly all the time: unbounded. Otherwise its rate, grown by
+            // the share of time it stalled (offered more, it shows next cycle whether it takes it).
+            boolean unbounded = (t != null && rate >= 0.85 * t) || stall >= IO_BOUND;
+            demand[i] = unbounded ? Double.POSITIVE_INFINITY
+                    : rate * (1 + (Double.isNaN(stall) ? 0 : stall)) + p.minActive();
+            weight[i] = m.weight();
+        }
+        double[] share = MaxMin.shares(cap * p.headroom(), demand, weight);
+        for (int i = 0; i < n; i++) {
+            Member m = active.get(i);
+            double rate = rates.get(m);
+            long target = Math.max((long) share[i], Math.max(m.cls().guarantees().io(), p.minActive()));
+            Long t = set.get(m.name());
+            if (t != null && target > t * RAISE) {
+                target = (long) (t * RAISE);
+            }
+            double from = t != null ? Math.min(t, rate) : rate;
+            if (target < from * LOWER) {
+                target = (long) (from * LOWER); // step down: the contender shows next time whether it takes more
+            }
+            if (t == null && rate <= share[i]) {
+                continue; // within its share
+            }
+            if (t != null && Math.abs(target - t) <= 0.1 * t) {
+                continue; // hysteresis
+            }
+            Long last = changedAt.get(dev + " " + m.name());
+            if (t != null && last != null && c.now() - last < p.cooldown()) {
+                continue;
+            }
+            long user = m.view().baseline().ioOf(dev).writeBps();
+            if (!Limits.isUnlimited(user) && user <= target) {
+                continue; // the user's own throttle is tighter
+            }
+            set.put(m.name(), target);
+            changedAt.put(dev + " " + m.name(), c.now());
+            write(c, m, dev, target, "set-io-throttle", "saturation", t, rate, share[i], total, cap, hostPsi, out);
+        }
+    }
+
+    /**
+     * The median of the device's last five totals: what it sustains, not a one-interval burst (a file laid out
+     * through the page cache, counters caught up after a slow read).
+     */
+    private double sustained(String dev, double total) {
+        java.util.ArrayDeque<Double> last = recent.computeIfAbsent(dev, d -> new java.util.ArrayDeque<>());
+        last.addLast(total);
+        if (last.size() > 5) {
+            last.removeFirst();
+        }
+        double[] sorted = last.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return sorted[sorted.length / 2];
+    }
+
+    /** Throttles reads and writes alike: a flooder of either kind takes the same device time. */
+    private static void write(Cycle c, Member m, String dev, long bps, String action, String reason, Long before,
+                              double rate, double share, double total, double cap, double hostPsi, List<Action> out) {
+        int colon = dev.indexOf(':');
+        int major = Integer.parseInt(dev.substring(0, colon));
+        int minor = Integer.parseInt(dev.substring(colon + 1));
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put("device", dev);
+        in.put("bytesPerSecond", Math.round(rate));
+        in.put("entitledBytesPerSecond", Double.isNaN(share) ? -1 : Math.round(share));
+        in.put("deviceBytesPerSecond", Math.round(total));
+        in.put("capacityBytesPerSecond", Math.round(cap));
+        in.put("hostIoPressure", CpuFairness.round(hostPsi));
+        in.put("weight", m.weight());
+        long read = action.startsWith("lift") ? m.view().baseline().ioOf(dev).readBps() : bps;
+        out.add(new Action.SetIo(m.name(), m.cgroup(), major, minor, read, bps, c.audit(NAME, m, action, reason,
+                before == null ? "max" : before + " B/s", Limits.isUnlimited(bps) ? "max" : bps + " B/s", in)));
+    }
+
+    @Override
+    public void retain(Set<String> liveNames) {
+        for (Map<String, Long> set : throttles.values()) {
+            set.keySet().retainAll(liveNames);
+        }
+        changedAt.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
+    }
+}

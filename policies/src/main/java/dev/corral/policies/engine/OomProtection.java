@@ -1,0 +1,94 @@
+package dev.corral.policies.engine;
+
+import dev.corral.exporter.sample.Absent;
+import dev.corral.exporter.sample.Limits;
+import dev.corral.policies.file.Policies;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Pre-emptive OOM protection. When the host's MemAvailable falls below minAvailable, the agent's parent
+ * cgroup uses more than parentUsageAbove of its limit, or host memory PSI "full" stays above its threshold for
+ * fullPsiFor, exactly one container is killed (or frozen): the lowest priority, then the one most above its
+ * memory entitlement, then the fastest growing; never a protected class. Then it waits cooldown, so the freed
+ * memory shows before anyone else is chosen. Works from usage alone: no swap, no v2 needed.
+ */
+final class OomProtection implements Rule {
+
+    static final String NAME = "oomProtection";
+
+    private final Policies.OomProtection p;
+    private final Set<String> victims = new HashSet<>();
+    private long lastAction = Long.MIN_VALUE / 2;
+    private long fullSince = -1;
+
+    OomProtection(Policies.OomProtection p) {
+        this.p = p;
+    }
+
+    @Override
+    public void decide(Cycle c, List<Action> out) {
+        long available = c.host().memoryAvailable();
+        double full = c.hostPressure(ps -> ps.memory(), true);
+        if (full > p.fullPsiThreshold()) {
+            fullSince = fullSince < 0 ? c.now() : fullSince;
+        } else {
+            fullSince = -1;
+        }
+        long parentUsage = Absent.VALUE;
+        long parentLimit = Limits.UNLIMITED;
+        if (c.parent() != null && c.parent().memory() != null && c.parent().spec() != null) {
+            parentUsage = c.parent().memory().workingSet();
+            parentLimit = c.parent().spec().memoryLimit();
+        }
+        String trigger = null;
+        if (!Absent.is(available) && available < p.minAvailable()) {
+            trigger = "host-available";
+        } else if (!Absent.is(parentUsage) && parentLimit > 0 && !Limits.isUnlimited(parentLimit)
+                && parentUsage > p.parentUsageAbove() * parentLimit) {
+            trigger = "parent-limit";
+        } else if (fullSince >= 0 && c.now() - fullSince >= p.fullPsiFor()) {
+            trigger = "memory-pressure-full";
+        }
+        if (trigger == null || c.now() - lastAction < p.cooldown()) {
+            return;
+        }
+        Optional<Member> victim = c.members().stream()
+                .filter(m -> !m.cls().isProtected() && !victims.contains(m.name()) && !Absent.is(m.workingSet()))
+                .min(Comparator.<Member>comparingInt(m -> m.cls().priority())
+                        .thenComparing(Comparator.<Member>comparingLong(m -> m.workingSet() - c.memoryEntitlement(m))
+                                .reversed())
+                        .thenComparing(Comparator.<Member>comparingDouble(Member::memoryGrowth).reversed()));
+        if (victim.isEmpty()) {
+            return;
+        }
+        Member m = victim.get();
+        lastAction = c.now();
+        victims.add(m.name());
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put("trigger", trigger);
+        in.put("hostAvailableBytes", available);
+        in.put("minAvailableBytes", p.minAvailable());
+        in.put("parentWorkingSetBytes", parentUsage);
+        in.put("parentLimitBytes", Limits.isUnlimited(parentLimit) ? -1 : parentLimit);
+        in.put("hostMemoryPressureFull", CpuFairness.round(full));
+        in.put("priority", m.cls().priority());
+        in.put("class", m.cls().name());
+        in.put("workingSetBytes", m.workingSet());
+        in.put("entitledBytes", c.memoryEntitlement(m));
+        in.put("growthBytesPerSecond", Math.round(m.memoryGrowth()));
+        boolean freeze = p.action().equals("freeze");
+        out.add(new Action.Stop(m.name(), m.cgroup(), freeze, c.audit(NAME, m, freeze ? "freeze" : "kill", trigger,
+                "running", freeze ? "frozen" : "killed", in)));
+    }
+
+    @Override
+    public void retain(Set<String> liveNames) {
+        victims.retainAll(liveNames);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.corral.policies.engine;
+
+import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.policies.file.Policy;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Pure decisions: each {@link #decide} takes two consecutive snapshots, the containers, the host and the time
+ * and returns the actions to apply, each with its audit record. No file, process or clock access: the agent
+ * measures and applies. Keeps state between cycles (hysteresis, cooldowns, what it set); not thread-safe.
+ */
+public final class PolicyEngine {
+
+    private final Policy policy;
+    private final boolean dryRun;
+    private final CpuFairness cpu;
+    private final List<Rule> rules = new ArrayList<>();
+
+    /** @param dryRun decide and record, apply nothing (also when the file says {@code "dryRun": true}) */
+    public PolicyEngine(Policy policy, boolean dryRun) {
+        this.policy = policy;
+        this.dryRun = dryRun || policy.dryRun();
+        var p = policy.policies();
+        this.cpu = new CpuFairness(p.cpuFairness());
+        if (p.cpuFairness().enabled()) {
+            rules.add(cpu);
+        }
+        if (p.memoryPressure().enabled()) {
+            rules.add(new MemoryRelief(p.memoryPressure()));
+        }
+        if (p.oomProtection().enabled()) {
+            rules.add(new OomProtection(p.oomProtection()));
+        }
+        if (p.ioFairness().enabled()) {
+            rules.add(new IoFairness(p.ioFairness()));
+        }
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    public boolean dryRun() {
+        return dryRun;
+    }
+
+    public Decision decide(Observation o) {
+        double seconds = (o.current().timestampMillis() - o.previous().timestampMillis()) / 1000.0;
+        Set<String> names = new HashSet<>();
+        for (ContainerView v : o.containers()) {
+            names.add(v.name());
+        }
+        for (Rule r : rules) {
+            r.retain(names);
+        }
+        if (seconds <= 0) {
+            return Decision.NONE;
+        }
+        List<Member> members = new ArrayList<>();
+        for (ContainerView v : o.containers()) {
+            CgroupSample now = o.current().live().get(v.cgroup());
+            if (now != null) {
+                members.add(new Member(v, policy.classOf(v.name(), v.labels()), now,
+                        o.previous().live().get(v.cgroup()), seconds));
+            }
+        }
+        Cycle c = new Cycle(o.nowMillis(), seconds, o.host(), policy, members, o.current().live().get("/"),
+                o.previous().live().get("/"), o.current().live().get(o.host().parent()), dryRun);
+        List<Action> actions = new ArrayList<>();
+        for (Rule r : rules) {
+            r.decide(c, actions);
+        }
+        Map<String, Double> dominant = new HashMap<>();
+        for (Member m : members) {
+            double usedCpu = Double.isNaN(m.cpuCores()) ? 0 : m.cpuCores();
+            double cpuAlloc = Math.max(AdmissionControl.cpuGuarantee(policy, m.view()), usedCpu);
+            long memAlloc = Math.max(AdmissionControl.memoryGuarantee(policy, m.view()), Math.max(0, m.workingSet()));
+            dominant.put(m.cgroup(), AdmissionControl.dominantShare(cpuAlloc, memAlloc, o.host()));
+        }
+        Map<String, Double> entitled = policy.policies().cpuFairness().enabled() ? cpu.entitled() : Map.of();
+        return new Decision(actions, entitled, dominant);
+    }
+
+    /**
+     * Whether {@code candidate} may start next to {@code running}. Always admitted when admission is disabled;
+     * in a dry run a refusal is recorded but the start goes ahead.
+     */
+    public Admission admit(long nowMillis, ContainerView candidate, List<ContainerView> running, HostView host) {
+        if (!policy.policies().admission().enabled()) {
+            return new Admission(true, null, "admission control is disabled", 0, null);
+        }
+        return AdmissionControl.admit(policy, nowMillis, candidate, running, host, dryRun);
+    }
+}

@@ -1,0 +1,12 @@
+package dev.corral.policies.engine;
+
+import java.util.List;
+
+/** One built-in policy: keeps its own state (hysteresis, cooldowns, what it set) between cycles. */
+interface Rule {
+
+    void decide(Cycle cycle, List<Action> out);
+
+    /** Forgets containers that are gone. */
+    void retain(java.util.Set<String> liveNames);
+}

@@ -1,0 +1,128 @@
+package dev.corral.policies.engine;
+
+import static dev.corral.policies.engine.Recorded.GIB;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.corral.exporter.sample.Limits;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CpuFairnessTest {
+
+    static final String POLICY = "{'classes':[{'name':'hi','weight':3,'selector':{'names':['b']}},"
+            + "{'name':'lo','weight':1}],'policies':{'memoryPressure':{'enabled':false},"
+            + "'oomProtection':{'enabled':false},'ioFairness':{'enabled':false}}}";
+
+    private static Recorded twoHogs(boolean v2, boolean dryRun) throws Exception {
+        return new Recorded(POLICY, new HostView(2, 8 * GIB, 4 * GIB, v2, Recorded.PARENT), 1000, dryRun);
+    }
+
+    @Test
+    void classWeightsBecomeSharesOnV1AndCpuWeightOnV2() throws Exception {
+        Recorded r = twoHogs(false, false);
+        Recorded.Cg a = r.container("a", Map.of());
+        Recorded.Cg b = r.container("b", Map.of());
+        List<Action.SetCpu> set = Recorded.of(r.cycle(r.cpu(0, a, 0.1, b, 0.1)), Action.SetCpu.class);
+        assertThat(set).extracting(Action.SetCpu::container, Action.SetCpu::shares, Action.SetCpu::weight)
+                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("b", 3072L, null));
+        b.shares = 3072;
+        assertThat(r.cycle(r.cpu(0, a, 0.1, b, 0.1)).actions()).isEmpty();
+
+        Recorded v2 = twoHogs(true, false);
+        Recorded.Cg b2 = v2.container("b", Map.of());
+        Action.SetCpu w = Recorded.of(v2.cycle(v2.cpu(0, b2, 0.1)), Action.SetCpu.class).get(0);
+        assertThat(w.weight()).isEqualTo(300L);
+        assertThat(w.shares()).isNull();
+        assertThat(w.audit().before()).isEqualTo("cpu.weight 100");
+    }
+
+    @Test
+    void underContentionTheOneAboveItsShareGetsAQuotaAtItAndLaterTheQuotaIsLifted() throws Exception {
+        Recorded r = twoHogs(false, false);
+        Recorded.Cg a = r.container("a", Map.of());
+        Recorded.Cg b = r.container("b", Map.of());
+        b.shares = 3072;
+        a.cpuStall = 1.0; // both hogs always have a thread waiting for CPU (their PSI)
+        b.cpuStall = 1.0;
+        // Both busy, the host saturated; a takes a whole core although its share is a quarter of two.
+        Decision d = r.cycle(r.cpu(0, a, 1.0, b, 1.0));
+        assertThat(d.entitledCores()).containsEntry("/corral/a", 0.5).containsEntry("/corral/b", 1.5);
+        List<Action.SetCpu> quotas = Recorded.of(d, Action.SetCpu.class);
+        assertThat(quotas).hasSize(1);
+        Action.SetCpu q = quotas.get(0);
+        assertThat(q.container()).isEqualTo("a");
+        assertThat(q.quotaMicros()).isEqualTo(50_000L);
+        assertThat(q.periodMicros()).isEqualTo(100_000L);
+        assertThat(q.audit().policy()).isEqualTo("cpuFairness");
+        assertThat(q.audit().action()).isEqualTo("set-cpu-quota");
+        assertThat(q.audit().before()).isEqualTo("max");
+        assertThat(q.audit().after()).isEqualTo("0.500 cores");
+        assertThat(q.audit().inputs()).containsEntry("usedCores", 1.0).containsEntry("entitledCores", 0.5)
+                .containsEntry("hostCpuBusy", 1.0);
+        a.quota = 50_000;
+
+        // Held at its quota (throttled), b takes the rest: nothing changes, nothing flaps.
+        for (int i = 0; i < 5; i++) {
+            a.throttled += 10;
+            assertThat(r.cycle(r.cpu(0, a, 0.5, b, 1.5)).actions()).isEmpty();
+        }
+        // b stops: contention is over, but the quota stays for liftAfter (2 s) ...
+        assertThat(r.cycle(r.cpu(0, a, 0.5, b, 0)).actions()).isEmpty();
+        assertThat(r.cycle(r.cpu(0, a, 0.5, b, 0)).actions()).isEmpty();
+        // ... and then goes back to the user's (none).
+        List<Action.SetCpu> lifted = Recorded.of(r.cycle(r.cpu(0, a, 0.5, b, 0)), Action.SetCpu.class);
+        assertThat(lifted).singleElement().satisfies(l -> {
+            assertThat(l.container()).isEqualTo("a");
+            assertThat(l.quotaMicros()).isEqualTo(Limits.UNLIMITED);
+            assertThat(l.audit().action()).isEqualTo("lift-cpu-quota");
+            assertThat(l.audit().reason()).isEqualTo("contention-over");
+        });
+    }
+
+    @Test
+    void aLoneHogKeepsTheWholeHost() throws Exception {
+        Recorded r = twoHogs(false, false);
+        Recorded.Cg a = r.container("a", Map.of());
+        a.cpuStall = 0.3;
+        r.container("b", Map.of()).shares = 3072;
+        for (int i = 0; i < 10; i++) {
+            // the host is saturated by others, but a is the only container busy
+            Decision d = r.cycle(r.cpu(0.5, a, 1.5));
+            assertThat(Recorded.of(d, Action.SetCpu.class)).isEmpty();
+            // what it uses plus what it waited for: more than it uses, so no quota
+            assertThat(d.entitledCores().get("/corral/a")).isCloseTo(1.82, org.assertj.core.api.Assertions.within(1e-9));
+        }
+    }
+
+    @Test
+    void quotasFollowTheShareOnlyPastTheToleranceAndTheCooldown() throws Exception {
+        Recorded r = twoHogs(false, false);
+        Recorded.Cg a = r.container("a", Map.of());
+        Recorded.Cg b = r.container("b", Map.of());
+        Recorded.Cg c = r.container("c", Map.of());
+        b.shares = 3072;
+        a.cpuStall = b.cpuStall = c.cpuStall = 1.0;
+        Decision d = r.cycle(r.cpu(0, a, 0.8, b, 0.8, c, 0.4));
+        // weights 1:3:1 over 2 cores, all backlogged: 0.4, 1.2, 0.4; a is above its share
+        assertThat(Recorded.of(d, Action.SetCpu.class)).extracting(Action.SetCpu::container).containsExactly("a");
+        a.quota = 40_000;
+        a.throttled += 5;
+        c.cpuStall = 0;
+        // c goes idle: a's share rises to (2 - 0.02) / 4 (a change > 10 %), the cooldown (1 s) has passed: written
+        Decision d2 = r.cycle(r.cpu(0, a, 0.4, b, 1.6, c, 0.0));
+        assertThat(Recorded.of(d2, Action.SetCpu.class)).singleElement()
+                .satisfies(s -> assertThat(s.quotaMicros()).isEqualTo(49_500L));
+    }
+
+    @Test
+    void dryRunDecidesTheSameAndSaysSo() throws Exception {
+        Recorded r = twoHogs(false, true);
+        Recorded.Cg a = r.container("a", Map.of());
+        Recorded.Cg b = r.container("b", Map.of());
+        Decision d = r.cycle(r.cpu(0, a, 1.0, b, 1.0));
+        assertThat(d.actions()).isNotEmpty().allSatisfy(x -> assertThat(x.audit().dryRun()).isTrue());
+        // a dry run does not repeat the decision every cycle although the kernel never changes
+        assertThat(Recorded.of(r.cycle(r.cpu(0, a, 1.0, b, 1.0)), Action.SetCpu.class)).isEmpty();
+    }
+}
