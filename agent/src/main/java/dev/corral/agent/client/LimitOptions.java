@@ -1,7 +1,7 @@
 package dev.corral.agent.client;
 
-import dev.corral.agent.spec.ByteSizes;
 import dev.corral.agent.spec.ContainerSpec;
+import dev.corral.exporter.sample.ByteSizes;
 import dev.corral.exporter.sample.Limits;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -153,7 +153,7 @@ public final class LimitOptions {
             long n;
             if (bytes) {
                 try {
-                    n = ByteSizes.parse(rate);
+                    n = ByteSizes.parseLimit(rate);
                 } catch (IllegalArgumentException e) {
                     throw usage.apply(flag + ": " + e.getMessage());
                 }

@@ -1,10 +1,9 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.corral.agent.spec.ByteSizes;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.SpecValidator;
-import dev.corral.exporter.sample.Limits;
+import dev.corral.exporter.sample.ByteSizes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -334,9 +333,6 @@ public final class RunCommand extends ClientCommand {
                         size = ByteSizes.parse(opt.substring(5));
                     } catch (IllegalArgumentException e) {
                         throw usage("--tmpfs: size: " + e.getMessage());
-                    }
-                    if (Limits.isUnlimited(size)) {
-                        throw usage("--tmpfs: size must be a size, not unlimited");
                     }
                 } else if (opt.startsWith("mode=")) {
                     mode = opt.substring(5);

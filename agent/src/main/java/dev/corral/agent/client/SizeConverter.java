@@ -1,6 +1,6 @@
 package dev.corral.agent.client;
 
-import dev.corral.agent.spec.ByteSizes;
+import dev.corral.exporter.sample.ByteSizes;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -10,7 +10,7 @@ public final class SizeConverter implements ITypeConverter<Long> {
     @Override
     public Long convert(String value) {
         try {
-            return ByteSizes.parse(value);
+            return ByteSizes.parseLimit(value);
         } catch (IllegalArgumentException e) {
             throw new TypeConversionException(e.getMessage());
         }

@@ -42,7 +42,7 @@ public final class UpdateCommand extends ClientCommand {
         }
         if (max.isTextual()) {
             try {
-                return dev.corral.agent.spec.ByteSizes.parse(max.asText());
+                return dev.corral.exporter.sample.ByteSizes.parseLimit(max.asText());
             } catch (IllegalArgumentException e) {
                 return null;
             }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.JsonDeserializer;
+import dev.corral.exporter.sample.ByteSizes;
 import java.io.IOException;
 
 /** A size in bytes from a JSON number or a string such as "64m"; see {@link ByteSizes}. */
@@ -16,7 +17,7 @@ public final class ByteSizeDeserializer extends JsonDeserializer<Long> {
         }
         if (p.currentToken() == JsonToken.VALUE_STRING) {
             try {
-                return ByteSizes.parse(p.getText());
+                return ByteSizes.parseLimit(p.getText());
             } catch (IllegalArgumentException e) {
                 return (Long) ctx.handleWeirdStringValue(Long.class, p.getText(), e.getMessage());
             }
