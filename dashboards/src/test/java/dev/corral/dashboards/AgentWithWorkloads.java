@@ -20,10 +20,10 @@ import java.util.UUID;
 
 /**
  * A real agent watching every cgroup (so the root cgroup, the host, is exported too) with its runtime on a temp
- * state dir under a {@code /corral-test-*} parent and a policy file ({@link #POLICY}), running real containers:
- * a CPU hog under a 0.2-core quota, a memory hog OOM-killed over and over under 32 MiB, a writer under a 4 MiB/s
- * write limit, a container whose working set grows steadily, and a busy "batch" (class weight 0.5) pinned to
- * one CPU that "web" (class weight 3), started by {@link #startWeb()}, comes to compete with there.
+ * state dir under a {@code /corral-test-*} parent and the demo policy file ({@link #POLICY}), running real
+ * containers: a CPU hog under a 0.2-core quota, a memory hog OOM-killed over and over under 32 MiB, a writer
+ * under a 4 MiB/s write limit, a container whose working set grows steadily, and a busy "batch" (class weight
+ * 0.5) pinned to one CPU that "web" (class weight 3), started by {@link #startWeb()}, comes to compete with there.
  * {@link #close()} removes the containers, cgroups and files, also after a failure.
  */
 final class AgentWithWorkloads implements AutoCloseable {
@@ -34,17 +34,12 @@ final class AgentWithWorkloads implements AutoCloseable {
     static final double WEB_OVER_BATCH = 6;
 
     /**
-     * Weighted classes for CPU fairness; admission on (every start is counted). Memory relief, OOM protection and
-     * IO fairness are off: the OOM-killed, growing and write-limited workloads are there for their own panels,
-     * which a policy squeezing, killing or throttling them on a busy shared machine would make flaky.
+     * The demo's policy (render-demo.sh uses it too): weighted classes for CPU fairness, admission on. Memory
+     * relief, OOM protection and IO fairness are off in it: the OOM-killed, growing and write-limited workloads
+     * are there for their own panels, which a policy squeezing, killing or throttling them on a busy shared
+     * machine would make flaky.
      */
-    static final String POLICY = """
-            {"classes": [
-               {"name": "interactive", "priority": 100, "weight": 3, "selector": {"names": ["web*"]}},
-               {"name": "batch", "priority": 10, "weight": 0.5, "selector": {"labels": {"tier": "batch"}}},
-               {"name": "other", "priority": 50, "weight": 1}],
-             "policies": {"memoryPressure": {"enabled": false}, "oomProtection": {"enabled": false},
-                          "ioFairness": {"enabled": false}}}""";
+    static final Path POLICY = ShippedFiles.MODULE.resolve("tools/demo-policy.json");
 
     final String parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
     final Path stateDir;
@@ -58,9 +53,8 @@ final class AgentWithWorkloads implements AutoCloseable {
         writeDir = Files.createTempDirectory(Path.of("/var/tmp"), "corral-test-dashboards");
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), List.of("/"), Duration.ofMillis(500),
                 Duration.ofMinutes(5), 10);
-        Path policyFile = Files.writeString(stateDir.resolve("policy.json"), POLICY);
         agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                AgentOptions.RuntimeOptions.in(stateDir, parent), new AgentOptions.PolicyOptions(policyFile, false)));
+                AgentOptions.RuntimeOptions.in(stateDir, parent), new AgentOptions.PolicyOptions(POLICY, false)));
         try {
             weighParent();
             startWorkloads();
@@ -87,7 +81,8 @@ final class AgentWithWorkloads implements AutoCloseable {
         // On CPU 0: on CPU 1 batch and web would take the time it needs to reach its quota.
         run("""
                 {"name": "cpu-hog", "command": ["sh", "-c", "while :; do :; done"],
-                 "limits": {"cpu": {"cpus": 0.2, "cpusetCpus": "0"}, "memory": {"max": "64m"}, "pids": {"max": 32}}}""");
+                 "limits": {"cpu": {"cpus": 0.2, "cpusetCpus": "0"}, "memory": {"max": "64m"},
+                            "pids": {"max": 32}}}""");
         // dd asks for 96 MiB at once: the kernel kills it, the shell lives on and tries again.
         run("""
                 {"name": "mem-hog", "command": ["sh", "-c",

@@ -124,6 +124,8 @@ class DashboardDataTest {
                 new Expectation("the entitled cores sum to at most the host's",
                         "sum by (instance, job) (corral_policy_cpu_entitled_cores)",
                         " <= on (instance, job) machine_cpu_cores + 1e-6"),
+                new Expectation("cpu-hog is entitled to no more than its own 0.2-core quota",
+                        "corral_policy_cpu_entitled_cores" + cpu, " > 0 <= 0.2"),
                 new Expectation("web and batch are entitled to CPU", "count(corral_policy_cpu_entitled_cores{id=~\""
                         + agent.id("web") + "|" + agent.id("batch") + "\"} > 0)", " == 2"),
                 // (1 up to rounding when every container gets the same fraction of its share)
