@@ -6,6 +6,7 @@ import dev.corral.agent.server.AgentOptions;
 import dev.corral.agent.spec.SpecParser;
 import dev.corral.exporter.ExporterConfig;
 import dev.corral.exporter.discovery.CgroupLayout;
+import dev.corral.exporter.discovery.CgroupMode;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.discovery.Hierarchy;
 import dev.corral.exporter.discovery.HostPaths;
@@ -19,15 +20,26 @@ import java.util.UUID;
 
 /**
  * A real agent watching every cgroup (so the root cgroup, the host, is exported too) with its runtime on a temp
- * state dir under a {@code /corral-test-*} parent, running real containers: a CPU hog under a 0.2-core quota,
- * a memory hog OOM-killed over and over under 32 MiB, a writer under a 4 MiB/s write limit, and a container
- * whose working set grows steadily. {@link #close()} removes the containers, cgroups and files, also after a
- * failure.
+ * state dir under a {@code /corral-test-*} parent and the demo policy file ({@link #POLICY}), running real
+ * containers: a CPU hog under a 0.2-core quota, a memory hog OOM-killed over and over under 32 MiB, a writer
+ * under a 4 MiB/s write limit, a container whose working set grows steadily, and a busy "batch" (class weight
+ * 0.5) pinned to one CPU that "web" (class weight 3), started by {@link #startWeb()}, comes to compete with there.
+ * {@link #close()} removes the containers, cgroups and files, also after a failure.
  */
 final class AgentWithWorkloads implements AutoCloseable {
 
-    static final List<String> CONTAINERS = List.of("cpu-hog", "mem-hog", "writer", "grower");
+    static final List<String> CONTAINERS = List.of("cpu-hog", "mem-hog", "writer", "grower", "batch", "web");
     static final long WRITE_BPS = 4L << 20;
+    /** Class weights 3 and 0.5 (cpu.shares 3072 and 512, cpu.weight 300 and 50): web gets 6 times batch's CPU. */
+    static final double WEB_OVER_BATCH = 6;
+
+    /**
+     * The demo's policy (render-demo.sh uses it too): weighted classes for CPU fairness, admission on. Memory
+     * relief, OOM protection and IO fairness are off in it: the OOM-killed, growing and write-limited workloads
+     * are there for their own panels, which a policy squeezing, killing or throttling them on a busy shared
+     * machine would make flaky.
+     */
+    static final Path POLICY = ShippedFiles.MODULE.resolve("tools/demo-policy.json");
 
     final String parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
     final Path stateDir;
@@ -42,8 +54,9 @@ final class AgentWithWorkloads implements AutoCloseable {
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), List.of("/"), Duration.ofMillis(500),
                 Duration.ofMinutes(5), 10);
         agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                AgentOptions.RuntimeOptions.in(stateDir, parent)));
+                AgentOptions.RuntimeOptions.in(stateDir, parent), new AgentOptions.PolicyOptions(POLICY, false)));
         try {
+            weighParent();
             startWorkloads();
         } catch (Exception | AssertionError e) {
             close();
@@ -51,10 +64,25 @@ final class AgentWithWorkloads implements AutoCloseable {
         }
     }
 
+    /**
+     * Four times the default CPU weight for the parent: the kernel splits a group's weight across CPUs by the
+     * load on each, so the busy pair on CPU 1 would otherwise leave cpu-hog on CPU 0 too little of it to reach
+     * its quota on a loaded machine. With it, cpu-hog keeps about the weight it has alone.
+     */
+    private void weighParent() throws Exception {
+        runtime().driver().ensureParent();
+        boolean v2 = layout.mode() == CgroupMode.V2;
+        Hierarchy cpu = v2 ? layout.unified().orElseThrow() : layout.hierarchyOf("cpu").orElseThrow();
+        Files.writeString(cpu.dirOf(parent).orElseThrow().resolve(v2 ? "cpu.weight" : "cpu.shares"),
+                v2 ? "400" : "4096");
+    }
+
     private void startWorkloads() throws Exception {
+        // On CPU 0: on CPU 1 batch and web would take the time it needs to reach its quota.
         run("""
                 {"name": "cpu-hog", "command": ["sh", "-c", "while :; do :; done"],
-                 "limits": {"cpu": {"cpus": 0.2}, "memory": {"max": "64m"}, "pids": {"max": 32}}}""");
+                 "limits": {"cpu": {"cpus": 0.2, "cpusetCpus": "0"}, "memory": {"max": "64m"},
+                            "pids": {"max": 32}}}""");
         // dd asks for 96 MiB at once: the kernel kills it, the shell lives on and tries again.
         run("""
                 {"name": "mem-hog", "command": ["sh", "-c",
@@ -70,6 +98,19 @@ final class AgentWithWorkloads implements AutoCloseable {
                 {"name": "grower", "command": ["awk", "BEGIN { while (1) { for (j = 0; j < 128; j++) \
                 a[i++] = sprintf(\\"%8000s\\", \\"\\"); system(\\"sleep 0.25\\") } }"],
                  "limits": {"memory": {"max": "512m"}}}""");
+        run(hog("batch", "\"labels\": {\"tier\": \"batch\"},"));
+    }
+
+    /** web joins batch on its CPU: the policy sets web's class weight, the kernel splits the CPU by weight. */
+    void startWeb() throws Exception {
+        run(hog("web", ""));
+    }
+
+    /** Pinned to the same one CPU, so the two really compete (this machine has two cores). */
+    private static String hog(String name, String labels) {
+        return """
+                {"name": "%s", %s "command": ["sh", "-c", "while :; do :; done"],
+                 "limits": {"cpu": {"cpusetCpus": "1"}, "memory": {"max": "16m"}}}""".formatted(name, labels);
     }
 
     private void run(String json) throws Exception {

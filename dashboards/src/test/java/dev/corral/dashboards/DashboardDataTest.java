@@ -13,17 +13,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every panel query of every dashboard returns data from a real Prometheus scraping a real agent while real
- * containers are throttled, OOM-killed, write-limited and growing, with the shipped rules loaded.
+ * containers are throttled, OOM-killed, write-limited, growing and competing for a CPU under a policy with
+ * weighted classes, with the shipped rules loaded.
  */
 class DashboardDataTest {
 
     /** Panel queries (dashboard / panel / refId) that may be empty here, each with the reason. */
-    static final Map<String, String> MAY_BE_EMPTY = Map.of(
-            "corral-fairness / Entitled vs actual CPU / B", "needs #7 policies",
-            "corral-fairness / Actual share of entitlement / A", "needs #7 policies",
-            "corral-fairness / Jain's fairness index / A", "needs #7 policies",
-            "corral-fairness / Dominant resource share / A", "needs #7 policies",
-            "corral-fairness / Policy actions by policy and reason / A", "needs #7 policies");
+    static final Map<String, String> MAY_BE_EMPTY = Map.of();
 
     /** Prometheus' first scrape comes 5-8 s after it starts; rates need two samples, rules a few cycles. */
     private static final long DEADLINE_MILLIS = 75_000;
@@ -43,9 +39,18 @@ class DashboardDataTest {
             List<Expectation> expectations = expectations(agent);
             long start = System.currentTimeMillis();
             long panelsAnswered = -1;
+            boolean webStarted = false;
             Set<String> lastMissing = Set.of();
             Map<String, String> missing = new LinkedHashMap<>();
             do {
+                // web starts once Prometheus has seen the policy's first action (batch's weight), so the
+                // counter's increase, not only its first value, is scraped.
+                if (!webStarted && !prometheus.query("corral_policy_actions_total{action=\"set-cpu-weight\"}")
+                        .isEmpty()) {
+                    agent.startWeb();
+                    webStarted = true;
+                    System.out.printf("web started at %.1f s%n", (System.currentTimeMillis() - start) / 1000.0);
+                }
                 missing.clear();
                 for (Dashboard.Query q : queries) {
                     if (!MAY_BE_EMPTY.containsKey(q.key())) {
@@ -90,6 +95,9 @@ class DashboardDataTest {
         String mem = "{id=\"" + agent.id("mem-hog") + "\"}";
         String writer = "{id=\"" + agent.id("writer") + "\"}";
         String grower = "{id=\"" + agent.id("grower") + "\"}";
+        String web = "{id=\"" + agent.id("web") + "\"}";
+        String batch = "{id=\"" + agent.id("batch") + "\"}";
+        String weight = "{policy=\"cpuFairness\",action=\"set-cpu-weight\",reason=\"class-weight\"}";
         return List.of(
                 new Expectation("cpu-hog is throttled in most periods", "container:cpu_throttled_periods:ratio5m"
                         + cpu, " > 0.5"),
@@ -101,6 +109,27 @@ class DashboardDataTest {
                         + writer + "[10s])", " > 0 < " + AgentWithWorkloads.WRITE_BPS * 1.5),
                 new Expectation("grower's working set grows toward its limit",
                         "container:memory_time_to_limit_seconds:deriv1h" + grower, " > 0"),
-                new Expectation("the host is the root cgroup", "instance:cpu_usage_cores:rate5m", " > 0"));
+                new Expectation("the host is the root cgroup", "instance:cpu_usage_cores:rate5m", " > 0"),
+                // Fairness: the policy acted while Prometheus watched (web's class weight after batch's) ...
+                new Expectation("the policy set a class weight during the test",
+                        "increase(corral_policy_actions_total" + weight + "[5m])", " >= 1"),
+                new Expectation("admission admitted web during the test",
+                        "increase(corral_policy_actions_total{policy=\"admission\",action=\"admit\"}[5m])", " >= 1"),
+                // ... the kernel split the shared CPU by the weights it set (6:1, less what noise takes) ...
+                new Expectation("web gets more than half its 6:1 weight ratio over batch",
+                        "sum without (id, name) (rate(container_cpu_usage_seconds_total" + web + "[10s]))"
+                                + " / sum without (id, name) (rate(container_cpu_usage_seconds_total" + batch
+                                + "[10s]))", " > " + AgentWithWorkloads.WEB_OVER_BATCH / 2),
+                // ... and the fairness data are what they claim: shares within the host, Jain's index in (0, 1].
+                new Expectation("the entitled cores sum to at most the host's",
+                        "sum by (instance, job) (corral_policy_cpu_entitled_cores)",
+                        " <= on (instance, job) machine_cpu_cores + 1e-6"),
+                new Expectation("cpu-hog is entitled to no more than its own 0.2-core quota",
+                        "corral_policy_cpu_entitled_cores" + cpu, " > 0 <= 0.2"),
+                new Expectation("web and batch are entitled to CPU", "count(corral_policy_cpu_entitled_cores{id=~\""
+                        + agent.id("web") + "|" + agent.id("batch") + "\"} > 0)", " == 2"),
+                // (1 up to rounding when every container gets the same fraction of its share)
+                new Expectation("Jain's index is in (0, 1]", "instance:cpu_fairness_jain:ratio5m", " > 0 <= 1.000001"),
+                new Expectation("dominant shares are fractions", "corral_policy_dominant_share" + web, " > 0 <= 1"));
     }
 }

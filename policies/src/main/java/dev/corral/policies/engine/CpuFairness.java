@@ -91,17 +91,19 @@ final class CpuFairness implements Rule {
      * What a container would use, in cores. Held at its quota (throttled, or using nearly all of it): unbounded.
      * Otherwise what it used plus the share of time its tasks waited for CPU (PSI "some": at least one more
      * core's worth of waiting, a lower bound); without PSI files, a busy container on a saturated host is
-     * taken as unbounded.
+     * taken as unbounded. Never more than the user's own quota: it cannot use more, so it is not entitled to it.
      */
     private double demand(Cycle c, Member m, boolean saturated) {
         double used = m.cpuCores();
         long quota = quotaOf(m);
         boolean capped = !Limits.isUnlimited(quota) && used >= 0.9 * quota / (double) periodOf(m);
         double stall = m.cpuPressure();
+        long userQuota = m.view().baseline().cpuQuotaMicros();
+        double userCores = Limits.isUnlimited(userQuota) ? Double.POSITIVE_INFINITY : userQuota / (double) periodOf(m);
         if (m.throttledPeriods() > 0 || capped || (Double.isNaN(stall) && saturated && used >= BUSY_CORES)) {
-            return Double.POSITIVE_INFINITY;
+            return userCores;
         }
-        return used + (Double.isNaN(stall) ? 0 : stall) + 0.02;
+        return Math.min(userCores, used + (Double.isNaN(stall) ? 0 : stall) + 0.02);
     }
 
     private void cap(Cycle c, Member m, double share, double hostBusy, double psi, List<Action> out) {

@@ -96,6 +96,26 @@ class CpuFairnessTest {
     }
 
     @Test
+    void aContainerHeldAtItsOwnQuotaIsEntitledToNoMoreAndTheOtherIsNotCappedForIt() throws Exception {
+        Recorded r = twoHogs(false, false);
+        // a's user asked for 0.3 cores: throttled there, it cannot use more
+        Recorded.Cg a = r.container("a", Map.of(), new ContainerView.Baseline(30_000, 100_000, 0, Limits.UNLIMITED,
+                Limits.UNLIMITED, 0, Map.of()));
+        a.quota = 30_000;
+        Recorded.Cg c = r.container("c", Map.of());
+        a.cpuStall = 1.0;
+        c.cpuStall = 1.0;
+        for (int i = 0; i < 5; i++) {
+            a.throttled += 10;
+            // the host saturated by others; c, of the same weight, uses a core and a half
+            Decision d = r.cycle(r.cpu(0.5, a, 0.3, c, 1.5));
+            assertThat(d.entitledCores().get("/corral/a")).isCloseTo(0.3, org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(d.entitledCores().get("/corral/c")).isCloseTo(1.7, org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(Recorded.of(d, Action.SetCpu.class)).as("c is within the 1.7 cores a cannot use").isEmpty();
+        }
+    }
+
+    @Test
     void quotasFollowTheShareOnlyPastTheToleranceAndTheCooldown() throws Exception {
         Recorded r = twoHogs(false, false);
         Recorded.Cg a = r.container("a", Map.of());
