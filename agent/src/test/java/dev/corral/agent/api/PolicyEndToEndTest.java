@@ -68,6 +68,21 @@ class PolicyEndToEndTest {
         throw new AssertionError("no nr_throttled");
     }
 
+    /** {idle + iowait, all} ticks of one CPU's line in /proc/stat. */
+    private static long[] cpuTicks(String cpu) throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+            if (line.startsWith(cpu + " ")) {
+                String[] f = line.trim().split("\\s+");
+                long all = 0;
+                for (int i = 1; i <= 8 && i < f.length; i++) {
+                    all += Long.parseLong(f[i]);
+                }
+                return new long[] {Long.parseLong(f[4]) + Long.parseLong(f[5]), all};
+            }
+        }
+        throw new AssertionError("no " + cpu + " in /proc/stat");
+    }
+
     private static String hog(String name) {
         // pinned to one CPU together, so the two hogs really compete (this machine has two cores)
         return "{'name':'" + name + "','command':['sh','-c','while :; do :; done'],"
@@ -112,10 +127,14 @@ class PolicyEndToEndTest {
             Thread.sleep(500);
             long throttled0 = throttledPeriods(fx, "lo");
             lo0 = cpuNanos(fx, "lo");
+            long[] cpu1 = cpuTicks("cpu1");
             t0 = System.nanoTime();
             Thread.sleep(4000);
+            long[] cpu1End = cpuTicks("cpu1");
+            double idle = (double) (cpu1End[0] - cpu1[0]) / Math.max(1, cpu1End[1] - cpu1[1]);
             double alone = (cpuNanos(fx, "lo") - lo0) / 1e9 / ((System.nanoTime() - t0) / 1e9);
-            System.out.printf("cpu lone hog — %.3f cores (the pair had %.3f)%n", alone, lo + hi);
+            System.out.printf("cpu lone hog — %.3f cores (the pair had %.3f), CPU 1 idle %.0f %%%n", alone, lo + hi,
+                    idle * 100);
             assertThat(Files.readString(fx.cgroupFile("lo", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us")).strip())
                     .startsWith(fx.v2() ? "max" : "-1");
             assertThat(throttledPeriods(fx, "lo")).isEqualTo(throttled0);
@@ -123,8 +142,10 @@ class PolicyEndToEndTest {
                     .noneMatch(e -> e.getString("name").equals("lo")
                             && e.getLong("timeMillis") > System.currentTimeMillis() - 4500);
             // No quota and no throttled period: the policy took nothing from it (what it gets is the kernel's and
-            // the other work's on this machine); it does get back what hi had.
-            assertThat(alone).as("alone vs. next to hi").isGreaterThanOrEqualTo(1.5 * lo);
+            // the other work's on this machine): it leaves CPU 1 idle no more than when it had hi next to it,
+            // or gets back what hi had (other helpers' load on CPU 1 can take it).
+            assertThat(alone >= 1.5 * lo || idle < 0.05).as("alone %.3f cores vs. %.3f next to hi; CPU 1 idle %.0f %%",
+                    alone, lo, idle * 100).isTrue();
         }
     }
 
