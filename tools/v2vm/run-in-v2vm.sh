@@ -24,6 +24,8 @@ Options:
   --mem MB           guest memory (default 2048)
   --cpus N           guest CPUs (default 2)
   --disk MB          size of the scratch disk (default 256)
+  --disk-mbps N      cap the scratch disk at N MiB/s (reads and writes together), as a real disk is, so
+                     IO tests contend for the device rather than for the emulated CPU (default: no cap)
   --env NAME         pass the caller's NAME into the guest (repeatable; unset vars are skipped)
   --env NAME=VALUE   set NAME=VALUE in the guest (repeatable)
   --verbose          also show the guest's boot console and progress on stderr
@@ -40,16 +42,16 @@ vlog() { (( VERBOSE )) && log "$@"; return 0; }
 die()  { local code=$1; shift; log "$*"; exit "$code"; }
 
 # ---------------------------------------------------------------- arguments
-TIMEOUT=600 MEM=2048 CPUS=2 DISK_MB=256 VERBOSE=${CORRAL_V2VM_VERBOSE:-0}
+TIMEOUT=600 MEM=2048 CPUS=2 DISK_MB=256 DISK_MBPS=0 VERBOSE=${CORRAL_V2VM_VERBOSE:-0}
 [[ $VERBOSE =~ ^[0-9]+$ ]] || VERBOSE=1
 ENV_NAMES=() ENV_VALUES=()
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && (( 10#$1 > 0 )); }
 while (( $# )); do
   case $1 in
-    --timeout|--mem|--cpus|--disk|--env)
+    --timeout|--mem|--cpus|--disk|--disk-mbps|--env)
       (( $# >= 2 )) || die 2 "$1 needs a value (see --help)"
       opt=$1 val=$2; shift 2 ;;
-    --timeout=*|--mem=*|--cpus=*|--disk=*|--env=*)
+    --timeout=*|--mem=*|--cpus=*|--disk=*|--disk-mbps=*|--env=*)
       opt=${1%%=*} val=${1#*=}; shift ;;
     --verbose) VERBOSE=1; shift; continue ;;
     -h|--help) usage; exit 0 ;;
@@ -61,6 +63,7 @@ while (( $# )); do
     --mem)     is_uint "$val" || die 2 "--mem needs a positive integer (MB)"; MEM=$((10#$val)) ;;
     --cpus)    is_uint "$val" || die 2 "--cpus needs a positive integer"; CPUS=$((10#$val)) ;;
     --disk)    is_uint "$val" || die 2 "--disk needs a positive integer (MB)"; DISK_MB=$((10#$val)) ;;
+    --disk-mbps) is_uint "$val" || die 2 "--disk-mbps needs a positive integer (MiB/s)"; DISK_MBPS=$((10#$val)) ;;
     --env)
       name=${val%%=*}
       [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die 2 "--env: bad variable name '$name'"
@@ -386,13 +389,15 @@ APPEND="console=ttyS0 panic=-1 quiet loglevel=0 cgroup_no_v1=all mitigations=off
 APPEND+=" acpi=noirq cryptomgr.notests i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
 (( VERBOSE )) && APPEND+=" corral.debug=1"
 APPEND+=${CORRAL_V2VM_APPEND:+ $CORRAL_V2VM_APPEND}
+THROTTLE=
+(( DISK_MBPS )) && THROTTLE=",throttling.bps-total=$((DISK_MBPS * 1048576))"
 # shellcheck disable=SC2054  # commas are qemu's option syntax
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -accel tcg,thread=multi -cpu max
   -m "$MEM" -smp "$CPUS" -display none -monitor none -serial stdio -no-reboot
   -kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -virtfs "local,path=${JOB//,/,,}/share,mount_tag=corraljob,security_model=none,readonly=on"
-  -drive "file=${JOB//,/,,}/scratch.img,format=raw,if=none,id=scratch,cache=unsafe"
+  -drive "file=${JOB//,/,,}/scratch.img,format=raw,if=none,id=scratch,cache=unsafe${THROTTLE}"
   -device virtio-blk-pci,drive=scratch,serial=corral-scratch)
 # debugging knobs (word-split on purpose): extra qemu arguments and kernel parameters
 # shellcheck disable=SC2206

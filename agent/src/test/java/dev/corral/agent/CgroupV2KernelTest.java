@@ -26,8 +26,11 @@ class CgroupV2KernelTest {
             "dev.corral.agent.cgroup.CgroupDriverTest",
             "dev.corral.agent.runtime.ContainerRuntimeTest",
             "dev.corral.agent.api.ApiTest",
-            "dev.corral.agent.runtime.ImageContainerTest");
-    private static final int GUEST_TESTS = 48;
+            "dev.corral.agent.runtime.ImageContainerTest",
+            // the policies on real contention: cpu.weight, memory.high with PSI, io.max, the v2 kill and freeze
+            "dev.corral.agent.api.PolicyEndToEndTest",
+            "dev.corral.agent.api.PolicyV2GuestScenarios");
+    private static final int GUEST_TESTS = 57;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {
@@ -36,7 +39,10 @@ class CgroupV2KernelTest {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = ProcessHandle.current().info().command().orElse("java");
 
-        List<String> argv = new ArrayList<>(List.of(harness.toString(), "--timeout", "900", "--", java,
+        // The scratch disk at a real disk's speed: the IO policy test must contend for the device, not for the
+        // emulated CPU (uncapped, qemu writes it at whatever the host CPU allows).
+        List<String> argv = new ArrayList<>(List.of(harness.toString(), "--timeout", "900", "--disk-mbps", "48", "--",
+                java,
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
                 "dev.corral.exporter.testing.GuestTestMain"));
         argv.addAll(GUEST_CLASSES);

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -90,14 +91,18 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
     @Override
     public void collected(Snapshot before, Snapshot current) {
         if (queued.compareAndSet(false, true)) {
-            thread.execute(() -> {
-                queued.set(false);
-                try {
-                    cycle(current);
-                } catch (RuntimeException e) {
-                    LOG.warn("policy cycle failed", e);
-                }
-            });
+            try {
+                thread.execute(() -> {
+                    queued.set(false);
+                    try {
+                        cycle(current);
+                    } catch (RuntimeException e) {
+                        LOG.warn("policy cycle failed", e);
+                    }
+                });
+            } catch (RejectedExecutionException closed) {
+                // the agent is closing: the collector may still publish a last snapshot after this loop stopped
+            }
         }
     }
 

@@ -10,10 +10,13 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The HTTP routes: /metrics (Prometheus text format), /healthz and, when the runtime runs, the /v1 API. */
 final class HttpRoutes {
 
+    private static final Logger LOG = LoggerFactory.getLogger(HttpRoutes.class);
     static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
     private HttpRoutes() {
@@ -54,7 +57,11 @@ final class HttpRoutes {
         router.errorHandler(404, ctx -> ApiError.send(ctx, 404, "no such route: " + ctx.request().path(), null));
         router.errorHandler(405, ctx -> ApiError.send(ctx, 405, "method not allowed", null));
         router.errorHandler(413, ctx -> ApiError.send(ctx, 413, "the request body is too large", null));
-        router.errorHandler(500, ctx -> ApiError.send(ctx, 500, "internal error", null));
+        router.errorHandler(500, ctx -> {
+            // the cause is only in the log: the client learns nothing it could act on
+            LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+            ApiError.send(ctx, 500, "internal error", null);
+        });
         return router;
     }
 

@@ -9,6 +9,8 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.UUID;
+import dev.corral.exporter.testing.Workloads;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +22,12 @@ class PolicyEndToEndTest {
 
     private static final String ONLY = "'policies':{'cpuFairness':{'enabled':%s},'memoryPressure':{'enabled':false},"
             + "'oomProtection':{'enabled':%s},'ioFairness':{'enabled':%s}%s}";
+
+    /**
+     * Waits for things that take real work (allocating, starting processes) are this much longer in the v2 guest,
+     * where qemu emulates the CPU. Measurement windows and the policies' own targets are not scaled.
+     */
+    private static final int SLOW = Workloads.inV2Guest() ? 4 : 1;
 
     private static String json(String s) {
         return s.replace('\'', '"');
@@ -58,6 +66,21 @@ class PolicyEndToEndTest {
             }
         }
         throw new AssertionError("no nr_throttled");
+    }
+
+    /** {idle + iowait, all} ticks of one CPU's line in /proc/stat. */
+    private static long[] cpuTicks(String cpu) throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+            if (line.startsWith(cpu + " ")) {
+                String[] f = line.trim().split("\\s+");
+                long all = 0;
+                for (int i = 1; i <= 8 && i < f.length; i++) {
+                    all += Long.parseLong(f[i]);
+                }
+                return new long[] {Long.parseLong(f[4]) + Long.parseLong(f[5]), all};
+            }
+        }
+        throw new AssertionError("no " + cpu + " in /proc/stat");
     }
 
     private static String hog(String name) {
@@ -104,10 +127,14 @@ class PolicyEndToEndTest {
             Thread.sleep(500);
             long throttled0 = throttledPeriods(fx, "lo");
             lo0 = cpuNanos(fx, "lo");
+            long[] cpu1 = cpuTicks("cpu1");
             t0 = System.nanoTime();
             Thread.sleep(4000);
+            long[] cpu1End = cpuTicks("cpu1");
+            double idle = (double) (cpu1End[0] - cpu1[0]) / Math.max(1, cpu1End[1] - cpu1[1]);
             double alone = (cpuNanos(fx, "lo") - lo0) / 1e9 / ((System.nanoTime() - t0) / 1e9);
-            System.out.printf("cpu lone hog — %.3f cores (the pair had %.3f)%n", alone, lo + hi);
+            System.out.printf("cpu lone hog — %.3f cores (the pair had %.3f), CPU 1 idle %.0f %%%n", alone, lo + hi,
+                    idle * 100);
             assertThat(Files.readString(fx.cgroupFile("lo", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us")).strip())
                     .startsWith(fx.v2() ? "max" : "-1");
             assertThat(throttledPeriods(fx, "lo")).isEqualTo(throttled0);
@@ -115,8 +142,10 @@ class PolicyEndToEndTest {
                     .noneMatch(e -> e.getString("name").equals("lo")
                             && e.getLong("timeMillis") > System.currentTimeMillis() - 4500);
             // No quota and no throttled period: the policy took nothing from it (what it gets is the kernel's and
-            // the other work's on this machine); it does get back what hi had.
-            assertThat(alone).as("alone vs. next to hi").isGreaterThanOrEqualTo(1.5 * lo);
+            // the other work's on this machine): it leaves CPU 1 idle no more than when it had hi next to it,
+            // or gets back what hi had (other helpers' load on CPU 1 can take it).
+            assertThat(alone >= 1.5 * lo || idle < 0.05).as("alone %.3f cores vs. %.3f next to hi; CPU 1 idle %.0f %%",
+                    alone, lo, idle * 100).isTrue();
         }
     }
 
@@ -150,9 +179,9 @@ class PolicyEndToEndTest {
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
             Files.writeString(parentLimit, Long.toString(limit));
             Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
-            run(fx, "{'name':'hi','command':['stress-ng','--vm','1','--vm-bytes','300M','--vm-keep','--vm-hang','0',"
-                    + "'-t','60']}");
-            long deadline = System.currentTimeMillis() + 15_000;
+            run(fx, "{'name':'hi','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','300M',"
+                    + "'--vm-keep','--vm-hang','0','-t','60']}");
+            long deadline = System.currentTimeMillis() + 15_000L * SLOW;
             while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
                     < 280L << 20) {
                 assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
@@ -160,15 +189,16 @@ class PolicyEndToEndTest {
             }
             // lo grows by 48 MiB every half second, to 768 MiB: together past the 1 GiB parent limit
             run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
-                    + "stress-ng --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & sleep 0.5; done; "
+                    + "stress-ng --temp-path /tmp --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
+                    + "sleep 0.5; done; "
                     + "wait']}");
             long crossed = 0;
-            deadline = System.currentTimeMillis() + 30_000;
+            deadline = System.currentTimeMillis() + 30_000L * SLOW;
             while (events.policy("oomProtection", "kill").isEmpty()) {
                 if (crossed == 0 && number(usageFile) > 0.8 * limit) {
                     crossed = System.currentTimeMillis();
                 }
-                assertThat(System.currentTimeMillis()).as("a victim within 30 s").isLessThan(deadline);
+                assertThat(System.currentTimeMillis()).as("a victim within %d s", 30 * SLOW).isLessThan(deadline);
                 Thread.sleep(20);
             }
             JsonObject kill = events.policy("oomProtection", "kill").get(0);
@@ -203,14 +233,14 @@ class PolicyEndToEndTest {
             long limit = 1L << 30;
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
             Files.writeString(parentLimit, Long.toString(limit));
-            run(fx, "{'name':'small','command':['stress-ng','--vm','1','--vm-bytes','100M','--vm-keep','--vm-hang',"
-                    + "'0','-t','60']}");
-            run(fx, "{'name':'big','command':['stress-ng','--vm','1','--vm-bytes','750M','--vm-keep','--vm-hang',"
-                    + "'0','-t','60']}");
+            run(fx, "{'name':'small','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','100M',"
+                    + "'--vm-keep','--vm-hang','0','-t','60']}");
+            run(fx, "{'name':'big','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','750M',"
+                    + "'--vm-keep','--vm-hang','0','-t','60']}");
             String knob = fx.v2() ? "memory.high" : "memory.soft_limit_in_bytes";
             JsonObject squeeze = events.await(e -> e.getString("type").equals("policy")
                     && e.getString("name").equals("big")
-                    && e.getJsonObject("attributes").getString("policy").equals("memoryPressure"), 20_000);
+                    && e.getJsonObject("attributes").getString("policy").equals("memoryPressure"), 20_000L * SLOW);
             assertThat(squeeze.getJsonObject("attributes").getString("action"))
                     .isEqualTo(fx.v2() ? "set-memory-high" : "set-memory-soft-limit");
             assertThat(squeeze.getJsonObject("attributes").getString("reason")).isEqualTo("host-tight");
@@ -254,6 +284,24 @@ class PolicyEndToEndTest {
         return 0;
     }
 
+    /** The write limit on the device in force for a container, in bytes/s (blkio.throttle / io.max wbps). */
+    private static long writeLimit(AgentFixture fx, String name, String device) throws Exception {
+        Path file = fx.cgroupFile(name, "blkio", fx.v2() ? "io.max" : "blkio.throttle.write_bps_device");
+        for (String line : Files.readAllLines(file)) {
+            if (line.startsWith(device + " ")) {
+                for (String kv : line.split(" ")) {
+                    if (fx.v2() && kv.startsWith("wbps=") && !kv.equals("wbps=max")) {
+                        return Long.parseLong(kv.substring(5));
+                    }
+                }
+                if (!fx.v2()) {
+                    return Long.parseLong(line.substring(device.length() + 1).strip());
+                }
+            }
+        }
+        throw new AssertionError("no write limit on " + device + " in " + file);
+    }
+
     /**
      * The flooder keeps 16 direct writes in flight, the other writer one at a time: without the policy the
      * kernel (mq-deadline, v1 has no IO fairness) gives the second about 1 % of the device here
@@ -264,27 +312,31 @@ class PolicyEndToEndTest {
             throws Exception {
         String policy = "{" + policies(false, false, true, ",'ioFairness':{'saturation':0.8,'headroom':0.8,"
                 + "'liftAfter':'1s','minActive':'256k'}") + "}";
-        String device = dev.corral.exporter.testing.Workloads.writeDevice();
+        String device = Workloads.writeDevice();
         String id = UUID.randomUUID().toString().substring(0, 8);
-        Path floodFile = Path.of("/var/tmp/corral-test-" + id + "-flood");
-        Path singleFile = Path.of("/var/tmp/corral-test-" + id + "-single");
+        // Here: two files on the root disk. In the v2 guest (/var/tmp is a tmpfs there): the two halves of its
+        // scratch disk.
+        Path floodFile = Workloads.writeTarget("corral-test-" + id + "-flood");
+        Path singleFile = Workloads.writeTarget("corral-test-" + id + "-single");
+        boolean scratch = !floodFile.startsWith("/var/tmp");
+        String floodWhere = scratch ? "','--offset=0','--size=128M'" : "','--size=256M'";
+        String singleWhere = scratch ? "','--offset=128M','--size=128M'" : "','--size=256M'";
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
-            run(fx, "{'name':'flood','command':['fio','--name=flood','--filename=" + floodFile + "','--size=256M',"
+            run(fx, "{'name':'flood','command':['fio','--name=flood','--filename=" + floodFile + floodWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=libaio','--iodepth=16','--time_based',"
-                    + "'--runtime=40']}");
+                    + "'--runtime=" + 40 * SLOW + "']}");
             Thread.sleep(1500);
-            run(fx, "{'name':'single','command':['fio','--name=single','--filename=" + singleFile + "',"
-                    + "'--size=256M','--rw=write','--bs=1M','--direct=1','--ioengine=psync','--time_based',"
-                    + "'--runtime=40']}");
+            run(fx, "{'name':'single','command':['fio','--name=single','--filename=" + singleFile + singleWhere + ","
+                    + "'--rw=write','--bs=1M','--direct=1','--ioengine=psync','--time_based',"
+                    + "'--runtime=" + 40 * SLOW + "']}");
             JsonObject throttle = events.await(e -> e.getString("type").equals("policy")
                     && e.getString("name").equals("flood")
-                    && e.getJsonObject("attributes").getString("action").equals("set-io-throttle"), 15_000);
+                    && e.getJsonObject("attributes").getString("action").equals("set-io-throttle"), 15_000L * SLOW);
             assertThat(throttle.getJsonObject("attributes").getJsonObject("inputs").getString("device")).isEqualTo(device);
-            if (!fx.v2()) {
-                assertThat(Files.readString(fx.cgroupFile("flood", "blkio", "blkio.throttle.write_bps_device")))
-                        .contains(device + " ");
-            }
+            Path knob = fx.cgroupFile("flood", "blkio", fx.v2() ? "io.max" : "blkio.throttle.write_bps_device");
+            assertThat(Files.readString(knob)).contains(device + " ");
             Thread.sleep(3000); // the single writer takes what it is offered; the throttle follows
+            long limit0 = writeLimit(fx, "flood", device);
             long f0 = written(fx, "flood", device);
             long s0 = written(fx, "single", device);
             long t0 = System.nanoTime();
@@ -292,6 +344,9 @@ class PolicyEndToEndTest {
             double seconds = (System.nanoTime() - t0) / 1e9;
             double flood = (written(fx, "flood", device) - f0) / seconds;
             double single = (written(fx, "single", device) - s0) / seconds;
+            // the kernel holds the flooder to the limit in force (it may have moved during the window)
+            long limit = Math.max(limit0, writeLimit(fx, "flood", device));
+            assertThat(flood).as("flooder's rate vs. its write limit %d B/s", limit).isLessThanOrEqualTo(1.15 * limit);
             double half = (flood + single) / 2;
             double xf = Math.min(1, flood / half);
             double xs = Math.min(1, single / half);
@@ -308,17 +363,17 @@ class PolicyEndToEndTest {
             long stopped = System.currentTimeMillis();
             JsonObject lifted = events.await(e -> e.getString("type").equals("policy")
                     && e.getString("name").equals("flood")
-                    && e.getJsonObject("attributes").getString("action").equals("lift-io-throttle"), 10_000);
+                    && e.getJsonObject("attributes").getString("action").equals("lift-io-throttle"), 10_000L * SLOW);
             System.out.printf("io — throttle lifted %d ms after the other writer stopped%n",
                     lifted.getLong("timeMillis") - stopped);
             assertThat(lifted.getLong("timeMillis") - stopped).isLessThanOrEqualTo(2000);
-            if (!fx.v2()) {
-                assertThat(Files.readString(fx.cgroupFile("flood", "blkio", "blkio.throttle.write_bps_device")))
-                        .doesNotContain(device + " ");
-            }
+            // v2 drops a device's line from io.max once all its limits are "max"
+            assertThat(Files.readString(knob)).doesNotContain(device + " ");
         } finally {
-            Files.deleteIfExists(floodFile);
-            Files.deleteIfExists(singleFile);
+            if (!scratch) {
+                Files.deleteIfExists(floodFile);
+                Files.deleteIfExists(singleFile);
+            }
         }
     }
 

@@ -151,7 +151,11 @@ class CgroupDriverTest {
         ContainerCgroup cg = driver.create("fz", ResourceLimits.NONE);
         Process loop = TestCgroup.startIn(cg.procsFiles(), "/bin/sh", "-c", "sleep 1000 & sleep 1000 & "
                 + "while :; do :; done");
-        Thread.sleep(200);
+        // the shell, its two sleeps: how soon they are there depends on the machine's load (and qemu's speed)
+        long threeThere = System.currentTimeMillis() + 30_000;
+        while (cg.pids().size() < 3 && System.currentTimeMillis() < threeThere) {
+            Thread.sleep(20);
+        }
         assertThat(cg.pids()).hasSize(3);
         assertThat(cg.populated()).isTrue();
         cg.freeze();

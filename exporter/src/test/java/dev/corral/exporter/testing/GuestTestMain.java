@@ -1,6 +1,7 @@
 package dev.corral.exporter.testing;
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -25,7 +26,8 @@ public final class GuestTestMain {
     public static void main(String[] classNames) throws Exception {
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
         for (String name : classNames) {
-            request.selectors(selectClass(Class.forName(name)));
+            // "Class#method" runs one test (handy when iterating on a guest failure)
+            request.selectors(name.contains("#") ? selectMethod(name) : selectClass(Class.forName(name)));
         }
         // Property tests stay on the host: jqwik keeps a database file in the (read-only) working directory.
         request.filters(EngineFilter.includeEngines("junit-jupiter"));
