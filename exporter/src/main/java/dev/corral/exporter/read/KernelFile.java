@@ -45,6 +45,14 @@ public final class KernelFile implements Closeable {
         return 16_000;
     }
 
+    /**
+     * A file opened for each read and never kept open: for files read now and then (limits), so they cost no
+     * descriptor and no kernel buffer between reads. Null when it does not exist.
+     */
+    public static KernelFile perRead(Path path) {
+        return Files.exists(path) ? new KernelFile(path, null) : null;
+    }
+
     /** Opens the file, or returns null when it does not exist (controller or feature absent). */
     public static KernelFile openIfPresent(Path path) throws IOException {
         if (KEPT.incrementAndGet() > BUDGET) {
