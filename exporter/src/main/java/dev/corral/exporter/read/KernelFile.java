@@ -95,10 +95,10 @@ public final class KernelFile implements Closeable {
 
     private static void readInto(FileChannel ch, ReadBuffer buffer) throws IOException {
         while (true) {
-            ByteBuffer view = buffer.clearView();
-            int n = ch.read(view, 0);
-            if (n < view.capacity()) {
-                buffer.setLength(Math.max(n, 0));
+            ByteBuffer direct = buffer.clearDirect();
+            int n = ch.read(direct, 0);
+            if (n < direct.capacity()) {
+                buffer.copyIn(Math.max(n, 0));
                 return;
             }
             buffer.grow();
