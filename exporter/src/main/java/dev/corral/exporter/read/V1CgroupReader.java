@@ -198,6 +198,11 @@ final class V1CgroupReader implements CgroupReader {
     }
 
     @Override
+    public void readLimitsSoon() {
+        limitsRefresh.soon();
+    }
+
+    @Override
     public void close() {
         cpuacct.close();
         cpuacctStat.close();

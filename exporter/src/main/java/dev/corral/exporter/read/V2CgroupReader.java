@@ -134,6 +134,11 @@ final class V2CgroupReader implements CgroupReader {
     }
 
     @Override
+    public void readLimitsSoon() {
+        limitsRefresh.soon();
+    }
+
+    @Override
     public void close() {
         files.close();
         limits.close();
