@@ -185,6 +185,22 @@ class ContainerRuntimeTest {
     }
 
     @Test
+    void onV1OnlyTheAllowListedDevicesCanBeOpened() throws Exception {
+        if (!fx.layout.hierarchyOf("devices").isPresent()) {
+            return; // pure v2: no device cgroup yet (README, "not yet")
+        }
+        // The host's disk node (the container sees the host's /dev without a rootfs) and the allowed /dev/null.
+        Path disk = Path.of("/dev").resolve(Path.of("/sys/dev/block", Workloads.writeDevice()).toRealPath()
+                .getFileName());
+        assertThat(disk).exists();
+        ContainerRecord r = runToExit("{'name':'devs','command':['/bin/sh','-c',"
+                + "'head -c 1 /dev/null && echo null-opened;"
+                + " head -c 1 " + disk + " >/dev/null && echo disk-opened || echo disk-refused']}");
+        assertThat(r.exitCode()).isZero();
+        assertThat(fx.stdout("devs")).isEqualTo("null-opened\ndisk-refused\n");
+    }
+
+    @Test
     void aCommandThatCannotStartFailsCleanly() throws Exception {
         assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{'name':'nope','command':['/no/such']}")))
                 .isInstanceOf(SpecException.class).hasMessageContaining("/no/such")
