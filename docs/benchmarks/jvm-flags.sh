@@ -97,7 +97,8 @@ printf '%-14s %8s %6s %8s %8s %7s %7s\n' set cpu_ms/s other% scr_med scr_max RSS
 for ((r = 1; r <= rounds; r++)); do
   for s in "${sets[@]}"; do
     log "round $r: ${s%%=*}"
-    run_set "$s" | tee -a "$work/rows"
+    run_set "$s" >"$work/row" # not in a pipeline: the agent's PID must reach this shell's cleanup list
+    tee -a "$work/rows" <"$work/row"
   done
 done
 echo
