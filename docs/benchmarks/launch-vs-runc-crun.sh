@@ -29,7 +29,9 @@ done
 rootfs=$work/bundle/rootfs
 mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp}
 cp /usr/bin/busybox "$rootfs/bin/busybox"
-"$rootfs/bin/busybox" --install -s "$rootfs/bin" 2>/dev/null || for a in true sh; do ln -sf busybox "$rootfs/bin/$a"; done
+# Relative links: `busybox --install -s` writes absolute host paths, which do not resolve inside the rootfs
+# (runs before 08:25 UTC on 2026-11-29 timed a failed exec for every tool because of that).
+for a in true sh; do ln -sf busybox "$rootfs/bin/$a"; done
 
 # An OCI bundle for runc and crun with the same limits.
 (cd "$work/bundle" && runc spec)
@@ -68,6 +70,19 @@ runc_run() { runc run --bundle "$work/bundle" "r$1"; }
 # crun 1.8 refuses the hybrid layout: hide the cgroup2 mount in a private mount namespace (environment notes).
 crun_run() { unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run --bundle '$work/bundle' 'k$1'"; }
 raw_run() { unshare --fork --pid --mount --uts --ipc --net --mount-proc /bin/true; }
+
+# Every tool must really run /bin/true before anything is timed.
+check() { "$@" >"$work/check.out" 2>&1 || { echo "launch check failed: $*" >&2; cat "$work/check.out" >&2; exit 1; }; }
+check runc_run 0
+check crun_run 0
+check raw_run
+for name in "${variants[@]}"; do
+  : >"$work/$name/requests"
+  out=$(curl -sf --unix-socket "$work/$name/corral.sock" -XPOST "http://x/v1/containers?start=true" -d "{\"name\":\"b0\",\"command\":[\"/bin/true\"],\"rootfs\":\"$rootfs\",\"readOnlyRootfs\":true}" \
+    --next --unix-socket "$work/$name/corral.sock" -sf -XPOST "http://x/v1/containers/b0/wait" \
+    --next --unix-socket "$work/$name/corral.sock" -sf -XDELETE "http://x/v1/containers/b0") || true
+  grep -q '"exitCode" *: *0' <<<"$out" || { echo "launch check failed for $name: $out" >&2; exit 1; }
+done
 
 declare -A samples
 for i in $(seq "$runs"); do  # interleaved, so load affects every tool alike
