@@ -50,14 +50,7 @@ main=${rescans%% *} # the rescan setting the targets are judged on
 
 # shellcheck source=cgroup-tree.sh
 . "$here/cgroup-tree.sh"
-work=$(mktemp -d /tmp/corral-bench.XXXXXX)
-finish() {
-  bench_cleanup
-  bench_assert_clean || true
-  rm -rf "$work"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
+bench_workdir corral-bench
 
 log() { echo "[$(date +%T)] $*" >&2; }
 now() { date +%s.%N; }

@@ -31,14 +31,7 @@ done
 
 # shellcheck source=cgroup-tree.sh
 . "$here/cgroup-tree.sh"
-work=$(mktemp -d /tmp/corral-flags.XXXXXX)
-finish() {
-  bench_cleanup
-  bench_assert_clean || true
-  rm -rf "$work"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
+bench_workdir corral-flags
 log() { echo "[$(date +%T)] $*" >&2; }
 busy_jiffies() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 hz=$(getconf CLK_TCK)

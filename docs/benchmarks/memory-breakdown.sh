@@ -28,14 +28,7 @@ done
 
 # shellcheck source=cgroup-tree.sh
 . "$here/cgroup-tree.sh"
-work=$(mktemp -d /tmp/corral-mem.XXXXXX)
-finish() {
-  bench_cleanup
-  bench_assert_clean || true
-  rm -rf "$work"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
+bench_workdir corral-mem
 log() { echo "[$(date +%T)] $*" >&2; }
 mib() { echo "scale=1; $1 / 1048576" | bc; }
 
