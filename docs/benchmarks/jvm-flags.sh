@@ -4,16 +4,17 @@
 # other work on the machine hits them alike; the script prints each run and the median per set.
 #
 #   sudo docs/benchmarks/jvm-flags.sh [--cgroups 1000] [--warmup 30] [--window 20] [--scrapes 10] [--rounds 2] \
-#       [--set 'NAME=ENV... -- JAVA OPTS']...
+#       [--runtime] [--set 'NAME=ENV... -- JAVA OPTS']...
 #
 # A set is a name, optional environment assignments (e.g. MALLOC_ARENA_MAX=2) and the java options, which
 # replace bin/corral's defaults through CORRAL_JAVA_OPTS; "default" runs bin/corral's own defaults. Each run:
-# `bin/corral serve --monitor-only` in its own cpuacct cgroup, warm-up, CPU over a window without scrapes,
+# `bin/corral serve --monitor-only` (with --runtime: the container runtime on too, no containers, its state,
+# socket and parent cgroup corral-bench-flags-parent private to the run) in its own cpuacct cgroup, warm-up, CPU over a window without scrapes,
 # then --scrapes scrapes 0.2 s apart (median and max latency), then VmRSS and VmHWM.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-n=1000 warmup=30 window=20 scrapes=10 rounds=2
+n=1000 warmup=30 window=20 scrapes=10 rounds=2 runtime=
 sets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -23,6 +24,7 @@ while [ $# -gt 0 ]; do
     --scrapes) scrapes=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --set) sets+=("$2"); shift 2 ;;
+    --runtime) runtime=1; shift ;;
     *) echo "usage: $0 [--cgroups N] [--warmup S] [--window S] [--scrapes K] [--rounds R] [--set 'NAME=ENV.. -- OPTS']..." >&2; exit 2 ;;
   esac
 done
@@ -43,6 +45,11 @@ bench_make_tree corral-bench-flags "$n"
 bench_start_sleepers corral-bench-flags 5
 bench_meas_cgroup corral-bench-meas-flags
 meas=$BENCH_MEAS_DIR
+serve_flags=--monitor-only
+if [ -n "$runtime" ]; then
+  for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/corral-bench-flags-parent"); BENCH_MADE+=("$h/corral-bench-flags-parent"); done
+  serve_flags="--state-dir $work/state --cgroup-parent /corral-bench-flags-parent --socket $work/corral.sock"
+fi
 
 # run_set SPEC: prints "name cpu_ms_s other% scrape_med scrape_max rss hwm"
 run_set() {
@@ -56,7 +63,7 @@ run_set() {
   fi
   : >"$work/err"
   env "${envs[@]}" ${opts:+CORRAL_JAVA_OPTS="$opts"} sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$meas" \
-    "$repo/bin/corral" serve --monitor-only --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-flags \
+    "$repo/bin/corral" serve $serve_flags --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-flags \
     2>"$work/err" &
   pid=$!
   BENCH_PIDS+=("$pid")
