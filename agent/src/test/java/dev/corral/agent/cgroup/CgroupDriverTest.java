@@ -184,8 +184,8 @@ class CgroupDriverTest {
         ContainerCgroup cg = driver.create("fz", ResourceLimits.NONE);
         Process loop = TestCgroup.startIn(cg.procsFiles(), "/bin/sh", "-c", "sleep 1000 & sleep 1000 & "
                 + "while :; do :; done");
-        long deadline = System.currentTimeMillis() + 10_000; // the shell forks slowly under qemu emulation
-        while (cg.pids().size() < 3 && System.currentTimeMillis() < deadline) {
+        long forked = System.currentTimeMillis() + 10_000; // the shell forks slowly under qemu emulation
+        while (cg.pids().size() < 3 && System.currentTimeMillis() < forked) {
             Thread.sleep(50);
         }
         assertThat(cg.pids()).hasSize(3);
