@@ -129,3 +129,17 @@ bench_assert_clean() { # every cgroup this script made is gone (others' corral-b
   done
   return $left
 }
+
+# bench_workdir PREFIX: makes the scratch directory $work (/tmp/PREFIX.XXXXXX) and sets the EXIT trap that
+# removes it together with every tree and process the script made (INT and TERM exit through it).
+bench_workdir() {
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  trap bench_finish EXIT
+  trap 'exit 130' INT TERM
+}
+
+bench_finish() {
+  bench_cleanup
+  bench_assert_clean || true
+  rm -rf "$work"
+}

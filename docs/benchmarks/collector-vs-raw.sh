@@ -3,19 +3,21 @@
 # cgroups, plus /metrics latency and size and the agent's RSS. Results: docs/benchmarks.md.
 #
 #   sudo docs/benchmarks/collector-vs-raw.sh [--sizes "100 1000"] [--warmup 15] [--window 30] [--scrapes 20]
+#       [--rescans "60"] [--raw-flags "--legacy"]
 #
 # For each size N it makes N cgroups corral-bench-N/c1..cN in every hierarchy the agent reads (v1 cpu, cpuacct,
 # memory, blkio, pids, and the cgroup2 mount), puts a `sleep` in a few of them (after a 4 KiB O_DIRECT read, so
 # they have CPU, memory, pids and blkio numbers), and then:
-#   - runs `bin/corral serve --interval 1s --cgroup-root /corral-bench-N` twice, with --rescan-every 1 (the
-#     default) and 10, each inside its own cpuacct cgroup (cpuacct.usage counts every thread to the ns); after
+#   - runs `bin/corral serve --interval 1s --cgroup-root /corral-bench-N` once per --rescans value (default 60,
+#     the agent's default since inotify-driven discovery; the first runs of docs/benchmarks.md used "1 10"), each inside its own cpuacct cgroup (cpuacct.usage counts every thread to the ns); after
 #     the warm-up it measures, over a window with no scrapes, the process CPU (cpuacct.usage and
 #     /proc/PID/stat utime+stime) and the mean cycle duration (corral_collection_duration_seconds_sum/_count,
 #     scraped just before and just after the window), GC and JIT activity (jstat, no attach); then the first
 #     /metrics scrape's latency, the median and p95 of --scrapes scrapes after 5 unmeasured ones, the CPU per
 #     scrape, the body size and series count; and VmRSS/VmHWM at the end;
 #   - runs the raw reader for --window cycles at a 1 s interval (same CPU accounting) and 200 cycles
-#     back to back;
+#     back to back; --raw-flags go to it (--legacy: every file kept open and the limits read every cycle, what
+#     the agent did before it read limits every 10 cycles);
 #   - prints a table, the agent/raw ratios and pass/fail against the targets.
 # A size whose files do not fit under the open-files hard limit (the agent keeps every file open) is tried,
 # its failure recorded, and replaced by the largest size that fits, rounded down to 50.
@@ -29,6 +31,8 @@ warmup=15
 window=30
 scrapes=20
 sleepers=5
+rescans=60
+raw_flags=
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes=$2; shift 2 ;;
@@ -36,21 +40,17 @@ while [ $# -gt 0 ]; do
     --window) window=$2; shift 2 ;;
     --scrapes) scrapes=$2; shift 2 ;;
     --sleepers) sleepers=$2; shift 2 ;;
+    --rescans) rescans=$2; shift 2 ;;
+    --raw-flags) raw_flags=$2; shift 2 ;;
     *) echo "usage: $0 [--sizes \"100 1000\"] [--warmup S] [--window S] [--scrapes N] [--sleepers K]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root (makes cgroups)" >&2; exit 2; }
+main=${rescans%% *} # the rescan setting the targets are judged on
 
 # shellcheck source=cgroup-tree.sh
 . "$here/cgroup-tree.sh"
-work=$(mktemp -d /tmp/corral-bench.XXXXXX)
-finish() {
-  bench_cleanup
-  bench_assert_clean || true
-  rm -rf "$work"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
+bench_workdir corral-bench
 
 log() { echo "[$(date +%T)] $*" >&2; }
 now() { date +%s.%N; }
@@ -184,7 +184,7 @@ run_raw() {
   : >"$out"
   c0=$(cg_ns "$meas_raw"); b0=$(busy_jiffies); t0=$(now)
   if ! line=$(sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$meas_raw" \
-      "$work/raw-reader" --root "/corral-bench-$n" --cycles "$window" --interval-ms 1000 --quiet 2>&1); then
+      "$work/raw-reader" --root "/corral-bench-$n" --cycles "$window" --interval-ms 1000 --quiet $raw_flags 2>&1); then
     echo "failed=$line" >>"$out"
     return 0
   fi
@@ -192,7 +192,7 @@ run_raw() {
   echo "$line" | tr ' ' '\n' | grep '=' >>"$out"
   echo "cg_cpu_s=$(echo "($c1 - $c0) / 1000000000" | bc -l)" >>"$out"
   echo "other_load_pct=$(other_load "$b0" "$b1" "$(echo "$t1 - $t0" | bc -l)" "$(echo "($c1 - $c0) / 1000000000" | bc -l)")" >>"$out"
-  "$work/raw-reader" --root "/corral-bench-$n" --cycles 200 --back-to-back --quiet | tr ' ' '\n' \
+  "$work/raw-reader" --root "/corral-bench-$n" --cycles 200 --back-to-back --quiet $raw_flags | tr ' ' '\n' \
     | grep -E '^cycle_(cpu|wall)_us_(mean|median)=' | sed 's/^/b2b_/' >>"$out"
 }
 
@@ -210,8 +210,8 @@ for n in $sizes; do
   if [ -n "$(get "$work/raw-$n" failed)" ]; then
     log "N=$n: raw reader failed: $(get "$work/raw-$n" failed)"
     log "N=$n: agent (expected to fail the same way)"
-    run_agent "$n" 1
-    log "N=$n: agent: $(get "$work/agent-$n-1" failed)"
+    run_agent "$n" "$main"
+    log "N=$n: agent: $(get "$work/agent-$n-$main" failed)"
     # files the agent opens for one cgroup without IO (the raw reader opens the same ones)
     fpc=$("$work/raw-reader" "/corral-bench-$n/c$n" --cycles 1 --back-to-back --quiet | tr ' ' '\n' \
       | awk -F= '$1 == "files_open" {print $2}')
@@ -226,13 +226,13 @@ for n in $sizes; do
     sleep 1
     run_raw "$n"
   fi
-  for rescan in 1 10; do
+  for rescan in $rescans; do
     log "N=$n: agent --rescan-every $rescan (warm-up ${warmup}s, window ${window}s, $scrapes scrapes)"
     run_agent "$n" "$rescan"
   done
   if [ ${#measured[@]} -eq 0 ] && [ -n "$monitor_flags" ]; then
-    log "N=$n: agent with the container runtime on (no containers), --rescan-every 1"
-    run_agent "$n" 1 full
+    log "N=$n: agent with the container runtime on (no containers), --rescan-every $main"
+    run_agent "$n" "$main" full
   fi
   measured+=("$n")
   bench_cleanup
@@ -249,7 +249,7 @@ if [ -f "$work/too-big" ]; then
   while read -r n fpc fit; do
     echo "# N=$n does not fit: $(( (n + 1) * fpc )) files (${fpc}/cgroup) > nofile hard limit $nofile."
     echo "#   raw reader: $(get "$work/raw-$n" failed)"
-    echo "#   agent:      $(get "$work/agent-$n-1" failed)"
+    echo "#   agent:      $(get "$work/agent-$n-$main" failed)"
     echo "#   measured N=$fit instead."
   done <"$work/too-big"
 fi
@@ -264,7 +264,7 @@ for n in "${measured[@]}"; do
     - - - - - - - - - -
   row "$n" raw-b2b "$(get "$r" cgroups)" - - - - "$(f2 "$(echo "$(get "$r" b2b_cycle_wall_us_mean) / 1000" | bc -l)" 3)" \
     - - - - - - - - - -
-  for v in 1 10 1-full; do
+  for v in $rescans $main-full; do
     a="$work/agent-$n-$v"
     [ -f "$a" ] || continue
     label="agent-r${v/-full/+rt}"
@@ -291,8 +291,18 @@ echo "agent-r1/-r10: --rescan-every 1/10 ${monitor_flags:+with $monitor_flags}; 
 echo "(no containers; state, socket and parent cgroup private to this run)."
 echo
 for n in "${measured[@]}"; do
-  r="$work/raw-$n"; a1="$work/agent-$n-1"; a10="$work/agent-$n-10"
-  [ -z "$(get "$a1" failed)" ] && [ -z "$(get "$a10" failed)" ] || continue
+  r="$work/raw-$n"; a1="$work/agent-$n-$main"; a10="$work/agent-$n-10"
+  [ -z "$(get "$a1" failed)" ] || continue
+  if [ "$rescans" != "1 10" ]; then
+    rcpu=$(echo "$(get "$r" process_cpu_s) / $(get "$r" elapsed_s)" | bc -l)
+    a1cpu=$(echo "$(get "$a1" cpu_s) / $(get "$a1" window_s)" | bc -l)
+    echo "N=$n ratios (--rescan-every $main):"
+    echo "  agent/raw process CPU per second: $(f2 "$(echo "$a1cpu / $rcpu" | bc -l)")x"
+    echo "  agent/raw cycle duration:         $(f2 "$(echo "$(get "$a1" cycle_ms) * 1000 / $(get "$r" cycle_wall_us_mean)" | bc -l)")x"
+    echo "  per cgroup and cycle: agent CPU $(f2 "$(echo "$a1cpu * 1000000 / $(get "$a1" watched)" | bc -l)" 1) us, raw $(f2 "$(echo "$rcpu * 1000000 / $(get "$r" cgroups)" | bc -l)" 1) us"
+    echo "  files: raw keeps $(get "$r" files_open) open, opens $(get "$r" files_per_read) per read; the agent has $(get "$a1" fds) fds open"
+    continue
+  fi
   rcpu=$(echo "$(get "$r" process_cpu_s) / $(get "$r" elapsed_s)" | bc -l)
   a1cpu=$(echo "$(get "$a1" cpu_s) / $(get "$a1" window_s)" | bc -l)
   a10cpu=$(echo "$(get "$a10" cpu_s) / $(get "$a10" window_s)" | bc -l)
@@ -302,8 +312,8 @@ for n in "${measured[@]}"; do
   echo "  one rescan ((r1 - r10) / 0.9): CPU $(f2 "$(echo "($a1cpu - $a10cpu) * 1000 / 0.9" | bc -l)") ms, cycle time $(f2 "$(echo "($(get "$a1" cycle_ms) - $(get "$a10" cycle_ms)) / 0.9" | bc -l)") ms"
   echo "  per cgroup and cycle: agent CPU $(f2 "$(echo "$a1cpu * 1000000 / $(get "$a1" watched)" | bc -l)" 1) us (every 10: $(f2 "$(echo "$a10cpu * 1000000 / $(get "$a10" watched)" | bc -l)" 1) us), raw $(f2 "$(echo "$rcpu * 1000000 / $(get "$r" cgroups)" | bc -l)" 1) us"
   echo "  files: raw opens $(get "$r" files_open) and preads $(get "$r" reads_per_cycle) per cycle; the agent has $(get "$a1" fds) fds open"
-  if [ -f "$work/agent-$n-1-full" ] && [ -z "$(get "$work/agent-$n-1-full" failed)" ]; then
-    echo "  container runtime on (no containers): $(f2 "$(echo "($(get "$work/agent-$n-1-full" cpu_s) / $(get "$work/agent-$n-1-full" window_s) - $a1cpu) * 1000" | bc -l)") ms/s more CPU than the observer alone"
+  if [ -f "$work/agent-$n-$main-full" ] && [ -z "$(get "$work/agent-$n-$main-full" failed)" ]; then
+    echo "  container runtime on (no containers): $(f2 "$(echo "($(get "$work/agent-$n-$main-full" cpu_s) / $(get "$work/agent-$n-$main-full" window_s) - $a1cpu) * 1000" | bc -l)") ms/s more CPU than the observer alone"
   fi
 done
 
@@ -312,13 +322,13 @@ verdict() { if [ "$(echo "$1" | bc -l)" -eq 1 ]; then echo PASS; else echo FAIL;
 extrapolate() { # key
   local a b
   a=${measured[${#measured[@]} - 2]}; b=${measured[${#measured[@]} - 1]}
-  echo "$(get "$work/agent-$b-1" "$1") + ($(get "$work/agent-$b-1" "$1") - $(get "$work/agent-$a-1" "$1")) * (1000 - $b) / ($b - $a)" | bc -l
+  echo "$(get "$work/agent-$b-$main" "$1") + ($(get "$work/agent-$b-$main" "$1") - $(get "$work/agent-$a-$main" "$1")) * (1000 - $b) / ($b - $a)" | bc -l
 }
 echo
-echo "targets (agent with the default --rescan-every 1):"
+echo "targets (agent with --rescan-every $main):"
 big=${measured[${#measured[@]} - 1]}
 for n in "${measured[@]}"; do
-  r="$work/raw-$n"; a1="$work/agent-$n-1"
+  r="$work/raw-$n"; a1="$work/agent-$n-$main"
   [ -z "$(get "$a1" failed)" ] || continue
   rcpu=$(echo "$(get "$r" process_cpu_s) / $(get "$r" elapsed_s)" | bc -l)
   a1cpu=$(echo "$(get "$a1" cpu_s) / $(get "$a1" window_s)" | bc -l)
@@ -328,7 +338,7 @@ for n in "${measured[@]}"; do
     echo "  N=100: <= 0.5% of one core at 1 s: $(f2 "$(echo "$a1cpu * 100" | bc -l)" 3)% -> $(verdict "$a1cpu * 100 <= 0.5")"
   fi
 done
-a1="$work/agent-$big-1"
+a1="$work/agent-$big-$main"
 if [ -z "$(get "$a1" failed)" ]; then
   if [ "$big" -ge 1000 ]; then
     echo "  N=$big: scrape <= 100 ms: median $(get "$a1" scrape_median_ms) ms, p95 $(get "$a1" scrape_p95_ms) ms (first $(f2 "$(get "$a1" first_scrape_ms)" 1) ms) -> $(verdict "$(get "$a1" scrape_p95_ms) <= 100")"

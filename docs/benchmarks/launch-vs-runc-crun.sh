@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Container launch latency, side by side in one run: Corral (through its daemon's API), runc, crun and raw
 # unshare, each running /bin/true on the same busybox rootfs with pid/mount/uts/ipc/net namespaces and
-# 64 MiB memory + 0.5 CPU limits. Prints medians, p90 and ratios to crun.
+# 64 MiB memory + 0.5 CPU limits. Prints medians, p90 and ratios to crun, and Corral's time per request.
 #   sudo docs/benchmarks/launch-vs-runc-crun.sh [RUNS]        (needs: a built agent jar, runc, crun, busybox)
+#   sudo LAUNCH_JARS="base=/tmp/old.jar new=agent/target/corral.jar" docs/benchmarks/launch-vs-runc-crun.sh 40
+# LAUNCH_JARS runs one daemon per jar (own state dir, socket and parent cgroup), interleaved with the peers, to
+# compare builds side by side; by default one daemon runs agent/target/corral.jar as "corral".
 set -euo pipefail
 runs=${1:-50}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/corral-bench-launch.XXXXXX)
 parent=/corral-bench-launch-$$
-agent_pid=
+agent_pids=()
 cleanup() {
-  [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
-  for d in /sys/fs/cgroup/*/"${parent#/}" /sys/fs/cgroup/*/corral-bench-oci; do
+  for p in "${agent_pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  for d in /sys/fs/cgroup/*/"${parent#/}"* /sys/fs/cgroup/*/corral-bench-oci; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
   rm -rf "$work"
@@ -26,7 +29,9 @@ done
 rootfs=$work/bundle/rootfs
 mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp}
 cp /usr/bin/busybox "$rootfs/bin/busybox"
-"$rootfs/bin/busybox" --install -s "$rootfs/bin" 2>/dev/null || for a in true sh; do ln -sf busybox "$rootfs/bin/$a"; done
+# Relative links: `busybox --install -s` writes absolute host paths, which do not resolve inside the rootfs
+# (runs before 08:25 UTC on 2026-11-29 timed a failed exec for every tool because of that).
+for a in true sh; do ln -sf busybox "$rootfs/bin/$a"; done
 
 # An OCI bundle for runc and crun with the same limits.
 (cd "$work/bundle" && runc spec)
@@ -36,29 +41,52 @@ jq --arg cg "/corral-bench-oci/c" '.process.args=["/bin/true"] | .process.termin
   | .linux.namespaces=[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]' \
   "$work/bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$work/bundle/config.json"
 
-# Corral's daemon, on its own state dir and cgroup parent.
-"$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/state" --cgroup-parent "$parent" \
-  --socket "$work/corral.sock" --interval 1s >"$work/agent.log" 2>&1 &
-agent_pid=$!
-for _ in $(seq 100); do [ -S "$work/corral.sock" ] && break; sleep 0.1; done
-api() { curl -sf --unix-socket "$work/corral.sock" "$@"; }
+# Corral's daemons, each on its own state dir, socket and cgroup parent.
+jars=${LAUNCH_JARS:-corral=$repo/agent/target/corral.jar}
+variants=()
+for v in $jars; do
+  name=${v%%=*}
+  mkdir -p "$work/$name"
+  cp "${v#*=}" "$work/$name/corral.jar"
+  CORRAL_JAR="$work/$name/corral.jar" "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/$name/state" \
+    --cgroup-parent "$parent-$name" --socket "$work/$name/corral.sock" --interval 1s >"$work/$name/agent.log" 2>&1 &
+  agent_pids+=($!)
+  variants+=("$name")
+done
+for name in "${variants[@]}"; do
+  for _ in $(seq 100); do [ -S "$work/$name/corral.sock" ] && break; sleep 0.1; done
+done
 
 ms() { echo "$(( ($2 - $1) / 1000 ))"; }  # ns → µs
 time_one() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); ms "$t0" "$t1"; }
 
-corral_run() {  # create+start, wait for the exit, remove: what `crun run` does in one call
-  api -XPOST "http://x/v1/containers?start=true" -d "{\"name\":\"b$1\",\"command\":[\"/bin/true\"],\"rootfs\":\"$rootfs\",\"readOnlyRootfs\":true,\"limits\":{\"memory\":{\"max\":\"64m\"},\"cpu\":{\"cpus\":0.5}}}" \
-    --next --unix-socket "$work/corral.sock" -sf -XPOST "http://x/v1/containers/b$1/wait" \
-    --next --unix-socket "$work/corral.sock" -sf -XDELETE "http://x/v1/containers/b$1"
+corral_run() {  # VARIANT I: create+start, wait for the exit, remove: what `crun run` does in one call
+  local sock="$work/$1/corral.sock" w='%{time_total}\n'
+  curl -sf -o /dev/null -w "$w" --unix-socket "$sock" -XPOST "http://x/v1/containers?start=true" -d "{\"name\":\"b$2\",\"command\":[\"/bin/true\"],\"rootfs\":\"$rootfs\",\"readOnlyRootfs\":true,\"limits\":{\"memory\":{\"max\":\"64m\"},\"cpu\":{\"cpus\":0.5}}}" \
+    --next --unix-socket "$sock" -sf -o /dev/null -w "$w" -XPOST "http://x/v1/containers/b$2/wait" \
+    --next --unix-socket "$sock" -sf -o /dev/null -w "$w" -XDELETE "http://x/v1/containers/b$2" >>"$work/$1/requests"
 }
 runc_run() { runc run --bundle "$work/bundle" "r$1"; }
 # crun 1.8 refuses the hybrid layout: hide the cgroup2 mount in a private mount namespace (environment notes).
 crun_run() { unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run --bundle '$work/bundle' 'k$1'"; }
 raw_run() { unshare --fork --pid --mount --uts --ipc --net --mount-proc /bin/true; }
 
+# Every tool must really run /bin/true before anything is timed.
+check() { "$@" >"$work/check.out" 2>&1 || { echo "launch check failed: $*" >&2; cat "$work/check.out" >&2; exit 1; }; }
+check runc_run 0
+check crun_run 0
+check raw_run
+for name in "${variants[@]}"; do
+  : >"$work/$name/requests"
+  out=$(curl -sf --unix-socket "$work/$name/corral.sock" -XPOST "http://x/v1/containers?start=true" -d "{\"name\":\"b0\",\"command\":[\"/bin/true\"],\"rootfs\":\"$rootfs\",\"readOnlyRootfs\":true}" \
+    --next --unix-socket "$work/$name/corral.sock" -sf -XPOST "http://x/v1/containers/b0/wait" \
+    --next --unix-socket "$work/$name/corral.sock" -sf -XDELETE "http://x/v1/containers/b0") || true
+  grep -q '"exitCode" *: *0' <<<"$out" || { echo "launch check failed for $name: $out" >&2; exit 1; }
+done
+
 declare -A samples
 for i in $(seq "$runs"); do  # interleaved, so load affects every tool alike
-  samples[corral]+="$(time_one corral_run "$i") "
+  for name in "${variants[@]}"; do samples[$name]+="$(time_one corral_run "$name" "$i") "; done
   samples[runc]+="$(time_one runc_run "$i") "
   samples[crun]+="$(time_one crun_run "$i") "
   samples[raw]+="$(time_one raw_run) "
@@ -67,8 +95,16 @@ done
 stat() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.2f %.2f", a[int((NR+1)/2)]/1000, a[int(NR*0.9)]/1000}'; }
 read -r crun_med _ <<<"$(stat "${samples[crun]}")"
 printf '%-8s %10s %10s %12s\n' tool median_ms p90_ms vs_crun
-for t in corral runc crun raw; do
+for t in "${variants[@]}" runc crun raw; do
   read -r med p90 <<<"$(stat "${samples[$t]}")"
   printf '%-8s %10s %10s %12s\n' "$t" "$med" "$p90" "$(awk -v a="$med" -v b="$crun_med" 'BEGIN{printf "%.2fx", a/b}')"
 done
 echo "runs=$runs; corral = POST run + POST wait + DELETE over the unix socket in one curl process"
+echo "Corral per request (curl's time_total, ms; includes curl's own request handling): median / p90"
+for name in "${variants[@]}"; do
+  for k in 1 2 3; do
+    awk -v k="$k" 'NR % 3 == k % 3 {print $1 * 1000000}' "$work/$name/requests" | tr '\n' ' ' >"$work/req"
+    printf '  %-8s %-22s %s\n' "$name" "$(echo "create+start wait remove" | cut -d' ' -f"$k")" \
+      "$(stat "$(cat "$work/req")" | awk '{print $1 " / " $2}')"
+  done
+done

@@ -28,14 +28,7 @@ done
 
 # shellcheck source=cgroup-tree.sh
 . "$here/cgroup-tree.sh"
-work=$(mktemp -d /tmp/corral-mem.XXXXXX)
-finish() {
-  bench_cleanup
-  bench_assert_clean || true
-  rm -rf "$work"
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
+bench_workdir corral-mem
 log() { echo "[$(date +%T)] $*" >&2; }
 mib() { echo "scale=1; $1 / 1048576" | bc; }
 
@@ -63,7 +56,8 @@ echo "raw reader, $files files open and read once: kernel memory charged $(mib $
 
 # 2. the agent
 bench_mkdir "$mem/corral-bench-meas-agentmem"
-export CORRAL_JAVA_OPTS="-XX:+UseSerialGC -Xms16m -Xmx128m -XX:ReservedCodeCacheSize=48m -Xss512k -XX:NativeMemoryTracking=summary"
+# bin/corral's own flags (or CORRAL_JAVA_OPTS when set) plus native memory tracking
+export CORRAL_EXTRA_JAVA_OPTS="-XX:NativeMemoryTracking=summary"
 : >"$work/err"
 sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$mem/corral-bench-meas-agentmem" \
   "$repo/bin/corral" serve --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-mem $monitor_flags \

@@ -51,8 +51,7 @@ monitor_flags=$(bench_monitor_flags)
 bench_make_tree corral-bench-prof "$n"
 bench_start_sleepers corral-bench-prof 5
 
-opts="-XX:+UseSerialGC -Xms16m -Xmx128m -XX:ReservedCodeCacheSize=48m -Xss512k"  # bin/corral's defaults
-export CORRAL_JAVA_OPTS="$opts -XX:+UnlockDiagnosticVMOptions -XX:+PreserveFramePointer -XX:+DumpPerfMapAtExit -XX:NativeMemoryTracking=summary"
+export CORRAL_EXTRA_JAVA_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+PreserveFramePointer -XX:+DumpPerfMapAtExit -XX:NativeMemoryTracking=summary"
 : >"$work/err"
 "$repo/bin/corral" serve --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-prof \
   --rescan-every "$rescan" $monitor_flags 2>"$work/err" &
@@ -98,7 +97,7 @@ echo "top 30 symbols by self time:"
 head -30 "$work/self.txt" | sed 's/^/  /'
 echo
 echo "memory after 10 scrapes: $(tr '\n' ' ' <"$work/rss")"
-echo "JVM native memory tracking (committed; the Java heap is what -Xmx128m caps):"
+echo "JVM native memory tracking (committed; the Java heap is what bin/corral's -Xmx caps):"
 sed 's/^/  /' "$work/nmt"
 echo
 echo "inclusive share of the collector's methods (samples with the method anywhere on the stack):"

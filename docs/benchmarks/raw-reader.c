@@ -8,6 +8,13 @@
  * parsing every number in each buffer so the reads are not dead code. With --read-all it preads every open
  * file instead.
  *
+ * Like the agent since "limits every 10 cycles": cpuacct.stat and the plain throttle files are opened only
+ * where the kernel lacks the newer files, and the 7 limit files (memory/memsw/soft limits, cfs quota and
+ * period, shares, pids.max) are not kept open but opened, read and closed on the first cycle and every
+ * --limits-every cycles (default 10, LimitsRefresh.CYCLES). --legacy keeps all 28 files open and reads the
+ * limits every cycle, as the agent did before. Past the open-file budget (soft limit raised to the hard one,
+ * minus 1,024, as the agent's KernelFile) files are opened per read, as the agent does.
+ *
  * It prints the user+system CPU time (getrusage) and wall time of each cycle, then a summary line.
  *
  *   gcc -O2 -o raw-reader raw-reader.c
@@ -57,16 +64,24 @@ static const char *pressure_files[] = {"cpu.pressure", "memory.pressure", "io.pr
 #define N_PIDS 2
 #define N_PRESSURE 3
 
+/* A file: fd >= 0 kept open; PER_READ opened for each read (path set); ABSENT does not exist. */
+enum { ABSENT = -1, PER_READ = -2 };
+struct kfile {
+    int fd;
+    char *path;
+};
+
 struct cgroup {
     char *path;
-    int cpuacct[N_CPUACCT], cpu[N_CPU], memory[N_MEMORY], blkio[N_BLKIO], pids[N_PIDS], pressure[N_PRESSURE];
+    struct kfile cpuacct[N_CPUACCT], cpu[N_CPU], memory[N_MEMORY], blkio[N_BLKIO], pids[N_PIDS],
+        pressure[N_PRESSURE];
     int blkio_chosen; /* -1 until a source lists a device, as in BlkioFiles */
 };
 
 static struct cgroup *cgroups;
 static size_t n_cgroups, cap_cgroups;
-static long files_open, reads_this_cycle;
-static int read_all;
+static long files_open, files_per_read, reads_this_cycle, budget;
+static int read_all, legacy, limits_every = 10, limits_due;
 static char buf[64 * 1024];
 static volatile uint64_t checksum; /* keeps the parsing alive */
 
@@ -175,15 +190,24 @@ static void walk(const char *dir, const char *cgpath) {
 
 /* ---- opening ---- */
 
-static void open_set(int h, const char *cgpath, const char **names, int n, int *fds) {
+/* Opens names[from..to) of a set; keep: 1 kept open (within the budget), 0 opened per read. */
+static void open_range(int h, const char *cgpath, const char **names, int from, int to, struct kfile *f, int keep) {
     char dir[4096], file[4200];
     struct stat st;
-    for (int i = 0; i < n; i++) fds[i] = -1;
+    for (int i = from; i < to; i++) f[i].fd = ABSENT;
     if (!dir_of(h, cgpath, dir, sizeof dir) || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return;
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < to; i++) {
         snprintf(file, sizeof file, "%s/%s", dir, names[i]);
-        fds[i] = open(file, O_RDONLY | O_CLOEXEC);
-        if (fds[i] >= 0) {
+        if (!keep || files_open >= budget) {
+            if (access(file, F_OK) == 0) {
+                f[i].fd = PER_READ;
+                f[i].path = xstrdup(file);
+                files_per_read++;
+            }
+            continue;
+        }
+        f[i].fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (f[i].fd >= 0) {
             files_open++;
         } else if (errno != ENOENT) {
             fprintf(stderr, "raw-reader: %s: %s (after %ld open files)\n", file, strerror(errno), files_open);
@@ -193,21 +217,37 @@ static void open_set(int h, const char *cgpath, const char **names, int n, int *
 }
 
 static void open_cgroup(struct cgroup *c) {
-    open_set(H_CPUACCT, c->path, cpuacct_files, N_CPUACCT, c->cpuacct);
-    open_set(H_CPU, c->path, cpu_files, N_CPU, c->cpu);
-    open_set(H_MEMORY, c->path, memory_files, N_MEMORY, c->memory);
-    open_set(H_BLKIO, c->path, blkio_files, N_BLKIO, c->blkio);
-    open_set(H_PIDS, c->path, pids_files, N_PIDS, c->pids);
-    open_set(H_UNIFIED, c->path, pressure_files, N_PRESSURE, c->pressure);
+    /* kept open: counters; per read (unless --legacy): limits; only where needed: the old-kernel fallbacks */
+    open_range(H_CPUACCT, c->path, cpuacct_files, 0, 3, c->cpuacct, 1);
+    if (legacy || c->cpuacct[1].fd == ABSENT) open_range(H_CPUACCT, c->path, cpuacct_files, 3, 4, c->cpuacct, 1);
+    else c->cpuacct[3].fd = ABSENT;
+    open_range(H_CPU, c->path, cpu_files, 0, 1, c->cpu, 1);
+    open_range(H_CPU, c->path, cpu_files, 1, N_CPU, c->cpu, legacy);
+    open_range(H_MEMORY, c->path, memory_files, 0, 6, c->memory, 1);
+    open_range(H_MEMORY, c->path, memory_files, 6, N_MEMORY, c->memory, legacy);
+    open_range(H_BLKIO, c->path, blkio_files, 0, 6, c->blkio, 1);
+    if (legacy || c->blkio[4].fd == ABSENT) open_range(H_BLKIO, c->path, blkio_files, 6, 8, c->blkio, 1);
+    else c->blkio[6].fd = c->blkio[7].fd = ABSENT;
+    open_range(H_PIDS, c->path, pids_files, 0, 1, c->pids, 1);
+    open_range(H_PIDS, c->path, pids_files, 1, 2, c->pids, legacy);
+    open_range(H_UNIFIED, c->path, pressure_files, 0, N_PRESSURE, c->pressure, 1);
     c->blkio_chosen = -1;
 }
 
 /* ---- reading ---- */
 
 /* preads fd at offset 0 and adds up every decimal number in it; returns the byte count, -1 if absent. */
-static ssize_t read_parse(int fd, int *has_device_line) {
-    if (fd < 0) return -1;
-    ssize_t n = pread(fd, buf, sizeof buf, 0);
+static ssize_t read_parse(struct kfile *f, int *has_device_line) {
+    if (f->fd == ABSENT) return -1;
+    ssize_t n;
+    if (f->fd == PER_READ) {
+        int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        n = pread(fd, buf, sizeof buf, 0);
+        close(fd);
+    } else {
+        n = pread(f->fd, buf, sizeof buf, 0);
+    }
     reads_this_cycle++;
     if (n < 0) return -1;
     uint64_t sum = 0, v = 0;
@@ -231,18 +271,17 @@ static ssize_t read_parse(int fd, int *has_device_line) {
 
 static void read_blkio(struct cgroup *c) {
     if (c->blkio_chosen >= 0) {
-        read_parse(c->blkio[2 * c->blkio_chosen], NULL);
-        read_parse(c->blkio[2 * c->blkio_chosen + 1], NULL);
+        read_parse(&c->blkio[2 * c->blkio_chosen], NULL);
+        read_parse(&c->blkio[2 * c->blkio_chosen + 1], NULL);
         return;
     }
-    int any = 0;
     for (int s = 0; s < N_BLKIO / 2; s++) {
-        if (c->blkio[2 * s] < 0) continue;
-        if (s == N_BLKIO / 2 - 1 && any) break; /* plain throttle files: fallback for old kernels only */
-        any = 1;
+        if (c->blkio[2 * s].fd == ABSENT) continue;
+        /* plain throttle files: fallback for kernels without the recursive ones only */
+        if (s == N_BLKIO / 2 - 1 && c->blkio[2 * (s - 1)].fd != ABSENT) break;
         int device = 0;
-        read_parse(c->blkio[2 * s], &device);
-        read_parse(c->blkio[2 * s + 1], &device);
+        read_parse(&c->blkio[2 * s], &device);
+        read_parse(&c->blkio[2 * s + 1], &device);
         if (device) {
             c->blkio_chosen = s;
             return;
@@ -252,36 +291,39 @@ static void read_blkio(struct cgroup *c) {
 
 static void read_cgroup(struct cgroup *c) {
     if (read_all) {
-        int *sets[] = {c->cpuacct, c->cpu, c->memory, c->blkio, c->pids, c->pressure};
+        struct kfile *sets[] = {c->cpuacct, c->cpu, c->memory, c->blkio, c->pids, c->pressure};
         int sizes[] = {N_CPUACCT, N_CPU, N_MEMORY, N_BLKIO, N_PIDS, N_PRESSURE};
         for (int s = 0; s < 6; s++)
-            for (int i = 0; i < sizes[s]; i++) read_parse(sets[s][i], NULL);
+            for (int i = 0; i < sizes[s]; i++) read_parse(&sets[s][i], NULL);
         return;
     }
-    /* the agent's order: cpu, memory, blkio, pids, spec (limits), pressure */
-    read_parse(c->cpuacct[0], NULL);
-    read_parse(c->cpuacct[1], NULL);
-    read_parse(c->cpuacct[2], NULL);
-    if (c->cpuacct[1] < 0) read_parse(c->cpuacct[3], NULL);
-    read_parse(c->cpu[0], NULL);
-    if (read_parse(c->memory[0], NULL) >= 0) {
-        read_parse(c->memory[3], NULL); /* stat */
-        read_parse(c->memory[4], NULL); /* oom_control */
-        read_parse(c->memory[5], NULL); /* memsw.usage */
-        read_parse(c->memory[1], NULL); /* max_usage */
-        read_parse(c->memory[2], NULL); /* failcnt */
+    /* the agent's order: cpu, memory, blkio, limits (when due), pids, pressure */
+    read_parse(&c->cpuacct[0], NULL);
+    read_parse(&c->cpuacct[1], NULL);
+    read_parse(&c->cpuacct[2], NULL);
+    if (c->cpuacct[1].fd == ABSENT) read_parse(&c->cpuacct[3], NULL);
+    read_parse(&c->cpu[0], NULL);
+    if (read_parse(&c->memory[0], NULL) >= 0) {
+        read_parse(&c->memory[3], NULL); /* stat */
+        read_parse(&c->memory[4], NULL); /* oom_control */
+        read_parse(&c->memory[5], NULL); /* memsw.usage */
+        read_parse(&c->memory[1], NULL); /* max_usage */
+        read_parse(&c->memory[2], NULL); /* failcnt */
     }
     read_blkio(c);
-    if (read_parse(c->pids[0], NULL) >= 0) read_parse(c->pids[1], NULL);
-    read_parse(c->memory[6], NULL);
-    read_parse(c->memory[7], NULL);
-    read_parse(c->memory[8], NULL);
-    read_parse(c->cpu[1], NULL);
-    read_parse(c->cpu[2], NULL);
-    read_parse(c->cpu[3], NULL);
-    read_parse(c->pressure[0], NULL);
-    read_parse(c->pressure[1], NULL);
-    read_parse(c->pressure[2], NULL);
+    if (legacy || limits_due) {
+        read_parse(&c->memory[6], NULL);
+        read_parse(&c->memory[7], NULL);
+        read_parse(&c->memory[8], NULL);
+        read_parse(&c->cpu[1], NULL);
+        read_parse(&c->cpu[2], NULL);
+        read_parse(&c->cpu[3], NULL);
+        read_parse(&c->pids[1], NULL);
+    }
+    read_parse(&c->pids[0], NULL);
+    read_parse(&c->pressure[0], NULL);
+    read_parse(&c->pressure[1], NULL);
+    read_parse(&c->pressure[2], NULL);
 }
 
 static double cpu_seconds(void) {
@@ -309,7 +351,7 @@ static int cmp_double(const void *a, const void *b) {
 
 static void usage(void) {
     fprintf(stderr, "usage: raw-reader (--root CGROUP_PATH | CGROUP_PATH...) [--cycles N] "
-                    "[--interval-ms MS | --back-to-back] [--read-all] [--quiet]\n");
+                    "[--interval-ms MS | --back-to-back] [--read-all] [--limits-every N | --legacy] [--quiet]\n");
     exit(1);
 }
 
@@ -324,6 +366,8 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--interval-ms") == 0 && i + 1 < argc) interval_ms = atol(argv[++i]);
         else if (strcmp(argv[i], "--back-to-back") == 0) interval_ms = 0;
         else if (strcmp(argv[i], "--read-all") == 0) read_all = 1;
+        else if (strcmp(argv[i], "--legacy") == 0) legacy = 1;
+        else if (strcmp(argv[i], "--limits-every") == 0 && i + 1 < argc) limits_every = atoi(argv[++i]);
         else if (strcmp(argv[i], "--quiet") == 0) quiet = 1;
         else if (argv[i][0] == '/') add_cgroup(argv[i]);
         else usage();
@@ -334,7 +378,13 @@ int main(int argc, char **argv) {
             if (dir_of(h, root, dir, sizeof dir)) walk(dir, root);
         }
     }
-    if (n_cgroups == 0 || cycles < 1) usage();
+    if (n_cgroups == 0 || cycles < 1 || limits_every < 1) usage();
+    struct rlimit rl; /* as the JVM does at start: soft limit up to the hard one; then the agent's budget */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        budget = (long)rl.rlim_cur - 1024 > 64 ? (long)rl.rlim_cur - 1024 : 64;
+    }
 
     double t0 = cpu_seconds();
     for (size_t i = 0; i < n_cgroups; i++) open_cgroup(&cgroups[i]);
@@ -347,6 +397,7 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (long k = 0; k < cycles; k++) {
         reads_this_cycle = 0;
+        limits_due = k % limits_every == 0;
         double c0 = cpu_seconds(), w0 = mono_seconds();
         for (size_t i = 0; i < n_cgroups; i++) read_cgroup(&cgroups[i]);
         wall[k] = mono_seconds() - w0;
@@ -368,10 +419,10 @@ int main(int argc, char **argv) {
     for (long k = 0; k < cycles; k++) { cpu_sum += cpu[k]; wall_sum += wall[k]; }
     qsort(cpu, cycles, sizeof *cpu, cmp_double);
     qsort(wall, cycles, sizeof *wall, cmp_double);
-    printf("summary cgroups=%zu files_open=%ld reads_per_cycle=%ld cycles=%ld open_cpu_ms=%.2f "
+    printf("summary cgroups=%zu files_open=%ld files_per_read=%ld reads_per_cycle=%ld cycles=%ld open_cpu_ms=%.2f "
            "cycle_cpu_us_mean=%.1f cycle_cpu_us_median=%.1f cycle_wall_us_mean=%.1f cycle_wall_us_median=%.1f "
            "process_cpu_s=%.4f process_sys_s=%.4f elapsed_s=%.2f checksum=%llu\n",
-           n_cgroups, files_open, reads, cycles, open_cpu * 1e3, cpu_sum / cycles * 1e6, cpu[cycles / 2] * 1e6,
+           n_cgroups, files_open, files_per_read, reads, cycles, open_cpu * 1e3, cpu_sum / cycles * 1e6, cpu[cycles / 2] * 1e6,
            wall_sum / cycles * 1e6, wall[cycles / 2] * 1e6, run_cpu, run_sys, run_wall, (unsigned long long)checksum);
     return 0;
 }

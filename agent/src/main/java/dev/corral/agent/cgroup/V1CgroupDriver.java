@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * cgroup v1 (and hybrid): one directory per hierarchy (cpu and cpuacct may be apart). On hybrid hosts each
@@ -18,12 +20,16 @@ import java.util.Optional;
  */
 final class V1CgroupDriver implements CgroupDriver {
 
+    private static final Logger LOG = LoggerFactory.getLogger(V1CgroupDriver.class);
+
     /** The device rules Docker and runc allow by default; everything else is denied. */
     private static final List<String> ALLOWED_DEVICES = List.of(
             "c *:* m", "b *:* m", // mknod, but no access
             "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", // null zero full random urandom
             "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", // tty console ptmx pts
             "c 10:200 rwm"); // tun
+    /** devices.list of a cgroup with exactly those rules, in the order the kernel keeps them (as written). */
+    private static final String ALLOWED_LIST = String.join("\n", ALLOWED_DEVICES);
 
     private final CgroupLayout layout;
     private final String parent;
@@ -72,6 +78,35 @@ final class V1CgroupDriver implements CgroupDriver {
                 current = next;
             }
         }
+        allowDevicesOnParent();
+    }
+
+    /**
+     * A v1 devices cgroup copies its parent's rules when it is made, so the allow-list written once on the
+     * agent's parent saves each container 14 writes (about 1-2 ms of its launch). The kernel refuses "deny all"
+     * on a cgroup that has children (EINVAL), e.g. after an agent restart with containers running: then the
+     * parent keeps what it has and each new container gets its rules written as before (see create).
+     */
+    private void allowDevicesOnParent() {
+        for (Hierarchy h : hierarchies) {
+            if (h.has("devices")) {
+                Path dir = dirIn(h, parent);
+                try {
+                    if (!CgroupFiles.read(dir.resolve("devices.list")).equals(ALLOWED_LIST)) {
+                        writeDeviceRules(dir);
+                    }
+                } catch (CgroupException e) {
+                    LOG.debug("device rules stay per container: {}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static void writeDeviceRules(Path dir) throws CgroupException {
+        CgroupFiles.write(dir.resolve("devices.deny"), "a");
+        for (String rule : ALLOWED_DEVICES) {
+            CgroupFiles.write(dir.resolve("devices.allow"), rule);
+        }
     }
 
     /** A new v1 cpuset cgroup starts with no cpus and mems, and no task can join it until they are set. */
@@ -103,11 +138,9 @@ final class V1CgroupDriver implements CgroupDriver {
                 inheritCpuset(cpuset.get());
             }
             Optional<Path> devices = cg.controllerDir("devices");
-            if (devices.isPresent()) {
-                CgroupFiles.write(devices.get().resolve("devices.deny"), "a");
-                for (String rule : ALLOWED_DEVICES) {
-                    CgroupFiles.write(devices.get().resolve("devices.allow"), rule);
-                }
+            // Inherited from the parent when it has the rules (one read instead of 14 writes); else written.
+            if (devices.isPresent() && !CgroupFiles.read(devices.get().resolve("devices.list")).equals(ALLOWED_LIST)) {
+                writeDeviceRules(devices.get());
             }
             cg.update(limits);
         } catch (CgroupException | RuntimeException e) {

@@ -148,6 +148,11 @@ public final class ContainerRuntime implements AutoCloseable {
     // ---- lifecycle -------------------------------------------------------------------------------------
 
     public ContainerRecord create(ContainerSpec spec) throws SpecException, ContainerException {
+        return create(spec, true);
+    }
+
+    /** @param durable false when the CREATED record is replaced at once (run): see StateStore.saveTransient */
+    private ContainerRecord create(ContainerSpec spec, boolean durable) throws SpecException, ContainerException {
         ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         String name = config.name();
         synchronized (lock(name)) {
@@ -159,7 +164,7 @@ public final class ContainerRuntime implements AutoCloseable {
                     driver.open(name).path(), System.currentTimeMillis(), null, null, null, null, null, null, null,
                     null, null);
             try {
-                store.save(record);
+                store.saveTransient(record); // replaced by CREATED in a moment (StateStore.saveTransient)
                 removeStaleCgroup(name);
                 driver.create(name, config.limits());
                 pinImage(name, spec);
@@ -174,7 +179,11 @@ public final class ContainerRuntime implements AutoCloseable {
                 throw failed("cannot record '" + name + "'", e);
             }
             record = record.withState(ContainerState.CREATED);
-            save(record);
+            if (durable) {
+                save(record);
+            } else {
+                saveTransient(record);
+            }
             emit("created", name, Map.of());
             return record;
         }
@@ -256,7 +265,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 Path logs = Files.createDirectories(dir.resolve("logs"));
                 ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
                         dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
-                save(record.starting());
+                saveTransient(record.starting()); // replaced by RUNNING once launched
                 launched = shim.launch(dir.resolve("launch.conf"));
             } catch (LaunchException e) {
                 killQuietly(cgroup);
@@ -285,7 +294,7 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     public ContainerRecord run(ContainerSpec spec) throws SpecException, ContainerException {
-        ContainerRecord created = create(spec);
+        ContainerRecord created = create(spec, false); // start() replaces its record with a durable RUNNING one
         try {
             return start(created.name());
         } catch (ContainerException e) {
@@ -661,6 +670,14 @@ public final class ContainerRuntime implements AutoCloseable {
     private void save(ContainerRecord r) {
         try {
             store.save(r);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot save the record of " + r.name(), e);
+        }
+    }
+
+    private void saveTransient(ContainerRecord r) {
+        try {
+            store.saveTransient(r);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot save the record of " + r.name(), e);
         }

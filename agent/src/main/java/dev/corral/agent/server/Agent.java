@@ -56,6 +56,13 @@ public final class Agent implements AutoCloseable {
             }
             throw e;
         }
+        if (runtime != null) { // limits are read every few cycles: show the agent's own changes at the next one
+            runtime.addListener(e -> {
+                if (e.type().equals("limits-updated")) {
+                    exporter.collector().limitsChanged();
+                }
+            });
+        }
         Vertx vertx = Vertx.vertx();
         Duration interval = options.exporter().interval();
         HttpServer http = null;

@@ -125,6 +125,16 @@ class ApiTest {
         assertThat(Files.readString(fx.cgroupFile("lim", "memory", memFile)).strip()).isEqualTo(Long.toString(96L << 20));
         assertThat(new JsonObject(ok.body()).getJsonObject("spec").getJsonObject("limits").getJsonObject("pids")
                 .getInteger("max")).as("untouched limits stay in the spec").isEqualTo(50);
+        // The exporter reads limits every few cycles, but a change made through the agent shows at the next one.
+        long deadline = System.currentTimeMillis() + 5000;
+        Long shown = null;
+        while (System.currentTimeMillis() < deadline && !Long.valueOf(96L << 20).equals(shown)) {
+            Thread.sleep(100);
+            JsonObject memory = new JsonObject(fx.unix(GET, "/v1/containers/lim/stats", null).body())
+                    .getJsonObject("memory"); // absent until the collector has read the new cgroup once
+            shown = memory == null ? null : memory.getLong("limitBytes");
+        }
+        assertThat(shown).as("stats after the change").isEqualTo(96L << 20);
         AgentFixture.Response bad = fx.unix(PATCH, "/v1/containers/lim/limits",
                 spec("{'memory':{'max':'64m'},'cpu':{'cpusetCpus':'0-4095'}}"));
         assertThat(bad.status()).isEqualTo(400);

@@ -110,6 +110,39 @@ class CgroupDriverTest {
     }
 
     @Test
+    void v1DeviceRulesAreSetOnceOnTheParentAndInherited() throws Exception {
+        if (v2()) {
+            return; // v2 has no devices controller files (no device cgroup there yet, see README)
+        }
+        Path parentList = layout.hierarchyOf("devices").orElseThrow().dirOf(parent).orElseThrow()
+                .resolve("devices.list");
+        assertThat(Files.readString(parentList)).startsWith("c *:* m\nb *:* m\nc 1:3 rwm").doesNotContain("a *:*");
+        ContainerCgroup cg = driver.create("dev1", new ResourceLimits(null, null, null, null));
+        assertThat(read(cg, file(cg, "devices", "devices.list"))).isEqualTo(Files.readString(parentList).strip());
+    }
+
+    @Test
+    void v1DeviceRulesAreWrittenPerContainerWhenTheParentCannotTakeThem() throws Exception {
+        if (v2()) {
+            return;
+        }
+        Path parentDir = layout.hierarchyOf("devices").orElseThrow().dirOf(parent).orElseThrow();
+        // An agent restarted with containers running: the kernel refuses "deny all" on a parent with children.
+        driver.removeParentIfEmpty();
+        Files.createDirectory(parentDir);
+        Files.createDirectory(parentDir.resolve("running"));
+        try {
+            driver.ensureParent();
+            assertThat(Files.readString(parentDir.resolve("devices.list"))).isEqualTo("a *:* rwm\n");
+            ContainerCgroup cg = driver.create("dev2", new ResourceLimits(null, null, null, null));
+            assertThat(read(cg, file(cg, "devices", "devices.list"))).startsWith("c *:* m\nb *:* m\nc 1:3 rwm")
+                    .doesNotContain("a *:*");
+        } finally {
+            Files.deleteIfExists(parentDir.resolve("running"));
+        }
+    }
+
+    @Test
     void aRejectedValueRollsBackTheWholeUpdate() throws Exception {
         ContainerCgroup cg = driver.create("c2", new ResourceLimits(
                 new ResourceLimits.Memory(64L << 20, null, null, null), null, null, new ResourceLimits.Pids(50L)));

@@ -86,8 +86,10 @@ class AgentScrapeTest {
                 Process hog = cg.start(Workloads.allocate(96));
                 assertThat(hog.waitFor(120, TimeUnit.SECONDS)).isTrue();
                 assertThat(waitForValue(agent, "container_oom_events_total", id, v -> v >= 1)).isEqualTo(1);
-                assertThat(scrape(agent).value("container_spec_memory_limit_bytes", "id", id))
-                        .contains((double) (32L << 20));
+                // Limits are read every LimitsRefresh.CYCLES cycles: the one set after the agent started shows
+                // within 10 intervals.
+                assertThat(waitForValue(agent, "container_spec_memory_limit_bytes", id, v -> v == (32L << 20)))
+                        .isEqualTo((double) (32L << 20));
             } finally {
                 cg.close();
             }

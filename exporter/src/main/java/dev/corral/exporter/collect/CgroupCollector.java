@@ -45,6 +45,7 @@ public final class CgroupCollector implements AutoCloseable {
     private long cycles;
     private CgroupChangeWatch changes;
     private boolean listAgain;
+    private volatile boolean limitsChanged;
 
     public CgroupCollector(CgroupLayout layout, HostPaths paths, List<String> roots, Duration retention,
                            int rescanEvery, LongSupplier clockMillis, CollectorStats stats) {
@@ -82,6 +83,10 @@ public final class CgroupCollector implements AutoCloseable {
         if (cycles++ % rescanEvery == 0 || changed) {
             rescan();
         }
+        if (limitsChanged) {
+            limitsChanged = false;
+            open.values().forEach(CgroupReader::readLimitsSoon);
+        }
         Map<String, CgroupSample> live = new HashMap<>(open.size() * 2);
         for (Iterator<CgroupReader> it = open.values().iterator(); it.hasNext(); ) {
             CgroupReader reader = it.next();
@@ -103,6 +108,14 @@ public final class CgroupCollector implements AutoCloseable {
         }
         stats.cycle(System.nanoTime() - started, live.size());
         return current;
+    }
+
+    /**
+     * Reads every cgroup's limits on the next cycle, e.g. after the agent changed a container's limits (they are
+     * otherwise read every few cycles only). Any thread may call it.
+     */
+    public void limitsChanged() {
+        limitsChanged = true;
     }
 
     /** Forces a rescan on the next cycle, e.g. right after the agent made or removed a cgroup. */

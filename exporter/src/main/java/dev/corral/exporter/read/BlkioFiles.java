@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * v1 blkio statistics with runc's fallbacks: BFQ's recursive stats when the device uses BFQ, then the
- * throttle layer's recursive stats (which see every bio), then its non-recursive ones on old kernels. The first
- * source that lists a device wins and is kept.
+ * throttle layer's recursive stats (which see every bio), then its non-recursive ones on old kernels (only
+ * opened there). The first source that lists a device wins and is kept.
  */
 final class BlkioFiles {
 
@@ -18,20 +18,25 @@ final class BlkioFiles {
         {"blkio.throttle.io_service_bytes", "blkio.throttle.io_serviced"},
     };
 
-    private final FileSet files;
+    private static final int LEGACY = SOURCES.length - 1;
+
+    private final FileSet files;  // every source but the last
+    private final FileSet legacy; // the last source, opened only where the recursive throttle files are missing
     private int chosen = -1;
 
     BlkioFiles(Path dir) {
         if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
             files = FileSet.absent();
+            legacy = FileSet.absent();
             return;
         }
-        String[] names = new String[SOURCES.length * 2];
-        for (int i = 0; i < SOURCES.length; i++) {
+        String[] names = new String[LEGACY * 2];
+        for (int i = 0; i < LEGACY; i++) {
             names[2 * i] = SOURCES[i][0];
             names[2 * i + 1] = SOURCES[i][1];
         }
         files = new FileSet(dir, names);
+        legacy = files.has(2 * (LEGACY - 1)) ? FileSet.absent() : new FileSet(dir, SOURCES[LEGACY]);
     }
 
     boolean present() {
@@ -47,12 +52,8 @@ final class BlkioFiles {
             return readSource(chosen, buf, errors);
         }
         for (int s = 0; s < SOURCES.length; s++) {
-            if (!files.has(2 * s)) {
+            if (!has(s, 0)) {
                 continue;
-            }
-            // The plain throttle files are a fallback for kernels without the recursive ones (before 4.16) only.
-            if (s == SOURCES.length - 1 && files.has(2 * (s - 1))) {
-                break;
             }
             List<BlkioDevice> devices = readSource(s, buf, errors);
             if (devices != null && !devices.isEmpty()) {
@@ -63,22 +64,27 @@ final class BlkioFiles {
         return files.present() ? List.of() : null;
     }
 
+    private boolean has(int source, int file) {
+        return source == LEGACY ? legacy.has(file) : files.has(2 * source + file);
+    }
+
+    private boolean load(int source, int file, ReadBuffer buf, ReadErrors errors) {
+        return source == LEGACY ? legacy.load(file, buf, errors) : files.load(2 * source + file, buf, errors);
+    }
+
     private List<BlkioDevice> readSource(int s, ReadBuffer buf, ReadErrors errors) {
-        if (!files.load(2 * s, buf, errors)) {
+        if (!load(s, 0, buf, errors)) {
             return files.present() ? List.of() : null;
         }
         List<long[]> bytes = BlkioParser.parseFile(buf.bytes(), buf.length());
-        if (!files.load(2 * s + 1, buf, errors)) {
+        if (!load(s, 1, buf, errors)) {
             return files.present() ? List.of() : null;
         }
         return BlkioParser.join(bytes, BlkioParser.parseFile(buf.bytes(), buf.length()));
     }
 
-    void reopenMissing() {
-        files.reopenMissing();
-    }
-
     void close() {
         files.close();
+        legacy.close();
     }
 }

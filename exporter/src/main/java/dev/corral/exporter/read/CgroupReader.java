@@ -17,6 +17,9 @@ public interface CgroupReader extends Closeable {
     /** Opens files that did not exist before (a v2 controller enabled later, for example). */
     void reopenMissing();
 
+    /** Reads the limits on the next {@link #read} instead of when {@link LimitsRefresh} next would. */
+    void readLimitsSoon();
+
     @Override
     void close();
 }

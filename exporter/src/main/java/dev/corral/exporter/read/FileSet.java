@@ -8,21 +8,33 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The open files of one controller directory of one cgroup. A file that does not exist is null: its metrics
- * are absent. Reads that fail because the directory has gone mark the whole set gone.
+ * The files of one controller directory of one cgroup, kept open (read every cycle) or opened per read (read
+ * now and then). A file that does not exist is null: its metrics are absent. Reads that fail because the
+ * directory has gone mark the whole set gone.
  */
 final class FileSet {
 
     private final Path dir;
     private final String[] names;
     private final KernelFile[] files;
+    private final boolean keepOpen;
     private boolean gone;
 
     FileSet(Path dir, String... names) {
+        this(dir, true, names);
+    }
+
+    private FileSet(Path dir, boolean keepOpen, String... names) {
         this.dir = dir;
         this.names = names;
+        this.keepOpen = keepOpen;
         this.files = new KernelFile[names.length];
         reopenMissing();
+    }
+
+    /** Files opened for each read, for those read only now and then: they hold no descriptor in between. */
+    static FileSet perRead(Path dir, String... names) {
+        return dir == null ? absent() : new FileSet(dir, false, names);
     }
 
     /** A set for a directory that does not exist in this hierarchy. */
@@ -51,7 +63,8 @@ final class FileSet {
         for (int i = 0; i < names.length; i++) {
             if (files[i] == null) {
                 try {
-                    files[i] = KernelFile.openIfPresent(dir.resolve(names[i]));
+                    Path file = dir.resolve(names[i]);
+                    files[i] = keepOpen ? KernelFile.openIfPresent(file) : KernelFile.perRead(file);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }

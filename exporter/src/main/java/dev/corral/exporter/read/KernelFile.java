@@ -45,6 +45,14 @@ public final class KernelFile implements Closeable {
         return 16_000;
     }
 
+    /**
+     * A file opened for each read and never kept open: for files read now and then (limits), so they cost no
+     * descriptor and no kernel buffer between reads. Null when it does not exist.
+     */
+    public static KernelFile perRead(Path path) {
+        return Files.exists(path) ? new KernelFile(path, null) : null;
+    }
+
     /** Opens the file, or returns null when it does not exist (controller or feature absent). */
     public static KernelFile openIfPresent(Path path) throws IOException {
         if (KEPT.incrementAndGet() > BUDGET) {
@@ -87,10 +95,10 @@ public final class KernelFile implements Closeable {
 
     private static void readInto(FileChannel ch, ReadBuffer buffer) throws IOException {
         while (true) {
-            ByteBuffer view = buffer.clearView();
-            int n = ch.read(view, 0);
-            if (n < view.capacity()) {
-                buffer.setLength(Math.max(n, 0));
+            ByteBuffer direct = buffer.clearDirect();
+            int n = ch.read(direct, 0);
+            if (n < direct.capacity()) {
+                buffer.copyIn(Math.max(n, 0));
                 return;
             }
             buffer.grow();

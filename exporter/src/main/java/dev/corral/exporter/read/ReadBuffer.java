@@ -2,16 +2,22 @@ package dev.corral.exporter.read;
 
 import java.nio.ByteBuffer;
 
-/** A reusable byte buffer for reading kernel files; owned by one thread. Grows when a file does not fit. */
+/**
+ * A reusable byte buffer for reading kernel files; owned by one thread. Grows when a file does not fit.
+ *
+ * <p>Files are read into a direct buffer and copied into a byte array for the parsers: the JDK's positional read
+ * into a heap buffer would borrow a temporary direct buffer from a per-thread cache and copy anyway, on every
+ * read (10-15 % of the collector's own CPU in the profile of docs/benchmarks.md, section 2).
+ */
 public final class ReadBuffer {
 
     private byte[] bytes;
-    private ByteBuffer view;
+    private ByteBuffer direct;
     private int length;
 
     public ReadBuffer(int initialCapacity) {
         bytes = new byte[initialCapacity];
-        view = ByteBuffer.wrap(bytes);
+        direct = ByteBuffer.allocateDirect(initialCapacity);
     }
 
     public byte[] bytes() {
@@ -22,18 +28,20 @@ public final class ReadBuffer {
         return length;
     }
 
-    ByteBuffer clearView() {
-        view.clear();
-        return view;
+    ByteBuffer clearDirect() {
+        direct.clear();
+        return direct;
     }
 
-    void setLength(int length) {
-        this.length = length;
+    /** The last read put {@code n} bytes at the start of the direct buffer. */
+    void copyIn(int n) {
+        direct.get(0, bytes, 0, n);
+        length = n;
     }
 
     void grow() {
         bytes = new byte[bytes.length * 2];
-        view = ByteBuffer.wrap(bytes);
+        direct = ByteBuffer.allocateDirect(bytes.length);
     }
 
     /** Test and debugging aid. */

@@ -21,42 +21,56 @@ final class V1CgroupReader implements CgroupReader {
 
     private static final long NANOS_PER_USER_HZ = 10_000_000L; // USER_HZ is 100 on every Linux ABI
 
-    // cpuacct
-    private static final int USAGE = 0, USAGE_USER = 1, USAGE_SYS = 2, CPUACCT_STAT = 3;
+    // cpuacct (cpuacct.stat, in ticks, only on kernels without cpuacct.usage_user)
+    private static final int USAGE = 0, USAGE_USER = 1, USAGE_SYS = 2;
     private static final KeyTable CPUACCT_STAT_KEYS = new KeyTable("user", "system");
     // cpu
-    private static final int CPU_STAT = 0, QUOTA = 1, PERIOD = 2, SHARES = 3;
+    private static final int CPU_STAT = 0;
+    private static final int QUOTA = 0, PERIOD = 1, SHARES = 2;
     private static final KeyTable CPU_STAT_KEYS = new KeyTable("nr_periods", "nr_throttled", "throttled_time");
     // memory
     private static final int MEM_USAGE = 0, MEM_MAX_USAGE = 1, FAILCNT = 2, MEM_STAT = 3, OOM_CONTROL = 4,
-            MEMSW_USAGE = 5, MEM_LIMIT = 6, MEMSW_LIMIT = 7, SOFT_LIMIT = 8;
+            MEMSW_USAGE = 5;
+    private static final int MEM_LIMIT = 0, MEMSW_LIMIT = 1, SOFT_LIMIT = 2;
     private static final KeyTable MEM_STAT_KEYS =
             new KeyTable("total_rss", "total_cache", "total_mapped_file", "total_inactive_file");
     private static final KeyTable OOM_KEYS = new KeyTable("oom_kill");
     // pids
-    private static final int PIDS_CURRENT = 0, PIDS_MAX = 1;
+    private static final int PIDS_CURRENT = 0, PIDS_MAX = 0;
 
     private final String path;
     private final long startTimeMillis;
     private final FileSet cpuacct;
+    private final FileSet cpuacctStat;
     private final FileSet cpu;
     private final FileSet memory;
     private final BlkioFiles blkio;
     private final FileSet pids;
     private final PressureFiles pressure;
+    // limits: opened per read, read every LimitsRefresh.CYCLES cycles
+    private final FileSet cpuLimits;
+    private final FileSet memoryLimits;
+    private final FileSet pidsLimit;
+    private final LimitsRefresh limitsRefresh = new LimitsRefresh();
+    private SpecStats spec;
+    private long pidsMax = Absent.VALUE;
     private final long[] keyed = new long[8];
 
     V1CgroupReader(CgroupLayout layout, String path, long startTimeMillis) {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
-        cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys",
-                "cpuacct.stat");
-        cpu = files(layout, "cpu", path, "cpu.stat", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares");
+        cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys");
+        cpuacctStat = cpuacct.present() && !cpuacct.has(USAGE_USER)
+                ? new FileSet(cpuacct.dir(), "cpuacct.stat") : FileSet.absent();
+        cpu = files(layout, "cpu", path, "cpu.stat");
+        cpuLimits = FileSet.perRead(cpu.dir(), "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares");
         memory = files(layout, "memory", path, "memory.usage_in_bytes", "memory.max_usage_in_bytes",
-                "memory.failcnt", "memory.stat", "memory.oom_control", "memory.memsw.usage_in_bytes",
-                "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes");
+                "memory.failcnt", "memory.stat", "memory.oom_control", "memory.memsw.usage_in_bytes");
+        memoryLimits = FileSet.perRead(memory.dir(), "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
+                "memory.soft_limit_in_bytes");
         blkio = new BlkioFiles(layout.hierarchyOf("blkio").flatMap(h -> h.dirOf(path)).orElse(null));
-        pids = files(layout, "pids", path, "pids.current", "pids.max");
+        pids = files(layout, "pids", path, "pids.current");
+        pidsLimit = FileSet.perRead(pids.dir(), "pids.max");
         pressure = new PressureFiles(layout.unified().flatMap(h -> h.dirOf(path))
                 .filter(java.nio.file.Files::isDirectory).orElse(null), false);
     }
@@ -77,8 +91,11 @@ final class V1CgroupReader implements CgroupReader {
         CpuStats cpuStats = readCpu(buf, errors);
         MemoryStats memoryStats = readMemory(buf, errors);
         List<BlkioDevice> io = blkio.read(buf, errors);
+        if (limitsRefresh.due()) {
+            spec = readSpec(buf, errors);
+            pidsMax = value(pidsLimit, PIDS_MAX, buf, errors);
+        }
         PidsStats pidsStats = readPids(buf, errors);
-        SpecStats spec = readSpec(buf, errors);
         var psi = pressure.read(buf, errors);
         if (!cpuacct.present() && !cpu.present() && !memory.present() && !blkio.present() && !pids.present()
                 && !pressure.present()) {
@@ -91,7 +108,7 @@ final class V1CgroupReader implements CgroupReader {
         long usage = value(cpuacct, USAGE, buf, errors);
         long user = value(cpuacct, USAGE_USER, buf, errors);
         long system = value(cpuacct, USAGE_SYS, buf, errors);
-        if (Absent.is(user) && cpuacct.load(CPUACCT_STAT, buf, errors)) { // kernels before 4.7: ticks only
+        if (Absent.is(user) && cpuacctStat.load(0, buf, errors)) { // kernels before 4.7: ticks only
             FlatKeyedParser.parse(buf.bytes(), buf.length(), CPUACCT_STAT_KEYS, keyed);
             user = scaled(keyed[0], NANOS_PER_USER_HZ);
             system = scaled(keyed[1], NANOS_PER_USER_HZ);
@@ -136,17 +153,17 @@ final class V1CgroupReader implements CgroupReader {
 
     private PidsStats readPids(ReadBuffer buf, ReadErrors errors) {
         long current = value(pids, PIDS_CURRENT, buf, errors);
-        return Absent.is(current) ? null : new PidsStats(current, value(pids, PIDS_MAX, buf, errors));
+        return Absent.is(current) ? null : new PidsStats(current, pidsMax);
     }
 
     private SpecStats readSpec(ReadBuffer buf, ReadErrors errors) {
-        long limit = value(memory, MEM_LIMIT, buf, errors);
-        long swLimit = value(memory, MEMSW_LIMIT, buf, errors);
-        long soft = value(memory, SOFT_LIMIT, buf, errors);
-        boolean hasQuota = cpu.load(QUOTA, buf, errors); // its "-1" (no quota) is Absent.VALUE once parsed
+        long limit = value(memoryLimits, MEM_LIMIT, buf, errors);
+        long swLimit = value(memoryLimits, MEMSW_LIMIT, buf, errors);
+        long soft = value(memoryLimits, SOFT_LIMIT, buf, errors);
+        boolean hasQuota = cpuLimits.load(QUOTA, buf, errors); // its "-1" (no quota) is Absent.VALUE once parsed
         long quota = hasQuota ? ValueParser.first(buf.bytes(), buf.length()) : Absent.VALUE;
-        long period = value(cpu, PERIOD, buf, errors);
-        long shares = value(cpu, SHARES, buf, errors);
+        long period = value(cpuLimits, PERIOD, buf, errors);
+        long shares = value(cpuLimits, SHARES, buf, errors);
         if (Absent.is(limit) && Absent.is(period) && Absent.is(shares)) {
             return null;
         }
@@ -181,9 +198,18 @@ final class V1CgroupReader implements CgroupReader {
     }
 
     @Override
+    public void readLimitsSoon() {
+        limitsRefresh.soon();
+    }
+
+    @Override
     public void close() {
         cpuacct.close();
+        cpuacctStat.close();
         cpu.close();
+        cpuLimits.close();
+        memoryLimits.close();
+        pidsLimit.close();
         memory.close();
         blkio.close();
         pids.close();

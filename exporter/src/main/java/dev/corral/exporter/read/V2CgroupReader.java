@@ -13,11 +13,13 @@ import java.nio.file.Path;
 final class V2CgroupReader implements CgroupReader {
 
     private static final int CPU_STAT = 0, MEM_CURRENT = 1, MEM_PEAK = 2, MEM_STAT = 3, SWAP_CURRENT = 4,
-            MEM_EVENTS = 5, IO_STAT = 6, PIDS_CURRENT = 7, PIDS_MAX = 8, MEM_MAX = 9, SWAP_MAX = 10,
-            MEM_LOW = 11, CPU_MAX = 12, CPU_WEIGHT = 13;
+            MEM_EVENTS = 5, IO_STAT = 6, PIDS_CURRENT = 7;
     private static final String[] NAMES = {"cpu.stat", "memory.current", "memory.peak", "memory.stat",
-        "memory.swap.current", "memory.events", "io.stat", "pids.current", "pids.max", "memory.max",
-        "memory.swap.max", "memory.low", "cpu.max", "cpu.weight"};
+        "memory.swap.current", "memory.events", "io.stat", "pids.current"};
+    // limits: opened per read, read every LimitsRefresh.CYCLES cycles
+    private static final int PIDS_MAX = 0, MEM_MAX = 1, SWAP_MAX = 2, MEM_LOW = 3, CPU_MAX = 4, CPU_WEIGHT = 5;
+    private static final String[] LIMIT_NAMES = {"pids.max", "memory.max", "memory.swap.max", "memory.low",
+        "cpu.max", "cpu.weight"};
 
     private static final KeyTable CPU_STAT_KEYS = new KeyTable("usage_usec", "user_usec", "system_usec",
             "nr_periods", "nr_throttled", "throttled_usec");
@@ -27,7 +29,11 @@ final class V2CgroupReader implements CgroupReader {
     private final String path;
     private final long startTimeMillis;
     private final FileSet files;
+    private final FileSet limits;
     private final PressureFiles pressure;
+    private final LimitsRefresh limitsRefresh = new LimitsRefresh();
+    private SpecStats spec;
+    private long pidsMax = Absent.VALUE;
     private final long[] keyed = new long[8];
 
     V2CgroupReader(Path dir, String path, long startTimeMillis) {
@@ -35,6 +41,7 @@ final class V2CgroupReader implements CgroupReader {
         this.startTimeMillis = startTimeMillis;
         boolean exists = java.nio.file.Files.isDirectory(dir); // removed between the scan and now: gone
         this.files = exists ? new FileSet(dir, NAMES) : FileSet.absent();
+        this.limits = exists ? FileSet.perRead(dir, LIMIT_NAMES) : FileSet.absent();
         this.pressure = new PressureFiles(exists ? dir : null, false);
     }
 
@@ -48,9 +55,12 @@ final class V2CgroupReader implements CgroupReader {
         CpuStats cpu = readCpu(buf, errors);
         MemoryStats memory = readMemory(buf, errors);
         var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
-        long pidsCurrent = value(PIDS_CURRENT, buf, errors);
-        PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, value(PIDS_MAX, buf, errors));
-        SpecStats spec = readSpec(buf, errors);
+        if (limitsRefresh.due()) {
+            spec = readSpec(buf, errors);
+            pidsMax = value(limits, PIDS_MAX, buf, errors);
+        }
+        long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
+        PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
         var psi = pressure.read(buf, errors);
         if (!files.present()) {
             return null;
@@ -68,7 +78,7 @@ final class V2CgroupReader implements CgroupReader {
     }
 
     private MemoryStats readMemory(ReadBuffer buf, ReadErrors errors) {
-        long usage = value(MEM_CURRENT, buf, errors);
+        long usage = value(files, MEM_CURRENT, buf, errors);
         if (Absent.is(usage)) {
             return null;
         }
@@ -87,26 +97,27 @@ final class V2CgroupReader implements CgroupReader {
             max = keyed[1];
             oomKills = keyed[2];
         }
-        return new MemoryStats(usage, workingSet, anon, file, mapped, value(SWAP_CURRENT, buf, errors),
-                value(MEM_PEAK, buf, errors), max, oomKills, high, max);
+        return new MemoryStats(usage, workingSet, anon, file, mapped, value(files, SWAP_CURRENT, buf, errors),
+                value(files, MEM_PEAK, buf, errors), max, oomKills, high, max);
     }
 
     private SpecStats readSpec(ReadBuffer buf, ReadErrors errors) {
         long quota = Absent.VALUE, period = Absent.VALUE;
-        if (files.load(CPU_MAX, buf, errors)) {
+        if (limits.load(CPU_MAX, buf, errors)) {
             quota = ValueParser.first(buf.bytes(), buf.length());
             period = ValueParser.second(buf.bytes(), buf.length());
         }
-        long weight = value(CPU_WEIGHT, buf, errors);
-        long limit = value(MEM_MAX, buf, errors);
+        long weight = value(limits, CPU_WEIGHT, buf, errors);
+        long limit = value(limits, MEM_MAX, buf, errors);
         if (Absent.is(limit) && Absent.is(weight) && Absent.is(period)) {
             return null; // the root cgroup has no limits
         }
-        return new SpecStats(limit, value(SWAP_MAX, buf, errors), value(MEM_LOW, buf, errors), quota, period,
+        return new SpecStats(limit, value(limits, SWAP_MAX, buf, errors), value(limits, MEM_LOW, buf, errors),
+                quota, period,
                 Absent.is(weight) ? Absent.VALUE : CgroupConversions.weightToShares(weight));
     }
 
-    private long value(int index, ReadBuffer buf, ReadErrors errors) {
+    private static long value(FileSet files, int index, ReadBuffer buf, ReadErrors errors) {
         return files.load(index, buf, errors) ? ValueParser.first(buf.bytes(), buf.length()) : Absent.VALUE;
     }
 
@@ -117,12 +128,20 @@ final class V2CgroupReader implements CgroupReader {
     @Override
     public void reopenMissing() {
         files.reopenMissing();
+        limits.reopenMissing();
+        limitsRefresh.soon();
         pressure.reopenMissing();
+    }
+
+    @Override
+    public void readLimitsSoon() {
+        limitsRefresh.soon();
     }
 
     @Override
     public void close() {
         files.close();
+        limits.close();
         pressure.close();
     }
 }

@@ -175,6 +175,47 @@ class V1CgroupReaderTest {
     }
 
     @Test
+    void limitsAreReadAgainEveryRefreshAndNotKeptOpen() throws IOException {
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        ReadBuffer buf = new ReadBuffer(4096);
+        assertThat(reader.read(buf, NOW, (f, e) -> errors.add(f + ": " + e)).spec().cpuShares()).isEqualTo(512);
+        assertThat(openFilesNamed("cpu.shares", "memory.limit_in_bytes", "pids.max", "cpuacct.stat",
+                "blkio.throttle.io_service_bytes")).as("read now and then, or not needed: not kept open").isEmpty();
+        assertThat(openFilesNamed("cpu.stat", "memory.stat")).hasSize(2);
+        write(cpu, "cpu.shares", "2048\n");
+        write(pids, "pids.max", "100\n");
+
+        CgroupSample s = null;
+        for (int cycle = 1; cycle < LimitsRefresh.CYCLES; cycle++) {
+            s = reader.read(buf, NOW + cycle, (f, e) -> errors.add(f + ": " + e));
+        }
+        assertThat(s.spec().cpuShares()).isEqualTo(512);
+        assertThat(s.pids().max()).isEqualTo(Limits.UNLIMITED);
+        s = reader.read(buf, NOW + LimitsRefresh.CYCLES, (f, e) -> errors.add(f + ": " + e));
+        assertThat(s.spec().cpuShares()).isEqualTo(2048);
+        assertThat(s.pids().max()).isEqualTo(100);
+    }
+
+    /** This process's open descriptors to files of the test cgroup with one of these names. */
+    private List<String> openFilesNamed(String... names) throws IOException {
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    Path target = Files.readSymbolicLink(fd);
+                    if (target.startsWith(tmp) && List.of(names).contains(target.getFileName().toString())) {
+                        found.add(target.toString());
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile (the listing's own descriptor)
+                }
+            }
+        }
+        return found;
+    }
+
+    @Test
     void memswEqualToTheLimitMeansNoSwap() throws IOException {
         write(memory, "memory.limit_in_bytes", "268435456\n");
         write(memory, "memory.memsw.limit_in_bytes", "268435456\n");

@@ -143,9 +143,16 @@ class V2CgroupReaderTest {
 
         CgroupSample s = reader.read(buf, NOW + 1, (f, e) -> errors.add(f + ": " + e));
         assertThat(s.pids().current()).isEqualTo(12);
+        assertThat(s.timestampMillis()).isEqualTo(NOW + 1);
+        // Limits are read again only every LimitsRefresh.CYCLES cycles.
+        assertThat(s.spec().cpuQuotaMicros()).isEqualTo(50_000);
+        for (int cycle = 2; cycle < LimitsRefresh.CYCLES; cycle++) {
+            s = reader.read(buf, NOW + cycle, (f, e) -> errors.add(f + ": " + e));
+        }
+        assertThat(s.spec().cpuQuotaMicros()).isEqualTo(50_000);
+        s = reader.read(buf, NOW + LimitsRefresh.CYCLES, (f, e) -> errors.add(f + ": " + e));
         assertThat(s.spec().cpuQuotaMicros()).isEqualTo(Limits.UNLIMITED);
         assertThat(s.spec().cpuPeriodMicros()).isEqualTo(100_000);
-        assertThat(s.timestampMillis()).isEqualTo(NOW + 1);
     }
 
     @Test
