@@ -20,6 +20,10 @@ import org.junit.jupiter.api.Test;
  */
 class PolicyEndToEndTest {
 
+    /** stress-ng needs a writable directory: the JVM's temp dir is one here and in the v2 guest, where /tmp may be
+     *  the host's read-only one (a checkout under /tmp). */
+    private static final String TMP = System.getProperty("java.io.tmpdir");
+
     private static final String ONLY = "'policies':{'cpuFairness':{'enabled':%s},'memoryPressure':{'enabled':false},"
             + "'oomProtection':{'enabled':%s},'ioFairness':{'enabled':%s}%s}";
 
@@ -179,7 +183,7 @@ class PolicyEndToEndTest {
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
             Files.writeString(parentLimit, Long.toString(limit));
             Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
-            run(fx, "{'name':'hi','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','300M',"
+            run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
                     + "'--vm-keep','--vm-hang','0','-t','60']}");
             long deadline = System.currentTimeMillis() + 15_000L * SLOW;
             while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
@@ -189,7 +193,7 @@ class PolicyEndToEndTest {
             }
             // lo grows by 48 MiB every half second, to 768 MiB: together past the 1 GiB parent limit
             run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
-                    + "stress-ng --temp-path /tmp --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
+                    + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
                     + "sleep 0.5; done; "
                     + "wait']}");
             long crossed = 0;
@@ -233,9 +237,9 @@ class PolicyEndToEndTest {
             long limit = 1L << 30;
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
             Files.writeString(parentLimit, Long.toString(limit));
-            run(fx, "{'name':'small','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','100M',"
+            run(fx, "{'name':'small','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','100M',"
                     + "'--vm-keep','--vm-hang','0','-t','60']}");
-            run(fx, "{'name':'big','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','750M',"
+            run(fx, "{'name':'big','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','750M',"
                     + "'--vm-keep','--vm-hang','0','-t','60']}");
             String knob = fx.v2() ? "memory.high" : "memory.soft_limit_in_bytes";
             JsonObject squeeze = events.await(e -> e.getString("type").equals("policy")

@@ -18,6 +18,10 @@ import org.junit.jupiter.api.Test;
  */
 class PolicyV2GuestScenarios {
 
+    /** stress-ng needs a writable directory: the JVM's temp dir is one here and in the v2 guest, where /tmp may be
+     *  the host's read-only one (a checkout under /tmp). */
+    private static final String TMP = System.getProperty("java.io.tmpdir");
+
     private static final long MIB = 1L << 20;
 
     private static long number(Path file) throws Exception {
@@ -67,14 +71,14 @@ class PolicyV2GuestScenarios {
             assertThat(fx.v2()).as("memory.high and per-cgroup PSI need a cgroup v2 kernel").isTrue();
             Path parentLimit = fx.parentFile("memory", "memory.max");
             Files.writeString(parentLimit, Long.toString(640 * MIB));
-            run(fx, "{'name':'resident','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','260M',"
+            run(fx, "{'name':'resident','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','260M',"
                     + "'--vm-keep','--vm-hang','0','-t','120']}");
             long deadline = System.currentTimeMillis() + 60_000;
             while (number(fx.cgroupFile("resident", "memory", "memory.current")) < 250 * MIB) {
                 assertThat(System.currentTimeMillis()).as("resident allocates its 260 MiB").isLessThan(deadline);
                 Thread.sleep(100);
             }
-            run(fx, "{'name':'hog','command':['stress-ng','--temp-path','/tmp','--vm','1','--vm-bytes','300M',"
+            run(fx, "{'name':'hog','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
                     + "'-t','120']}");
             Path events0 = fx.cgroupFile("hog", "memory", "memory.events");
             Path pressure = fx.cgroupFile("hog", "memory", "memory.pressure");
