@@ -9,13 +9,16 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Recursive deletion that never follows a symlink (layers and upper dirs hold links that point anywhere). */
-final class Trees {
+/**
+ * Recursive deletion that never follows a symlink (layers, upper dirs and container state hold links that
+ * point anywhere); a file already gone is not an error.
+ */
+public final class Trees {
 
     private Trees() {
     }
 
-    static void delete(Path dir) throws IOException {
+    public static void delete(Path dir) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.image.Trees;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecParser;
 import dev.corral.agent.spec.SpecValidator;
@@ -7,13 +8,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -112,22 +110,7 @@ public final class StateStore {
 
     public void delete(String name) throws IOException {
         Path dir = dir(name);
-        if (!Files.exists(dir)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        Trees.delete(dir);
         fsyncDir(containers);
     }
 
