@@ -1,5 +1,7 @@
 package dev.corral.agent.client;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.corral.agent.cli.CorralMain;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -41,6 +43,13 @@ final class Cli {
         cli.setErr(new PrintWriter(err, true));
         int code = cli.execute(args);
         return new Result(code, out.toString(), err.toString());
+    }
+
+    /** Runs and requires exit code 0, showing the whole output when it is not. */
+    static Result ok(String... args) {
+        Result r = run(args);
+        assertThat(r.code()).as(String.join(" ", args) + "\n" + r).isZero();
+        return r;
     }
 
     /** Parses (without running) and returns the subcommand's object. */

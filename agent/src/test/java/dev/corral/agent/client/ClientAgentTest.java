@@ -44,12 +44,6 @@ class ClientAgentTest {
         Cli.realEnvironment();
     }
 
-    private static Cli.Result ok(String... args) {
-        Cli.Result r = Cli.run(args);
-        assertThat(r.code()).as(String.join(" ", args) + "\n" + r).isZero();
-        return r;
-    }
-
     private static long cgroupLong(String container, String v1Controller, String v1File, String v2File)
             throws Exception {
         return Long.parseLong(Files.readString(fx.cgroupFile(container, v1Controller, fx.v2() ? v2File : v1File)).strip());
@@ -57,11 +51,11 @@ class ClientAgentTest {
 
     @Test
     void runPsStatsUpdatePauseStopRmRoundTrip() throws Exception {
-        assertThat(ok("run", "-d", "--name", "rt", "--memory", "128m", "--cpus", "0.5", "--pids-limit", "50",
+        assertThat(Cli.ok("run", "-d", "--name", "rt", "--memory", "128m", "--cpus", "0.5", "--pids-limit", "50",
                 "--label", "tier=web", "sh", "-c", "echo started; exec sleep 60").out()).isEqualTo("rt\n");
-        assertThat(ok("ps").out()).containsPattern("(?m)^rt +\"sh -c echo started; exec s.*…\" .* Up .* \\d+$");
-        assertThat(ok("ps", "-q", "--filter", "label=tier=web").out()).isEqualTo("rt\n");
-        assertThat(ok("ps", "-q", "--filter", "label=tier=db").out()).isEmpty();
+        assertThat(Cli.ok("ps").out()).containsPattern("(?m)^rt +\"sh -c echo started; exec s.*…\" .* Up .* \\d+$");
+        assertThat(Cli.ok("ps", "-q", "--filter", "label=tier=web").out()).isEqualTo("rt\n");
+        assertThat(Cli.ok("ps", "-q", "--filter", "label=tier=db").out()).isEmpty();
         assertThat(cgroupLong("rt", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(128L << 20);
 
         // The collector needs a cycle or two to see a new cgroup: 409 until then.
@@ -73,46 +67,46 @@ class ClientAgentTest {
         assertThat(stats.code()).as(stats.toString()).isZero();
         assertThat(stats.out().lines().toList().get(0)).matches("NAME +CPU % +MEM USAGE / LIMIT +MEM % +BLOCK I/O +PIDS");
         assertThat(stats.out().lines().toList().get(1)).matches("rt +(--|[0-9.]+%) +[0-9.]+[KMG]?i?B / 128MiB +[0-9.]+% +.* / .* +\\d+"); // -- before a rate
-        assertThat(ok("stats", "--no-stream").out()).as("every running container").containsPattern("(?m)^rt ");
+        assertThat(Cli.ok("stats", "--no-stream").out()).as("every running container").containsPattern("(?m)^rt ");
 
-        assertThat(ok("update", "--memory", "256m", "--pids-limit", "80", "rt").out()).isEqualTo("rt\n");
+        assertThat(Cli.ok("update", "--memory", "256m", "--pids-limit", "80", "rt").out()).isEqualTo("rt\n");
         assertThat(cgroupLong("rt", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(256L << 20);
         assertThat(cgroupLong("rt", "pids", "pids.max", "pids.max")).isEqualTo(80);
-        JsonNode inspected = SpecParser.JSON.readTree(ok("inspect", "rt").out());
+        JsonNode inspected = SpecParser.JSON.readTree(Cli.ok("inspect", "rt").out());
         assertThat(inspected.isArray()).isTrue();
         assertThat(inspected.get(0).path("spec").path("limits").path("memory").path("max").asLong()).isEqualTo(256L << 20);
         assertThat(inspected.get(0).path("state").asText()).isEqualTo("running");
 
-        ok("pause", "rt");
-        assertThat(ok("ps").out()).contains("(Paused)");
-        ok("unpause", "rt");
-        assertThat(ok("logs", "rt").out()).isEqualTo("started\n");
+        Cli.ok("pause", "rt");
+        assertThat(Cli.ok("ps").out()).contains("(Paused)");
+        Cli.ok("unpause", "rt");
+        assertThat(Cli.ok("logs", "rt").out()).isEqualTo("started\n");
 
-        assertThat(ok("stop", "-t", "1", "rt").out()).isEqualTo("rt\n");
-        assertThat(ok("ps").out().lines()).as("exited ones are hidden").hasSize(1);
-        assertThat(ok("ps", "-a").out()).containsPattern("(?m)^rt .*Exited \\(\\d+\\) ");
-        assertThat(ok("rm", "rt").out()).isEqualTo("rt\n");
-        assertThat(ok("ps", "-a", "-q").out()).doesNotContain("rt");
+        assertThat(Cli.ok("stop", "-t", "1", "rt").out()).isEqualTo("rt\n");
+        assertThat(Cli.ok("ps").out().lines()).as("exited ones are hidden").hasSize(1);
+        assertThat(Cli.ok("ps", "-a").out()).containsPattern("(?m)^rt .*Exited \\(\\d+\\) ");
+        assertThat(Cli.ok("rm", "rt").out()).isEqualTo("rt\n");
+        assertThat(Cli.ok("ps", "-a", "-q").out()).doesNotContain("rt");
     }
 
     @Test
     void updateMemoryOnALiveContainerLowersTheCgroupLimitAndALaterAllocationIsOomKilled() throws Exception {
-        ok("run", "-d", "--name", "hog", "--memory", "256m", "sh", "-c",
+        Cli.ok("run", "-d", "--name", "hog", "--memory", "256m", "sh", "-c",
                 "sleep 3; dd if=/dev/zero of=/dev/null bs=96M count=1");
         assertThat(cgroupLong("hog", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(256L << 20);
         if (fx.v2()) {
-            ok("update", "--memory", "64m", "--memory-swap", "64m", "hog"); // no swap to escape to
+            Cli.ok("update", "--memory", "64m", "--memory-swap", "64m", "hog"); // no swap to escape to
             assertThat(cgroupLong("hog", "memory", "memory.limit_in_bytes", "memory.swap.max")).isZero();
         } else {
-            ok("update", "--memory", "64m", "hog");
+            Cli.ok("update", "--memory", "64m", "hog");
         }
         assertThat(cgroupLong("hog", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(64L << 20);
-        assertThat(ok("wait", "hog").out()).isEqualTo("137\n");
-        JsonNode c = SpecParser.JSON.readTree(ok("inspect", "hog").out()).get(0);
+        assertThat(Cli.ok("wait", "hog").out()).isEqualTo("137\n");
+        JsonNode c = SpecParser.JSON.readTree(Cli.ok("inspect", "hog").out()).get(0);
         assertThat(c.path("oomKilled").asBoolean()).isTrue();
         assertThat(c.path("exitCode").asInt()).isEqualTo(137);
-        assertThat(ok("ps", "-a").out()).containsPattern("(?m)^hog .*Exited \\(137\\) .*\\(OOM killed\\)");
-        ok("rm", "hog");
+        assertThat(Cli.ok("ps", "-a").out()).containsPattern("(?m)^hog .*Exited \\(137\\) .*\\(OOM killed\\)");
+        Cli.ok("rm", "hog");
     }
 
     @Test
@@ -121,11 +115,11 @@ class ClientAgentTest {
         assertThat(r.code()).as(r.toString()).isEqualTo(3);
         assertThat(r.out()).isEqualTo("hi\n");
         assertThat(r.err()).isEqualTo("oops\n");
-        ok("rm", "att");
+        Cli.ok("rm", "att");
 
         r = Cli.run("run", "--rm", "--memory", "64m", "sh", "-c", "dd if=/dev/zero of=/dev/null bs=128M count=1");
         assertThat(r.code()).as("OOM-killed, as docker: " + r).isEqualTo(137);
-        assertThat(ok("ps", "-a", "-q").out()).as("--rm removed it").isEmpty();
+        assertThat(Cli.ok("ps", "-a", "-q").out()).as("--rm removed it").isEmpty();
     }
 
     @Test
@@ -150,9 +144,9 @@ class ClientAgentTest {
     @Test
     void tcpNeedsTheToken() throws Exception {
         String tcp = "tcp://127.0.0.1:" + fx.agent.httpPort();
-        assertThat(ok("--host", tcp, "--token-file", fx.tokenFile().toString(), "info").out()).contains("cgroupMode: ");
+        assertThat(Cli.ok("--host", tcp, "--token-file", fx.tokenFile().toString(), "info").out()).contains("cgroupMode: ");
         Cli.environment(Map.of("CORRAL_HOST", tcp, "CORRAL_TOKEN", Files.readString(fx.tokenFile()).strip()));
-        ok("ps", "-a");
+        Cli.ok("ps", "-a");
         Cli.environment(Map.of("CORRAL_HOST", tcp, "CORRAL_TOKEN", "wrong-token"));
         Cli.Result r = Cli.run("ps");
         assertThat(r.code()).isEqualTo(1);
@@ -173,7 +167,7 @@ class ClientAgentTest {
         try {
             Thread.sleep(500); // subscribed
             assertThat(Cli.run("run", "--name", "ev", "sh", "-c", "exit 4").code()).isEqualTo(4);
-            ok("rm", "ev");
+            Cli.ok("rm", "ev");
             long deadline = System.currentTimeMillis() + 10_000;
             while (!out.toString().contains(" removed ev") && System.currentTimeMillis() < deadline) {
                 Thread.sleep(50);

@@ -54,20 +54,14 @@ class ImageCliTest {
         Cli.realEnvironment();
     }
 
-    private static Cli.Result ok(String... args) {
-        Cli.Result r = Cli.run(args);
-        assertThat(r.code()).as(String.join(" ", args) + "\n" + r).isZero();
-        return r;
-    }
-
     @Test
     void importListRunInspectAndRemove() throws Exception {
         Path oci = TestImages.write(files, "two.oci.tar", TestImages.ociArchive(TestImages.twoLayers(),
                 TestImages.twoLayerConfig(), null, true));
-        String id = ok("image", "import", oci.toString(), "--name", "two:v1").out().strip();
+        String id = Cli.ok("image", "import", oci.toString(), "--name", "two:v1").out().strip();
         assertThat(id).matches("sha256:[0-9a-f]{64}");
 
-        String ls = ok("image", "ls").out();
+        String ls = Cli.ok("image", "ls").out();
         assertThat(ls).startsWith("NAME").contains("two:v1").contains(id.substring(7, 19));
         assertThat(ls.lines().filter(l -> l.startsWith("two:v1")).findFirst().orElseThrow()).contains(" 2 ");
 
@@ -77,16 +71,16 @@ class ImageCliTest {
         Cli.Result dflt = Cli.run("run", "--rm", "--image", "two:v1");
         assertThat(dflt.out()).as("the image's entrypoint and cmd").isEqualTo("default-cmd\n");
 
-        JsonNode inspected = SpecParser.JSON.readTree(ok("image", "inspect", "two:v1").out()).get(0);
+        JsonNode inspected = SpecParser.JSON.readTree(Cli.ok("image", "inspect", "two:v1").out()).get(0);
         assertThat(inspected.path("id").asText()).isEqualTo(id);
         assertThat(inspected.path("config").path("workingDir").asText()).isEqualTo("/opaque");
 
         Cli.Result refused = Cli.run("image", "rm", "two:v1");
         assertThat(refused.code()).isEqualTo(1);
         assertThat(refused.errLines()).singleElement().asString().contains("used by container c1");
-        ok("rm", "c1");
-        ok("image", "rm", "two:v1");
-        assertThat(ok("image", "ls", "-q").out()).isEmpty();
+        Cli.ok("rm", "c1");
+        Cli.ok("image", "rm", "two:v1");
+        assertThat(Cli.ok("image", "ls", "-q").out()).isEmpty();
         try (Stream<Path> layers = Files.list(fx.stateDir.resolve("images/layers"))) {
             assertThat(layers.toList()).isEmpty();
         }
@@ -102,9 +96,9 @@ class ImageCliTest {
         assertThat(untar.waitFor()).isZero();
         String tcp = "tcp://127.0.0.1:" + fx.agent.httpPort();
         Cli.environment(Map.of("CORRAL_HOST", tcp, "CORRAL_TOKEN", Files.readString(fx.tokenFile()).strip()));
-        String id = ok("image", "import", dir.toString()).out().strip();
-        assertThat(ok("image", "ls").out()).contains("dir:v2");
-        ok("image", "rm", id);
+        String id = Cli.ok("image", "import", dir.toString()).out().strip();
+        assertThat(Cli.ok("image", "ls").out()).contains("dir:v2");
+        Cli.ok("image", "rm", id);
     }
 
     @Test
@@ -117,7 +111,7 @@ class ImageCliTest {
         assertThat(r.errLines()).singleElement().asString().startsWith("corral: archive: ")
                 .contains("would be written through the symlink 'x'");
         assertThat(outside.resolve("pwned")).doesNotExist();
-        assertThat(ok("image", "ls", "-q").out()).isEmpty();
+        assertThat(Cli.ok("image", "ls", "-q").out()).isEmpty();
         try (Stream<Path> tmp = Files.list(fx.stateDir.resolve("images/tmp"))) {
             assertThat(tmp.toList()).as("the upload and the staging are gone").isEmpty();
         }
