@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * syscall per file and no open/close. Kernel seq files return everything that fits in one read, so a read
  * shorter than the buffer is the whole file.
  *
- * <p>Kept-open files are budgeted below the process's open-file limit (about 28 per cgroup on a v1 host, so a
- * 20,000 limit is reached near 700 cgroups): past the budget a file is opened for each read instead, slower but
+ * <p>Kept-open files are budgeted below the process's open-file limit (about 18 per cgroup on a v1 host; limit
+ * files are opened per read, see LimitsRefresh): past the budget a file is opened for each read instead, slower but
  * correct, and the agent keeps descriptors for its sockets and the processes it starts.
  */
 public final class KernelFile implements Closeable {

@@ -24,9 +24,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One {@link CgroupCollector#collect()} on a real cgroup tree made by a script (see {@link ScanBench}), back to
- * back: with {@code rescanEvery=1} (the agent's default) a rescan (scan, reopen missing files, bookkeeping) plus
- * the reads; with a huge rescanEvery the reads alone. The collector keeps every file open (28 per cgroup on a
- * hybrid host), so the tree must fit the open-files limit.
+ * back: with {@code rescanEvery=1} a rescan (scan, reopen missing files, bookkeeping) plus the reads; with a
+ * huge rescanEvery the reads alone. The collector keeps its counter files open (18 per cgroup on a hybrid
+ * host), so the tree must fit the open-files limit.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
