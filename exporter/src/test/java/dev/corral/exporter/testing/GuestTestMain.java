@@ -39,6 +39,13 @@ public final class GuestTestMain {
         PrintWriter out = new PrintWriter(System.out, true);
         summary.printFailuresTo(out, 30);
         summary.printTo(out);
+        // One line per failure, so the host-side assertion can name what failed even when CI shows only a tail.
+        for (TestExecutionSummary.Failure failure : summary.getFailures()) {
+            String message = String.valueOf(failure.getException().getMessage()).strip().replaceAll("\\s+", " ");
+            out.printf("GUEST-FAILED %s: %s%n", failure.getTestIdentifier().getLegacyReportingName()
+                    + " in " + failure.getTestIdentifier().getUniqueId(), message.length() > 300
+                    ? message.substring(0, 300) + "..." : message);
+        }
         out.printf("GUEST-TESTS classes=%s found=%d succeeded=%d failed=%d aborted=%d%n",
                 Arrays.toString(classNames), summary.getTestsFoundCount(), summary.getTestsSucceededCount(),
                 summary.getTotalFailureCount(), summary.getTestsAbortedCount());
