@@ -1,10 +1,10 @@
 package dev.corral.agent.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import dev.corral.exporter.ExporterConfig;
 import dev.corral.exporter.discovery.HostPaths;
+import dev.corral.exporter.testing.CpuQuotaCheck;
 import dev.corral.exporter.testing.PromText;
 import dev.corral.exporter.testing.TestCgroup;
 import dev.corral.exporter.testing.Workloads;
@@ -59,7 +59,9 @@ class AgentScrapeTest {
                     - first.value("container_cpu_usage_seconds_total", "id", id).orElseThrow();
             double wall = second.value("container_last_seen", "id", id).orElseThrow()
                     - first.value("container_last_seen", "id", id).orElseThrow();
-            assertThat(usage / wall).isCloseTo(0.2, within(0.05));
+            double throttled = second.value("container_cpu_cfs_throttled_periods_total", "id", id).orElseThrow()
+                    - first.value("container_cpu_cfs_throttled_periods_total", "id", id).orElseThrow();
+            CpuQuotaCheck.assertHeldToQuota(usage, wall, (long) throttled, 0.2, 0.1);
             assertThat(second.value("container_cpu_cfs_throttled_periods_total", "id", id).orElseThrow())
                     .isGreaterThan(0);
             assertThat(second.value("container_cpu_cfs_throttled_seconds_total", "id", id).orElseThrow())
