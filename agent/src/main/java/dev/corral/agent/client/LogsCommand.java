@@ -1,6 +1,8 @@
 package dev.corral.agent.client;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -20,7 +22,7 @@ public final class LogsCommand extends ClientCommand {
 
     @Override
     protected int run(CorralClient client) throws Exception {
-        checkNames(java.util.List.of(name));
+        checkNames(List.of(name));
         StringBuilder query = new StringBuilder();
         if (follow) {
             query.append("&follow=true");
@@ -34,8 +36,23 @@ public final class LogsCommand extends ClientCommand {
         String path = containerPath(name) + "/logs?stream=";
         Utf8Sink stdout = new Utf8Sink(out(), System.out);
         Utf8Sink stderr = new Utf8Sink(err(), System.err);
-        CompletableFuture<Void> o = client.streamAsync(path + "stdout" + query, stdout, stdout::broken);
-        CompletableFuture<Void> e = client.streamAsync(path + "stderr" + query, stderr, stderr::broken);
+        // Once either reader is gone ("logs -f NAME | head") the command is over: both streams stop, and it ends
+        // without waiting for the other stream, which may never send again to notice.
+        BooleanSupplier readerGone = () -> stdout.broken() || stderr.broken();
+        CompletableFuture<Void> o = client.streamAsync(path + "stdout" + query, stdout, readerGone);
+        CompletableFuture<Void> e = client.streamAsync(path + "stderr" + query, stderr, readerGone);
+        CompletableFuture<Void> gone = new CompletableFuture<>();
+        for (CompletableFuture<Void> stream : List.of(o, e)) {
+            stream.whenComplete((v, t) -> {
+                if (readerGone.getAsBoolean()) {
+                    gone.complete(null);
+                }
+            });
+        }
+        client.await(CompletableFuture.anyOf(CompletableFuture.allOf(o, e).handle((v, t) -> null), gone));
+        if (gone.isDone()) {
+            return 0;
+        }
         client.await(o);
         client.await(e);
         stdout.finish();

@@ -5,7 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.corral.agent.spec.SpecParser;
 import io.vertx.core.buffer.Buffer;
+import dev.corral.agent.cli.CorralMain;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -254,5 +264,39 @@ class ClientExitCodesTest {
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("cgroupMode: hybrid\n").contains("supports:\n  psi: true\n")
                 .contains("  /sys/fs/cgroup/memory: memory\n").contains("Daemon: " + daemon.host());
+    }
+
+    @Test
+    void logsFollowEndsWhenItsReaderGoesAwayWhileTheContainerKeepsWriting() throws Exception {
+        daemon.answer(req -> {
+            // both streams write a line every 20 ms and never end, as a chatty container does
+            var response = req.response().setChunked(true);
+            var vertx = io.vertx.core.Vertx.currentContext().owner();
+            vertx.setPeriodic(20, id -> {
+                if (response.closed()) {
+                    vertx.cancelTimer(id);
+                } else {
+                    response.write(req.uri().contains("stdout") ? "out\n" : "err\n");
+                }
+            });
+        });
+        // "| head -n 1": the reader of stdout is gone after the first line
+        OutputStream head = new OutputStream() {
+            private int lines;
+
+            @Override
+            public void write(int b) throws IOException {
+                if (lines >= 1) {
+                    throw new IOException("Broken pipe");
+                }
+                lines += b == '\n' ? 1 : 0;
+            }
+        };
+        StringWriter err = new StringWriter();
+        CommandLine cli = CorralMain.commandLine();
+        cli.setOut(new PrintWriter(new OutputStreamWriter(head, StandardCharsets.UTF_8), true));
+        cli.setErr(new PrintWriter(err, true));
+        CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> cli.execute("logs", "-f", "c"));
+        assertThat(code.get(30, TimeUnit.SECONDS)).as("logs -f ended, stderr: %s", err).isZero();
     }
 }
