@@ -4,10 +4,8 @@ import dev.corral.agent.client.HttpTransport;
 import dev.corral.agent.server.Agent;
 import dev.corral.agent.server.AgentOptions;
 import dev.corral.agent.server.Futures;
+import dev.corral.agent.testing.TestParent;
 import dev.corral.exporter.ExporterConfig;
-import dev.corral.exporter.discovery.CgroupLayout;
-import dev.corral.exporter.discovery.CgroupLayoutDetector;
-import dev.corral.exporter.discovery.Hierarchy;
 import dev.corral.exporter.discovery.HostPaths;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -16,10 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
-import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * A real agent with its runtime: temp state dir, a /corral-test-* cgroup parent, an API socket in the state
@@ -30,11 +25,11 @@ final class AgentFixture implements AutoCloseable {
     record Response(int status, String body, String contentType) {
     }
 
+    final TestParent dirs;
     final Path stateDir;
     final String parent;
     final Agent agent;
     final Vertx vertx = Vertx.vertx();
-    private final CgroupLayout layout;
 
     AgentFixture() throws Exception {
         this(null, false, false);
@@ -49,9 +44,9 @@ final class AgentFixture implements AutoCloseable {
     }
 
     private AgentFixture(String policyJson, boolean dryRun, boolean withPolicy) throws Exception {
-        layout = CgroupLayoutDetector.detectSystem();
-        stateDir = Files.createTempDirectory("corral-test-api");
-        parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
+        dirs = new TestParent("corral-test-api");
+        stateDir = dirs.stateDir;
+        parent = dirs.path;
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), List.of(parent), Duration.ofMillis(200),
                 Duration.ofMinutes(5), 1);
         if (policyJson != null) {
@@ -59,8 +54,14 @@ final class AgentFixture implements AutoCloseable {
         }
         AgentOptions.PolicyOptions policy = withPolicy
                 ? new AgentOptions.PolicyOptions(policyJson == null ? null : policyFile(), dryRun) : null;
-        agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                AgentOptions.RuntimeOptions.in(stateDir, parent), policy));
+        try {
+            agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
+                    AgentOptions.RuntimeOptions.in(stateDir, parent), policy));
+        } catch (Exception e) {
+            dirs.abandon();
+            Futures.get(vertx.close(), Duration.ofSeconds(10));
+            throw e;
+        }
     }
 
     Path policyFile() {
@@ -111,40 +112,25 @@ final class AgentFixture implements AutoCloseable {
     }
 
     Path parentFile(String v1Controller, String file) {
-        Hierarchy h = layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2 ? layout.unified().orElseThrow()
-                : layout.hierarchyOf(v1Controller).orElseThrow();
-        return h.dirOf(parent).orElseThrow().resolve(file);
+        return dirs.cgroupDir(null, v1Controller).resolve(file);
     }
 
     Path cgroupFile(String container, String v1Controller, String file) {
-        Hierarchy h = layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2 ? layout.unified().orElseThrow()
-                : layout.hierarchyOf(v1Controller).orElseThrow();
-        return h.dirOf(parent + "/" + container).orElseThrow().resolve(file);
+        return dirs.cgroupDir(container, v1Controller).resolve(file);
     }
 
     boolean v2() {
-        return layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2;
+        return dirs.v2();
     }
 
     @Override
     public void close() throws Exception {
         try {
-            var runtime = agent.runtime().orElseThrow();
-            for (var r : runtime.list()) {
-                runtime.remove(r.name(), true);
-            }
-            runtime.driver().removeParentIfEmpty();
+            TestParent.removeContainers(agent.runtime().orElseThrow());
         } finally {
             agent.close();
             Futures.get(vertx.close(), Duration.ofSeconds(10));
-            try (Stream<Path> files = Files.walk(stateDir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
         }
-        for (Hierarchy h : layout.hierarchies()) {
-            if (Files.exists(h.dirOf(parent).orElseThrow())) {
-                throw new AssertionError("cgroup left behind: " + h.dirOf(parent).orElseThrow());
-            }
-        }
+        dirs.close();
     }
 }

@@ -3,18 +3,13 @@ package dev.corral.agent.runtime;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.SpecParser;
+import dev.corral.agent.testing.TestParent;
 import dev.corral.exporter.discovery.CgroupLayout;
-import dev.corral.exporter.discovery.CgroupLayoutDetector;
-import dev.corral.exporter.discovery.Hierarchy;
-import dev.corral.exporter.testing.Workloads;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
-import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * A runtime on a temporary state dir under a {@code /corral-test-*} parent cgroup. {@link #close()} removes
@@ -22,6 +17,7 @@ import java.util.stream.Stream;
  */
 final class RuntimeFixture implements AutoCloseable {
 
+    final TestParent dirs;
     final CgroupLayout layout;
     final String parent;
     final Path stateDir;
@@ -33,10 +29,10 @@ final class RuntimeFixture implements AutoCloseable {
 
     /** @param statePrefix the state dir's name prefix (to test paths with odd characters) */
     RuntimeFixture(String statePrefix) throws Exception {
-        layout = CgroupLayoutDetector.detectSystem();
-        Workloads.expectLayout(layout);
-        parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
-        stateDir = Files.createTempDirectory(statePrefix);
+        dirs = new TestParent(statePrefix);
+        layout = dirs.layout;
+        parent = dirs.path;
+        stateDir = dirs.stateDir;
         runtime = open();
     }
 
@@ -56,9 +52,7 @@ final class RuntimeFixture implements AutoCloseable {
     }
 
     Path cgroupDir(String name, String v1Controller) {
-        Hierarchy h = layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2 ? layout.unified().orElseThrow()
-                : layout.hierarchyOf(v1Controller).orElseThrow();
-        return h.dirOf(parent + "/" + name).orElseThrow();
+        return dirs.cgroupDir(name, v1Controller);
     }
 
     String stdout(String name) throws IOException {
@@ -69,25 +63,11 @@ final class RuntimeFixture implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            for (ContainerRecord r : runtime.list()) {
-                try {
-                    runtime.remove(r.name(), true);
-                } catch (ContainerException e) {
-                    System.err.println("cleanup of " + r.name() + " failed: " + e.getMessage());
-                }
-            }
-            runtime.driver().removeParentIfEmpty();
+            TestParent.removeContainers(runtime);
         } finally {
             runtime.close();
-            try (Stream<Path> files = Files.walk(stateDir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
         }
-        for (Hierarchy h : layout.hierarchies()) {
-            if (Files.exists(h.dirOf(parent).orElseThrow())) {
-                throw new AssertionError("cgroup left behind: " + h.dirOf(parent).orElseThrow());
-            }
-        }
+        dirs.close();
     }
 
     static Duration seconds(long s) {
