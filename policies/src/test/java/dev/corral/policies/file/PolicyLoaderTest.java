@@ -58,6 +58,27 @@ class PolicyLoaderTest {
     }
 
     @Test
+    void admissionQueueingIsValidatedWithThePathAndTheProblem() throws Exception {
+        Policies.Admission a = parse("{'policies':{'admission':{'onOvercommit':'queue','queueTimeout':'1h'}}}")
+                .policies().admission();
+        assertThat(a.queues()).isTrue();
+        assertThat(a.queueTimeout()).isEqualTo(3_600_000);
+        Policies.Admission d = parse("{}").policies().admission();
+        assertThat(d.onOvercommit()).isEqualTo("refuse");
+        assertThat(d.queueTimeout()).isEqualTo(600_000);
+
+        PolicyException e = error("{'policies':{'admission':{'onOvercommit':'wait'}}}");
+        assertThat(e.getMessage()).isEqualTo("p.json: policies.admission.onOvercommit: must be \"refuse\" or "
+                + "\"queue\", got \"wait\"");
+        e = error("{'policies':{'admission':{'queueTimeout':'a while'}}}");
+        assertThat(e.path()).isEqualTo("policies.admission.queueTimeout");
+        assertThat(e.problem()).contains("not a duration");
+        e = error("{'policies':{'admission':{'onOvercommit':'queue','queueTimeout':'200ms'}}}");
+        assertThat(e.path()).isEqualTo("policies.admission.queueTimeout");
+        assertThat(e.problem()).contains("at least 1s");
+    }
+
+    @Test
     void errorsNameTheFileThePathAndTheProblem() {
         PolicyException e = error("{'classes':[{'name':'a'},{'name':'b','weight':-1}]}");
         assertThat(e.file()).isEqualTo("p.json");
