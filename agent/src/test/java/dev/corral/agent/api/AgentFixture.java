@@ -32,9 +32,10 @@ final class AgentFixture implements AutoCloseable {
 
     final Path stateDir;
     final String parent;
-    final Agent agent;
+    Agent agent;
     final Vertx vertx = Vertx.vertx();
     private final CgroupLayout layout;
+    private final AgentOptions options;
 
     AgentFixture() throws Exception {
         this(null, false, false);
@@ -59,8 +60,14 @@ final class AgentFixture implements AutoCloseable {
         }
         AgentOptions.PolicyOptions policy = withPolicy
                 ? new AgentOptions.PolicyOptions(policyJson == null ? null : policyFile(), dryRun) : null;
-        agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                AgentOptions.RuntimeOptions.in(stateDir, parent), policy));
+        options = new AgentOptions("127.0.0.1", 0, exporter, AgentOptions.RuntimeOptions.in(stateDir, parent), policy);
+        agent = Agent.start(options);
+    }
+
+    /** Stops the agent (its containers keep running, as after SIGTERM) and starts a new one on the same state. */
+    void restart() throws Exception {
+        agent.close();
+        agent = Agent.start(options);
     }
 
     Path policyFile() {
@@ -120,6 +127,12 @@ final class AgentFixture implements AutoCloseable {
         Hierarchy h = layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2 ? layout.unified().orElseThrow()
                 : layout.hierarchyOf(v1Controller).orElseThrow();
         return h.dirOf(parent + "/" + container).orElseThrow().resolve(file);
+    }
+
+    /** The container's cgroup directories that exist, in every hierarchy (one on v2). */
+    List<Path> cgroupDirs(String container) {
+        return layout.hierarchies().stream().map(h -> h.dirOf(parent + "/" + container))
+                .flatMap(java.util.Optional::stream).filter(Files::isDirectory).toList();
     }
 
     boolean v2() {

@@ -412,4 +412,135 @@ class PolicyEndToEndTest {
                     .isEqualTo(0.25);
         }
     }
+
+    private static final String QUEUEING = "{'classes':[{'name':'big','guarantees':{'cpu':1.5},"
+            + "'selector':{'labels':{'size':'big'}}}],'policies':{'cpuFairness':{'enabled':false},"
+            + "'memoryPressure':{'enabled':false},'oomProtection':{'enabled':false},'ioFairness':{'enabled':false},"
+            + "'admission':{'onOvercommit':'queue','queueTimeout':'%s'}}}";
+
+    /** A container of class big (1.5 of the 2 cores guaranteed: two do not fit) running a shell command. */
+    private static String big(String name, String command) {
+        return json("{'name':'" + name + "','command':['sh','-c','" + command + "'],'labels':{'size':'big'}}");
+    }
+
+    private static JsonObject inspect(AgentFixture fx, String name) throws Exception {
+        AgentFixture.Response r = fx.unix(GET, "/v1/containers/" + name, null);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return new JsonObject(r.body());
+    }
+
+    private static boolean admission(JsonObject e, String action, String name) {
+        return e.getString("type").equals("policy") && e.getString("name").equals(name)
+                && e.getJsonObject("attributes").getString("policy").equals("admission")
+                && e.getJsonObject("attributes").getString("action").equals(action);
+    }
+
+    @Test
+    void anOvercommittingStartIsQueuedStartsByItselfWhenTheRunningOneExitsAndTheNextTimesOutWithTheReason()
+            throws Exception {
+        Path go = Path.of(TMP, "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, 8 * SLOW + "s")), false);
+             EventRecorder events = new EventRecorder(fx)) {
+            run(fx, big("a", "while [ ! -e " + go + " ]; do sleep 0.1; done")); // exits once go exists
+            AgentFixture.Response b = fx.unix(POST, "/v1/containers?start=true", big("b", "exec sleep 600"));
+            assertThat(b.status()).as("accepted, not started: " + b.body()).isEqualTo(202);
+            JsonObject queued = new JsonObject(b.body());
+            assertThat(queued.getString("state")).isEqualTo("queued");
+            assertThat(queued.getString("queueReason")).contains("'b'").contains("guaranteed cpu")
+                    .contains("3.00 cores");
+            assertThat(Files.readString(fx.cgroupFile("b", "cpu", "cgroup.procs"))).as("no process yet").isEmpty();
+            AgentFixture.Response c = fx.unix(POST, "/v1/containers?start=true", big("c", "exec sleep 600"));
+            assertThat(c.status()).as(c.body()).isEqualTo(202);
+            assertThat(new JsonObject(c.body()).getString("queueReason")).contains("guaranteed cpu");
+            assertThat(events.await(e -> admission(e, "queue", "c"), 5000).getJsonObject("attributes")
+                    .getString("reason")).isEqualTo("cpu-overcommitted");
+            assertThat(events.matching(e -> admission(e, "queue", "b"))).hasSize(1);
+            assertThat(fx.unix(GET, "/v1/containers", null).body()).as("ps lists the queue")
+                    .contains("\"name\":\"b\"").contains("\"state\":\"queued\"");
+            AgentFixture.Response again = fx.unix(POST, "/v1/containers/b/start", null);
+            assertThat(again.status()).isEqualTo(409);
+            assertThat(new JsonObject(again.body()).getString("error")).contains("queued");
+
+            // a exits by itself: b, the head of the queue, starts; c still does not fit next to b.
+            Files.createFile(go);
+            JsonObject exited = events.await(e -> e.getString("type").equals("exited") && e.getString("name")
+                    .equals("a"), 10_000L * SLOW);
+            JsonObject started = events.await(e -> e.getString("type").equals("started")
+                    && e.getString("name").equals("b"), 10_000L * SLOW);
+            System.out.printf("admission queue — b started %d ms after a exited%n",
+                    started.getLong("timeMillis") - exited.getLong("timeMillis"));
+            JsonObject dequeue = events.await(e -> admission(e, "dequeue", "b"), 1000);
+            assertThat(dequeue.getJsonObject("attributes").getString("before")).isEqualTo("queued");
+            assertThat(inspect(fx, "b").getString("state")).isEqualTo("running");
+            assertThat(Files.readString(fx.cgroupFile("b", "cpu", "cgroup.procs"))).isNotEmpty();
+            assertThat(inspect(fx, "c").getString("state")).isEqualTo("queued");
+
+            // c is refused at its deadline, with the reason, and is created again (nothing ran).
+            JsonObject timeout = events.await(e -> admission(e, "timeout", "c"), 20_000L * SLOW);
+            assertThat(timeout.getJsonObject("attributes").getString("reason")).isEqualTo("queue-timeout");
+            JsonObject refused = inspect(fx, "c");
+            assertThat(refused.getString("state")).isEqualTo("created");
+            assertThat(refused.getString("error")).contains("still queued after").contains("guaranteed cpu");
+            assertThat(refused.containsKey("queuedAtMillis")).isFalse();
+            assertThat(events.matching(e -> admission(e, "dequeue", "c"))).isEmpty();
+            String metrics = fx.unix(GET, "/metrics", null).body();
+            assertThat(metrics).contains("corral_policy_actions_total{action=\"queue\",policy=\"admission\","
+                    + "reason=\"cpu-overcommitted\"} 2.0");
+            assertThat(metrics).contains("corral_policy_actions_total{action=\"dequeue\",policy=\"admission\","
+                    + "reason=\"fits\"} 1.0");
+            assertThat(metrics).contains("corral_policy_actions_total{action=\"timeout\",policy=\"admission\","
+                    + "reason=\"queue-timeout\"} 1.0");
+        } finally {
+            Files.deleteIfExists(go);
+        }
+    }
+
+    @Test
+    void aQueuedContainerIsRemovedWithoutATraceAndTheQueueSurvivesAnAgentRestart() throws Exception {
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, "10m")), false)) {
+            try (EventRecorder events = new EventRecorder(fx)) {
+                run(fx, big("a", "exec sleep 600"));
+                assertThat(fx.unix(POST, "/v1/containers?start=true", big("b", "exec sleep 600")).status())
+                        .isEqualTo(202);
+                List<Path> dirs = fx.cgroupDirs("b");
+                assertThat(dirs).as("a queued container has its cgroup").isNotEmpty();
+                // someone waits for b to leave the queue: removing it answers them
+                java.util.concurrent.CompletableFuture<AgentFixture.Response> waiting =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                            try {
+                                return fx.unix(POST, "/v1/containers/b/wait?condition=not-queued", null);
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
+                Thread.sleep(300);
+                assertThat(waiting).isNotDone();
+                assertThat(fx.unix(DELETE, "/v1/containers/b", null).status()).isEqualTo(204);
+                assertThat(waiting.get(10, java.util.concurrent.TimeUnit.SECONDS).status()).isEqualTo(404);
+                assertThat(dirs).allSatisfy(d -> assertThat(d).doesNotExist());
+                assertThat(fx.stateDir.resolve("containers/b")).doesNotExist();
+                assertThat(fx.unix(GET, "/v1/containers/b", null).status()).isEqualTo(404);
+                events.await(e -> e.getString("type").equals("removed") && e.getString("name").equals("b"), 5000);
+                assertThat(events.matching(e -> admission(e, "dequeue", "b"))).as("removed, never started").isEmpty();
+
+                assertThat(fx.unix(POST, "/v1/containers?start=true", big("c", "exec sleep 600")).status())
+                        .isEqualTo(202);
+            }
+            JsonObject before = inspect(fx, "c");
+            fx.restart();
+            // The queue is kept in the container records: after the restart c still waits, in its place and with
+            // its deadline, and a (re-adopted) still holds the room.
+            JsonObject after = inspect(fx, "c");
+            assertThat(after.getString("state")).isEqualTo("queued");
+            assertThat(after.getLong("queuedAtMillis")).isEqualTo(before.getLong("queuedAtMillis"));
+            assertThat(after.getLong("queueDeadlineMillis")).isEqualTo(before.getLong("queueDeadlineMillis"));
+            assertThat(inspect(fx, "a").getString("state")).isEqualTo("running");
+            try (EventRecorder events = new EventRecorder(fx)) {
+                assertThat(fx.unix(DELETE, "/v1/containers/a?force=true", null).status()).isEqualTo(204);
+                events.await(e -> e.getString("type").equals("started") && e.getString("name").equals("c"),
+                        10_000L * SLOW);
+                assertThat(inspect(fx, "c").getString("state")).isEqualTo("running");
+            }
+        }
+    }
 }
