@@ -228,6 +228,101 @@ class PolicyEndToEndTest {
         }
     }
 
+    /**
+     * As the kill test, with {@code action: freeze}: lo is frozen (v1 freezer.state FROZEN, v2 cgroup.freeze), stops
+     * allocating although its loop had more to start, keeps its memory, and is not followed by hi: a frozen
+     * victim frees nothing, but nothing still running grows. Removing the frozen container leaves no process and
+     * no cgroup.
+     */
+    @Test
+    void aLowPriorityMemoryHogIsFrozenBeforeTheKernelOomKillerTheHighPriorityOneRunsOnAndTheFrozenOneIsRemovedCleanly()
+            throws Exception {
+        String policy = "{'classes':[{'name':'hi','priority':100,'selector':{'names':['hi']}},"
+                + "{'name':'lo','priority':10}]," + policies(false, true, false,
+                ",'oomProtection':{'parentUsageAbove':0.8,'cooldown':'3s','action':'freeze'}") + "}";
+        try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
+            long limit = 1L << 30;
+            Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
+            Files.writeString(parentLimit, Long.toString(limit));
+            Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
+            String usage = fx.v2() ? "memory.current" : "memory.usage_in_bytes";
+            run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
+                    + "'--vm-keep','--vm-hang','0','-t','60']}");
+            long deadline = System.currentTimeMillis() + 15_000L * SLOW;
+            while (number(fx.cgroupFile("hi", "memory", usage)) < 280L << 20) {
+                assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            // lo grows by 48 MiB every half second, to 768 MiB: together past the 1 GiB parent limit
+            run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
+                    + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
+                    + "sleep 0.5; done; "
+                    + "wait']}");
+            long crossed = 0;
+            deadline = System.currentTimeMillis() + 30_000L * SLOW;
+            while (events.policy("oomProtection", "freeze").isEmpty()) {
+                if (crossed == 0 && number(usageFile) > 0.8 * limit) {
+                    crossed = System.currentTimeMillis();
+                }
+                assertThat(System.currentTimeMillis()).as("a victim within %d s", 30 * SLOW).isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            JsonObject freeze = events.policy("oomProtection", "freeze").get(0);
+            assertThat(freeze.getString("name")).isEqualTo("lo");
+            assertThat(freeze.getJsonObject("attributes").getString("reason")).isEqualTo("parent-limit");
+            if (crossed > 0) {
+                assertThat(freeze.getLong("timeMillis") - crossed).as("threshold crossed → action")
+                        .isLessThanOrEqualTo(2000);
+            }
+            events.await(e -> e.getString("type").equals("paused") && e.getString("name").equals("lo"), 5000);
+            if (fx.v2()) {
+                assertThat(Files.readString(fx.cgroupFile("lo", "memory", "cgroup.freeze")).strip()).isEqualTo("1");
+                assertThat(Files.readString(fx.cgroupFile("lo", "memory", "cgroup.events"))).contains("frozen 1");
+            } else {
+                assertThat(Files.readString(fx.cgroupFile("lo", "freezer", "freezer.state")).strip())
+                        .isEqualTo("FROZEN");
+            }
+            List<String> pids = Files.readAllLines(fx.cgroupFile("lo", "memory", "cgroup.procs"));
+            assertThat(pids).as("lo's shell and its hogs").hasSizeGreaterThan(1);
+            long frozenAt = number(fx.cgroupFile("lo", "memory", usage));
+            long cpuAt = cpuNanos(fx, "lo");
+            // Its loop would have started another 48 MiB hog every half second for several seconds more.
+            Thread.sleep(4000); // past the 3 s cooldown too
+            long later = number(fx.cgroupFile("lo", "memory", usage));
+            System.out.printf("oom protection (freeze) — parent crossed 80 %% at %d, freeze decided at %d (%d ms); "
+                    + "lo frozen at %d MiB, %d MiB 4 s later, %d processes%n", crossed, freeze.getLong("timeMillis"),
+                    freeze.getLong("timeMillis") - crossed, frozenAt >> 20, later >> 20, pids.size());
+            assertThat(later).as("a frozen container allocates nothing").isLessThanOrEqualTo(frozenAt + (1L << 20));
+            assertThat(later).as("and keeps what it had").isGreaterThan(frozenAt - (8L << 20));
+            assertThat(cpuNanos(fx, "lo")).as("a frozen container runs nothing").isEqualTo(cpuAt);
+            assertThat(Files.readAllLines(fx.cgroupFile("lo", "memory", "cgroup.procs"))).as("and forks nothing")
+                    .containsExactlyInAnyOrderElementsOf(pids);
+            assertThat(new JsonObject(fx.unix(GET, "/v1/containers/lo", null).body()).getString("state"))
+                    .isEqualTo("paused");
+            JsonObject hi = new JsonObject(fx.unix(GET, "/v1/containers/hi", null).body());
+            assertThat(hi.getString("state")).isEqualTo("running");
+            assertThat(events.policy("oomProtection", null)).as("exactly one victim").hasSize(1);
+            assertThat(oomKills(fx.parentFile("memory", fx.v2() ? "memory.events" : "memory.oom_control"))
+                    + oomKills(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.events" : "memory.oom_control"))
+                    + oomKills(fx.cgroupFile("lo", "memory", fx.v2() ? "memory.events" : "memory.oom_control")))
+                    .as("the kernel's OOM kills in the parent, hi and lo").isZero();
+
+            // The frozen container is removed cleanly: its processes are killed (thawed first on v1) and its
+            // cgroups go.
+            List<Path> dirs = fx.cgroupDirs("lo");
+            AgentFixture.Response rm = fx.unix(DELETE, "/v1/containers/lo?force=true", null);
+            assertThat(rm.status()).as(rm.body()).isEqualTo(204);
+            assertThat(dirs).isNotEmpty().allSatisfy(d -> assertThat(d).doesNotExist());
+            for (String pid : pids) {
+                assertThat(Path.of("/proc", pid.strip())).as("process %s of lo", pid).doesNotExist();
+            }
+            assertThat(fx.stateDir.resolve("containers/lo")).doesNotExist();
+            assertThat(new JsonObject(fx.unix(GET, "/v1/containers/hi", null).body()).getString("state"))
+                    .isEqualTo("running");
+            Files.writeString(parentLimit, fx.v2() ? "max" : "-1");
+        }
+    }
+
     @Test
     void memoryReliefSqueezesTheContainerAboveItsShareWhenTheParentIsTight() throws Exception {
         String policy = "{'policies':{'cpuFairness':{'enabled':false},'oomProtection':{'enabled':false},"
