@@ -39,6 +39,8 @@ class PolicyLoaderTest {
         assertThat(iob.classOf("job", Map.of()).name()).isEqualTo("other");
         assertThat(iob.classOf("web-1", Map.of()).guarantees().memory()).isEqualTo(512L << 20);
         assertThat(iob.policies().oomProtection().parentUsageAbove()).isEqualTo(0.85);
+        assertThat(iob.policies().admission().queues()).isTrue();
+        assertThat(iob.policies().admission().queueTimeout()).isEqualTo(15 * 60_000);
     }
 
     @Test
