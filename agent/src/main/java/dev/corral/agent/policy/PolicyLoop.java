@@ -243,12 +243,17 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
 
     @Override
     public void close() {
-        runtime.setAdmissionGate(AdmissionGate.OPEN);
-        thread.shutdownNow();
+        // The policy thread ends first: with the gate already open, a queue check still running would start
+        // queued containers unchecked. Not interrupted at once: it may be writing a record.
+        thread.shutdown();
         try {
-            thread.awaitTermination(5, TimeUnit.SECONDS);
+            if (!thread.awaitTermination(5, TimeUnit.SECONDS)) {
+                thread.shutdownNow();
+                thread.awaitTermination(5, TimeUnit.SECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        runtime.setAdmissionGate(AdmissionGate.OPEN);
     }
 }

@@ -334,8 +334,6 @@ public final class ContainerRuntime implements AutoCloseable {
                 saveTransient(record.starting()); // counts as live for the next admission
             }
         }
-        // What a failure before the launch goes back to: a queued container does not go back into the queue.
-        ContainerRecord before = record.state() == ContainerState.QUEUED ? record.dequeued(null) : record;
         Shim.Launched launched;
         try {
             if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
@@ -362,6 +360,9 @@ public final class ContainerRuntime implements AutoCloseable {
                     + e.getMessage(), e);
         } catch (IOException | CgroupException | ContainerException e) {
             killQuietly(cgroup);
+            // back to what it was; a queued container does not go back into the queue but says why it did not start
+            ContainerRecord before = record.state() == ContainerState.QUEUED
+                    ? record.dequeued("cannot start: " + e.getMessage()) : record;
             save(before);
             completeWaiters(name, before);
             throw e instanceof ContainerException ce ? ce : failed("cannot start '" + name + "'", e);

@@ -638,4 +638,20 @@ class PolicyEndToEndTest {
             }
         }
     }
+
+    @Test
+    void aDryRunRecordsTheQueueingButStartsAtOnce() throws Exception {
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, "10m")), true);
+             EventRecorder events = new EventRecorder(fx)) {
+            run(fx, big("a", "exec sleep 600"));
+            AgentFixture.Response b = fx.unix(POST, "/v1/containers?start=true", big("b", "exec sleep 600"));
+            assertThat(b.status()).as(b.body()).isEqualTo(201);
+            assertThat(new JsonObject(b.body()).getString("state")).isEqualTo("running");
+            JsonObject queue = events.await(e -> admission(e, "queue", "b"), 5000);
+            assertThat(queue.getJsonObject("attributes").getBoolean("dryRun")).isTrue();
+            assertThat(queue.getJsonObject("attributes").getString("reason")).isEqualTo("cpu-overcommitted");
+            assertThat(queue.getJsonObject("attributes").getString("after")).isEqualTo("started");
+            assertThat(events.matching(e -> e.getString("type").equals("queued"))).isEmpty();
+        }
+    }
 }

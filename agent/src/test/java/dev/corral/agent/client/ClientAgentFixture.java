@@ -29,14 +29,25 @@ final class ClientAgentFixture implements AutoCloseable {
     private final CgroupLayout layout;
 
     ClientAgentFixture() throws Exception {
+        this(null);
+    }
+
+    /** @param policyJson a policy for the agent to run (written to the state dir), or null for none */
+    ClientAgentFixture(String policyJson) throws Exception {
         layout = CgroupLayoutDetector.detectSystem();
         stateDir = Files.createTempDirectory("corral-test-cli");
         parent = "/corral-test-" + UUID.randomUUID().toString().substring(0, 8);
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), List.of(parent), Duration.ofMillis(200),
                 Duration.ofMinutes(5), 1);
         try {
+            AgentOptions.PolicyOptions policy = null;
+            if (policyJson != null) {
+                Path file = stateDir.resolve("policy.json");
+                Files.writeString(file, policyJson);
+                policy = new AgentOptions.PolicyOptions(file, false);
+            }
             agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                    AgentOptions.RuntimeOptions.in(stateDir, parent)));
+                    AgentOptions.RuntimeOptions.in(stateDir, parent), policy));
         } catch (Exception e) {
             deleteStateDir();
             for (Hierarchy h : layout.hierarchies()) { // the runtime may have made the (empty) parent already
