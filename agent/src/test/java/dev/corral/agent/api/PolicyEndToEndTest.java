@@ -173,38 +173,48 @@ class PolicyEndToEndTest {
         }
     }
 
+    /**
+     * Under a 1 GiB parent limit hi holds 300 MiB, then lo grows by 48 MiB every half second to 768 MiB: together
+     * past the limit. Returns once OOM protection published its first {@code action}: when the parent crossed
+     * 80 % (0 if that was not seen between two reads).
+     */
+    private static long hogsUntil(AgentFixture fx, EventRecorder events, String action) throws Exception {
+        long limit = 1L << 30;
+        Files.writeString(fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes"),
+                Long.toString(limit));
+        Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
+        run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
+                + "'--vm-keep','--vm-hang','0','-t','60']}");
+        long deadline = System.currentTimeMillis() + 15_000L * SLOW;
+        while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
+                < 280L << 20) {
+            assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+        run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
+                + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
+                + "sleep 0.5; done; "
+                + "wait']}");
+        long crossed = 0;
+        deadline = System.currentTimeMillis() + 30_000L * SLOW;
+        while (events.policy("oomProtection", action).isEmpty()) {
+            if (crossed == 0 && number(usageFile) > 0.8 * limit) {
+                crossed = System.currentTimeMillis();
+            }
+            assertThat(System.currentTimeMillis()).as("a victim within %d s", 30 * SLOW).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        return crossed;
+    }
+
     @Test
     void aLowPriorityMemoryHogIsKilledBeforeTheKernelOomKillerWhileTheHighPriorityOneSurvives() throws Exception {
         String policy = "{'classes':[{'name':'hi','priority':100,'selector':{'names':['hi']}},"
                 + "{'name':'lo','priority':10}]," + policies(false, true, false,
                 ",'oomProtection':{'parentUsageAbove':0.8,'cooldown':'3s'}") + "}";
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
-            long limit = 1L << 30;
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
-            Files.writeString(parentLimit, Long.toString(limit));
-            Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
-            run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
-                    + "'--vm-keep','--vm-hang','0','-t','60']}");
-            long deadline = System.currentTimeMillis() + 15_000L * SLOW;
-            while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
-                    < 280L << 20) {
-                assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
-                Thread.sleep(50);
-            }
-            // lo grows by 48 MiB every half second, to 768 MiB: together past the 1 GiB parent limit
-            run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
-                    + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
-                    + "sleep 0.5; done; "
-                    + "wait']}");
-            long crossed = 0;
-            deadline = System.currentTimeMillis() + 30_000L * SLOW;
-            while (events.policy("oomProtection", "kill").isEmpty()) {
-                if (crossed == 0 && number(usageFile) > 0.8 * limit) {
-                    crossed = System.currentTimeMillis();
-                }
-                assertThat(System.currentTimeMillis()).as("a victim within %d s", 30 * SLOW).isLessThan(deadline);
-                Thread.sleep(20);
-            }
+            long crossed = hogsUntil(fx, events, "kill");
             JsonObject kill = events.policy("oomProtection", "kill").get(0);
             assertThat(kill.getString("name")).isEqualTo("lo");
             assertThat(kill.getJsonObject("attributes").getString("reason")).isEqualTo("parent-limit");
@@ -241,32 +251,9 @@ class PolicyEndToEndTest {
                 + "{'name':'lo','priority':10}]," + policies(false, true, false,
                 ",'oomProtection':{'parentUsageAbove':0.8,'cooldown':'3s','action':'freeze'}") + "}";
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
-            long limit = 1L << 30;
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
-            Files.writeString(parentLimit, Long.toString(limit));
-            Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
             String usage = fx.v2() ? "memory.current" : "memory.usage_in_bytes";
-            run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
-                    + "'--vm-keep','--vm-hang','0','-t','60']}");
-            long deadline = System.currentTimeMillis() + 15_000L * SLOW;
-            while (number(fx.cgroupFile("hi", "memory", usage)) < 280L << 20) {
-                assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
-                Thread.sleep(50);
-            }
-            // lo grows by 48 MiB every half second, to 768 MiB: together past the 1 GiB parent limit
-            run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
-                    + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
-                    + "sleep 0.5; done; "
-                    + "wait']}");
-            long crossed = 0;
-            deadline = System.currentTimeMillis() + 30_000L * SLOW;
-            while (events.policy("oomProtection", "freeze").isEmpty()) {
-                if (crossed == 0 && number(usageFile) > 0.8 * limit) {
-                    crossed = System.currentTimeMillis();
-                }
-                assertThat(System.currentTimeMillis()).as("a victim within %d s", 30 * SLOW).isLessThan(deadline);
-                Thread.sleep(20);
-            }
+            long crossed = hogsUntil(fx, events, "freeze");
             JsonObject freeze = events.policy("oomProtection", "freeze").get(0);
             assertThat(freeze.getString("name")).isEqualTo("lo");
             assertThat(freeze.getJsonObject("attributes").getString("reason")).isEqualTo("parent-limit");
