@@ -71,7 +71,8 @@ public final class ApiRoutes {
         r.post("/containers").handler(this::create);
         r.get("/containers").handler(this::list);
         r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));
-        r.post("/containers/:name/start").handler(ctx -> named(ctx, runtime::start));
+        r.post("/containers/:name/start").handler(ctx -> blocking(ctx, 200, () -> runtime.start(name(ctx)),
+                ApiRoutes::queuedAccepted));
         r.post("/containers/:name/stop").handler(this::stop);
         r.post("/containers/:name/kill").handler(this::kill);
         r.post("/containers/:name/pause").handler(ctx -> named(ctx, runtime::pause));
@@ -102,7 +103,7 @@ public final class ApiRoutes {
         blocking(ctx, 201, () -> {
             ContainerSpec spec = SpecParser.parse(bodyBytes(ctx));
             return start ? runtime.run(spec) : runtime.create(spec);
-        });
+        }, ApiRoutes::queuedAccepted);
     }
 
     private void list(RoutingContext ctx) {
@@ -121,7 +122,8 @@ public final class ApiRoutes {
             }
             List<ContainerRecord> out = new ArrayList<>();
             for (ContainerRecord c : runtime.list()) {
-                if ((all || wanted != null || c.state().isLive()) && (wanted == null || c.state() == wanted)
+                boolean shown = c.state().isLive() || c.state() == ContainerState.QUEUED;
+                if ((all || wanted != null || shown) && (wanted == null || c.state() == wanted)
                         && (prefix == null || c.name().startsWith(prefix)) && hasLabels(c, labels)) {
                     out.add(c);
                 }
@@ -174,13 +176,26 @@ public final class ApiRoutes {
                 ContainerSpec.Limits.class)));
     }
 
-    /** Long poll: the answer comes when the container exits. */
+    /**
+     * Long poll: the answer comes when the container exits; with {@code condition=not-queued}, as soon as it is
+     * not waiting for admission (started, or refused back to created).
+     */
     private void waitFor(RoutingContext ctx) {
-        vertx.executeBlocking(() -> runtime.waitFor(name(ctx)), false)
+        String condition = ctx.queryParams().get("condition") == null ? "not-running"
+                : ctx.queryParams().get("condition");
+        if (!condition.equals("not-running") && !condition.equals("not-queued")) {
+            ApiError.send(ctx, 400, "must be not-running or not-queued", "condition");
+            return;
+        }
+        vertx.executeBlocking(() -> condition.equals("not-queued") ? runtime.waitWhileQueued(name(ctx))
+                        : runtime.waitFor(name(ctx)), false)
                 .compose(Future::fromCompletionStage)
                 .onSuccess(r -> {
                     JsonObject body = new JsonObject().put("name", r.name()).put("state", r.state().label())
                             .put("exitCode", r.exitCode()).put("signal", r.signal()).put("oomKilled", r.oomKilled());
+                    if (r.error() != null) {
+                        body.put("error", r.error());
+                    }
                     ctx.response().putHeader("content-type", "application/json").end(body.encode());
                 })
                 .onFailure(t -> ApiError.fail(ctx, t));
@@ -311,9 +326,23 @@ public final class ApiRoutes {
 
     /** Runs the work on a worker thread and answers with its result as JSON (or the mapped error). */
     void blocking(RoutingContext ctx, int status, Work work) {
+        blocking(ctx, status, work, (result, dflt) -> dflt);
+    }
+
+    /** A start that admission control queued is accepted, not done: 202 with the QUEUED container. */
+    private static int queuedAccepted(Object result, int dflt) {
+        return result instanceof ContainerRecord c && c.state() == ContainerState.QUEUED ? 202 : dflt;
+    }
+
+    /** The answer's status from the work's result (and the route's usual status). */
+    interface StatusOf {
+        int of(Object result, int dflt);
+    }
+
+    void blocking(RoutingContext ctx, int status, Work work, StatusOf statusOf) {
         Callable<Object> c = work::call;
         vertx.executeBlocking(c, false).onSuccess(result -> {
-            HttpServerResponse r = ctx.response().setStatusCode(status);
+            HttpServerResponse r = ctx.response().setStatusCode(statusOf.of(result, status));
             if (result == null) {
                 r.end();
                 return;

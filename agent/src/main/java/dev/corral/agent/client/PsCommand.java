@@ -80,7 +80,10 @@ public final class PsCommand extends ClientCommand {
         return Formats.table(rows);
     }
 
-    /** As docker: "Up 5 minutes", "Up 2 hours (Paused)", "Exited (3) 2 minutes ago", "Created". */
+    /**
+     * As docker: "Up 5 minutes", "Up 2 hours (Paused)", "Exited (3) 2 minutes ago", "Created"; and "Queued 2 minutes"
+     * while admission control holds it, "Created (not admitted)" once refused from the queue.
+     */
     static String status(JsonNode c, long now) {
         String state = c.path("state").asText();
         return switch (state) {
@@ -99,7 +102,8 @@ public final class PsCommand extends ClientCommand {
                 }
                 yield s;
             }
-            case "created" -> "Created";
+            case "created" -> c.path("error").isTextual() ? "Created (not admitted)" : "Created";
+            case "queued" -> "Queued " + Formats.duration(now - c.path("queuedAtMillis").asLong(now));
             case "starting" -> "Starting";
             default -> state;
         };

@@ -27,7 +27,9 @@ import sun.misc.SignalHandler;
 @Command(name = "run", modelTransformer = RunCommand.StopAtCommand.class,
         description = {"Create and start a container running COMMAND.",
                 "Flags mean what they mean in docker run. Without -d the output is streamed and corral exits with "
-                        + "the container's exit code (128+N when killed by signal N, e.g. 137 when OOM-killed)."})
+                        + "the container's exit code (128+N when killed by signal N, e.g. 137 when OOM-killed).",
+                "When the policy queues starts that do not fit, a queued container is announced on stderr and run "
+                        + "waits until it starts (exit 1 when it is refused at the queue timeout)."})
 public final class RunCommand extends ClientCommand {
 
     private static final Pattern OCTAL = Pattern.compile("[0-7]{3,4}");
@@ -108,11 +110,68 @@ public final class RunCommand extends ClientCommand {
         ContainerSpec containerSpec = toSpec(generated ? Names.generate() : name);
         JsonNode created = create(client, containerSpec, generated);
         String n = created.path("name").asText(containerSpec.name());
+        if (created.path("state").asText().equals("queued")) {
+            err().println("corral: " + n + " is queued: " + created.path("queueReason").asText()
+                    + (detach ? "" : " (waiting; Ctrl-C removes it from the queue)"));
+            err().flush();
+            if (!detach) {
+                Integer failed = awaitAdmission(client, n);
+                if (failed != null) {
+                    return failed;
+                }
+            }
+        }
         if (detach) {
             out().println(n);
             return 0;
         }
         return attach(client, n);
+    }
+
+    /**
+     * Waits while the container is queued for admission: null once it started, else the exit code. Refused at
+     * its queue timeout, it is removed as a refusal at once would have left nothing behind; Ctrl-C (or SIGTERM,
+     * SIGHUP) removes it from the queue.
+     */
+    private Integer awaitAdmission(CorralClient client, String n) throws Exception {
+        String path = containerPath(n);
+        java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+        Map<Signal, SignalHandler> previous = new LinkedHashMap<>();
+        for (String sig : List.of("INT", "TERM", "HUP")) {
+            try {
+                Signal s = new Signal(sig);
+                previous.put(s, Signal.handle(s, received -> {
+                    cancelled.set(true);
+                    client.sendAsync("DELETE", path + "?force=true", null);
+                }));
+            } catch (IllegalArgumentException e) {
+                // the JVM keeps this signal for itself
+            }
+        }
+        JsonNode status;
+        try {
+            status = client.post(path + "/wait?condition=not-queued", null);
+        } catch (ApiException e) {
+            if (cancelled.get() && e.status() == 404) {
+                err().println("corral: " + n + " removed from the admission queue");
+                return 130;
+            }
+            throw e;
+        } finally {
+            previous.forEach((s, h) -> {
+                try {
+                    Signal.handle(s, h);
+                } catch (IllegalArgumentException e) {
+                    // nothing to restore
+                }
+            });
+        }
+        if (status.path("state").asText().equals("created")) {
+            err().println("corral: " + status.path("error").asText("admission refused the start of " + n));
+            client.delete(path + "?force=true");
+            return FAILED;
+        }
+        return null;
     }
 
     private JsonNode create(CorralClient client, ContainerSpec s, boolean generated) throws Exception {

@@ -18,6 +18,7 @@ import dev.corral.policies.engine.Decision;
 import dev.corral.policies.engine.HostView;
 import dev.corral.policies.engine.Observation;
 import dev.corral.policies.engine.PolicyEngine;
+import dev.corral.policies.engine.Queued;
 import dev.corral.policies.file.Policy;
 import dev.corral.policies.file.PolicyException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -39,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * collector's thread, never the event loop): it checks the policy file for changes, asks the engine, applies
  * the actions through the cgroup drivers and the runtime, and publishes each audit record as a {@code policy}
  * event and in metrics. While a cycle runs the next snapshot waits, and ones after it are skipped (rates are
- * computed over whatever interval passed). Also the runtime's admission gate.
+ * computed over whatever interval passed). Also the runtime's admission gate, and the keeper of its queue: the
+ * queue is re-checked on this thread every cycle (timeouts), after an exit or removal, and after a reload.
  */
 public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoCloseable {
 
@@ -80,6 +82,12 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
                                    MeterRegistry registry) throws PolicyException, java.io.IOException {
         PolicyLoop loop = new PolicyLoop(runtime, source, source.load(), dryRun, procRoot, registry);
         runtime.setAdmissionGate(loop);
+        runtime.addListener(e -> {
+            if (e.type().equals("exited") || e.type().equals("removed")) {
+                loop.reviewSoon(); // guarantees freed up: the head of the queue may fit now
+            }
+        });
+        loop.reviewSoon(); // containers queued before a restart
         LOG.info("policy {} loaded{}", source.describe(), loop.engine.dryRun() ? " (dry run: nothing is applied)" : "");
         return loop;
     }
@@ -114,14 +122,16 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         if (before == null) {
             return;
         }
-        List<ContainerView> views;
+        List<ContainerRecord> records;
         try {
-            views = runtime.list().stream().filter(r -> r.state() == ContainerState.RUNNING)
-                    .map(ContainerViews::of).toList();
+            records = runtime.list();
         } catch (ContainerException e) {
             LOG.warn("policy cycle skipped: {}", e.getMessage());
             return;
         }
+        reviewQueue(records); // every cycle: queue timeouts are due at most an interval late
+        List<ContainerView> views = records.stream().filter(r -> r.state() == ContainerState.RUNNING)
+                .map(ContainerViews::of).toList();
         PolicyEngine e = engine;
         Decision d = e.decide(new Observation(now.timestampMillis(), before, now, views, host()));
         for (Action a : d.actions()) {
@@ -152,6 +162,7 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
                 LOG.info("policy {} reloaded", source.describe());
                 runtime.publish(new ContainerEvent("policy-loaded", "", System.currentTimeMillis(),
                         Map.of("file", source.describe(), "dryRun", engine.dryRun())));
+                reviewSoon(); // the new policy may admit (or no longer queue) what waits
             }
         } catch (PolicyException ex) {
             LOG.warn("policy file rejected, the previous policy stays: {}", ex.getMessage());
@@ -161,14 +172,56 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
     }
 
     @Override
-    public void admit(ContainerRecord starting, List<ContainerRecord> running) throws ContainerException {
+    public Verdict admit(ContainerRecord starting, List<ContainerRecord> running, List<ContainerRecord> queued)
+            throws ContainerException {
         List<ContainerView> others = running.stream().map(ContainerViews::of).toList();
-        Admission a = engine.admit(System.currentTimeMillis(), ContainerViews.of(starting), others, host());
+        Admission a = engine.admit(System.currentTimeMillis(), ContainerViews.of(starting), queueEntry(starting), others,
+                queued.stream().map(PolicyLoop::queueEntry).toList(), host());
         if (a.audit() != null) {
             publish(a.audit(), null);
         }
-        if (!a.admitted()) {
-            throw new ContainerException(ContainerException.Kind.CONFLICT, a.message());
+        return switch (a.outcome()) {
+            case ADMIT -> Verdict.ADMIT;
+            case QUEUE -> Verdict.queue(a.deadlineMillis(), a.message());
+            case REFUSE -> throw new ContainerException(ContainerException.Kind.CONFLICT, a.message());
+        };
+    }
+
+    /** A queued record's place in the queue; null for any other state. */
+    private static Queued queueEntry(ContainerRecord r) {
+        return r.state() != ContainerState.QUEUED ? null : new Queued(ContainerViews.of(r),
+                r.queuedAtMillis() == null ? r.createdAtMillis() : r.queuedAtMillis(),
+                r.queueDeadlineMillis() == null ? Long.MAX_VALUE : r.queueDeadlineMillis());
+    }
+
+    /** Re-checks the queue soon, on the policy thread: room may have freed up (an exit, a removal). */
+    private void reviewSoon() {
+        try {
+            thread.execute(() -> {
+                try {
+                    reviewQueue(runtime.list());
+                } catch (ContainerException | RuntimeException e) {
+                    LOG.warn("admission queue check failed", e);
+                }
+            });
+        } catch (RejectedExecutionException closed) {
+            // the agent is closing
+        }
+    }
+
+    /**
+     * Asks admission again for each queued container, in queue order: the head starts when it fits, one past its
+     * deadline is refused. Each ask sees the starts before it.
+     */
+    private void reviewQueue(List<ContainerRecord> records) {
+        List<Queued> queue = records.stream().map(PolicyLoop::queueEntry).filter(java.util.Objects::nonNull)
+                .toList();
+        for (Queued q : engine.queueOrder(queue)) {
+            try {
+                runtime.admitQueued(q.view().name());
+            } catch (ContainerException | RuntimeException e) {
+                LOG.warn("starting queued {} failed: {}", q.view().name(), e.getMessage());
+            }
         }
     }
 
@@ -190,12 +243,17 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
 
     @Override
     public void close() {
-        runtime.setAdmissionGate(AdmissionGate.OPEN);
-        thread.shutdownNow();
+        // The policy thread ends first: with the gate already open, a queue check still running would start
+        // queued containers unchecked. Not interrupted at once: it may be writing a record.
+        thread.shutdown();
         try {
-            thread.awaitTermination(5, TimeUnit.SECONDS);
+            if (!thread.awaitTermination(5, TimeUnit.SECONDS)) {
+                thread.shutdownNow();
+                thread.awaitTermination(5, TimeUnit.SECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        runtime.setAdmissionGate(AdmissionGate.OPEN);
     }
 }

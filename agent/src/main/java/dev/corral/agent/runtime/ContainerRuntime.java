@@ -56,6 +56,8 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final Set<String> live = ConcurrentHashMap.newKeySet();
     private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
+    private final Map<String, List<CompletableFuture<ContainerRecord>>> queueWaiters = new ConcurrentHashMap<>();
+    private final Object admissionLock = new Object();
     private final List<Consumer<ContainerEvent>> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService watcher;
     private final WatchService exitFiles;
@@ -162,7 +164,7 @@ public final class ContainerRuntime implements AutoCloseable {
             }
             ContainerRecord record = new ContainerRecord(name, spec, ContainerState.CREATING,
                     driver.open(name).path(), System.currentTimeMillis(), null, null, null, null, null, null, null,
-                    null, null);
+                    null, null, null, null, null);
             try {
                 store.saveTransient(record); // replaced by CREATED in a moment (StateStore.saveTransient)
                 removeStaleCgroup(name);
@@ -241,56 +243,137 @@ public final class ContainerRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a created or exited container; with an admission gate that queues, the answer may be the container
+     * QUEUED instead (it starts by itself later: {@link #admitQueued}).
+     */
     public ContainerRecord start(String name) throws ContainerException, SpecException {
         synchronized (lock(name)) {
             ContainerRecord record = load(name);
+            if (record.state() == ContainerState.QUEUED) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is queued for "
+                        + "admission (" + record.queueReason() + "); it starts by itself when it fits");
+            }
             if (record.state() != ContainerState.CREATED && record.state() != ContainerState.EXITED) {
                 throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
                         + record.state().label() + "; only a created or exited container can start");
             }
-            ContainerConfig config = validator.validate(withImageDefaults(record.spec(), name));
-            AdmissionGate gate = admission;
-            if (gate != AdmissionGate.OPEN) { // listing reads every record: only when a policy asks
-                gate.admit(record, list().stream().filter(r -> r.state().isLive() && !r.name().equals(name))
-                        .toList());
-            }
-            ContainerCgroup cgroup = driver.open(name);
-            Path dir = store.dir(name);
-            Shim.Launched launched;
-            try {
-                if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
-                    driver.create(name, config.limits());
-                }
-                Files.deleteIfExists(dir.resolve("exit.json"));
-                Path logs = Files.createDirectories(dir.resolve("logs"));
-                ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
-                        dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
-                saveTransient(record.starting()); // replaced by RUNNING once launched
-                launched = shim.launch(dir.resolve("launch.conf"));
-            } catch (LaunchException e) {
-                killQuietly(cgroup);
-                ContainerRecord failed = record.starting().exited(System.currentTimeMillis(), 127, 0, false,
-                        e.getMessage());
-                save(failed);
-                emit("exited", name, Map.of("exitCode", 127, "error", e.getMessage()));
-                String field = LaunchFailures.fieldOf(e.getMessage());
-                if (field != null) {
-                    throw new SpecException(field, "cannot start '" + name + "': " + e.getMessage());
-                }
-                throw new ContainerException(ContainerException.Kind.FAILED, "cannot start '" + name + "': "
-                        + e.getMessage(), e);
-            } catch (IOException | CgroupException e) {
-                killQuietly(cgroup);
-                save(record);
-                throw failed("cannot start '" + name + "'", e);
-            }
-            ContainerRecord running = record.started(System.currentTimeMillis(), launched.initPid(),
-                    launched.monitorPid(), ProcessInfo.startTicks(launched.monitorPid()));
-            save(running);
-            watchExit(name);
-            emit("started", name, Map.of("pid", launched.initPid()));
-            return running;
+            return launch(record);
         }
+    }
+
+    /**
+     * Asks admission again for a queued container: starts it when it is admitted now, leaves it queued, or,
+     * refused (its queue timeout, or the policy no longer queues), makes it created again with the reason in
+     * {@code error}. Returns its record afterwards; null when it is gone. Called by the policy loop whenever
+     * room may have freed up.
+     */
+    public ContainerRecord admitQueued(String name) throws ContainerException {
+        synchronized (lock(name)) {
+            ContainerRecord record;
+            try {
+                record = store.load(name).orElse(null);
+            } catch (IOException e) {
+                throw failed("cannot read the record of '" + name + "'", e);
+            }
+            if (record == null || record.state() != ContainerState.QUEUED) {
+                return record;
+            }
+            try {
+                return launch(record);
+            } catch (SpecException e) { // its image or spec went bad while it waited
+                return refuseQueued(record, "cannot start: " + e.getMessage());
+            } catch (ContainerException e) {
+                if (e.kind() == ContainerException.Kind.CONFLICT && load(name).state() == ContainerState.QUEUED) {
+                    return refuseQueued(record, e.getMessage());
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** A queued container refused or taken out of the queue: created again, the reason kept in error. */
+    private ContainerRecord refuseQueued(ContainerRecord record, String why) {
+        ContainerRecord refused = record.dequeued(why);
+        save(refused);
+        emit("dequeued", record.name(), Map.of("error", why));
+        completeWaiters(record.name(), refused);
+        return refused;
+    }
+
+    /** Under the container's lock: admission, then the launch. */
+    private ContainerRecord launch(ContainerRecord record) throws ContainerException, SpecException {
+        String name = record.name();
+        ContainerConfig config = validator.validate(withImageDefaults(record.spec(), name));
+        AdmissionGate gate = admission;
+        ContainerCgroup cgroup = driver.open(name);
+        Path dir = store.dir(name);
+        // listing reads every record: only when a policy asks, or to take a queued one out of the queue
+        if (gate != AdmissionGate.OPEN || record.state() == ContainerState.QUEUED) {
+            // One admission at a time, decided and marked STARTING together: two starts cannot both take the last
+            // room, and a queued container cannot be overtaken between its check and its start.
+            synchronized (admissionLock) {
+                List<ContainerRecord> all = list();
+                AdmissionGate.Verdict v = gate.admit(record, all.stream()
+                        .filter(r -> r.state().isLive() && !r.name().equals(name)).toList(), all.stream()
+                        .filter(r -> r.state() == ContainerState.QUEUED && !r.name().equals(name)).toList());
+                if (v.queue()) {
+                    if (record.state() == ContainerState.QUEUED) {
+                        return record; // still waiting
+                    }
+                    ContainerRecord queued = record.queued(System.currentTimeMillis(), v.deadline(), v.reason());
+                    save(queued);
+                    emit("queued", name, Map.of("reason", v.reason(), "deadlineMillis", v.deadline()));
+                    return queued;
+                }
+                try {
+                    Files.deleteIfExists(dir.resolve("exit.json"));
+                } catch (IOException e) {
+                    throw failed("cannot start '" + name + "'", e);
+                }
+                saveTransient(record.starting()); // counts as live for the next admission
+            }
+        }
+        Shim.Launched launched;
+        try {
+            if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
+                driver.create(name, config.limits());
+            }
+            Files.deleteIfExists(dir.resolve("exit.json"));
+            Path logs = Files.createDirectories(dir.resolve("logs"));
+            ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
+                    dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
+            saveTransient(record.starting()); // replaced by RUNNING once launched
+            launched = shim.launch(dir.resolve("launch.conf"));
+        } catch (LaunchException e) {
+            killQuietly(cgroup);
+            ContainerRecord failed = record.starting().exited(System.currentTimeMillis(), 127, 0, false,
+                    e.getMessage());
+            save(failed);
+            emit("exited", name, Map.of("exitCode", 127, "error", e.getMessage()));
+            completeWaiters(name, failed);
+            String field = LaunchFailures.fieldOf(e.getMessage());
+            if (field != null) {
+                throw new SpecException(field, "cannot start '" + name + "': " + e.getMessage());
+            }
+            throw new ContainerException(ContainerException.Kind.FAILED, "cannot start '" + name + "': "
+                    + e.getMessage(), e);
+        } catch (IOException | CgroupException | ContainerException e) {
+            killQuietly(cgroup);
+            // back to what it was; a queued container does not go back into the queue but says why it did not start
+            ContainerRecord before = record.state() == ContainerState.QUEUED
+                    ? record.dequeued("cannot start: " + e.getMessage()) : record;
+            save(before);
+            completeWaiters(name, before);
+            throw e instanceof ContainerException ce ? ce : failed("cannot start '" + name + "'", e);
+        }
+        ContainerRecord running = record.started(System.currentTimeMillis(), launched.initPid(),
+                launched.monitorPid(), ProcessInfo.startTicks(launched.monitorPid()));
+        save(running);
+        watchExit(name);
+        emit("started", name, Map.of("pid", launched.initPid()));
+        completeQueueWaiters(name, running);
+        return running;
     }
 
     public ContainerRecord run(ContainerSpec spec) throws SpecException, ContainerException {
@@ -311,6 +394,9 @@ public final class ContainerRuntime implements AutoCloseable {
         ContainerRecord record;
         synchronized (lock(name)) {
             record = load(name);
+            if (record.state() == ContainerState.QUEUED) {
+                return refuseQueued(record, "taken out of the admission queue by stop");
+            }
             if (!record.state().isLive()) {
                 return record;
             }
@@ -410,7 +496,8 @@ public final class ContainerRuntime implements AutoCloseable {
             ContainerRecord updated = new ContainerRecord(record.name(), merged, record.state(), record.cgroup(),
                     record.createdAtMillis(), record.startedAtMillis(), record.finishedAtMillis(), record.initPid(),
                     record.monitorPid(), record.monitorStartTicks(), record.exitCode(), record.signal(),
-                    record.oomKilled(), record.error());
+                    record.oomKilled(), record.error(), record.queuedAtMillis(), record.queueDeadlineMillis(),
+                    record.queueReason());
             save(updated);
             emit("limits-updated", name, Map.of());
             return updated;
@@ -427,6 +514,37 @@ public final class ContainerRuntime implements AutoCloseable {
             CompletableFuture<ContainerRecord> f = new CompletableFuture<>();
             waiters.computeIfAbsent(name, n -> new CopyOnWriteArrayList<>()).add(f);
             return f;
+        }
+    }
+
+    /**
+     * Completes when the container is not (or no longer) queued: started, refused back to created, or
+     * exceptionally when it is removed.
+     */
+    public CompletableFuture<ContainerRecord> waitWhileQueued(String name) throws ContainerException {
+        synchronized (lock(name)) {
+            ContainerRecord record = load(name);
+            if (record.state() != ContainerState.QUEUED) {
+                return CompletableFuture.completedFuture(record);
+            }
+            CompletableFuture<ContainerRecord> f = new CompletableFuture<>();
+            queueWaiters.computeIfAbsent(name, n -> new CopyOnWriteArrayList<>()).add(f);
+            return f;
+        }
+    }
+
+    private void completeWaiters(String name, ContainerRecord r) {
+        List<CompletableFuture<ContainerRecord>> ws = waiters.remove(name);
+        if (ws != null) {
+            ws.forEach(f -> f.complete(r));
+        }
+        completeQueueWaiters(name, r);
+    }
+
+    private void completeQueueWaiters(String name, ContainerRecord r) {
+        List<CompletableFuture<ContainerRecord>> ws = queueWaiters.remove(name);
+        if (ws != null) {
+            ws.forEach(f -> f.complete(r));
         }
     }
 
@@ -458,6 +576,12 @@ public final class ContainerRuntime implements AutoCloseable {
             }
             live.remove(name);
             emit("removed", name, Map.of());
+            for (var ws : List.of(waiters, queueWaiters)) {
+                List<CompletableFuture<ContainerRecord>> gone = ws.remove(name);
+                if (gone != null) {
+                    gone.forEach(f -> f.completeExceptionally(ContainerException.notFound(name)));
+                }
+            }
         }
     }
 

@@ -2,10 +2,11 @@ package dev.corral.agent.runtime;
 
 /**
  * Lifecycle states. CREATING and STARTING are written before the step they name, so a crash in the middle
- * is recognised on restart and cleaned up or re-adopted.
+ * is recognised on restart and cleaned up or re-adopted. QUEUED: a start admission control could not admit yet;
+ * it has a cgroup but no process, and starts by itself once it fits (or goes back to CREATED when refused).
  */
 public enum ContainerState {
-    CREATING, CREATED, STARTING, RUNNING, PAUSED, EXITED;
+    CREATING, CREATED, QUEUED, STARTING, RUNNING, PAUSED, EXITED;
 
     public boolean isLive() {
         return this == RUNNING || this == PAUSED || this == STARTING;

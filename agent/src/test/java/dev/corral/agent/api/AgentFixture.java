@@ -28,8 +28,9 @@ final class AgentFixture implements AutoCloseable {
     final TestParent dirs;
     final Path stateDir;
     final String parent;
-    final Agent agent;
+    Agent agent;
     final Vertx vertx = Vertx.vertx();
+    private final AgentOptions options;
 
     AgentFixture() throws Exception {
         this(null, false, false);
@@ -54,14 +55,20 @@ final class AgentFixture implements AutoCloseable {
         }
         AgentOptions.PolicyOptions policy = withPolicy
                 ? new AgentOptions.PolicyOptions(policyJson == null ? null : policyFile(), dryRun) : null;
+        options = new AgentOptions("127.0.0.1", 0, exporter, AgentOptions.RuntimeOptions.in(stateDir, parent), policy);
         try {
-            agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                    AgentOptions.RuntimeOptions.in(stateDir, parent), policy));
+            agent = Agent.start(options);
         } catch (Exception e) {
             dirs.abandon();
             Futures.get(vertx.close(), Duration.ofSeconds(10));
             throw e;
         }
+    }
+
+    /** Stops the agent (its containers keep running, as after SIGTERM) and starts a new one on the same state. */
+    void restart() throws Exception {
+        agent.close();
+        agent = Agent.start(options);
     }
 
     Path policyFile() {
@@ -117,6 +124,12 @@ final class AgentFixture implements AutoCloseable {
 
     Path cgroupFile(String container, String v1Controller, String file) {
         return dirs.cgroupDir(container, v1Controller).resolve(file);
+    }
+
+    /** The container's cgroup directories that exist, in every hierarchy (one on v2). */
+    List<Path> cgroupDirs(String container) {
+        return dirs.layout.hierarchies().stream().map(h -> h.dirOf(parent + "/" + container))
+                .flatMap(java.util.Optional::stream).filter(Files::isDirectory).toList();
     }
 
     boolean v2() {

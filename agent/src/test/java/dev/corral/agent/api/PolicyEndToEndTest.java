@@ -173,38 +173,48 @@ class PolicyEndToEndTest {
         }
     }
 
+    /**
+     * Under a 1 GiB parent limit hi holds 300 MiB, then lo grows by 48 MiB every half second to 768 MiB: together
+     * past the limit. Returns once OOM protection published its first {@code action}: when the parent crossed
+     * 80 % (0 if that was not seen between two reads).
+     */
+    private static long hogsUntil(AgentFixture fx, EventRecorder events, String action) throws Exception {
+        long limit = 1L << 30;
+        Files.writeString(fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes"),
+                Long.toString(limit));
+        Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
+        run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
+                + "'--vm-keep','--vm-hang','0','-t','60']}");
+        long deadline = System.currentTimeMillis() + 15_000L * SLOW;
+        while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
+                < 280L << 20) {
+            assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+        run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
+                + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
+                + "sleep 0.5; done; "
+                + "wait']}");
+        long crossed = 0;
+        deadline = System.currentTimeMillis() + 30_000L * SLOW;
+        while (events.policy("oomProtection", action).isEmpty()) {
+            if (crossed == 0 && number(usageFile) > 0.8 * limit) {
+                crossed = System.currentTimeMillis();
+            }
+            assertThat(System.currentTimeMillis()).as("a victim within %d s", 30 * SLOW).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        return crossed;
+    }
+
     @Test
     void aLowPriorityMemoryHogIsKilledBeforeTheKernelOomKillerWhileTheHighPriorityOneSurvives() throws Exception {
         String policy = "{'classes':[{'name':'hi','priority':100,'selector':{'names':['hi']}},"
                 + "{'name':'lo','priority':10}]," + policies(false, true, false,
                 ",'oomProtection':{'parentUsageAbove':0.8,'cooldown':'3s'}") + "}";
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
-            long limit = 1L << 30;
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
-            Files.writeString(parentLimit, Long.toString(limit));
-            Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
-            run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
-                    + "'--vm-keep','--vm-hang','0','-t','60']}");
-            long deadline = System.currentTimeMillis() + 15_000L * SLOW;
-            while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
-                    < 280L << 20) {
-                assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
-                Thread.sleep(50);
-            }
-            // lo grows by 48 MiB every half second, to 768 MiB: together past the 1 GiB parent limit
-            run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
-                    + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
-                    + "sleep 0.5; done; "
-                    + "wait']}");
-            long crossed = 0;
-            deadline = System.currentTimeMillis() + 30_000L * SLOW;
-            while (events.policy("oomProtection", "kill").isEmpty()) {
-                if (crossed == 0 && number(usageFile) > 0.8 * limit) {
-                    crossed = System.currentTimeMillis();
-                }
-                assertThat(System.currentTimeMillis()).as("a victim within %d s", 30 * SLOW).isLessThan(deadline);
-                Thread.sleep(20);
-            }
+            long crossed = hogsUntil(fx, events, "kill");
             JsonObject kill = events.policy("oomProtection", "kill").get(0);
             assertThat(kill.getString("name")).isEqualTo("lo");
             assertThat(kill.getJsonObject("attributes").getString("reason")).isEqualTo("parent-limit");
@@ -224,6 +234,78 @@ class PolicyEndToEndTest {
             assertThat(oomKills(fx.parentFile("memory", fx.v2() ? "memory.events" : "memory.oom_control"))
                     + oomKills(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.events" : "memory.oom_control")))
                     .as("the kernel's OOM kills in the parent and hi").isZero();
+            Files.writeString(parentLimit, fx.v2() ? "max" : "-1");
+        }
+    }
+
+    /**
+     * As the kill test, with {@code action: freeze}: lo is frozen (v1 freezer.state FROZEN, v2 cgroup.freeze), stops
+     * allocating although its loop had more to start, keeps its memory, and is not followed by hi: a frozen
+     * victim frees nothing, but nothing still running grows. Removing the frozen container leaves no process and
+     * no cgroup.
+     */
+    @Test
+    void aLowPriorityMemoryHogIsFrozenBeforeTheKernelOomKillerTheHighPriorityOneRunsOnAndTheFrozenOneIsRemovedCleanly()
+            throws Exception {
+        String policy = "{'classes':[{'name':'hi','priority':100,'selector':{'names':['hi']}},"
+                + "{'name':'lo','priority':10}]," + policies(false, true, false,
+                ",'oomProtection':{'parentUsageAbove':0.8,'cooldown':'3s','action':'freeze'}") + "}";
+        try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
+            Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
+            String usage = fx.v2() ? "memory.current" : "memory.usage_in_bytes";
+            long crossed = hogsUntil(fx, events, "freeze");
+            JsonObject freeze = events.policy("oomProtection", "freeze").get(0);
+            assertThat(freeze.getString("name")).isEqualTo("lo");
+            assertThat(freeze.getJsonObject("attributes").getString("reason")).isEqualTo("parent-limit");
+            if (crossed > 0) {
+                assertThat(freeze.getLong("timeMillis") - crossed).as("threshold crossed → action")
+                        .isLessThanOrEqualTo(2000);
+            }
+            events.await(e -> e.getString("type").equals("paused") && e.getString("name").equals("lo"), 5000);
+            if (fx.v2()) {
+                assertThat(Files.readString(fx.cgroupFile("lo", "memory", "cgroup.freeze")).strip()).isEqualTo("1");
+                assertThat(Files.readString(fx.cgroupFile("lo", "memory", "cgroup.events"))).contains("frozen 1");
+            } else {
+                assertThat(Files.readString(fx.cgroupFile("lo", "freezer", "freezer.state")).strip())
+                        .isEqualTo("FROZEN");
+            }
+            List<String> pids = Files.readAllLines(fx.cgroupFile("lo", "memory", "cgroup.procs"));
+            assertThat(pids).as("lo's shell and its hogs").hasSizeGreaterThan(1);
+            long frozenAt = number(fx.cgroupFile("lo", "memory", usage));
+            long cpuAt = cpuNanos(fx, "lo");
+            // Its loop would have started another 48 MiB hog every half second for several seconds more.
+            Thread.sleep(4000); // past the 3 s cooldown too
+            long later = number(fx.cgroupFile("lo", "memory", usage));
+            System.out.printf("oom protection (freeze) — parent crossed 80 %% at %d, freeze decided at %d (%d ms); "
+                    + "lo frozen at %d MiB, %d MiB 4 s later, %d processes%n", crossed, freeze.getLong("timeMillis"),
+                    freeze.getLong("timeMillis") - crossed, frozenAt >> 20, later >> 20, pids.size());
+            assertThat(later).as("a frozen container allocates nothing").isLessThanOrEqualTo(frozenAt + (1L << 20));
+            assertThat(later).as("and keeps what it had").isGreaterThan(frozenAt - (8L << 20));
+            assertThat(cpuNanos(fx, "lo")).as("a frozen container runs nothing").isEqualTo(cpuAt);
+            assertThat(Files.readAllLines(fx.cgroupFile("lo", "memory", "cgroup.procs"))).as("and forks nothing")
+                    .containsExactlyInAnyOrderElementsOf(pids);
+            assertThat(new JsonObject(fx.unix(GET, "/v1/containers/lo", null).body()).getString("state"))
+                    .isEqualTo("paused");
+            JsonObject hi = new JsonObject(fx.unix(GET, "/v1/containers/hi", null).body());
+            assertThat(hi.getString("state")).isEqualTo("running");
+            assertThat(events.policy("oomProtection", null)).as("exactly one victim").hasSize(1);
+            assertThat(oomKills(fx.parentFile("memory", fx.v2() ? "memory.events" : "memory.oom_control"))
+                    + oomKills(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.events" : "memory.oom_control"))
+                    + oomKills(fx.cgroupFile("lo", "memory", fx.v2() ? "memory.events" : "memory.oom_control")))
+                    .as("the kernel's OOM kills in the parent, hi and lo").isZero();
+
+            // The frozen container is removed cleanly: its processes are killed (thawed first on v1) and its
+            // cgroups go.
+            List<Path> dirs = fx.cgroupDirs("lo");
+            AgentFixture.Response rm = fx.unix(DELETE, "/v1/containers/lo?force=true", null);
+            assertThat(rm.status()).as(rm.body()).isEqualTo(204);
+            assertThat(dirs).isNotEmpty().allSatisfy(d -> assertThat(d).doesNotExist());
+            for (String pid : pids) {
+                assertThat(Path.of("/proc", pid.strip())).as("process %s of lo", pid).doesNotExist();
+            }
+            assertThat(fx.stateDir.resolve("containers/lo")).doesNotExist();
+            assertThat(new JsonObject(fx.unix(GET, "/v1/containers/hi", null).body()).getString("state"))
+                    .isEqualTo("running");
             Files.writeString(parentLimit, fx.v2() ? "max" : "-1");
         }
     }
@@ -413,6 +495,153 @@ class PolicyEndToEndTest {
                     && e.getJsonObject("attributes").getString("action").equals("admit"), 5000);
             assertThat(admit.getJsonObject("attributes").getJsonObject("inputs").getDouble("dominantShare"))
                     .isEqualTo(0.25);
+        }
+    }
+
+    private static final String QUEUEING = "{'classes':[{'name':'big','guarantees':{'cpu':1.5},"
+            + "'selector':{'labels':{'size':'big'}}}],'policies':{'cpuFairness':{'enabled':false},"
+            + "'memoryPressure':{'enabled':false},'oomProtection':{'enabled':false},'ioFairness':{'enabled':false},"
+            + "'admission':{'onOvercommit':'queue','queueTimeout':'%s'}}}";
+
+    /** A container of class big (1.5 of the 2 cores guaranteed: two do not fit) running a shell command. */
+    private static String big(String name, String command) {
+        return json("{'name':'" + name + "','command':['sh','-c','" + command + "'],'labels':{'size':'big'}}");
+    }
+
+    private static JsonObject inspect(AgentFixture fx, String name) throws Exception {
+        AgentFixture.Response r = fx.unix(GET, "/v1/containers/" + name, null);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return new JsonObject(r.body());
+    }
+
+    private static boolean admission(JsonObject e, String action, String name) {
+        return e.getString("type").equals("policy") && e.getString("name").equals(name)
+                && e.getJsonObject("attributes").getString("policy").equals("admission")
+                && e.getJsonObject("attributes").getString("action").equals(action);
+    }
+
+    @Test
+    void anOvercommittingStartIsQueuedStartsByItselfWhenTheRunningOneExitsAndTheNextTimesOutWithTheReason()
+            throws Exception {
+        Path go = Path.of(TMP, "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, 8 * SLOW + "s")), false);
+             EventRecorder events = new EventRecorder(fx)) {
+            run(fx, big("a", "while [ ! -e " + go + " ]; do sleep 0.1; done")); // exits once go exists
+            AgentFixture.Response b = fx.unix(POST, "/v1/containers?start=true", big("b", "exec sleep 600"));
+            assertThat(b.status()).as("accepted, not started: " + b.body()).isEqualTo(202);
+            JsonObject queued = new JsonObject(b.body());
+            assertThat(queued.getString("state")).isEqualTo("queued");
+            assertThat(queued.getString("queueReason")).contains("'b'").contains("guaranteed cpu")
+                    .contains("3.00 cores");
+            assertThat(Files.readString(fx.cgroupFile("b", "cpu", "cgroup.procs"))).as("no process yet").isEmpty();
+            AgentFixture.Response c = fx.unix(POST, "/v1/containers?start=true", big("c", "exec sleep 600"));
+            assertThat(c.status()).as(c.body()).isEqualTo(202);
+            assertThat(new JsonObject(c.body()).getString("queueReason")).contains("guaranteed cpu");
+            assertThat(events.await(e -> admission(e, "queue", "c"), 5000).getJsonObject("attributes")
+                    .getString("reason")).isEqualTo("cpu-overcommitted");
+            assertThat(events.matching(e -> admission(e, "queue", "b"))).hasSize(1);
+            assertThat(fx.unix(GET, "/v1/containers", null).body()).as("ps lists the queue")
+                    .contains("\"name\":\"b\"").contains("\"state\":\"queued\"");
+            AgentFixture.Response again = fx.unix(POST, "/v1/containers/b/start", null);
+            assertThat(again.status()).isEqualTo(409);
+            assertThat(new JsonObject(again.body()).getString("error")).contains("queued");
+
+            // a exits by itself: b, the head of the queue, starts; c still does not fit next to b.
+            Files.createFile(go);
+            JsonObject exited = events.await(e -> e.getString("type").equals("exited") && e.getString("name")
+                    .equals("a"), 10_000L * SLOW);
+            JsonObject started = events.await(e -> e.getString("type").equals("started")
+                    && e.getString("name").equals("b"), 10_000L * SLOW);
+            System.out.printf("admission queue — b started %d ms after a exited%n",
+                    started.getLong("timeMillis") - exited.getLong("timeMillis"));
+            JsonObject dequeue = events.await(e -> admission(e, "dequeue", "b"), 1000);
+            assertThat(dequeue.getJsonObject("attributes").getString("before")).isEqualTo("queued");
+            assertThat(inspect(fx, "b").getString("state")).isEqualTo("running");
+            assertThat(Files.readString(fx.cgroupFile("b", "cpu", "cgroup.procs"))).isNotEmpty();
+            assertThat(inspect(fx, "c").getString("state")).isEqualTo("queued");
+
+            // c is refused at its deadline, with the reason, and is created again (nothing ran).
+            JsonObject timeout = events.await(e -> admission(e, "timeout", "c"), 20_000L * SLOW);
+            assertThat(timeout.getJsonObject("attributes").getString("reason")).isEqualTo("queue-timeout");
+            JsonObject refused = inspect(fx, "c");
+            assertThat(refused.getString("state")).isEqualTo("created");
+            assertThat(refused.getString("error")).contains("still queued after").contains("guaranteed cpu");
+            assertThat(refused.containsKey("queuedAtMillis")).isFalse();
+            assertThat(events.matching(e -> admission(e, "dequeue", "c"))).isEmpty();
+            String metrics = fx.unix(GET, "/metrics", null).body();
+            assertThat(metrics).contains("corral_policy_actions_total{action=\"queue\",policy=\"admission\","
+                    + "reason=\"cpu-overcommitted\"} 2.0");
+            assertThat(metrics).contains("corral_policy_actions_total{action=\"dequeue\",policy=\"admission\","
+                    + "reason=\"fits\"} 1.0");
+            assertThat(metrics).contains("corral_policy_actions_total{action=\"timeout\",policy=\"admission\","
+                    + "reason=\"queue-timeout\"} 1.0");
+        } finally {
+            Files.deleteIfExists(go);
+        }
+    }
+
+    @Test
+    void aQueuedContainerIsRemovedWithoutATraceAndTheQueueSurvivesAnAgentRestart() throws Exception {
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, "10m")), false)) {
+            try (EventRecorder events = new EventRecorder(fx)) {
+                run(fx, big("a", "exec sleep 600"));
+                assertThat(fx.unix(POST, "/v1/containers?start=true", big("b", "exec sleep 600")).status())
+                        .isEqualTo(202);
+                List<Path> dirs = fx.cgroupDirs("b");
+                assertThat(dirs).as("a queued container has its cgroup").isNotEmpty();
+                // someone waits for b to leave the queue: removing it answers them
+                java.util.concurrent.CompletableFuture<AgentFixture.Response> waiting =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                            try {
+                                return fx.unix(POST, "/v1/containers/b/wait?condition=not-queued", null);
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
+                Thread.sleep(300);
+                assertThat(waiting).isNotDone();
+                assertThat(fx.unix(DELETE, "/v1/containers/b", null).status()).isEqualTo(204);
+                assertThat(waiting.get(10, java.util.concurrent.TimeUnit.SECONDS).status()).isEqualTo(404);
+                assertThat(dirs).allSatisfy(d -> assertThat(d).doesNotExist());
+                assertThat(fx.stateDir.resolve("containers/b")).doesNotExist();
+                assertThat(fx.unix(GET, "/v1/containers/b", null).status()).isEqualTo(404);
+                events.await(e -> e.getString("type").equals("removed") && e.getString("name").equals("b"), 5000);
+                assertThat(events.matching(e -> admission(e, "dequeue", "b"))).as("removed, never started").isEmpty();
+
+                assertThat(fx.unix(POST, "/v1/containers?start=true", big("c", "exec sleep 600")).status())
+                        .isEqualTo(202);
+            }
+            JsonObject before = inspect(fx, "c");
+            fx.restart();
+            // The queue is kept in the container records: after the restart c still waits, in its place and with
+            // its deadline, and a (re-adopted) still holds the room.
+            JsonObject after = inspect(fx, "c");
+            assertThat(after.getString("state")).isEqualTo("queued");
+            assertThat(after.getLong("queuedAtMillis")).isEqualTo(before.getLong("queuedAtMillis"));
+            assertThat(after.getLong("queueDeadlineMillis")).isEqualTo(before.getLong("queueDeadlineMillis"));
+            assertThat(inspect(fx, "a").getString("state")).isEqualTo("running");
+            try (EventRecorder events = new EventRecorder(fx)) {
+                assertThat(fx.unix(DELETE, "/v1/containers/a?force=true", null).status()).isEqualTo(204);
+                events.await(e -> e.getString("type").equals("started") && e.getString("name").equals("c"),
+                        10_000L * SLOW);
+                assertThat(inspect(fx, "c").getString("state")).isEqualTo("running");
+            }
+        }
+    }
+
+    @Test
+    void aDryRunRecordsTheQueueingButStartsAtOnce() throws Exception {
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, "10m")), true);
+             EventRecorder events = new EventRecorder(fx)) {
+            run(fx, big("a", "exec sleep 600"));
+            AgentFixture.Response b = fx.unix(POST, "/v1/containers?start=true", big("b", "exec sleep 600"));
+            assertThat(b.status()).as(b.body()).isEqualTo(201);
+            assertThat(new JsonObject(b.body()).getString("state")).isEqualTo("running");
+            JsonObject queue = events.await(e -> admission(e, "queue", "b"), 5000);
+            assertThat(queue.getJsonObject("attributes").getBoolean("dryRun")).isTrue();
+            assertThat(queue.getJsonObject("attributes").getString("reason")).isEqualTo("cpu-overcommitted");
+            assertThat(queue.getJsonObject("attributes").getString("after")).isEqualTo("started");
+            assertThat(events.matching(e -> e.getString("type").equals("queued"))).isEmpty();
         }
     }
 }

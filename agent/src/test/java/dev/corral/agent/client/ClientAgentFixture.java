@@ -5,6 +5,7 @@ import dev.corral.agent.server.AgentOptions;
 import dev.corral.agent.testing.TestParent;
 import dev.corral.exporter.ExporterConfig;
 import dev.corral.exporter.discovery.HostPaths;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -22,14 +23,25 @@ final class ClientAgentFixture implements AutoCloseable {
     final Agent agent;
 
     ClientAgentFixture() throws Exception {
+        this(null);
+    }
+
+    /** @param policyJson a policy for the agent to run (written to the state dir), or null for none */
+    ClientAgentFixture(String policyJson) throws Exception {
         dirs = new TestParent("corral-test-cli");
         stateDir = dirs.stateDir;
         parent = dirs.path;
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), List.of(parent), Duration.ofMillis(200),
                 Duration.ofMinutes(5), 1);
         try {
+            AgentOptions.PolicyOptions policy = null;
+            if (policyJson != null) {
+                Path file = stateDir.resolve("policy.json");
+                Files.writeString(file, policyJson);
+                policy = new AgentOptions.PolicyOptions(file, false);
+            }
             agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                    AgentOptions.RuntimeOptions.in(stateDir, parent)));
+                    AgentOptions.RuntimeOptions.in(stateDir, parent), policy));
         } catch (Exception e) {
             dirs.abandon();
             throw e;

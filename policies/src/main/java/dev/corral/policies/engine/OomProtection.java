@@ -17,6 +17,12 @@ import java.util.Set;
  * fullPsiFor, exactly one container is killed (or frozen): the lowest priority, then the one most above its
  * memory entitlement, then the fastest growing; never a protected class. Then it waits cooldown, so the freed
  * memory shows before anyone else is chosen. Works from usage alone: no swap, no v2 needed.
+ *
+ * <p>A frozen victim frees nothing: its memory stays charged (there is no swap), so the trigger that froze it
+ * usually still holds after the cooldown, and freezing on that alone would stop every container in turn. After
+ * a freeze, the next victim is therefore taken only while the trigger holds <em>and</em> the containers still
+ * running have grown by more than 1 % of the memory they share (at least 16 MiB) since then: only allocation
+ * leads to the kernel's OOM killer, and a stable set of running containers allocates nothing new.
  */
 final class OomProtection implements Rule {
 
@@ -26,6 +32,8 @@ final class OomProtection implements Rule {
     private final Set<String> victims = new HashSet<>();
     private long lastAction = Long.MIN_VALUE / 2;
     private long fullSince = -1;
+    /** The working set of the containers left running just after the last freeze; -1 when none is in force. */
+    private long runningAtFreeze = -1;
 
     OomProtection(Policies.OomProtection p) {
         this.p = p;
@@ -55,8 +63,22 @@ final class OomProtection implements Rule {
         } else if (fullSince >= 0 && c.now() - fullSince >= p.fullPsiFor()) {
             trigger = "memory-pressure-full";
         }
-        if (trigger == null || c.now() - lastAction < p.cooldown()) {
+        if (trigger == null) {
+            runningAtFreeze = -1; // the danger passed: a later trigger is a new one
             return;
+        }
+        if (c.now() - lastAction < p.cooldown()) {
+            return;
+        }
+        long running = 0;
+        for (Member m : c.members()) {
+            if (!victims.contains(m.name()) && !Absent.is(m.workingSet())) {
+                running += m.workingSet();
+            }
+        }
+        long growthMargin = Math.max(16L << 20, c.memoryCapacity() / 100);
+        if (runningAtFreeze >= 0 && running <= runningAtFreeze + growthMargin) {
+            return; // what is frozen keeps its memory; the others are not growing into the rest
         }
         Optional<Member> victim = c.members().stream()
                 .filter(m -> !m.cls().isProtected() && !victims.contains(m.name()) && !Absent.is(m.workingSet()))
@@ -83,6 +105,10 @@ final class OomProtection implements Rule {
         in.put("entitledBytes", c.memoryEntitlement(m));
         in.put("growthBytesPerSecond", Math.round(m.memoryGrowth()));
         boolean freeze = p.action().equals("freeze");
+        if (freeze) {
+            runningAtFreeze = running - m.workingSet();
+            in.put("runningWorkingSetBytes", runningAtFreeze);
+        }
         out.add(new Action.Stop(m.name(), m.cgroup(), freeze, c.audit(NAME, m, freeze ? "freeze" : "kill", trigger,
                 "running", freeze ? "frozen" : "killed", in)));
     }

@@ -87,13 +87,33 @@ public final class PolicyEngine {
     }
 
     /**
-     * Whether {@code candidate} may start next to {@code running}. Always admitted when admission is disabled;
-     * in a dry run a refusal is recorded but the start goes ahead.
+     * Whether {@code candidate} may start next to {@code running}, with no queue. Always admitted when admission
+     * is disabled; in a dry run a refusal is recorded but the start goes ahead.
      */
     public Admission admit(long nowMillis, ContainerView candidate, List<ContainerView> running, HostView host) {
+        return admit(nowMillis, candidate, null, running, List.of(), host);
+    }
+
+    /**
+     * Whether {@code candidate} may start now, be queued, or is refused (see {@link AdmissionControl}).
+     *
+     * @param self  the candidate's queue entry when it is queued (a re-check), null for a new start
+     * @param queue the other containers waiting
+     */
+    public Admission admit(long nowMillis, ContainerView candidate, Queued self, List<ContainerView> running,
+                           List<Queued> queue, HostView host) {
         if (!policy.policies().admission().enabled()) {
-            return new Admission(true, null, "admission control is disabled", 0, null);
+            return new Admission(Admission.Outcome.ADMIT, null, "admission control is disabled", 0, 0,
+                    self == null ? null : new Audit(nowMillis, AdmissionControl.NAME, candidate.name(), "dequeue",
+                            "admission-disabled", "queued", "started", Map.of(), dryRun));
         }
-        return AdmissionControl.admit(policy, nowMillis, candidate, running, host, dryRun);
+        return AdmissionControl.admit(policy, nowMillis, candidate, self, running, queue, host, dryRun);
+    }
+
+    /** The queue in the order its containers may start: class priority (highest first), then arrival. */
+    public List<Queued> queueOrder(List<Queued> queue) {
+        List<Queued> sorted = new ArrayList<>(queue);
+        sorted.sort(AdmissionControl.order(policy));
+        return sorted;
     }
 }

@@ -18,7 +18,7 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
                 : oomProtection;
         ioFairness = ioFairness == null ? new IoFairness(null, null, null, null, null, null, null, null)
                 : ioFairness;
-        admission = admission == null ? new Admission(null, null, null) : admission;
+        admission = admission == null ? new Admission(null, null, null, null, null) : admission;
     }
 
     static double fraction(String field, Double v, double dflt, double max) {
@@ -157,16 +157,33 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
     }
 
     /**
-     * Admission control by weighted DRF: a start whose guarantees would overcommit the host is refused.
+     * Admission control by weighted DRF: a start whose guarantees would overcommit the host is refused, or queued.
      *
      * @param cpuOvercommit   guaranteed cores may sum to this many times the host's cores
      * @param memoryFraction  guaranteed memory may sum to this fraction of the host's memory
+     * @param onOvercommit    "refuse" (the start fails at once) or "queue" (it waits, ordered by class priority
+     *                        then arrival, and starts by itself once it fits)
+     * @param queueTimeout    a queued container still not admitted after this long is refused
      */
-    public record Admission(Boolean enabled, Double cpuOvercommit, Double memoryFraction) {
+    public record Admission(Boolean enabled, Double cpuOvercommit, Double memoryFraction, String onOvercommit,
+                            @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long queueTimeout) {
         public Admission {
             enabled = enabled == null || enabled;
             cpuOvercommit = fraction("cpuOvercommit", cpuOvercommit, 1.0, 100);
             memoryFraction = fraction("memoryFraction", memoryFraction, 0.9, 1);
+            onOvercommit = onOvercommit == null ? "refuse" : onOvercommit;
+            if (!onOvercommit.equals("refuse") && !onOvercommit.equals("queue")) {
+                throw new IllegalArgumentException("onOvercommit: must be \"refuse\" or \"queue\", got \""
+                        + onOvercommit + "\"");
+            }
+            queueTimeout = positive("queueTimeout", queueTimeout, 600_000);
+            if (queueTimeout < 1000) {
+                throw new IllegalArgumentException("queueTimeout: must be at least 1s, got " + queueTimeout + "ms");
+            }
+        }
+
+        public boolean queues() {
+            return onOvercommit.equals("queue");
         }
     }
 }

@@ -7,13 +7,13 @@ import com.fasterxml.jackson.databind.JsonDeserializer;
 import dev.corral.exporter.sample.ByteSizes;
 import java.io.IOException;
 
-/** Sizes ({@link ByteSizes}: "512m", "2g", 1048576) and durations ("500ms", "2s", "1m") in policy files. */
+/** Sizes ({@link ByteSizes}: "512m", "2g", 1048576) and durations ("500ms", "2s", "1m", "1h") in policy files. */
 public final class Sizes {
 
     private Sizes() {
     }
 
-    /** Milliseconds from a number (milliseconds) or a string ending in ms, s or m. */
+    /** Milliseconds from a number (milliseconds) or a string ending in ms, s, m or h. */
     public static long millis(String text) {
         String s = text.trim().toLowerCase(java.util.Locale.ROOT);
         long unit;
@@ -27,6 +27,9 @@ public final class Sizes {
         } else if (s.endsWith("m")) {
             unit = 60_000;
             digits = s.substring(0, s.length() - 1);
+        } else if (s.endsWith("h")) {
+            unit = 3_600_000;
+            digits = s.substring(0, s.length() - 1);
         } else {
             unit = 1;
             digits = s;
@@ -38,7 +41,7 @@ public final class Sizes {
             }
             return Math.round(v * unit);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration (e.g. 500ms, 2s, 1m)");
+            throw new IllegalArgumentException("'" + text + "' is not a duration (e.g. 500ms, 2s, 1m, 1h)");
         }
     }
 

@@ -62,4 +62,122 @@ class AdmissionTest {
         assertThat(r.audit().dryRun()).isTrue();
         assertThat(r.audit().action()).isEqualTo("refuse");
     }
+
+    // ---- queueing ----------------------------------------------------------------------------------------
+
+    static final String QUEUE = "{'classes':[{'name':'urgent','priority':50,'guarantees':{'cpu':1.5},"
+            + "'selector':{'labels':{'tier':'urgent'}}},{'name':'big','priority':10,'guarantees':{'cpu':1.5},"
+            + "'selector':{'labels':{'size':'big'}}},{'name':'small','priority':10,'guarantees':{'cpu':0.25},"
+            + "'selector':{'labels':{'size':'small'}}}],"
+            + "'policies':{'admission':{'onOvercommit':'queue','queueTimeout':'2m'}}}";
+
+    private static PolicyEngine queueing(boolean dryRun) throws Exception {
+        return new PolicyEngine(PolicyLoader.parse("q.json", QUEUE.replace('\'', '"')
+                .getBytes(StandardCharsets.UTF_8)), dryRun);
+    }
+
+    private static ContainerView sized(String name, String size) {
+        return view(name, size.equals("urgent") ? Map.of("tier", "urgent") : Map.of("size", size), 0);
+    }
+
+    @Test
+    void anOvercommittingStartIsQueuedNamingTheResourceWithADeadline() throws Exception {
+        PolicyEngine e = queueing(false);
+        ContainerView running = sized("a", "big");
+        Admission q = e.admit(10_000, sized("b", "big"), null, List.of(running), List.of(), HOST);
+        assertThat(q.outcome()).isEqualTo(Admission.Outcome.QUEUE);
+        assertThat(q.resource()).isEqualTo("cpu");
+        assertThat(q.message()).contains("queued 'b'").contains("guaranteed cpu").contains("3.00 cores")
+                .contains("refused after 2m");
+        assertThat(q.deadlineMillis()).isEqualTo(10_000 + 120_000);
+        assertThat(q.audit().action()).isEqualTo("queue");
+        assertThat(q.audit().reason()).isEqualTo("cpu-overcommitted");
+        assertThat(q.audit().after()).isEqualTo("queued");
+
+        // Re-checked while a still runs: it waits, and that changes nothing worth a record.
+        Queued self = new Queued(sized("b", "big"), 10_000, q.deadlineMillis());
+        Admission still = e.admit(20_000, self.view(), self, List.of(running), List.of(), HOST);
+        assertThat(still.outcome()).isEqualTo(Admission.Outcome.QUEUE);
+        assertThat(still.audit()).isNull();
+        // a exited: it fits now and leaves the queue.
+        Admission in = e.admit(30_000, self.view(), self, List.of(), List.of(), HOST);
+        assertThat(in.outcome()).isEqualTo(Admission.Outcome.ADMIT);
+        assertThat(in.audit().action()).isEqualTo("dequeue");
+        assertThat(in.audit().before()).isEqualTo("queued");
+        assertThat(in.audit().inputs()).containsEntry("queuedForMillis", 20_000L);
+    }
+
+    @Test
+    void theQueueIsOrderedByPriorityThenArrivalAndOnlyItsHeadMayStart() throws Exception {
+        PolicyEngine e = queueing(false);
+        Queued big1 = new Queued(sized("big1", "big"), 1_000, 200_000);
+        Queued small = new Queued(sized("small", "small"), 2_000, 200_000);
+        Queued big2 = new Queued(sized("big2", "big"), 3_000, 200_000);
+        Queued urgent = new Queued(sized("urg", "urgent"), 4_000, 200_000);
+        assertThat(e.queueOrder(List.of(big2, small, urgent, big1))).extracting(q -> q.view().name())
+                .containsExactly("urg", "big1", "small", "big2");
+
+        ContainerView running = sized("a", "big"); // 1.5 of 2 cores guaranteed
+        // small would fit (0.25 core) but big1 came first at the same priority: it waits behind it
+        Admission s = e.admit(5_000, small.view(), small, List.of(running), List.of(big1, big2, urgent), HOST);
+        assertThat(s.outcome()).isEqualTo(Admission.Outcome.QUEUE);
+        // a new small start queues behind them too, with a reason saying so
+        Admission n = e.admit(5_000, sized("late", "small"), null, List.of(running),
+                List.of(big1, small, big2), HOST);
+        assertThat(n.outcome()).isEqualTo(Admission.Outcome.QUEUE);
+        assertThat(n.resource()).isNull();
+        assertThat(n.audit().reason()).isEqualTo("queued-ahead");
+        assertThat(n.message()).contains("3 containers of priority 10 or higher are queued ahead of it");
+        // a higher-priority start that fits is not held back by a lower-priority queue
+        ContainerView urgentSmall = view("u2", Map.of("tier", "urgent"), 0);
+        Admission u = e.admit(5_000, urgentSmall, null, List.of(), List.of(big1, small, big2), HOST);
+        assertThat(u.outcome()).isEqualTo(Admission.Outcome.ADMIT);
+        assertThat(u.audit().action()).isEqualTo("admit");
+        // with nothing running, the head (urgent) starts, then big1; small still waits behind big1
+        assertThat(e.admit(6_000, urgent.view(), urgent, List.of(), List.of(big1, small, big2), HOST).admitted())
+                .isTrue();
+        assertThat(e.admit(6_000, big1.view(), big1, List.of(urgent.view()), List.of(small, big2), HOST).outcome())
+                .isEqualTo(Admission.Outcome.QUEUE);
+    }
+
+    @Test
+    void aQueuedContainerIsRefusedAtItsDeadlineNamingTheResource() throws Exception {
+        PolicyEngine e = queueing(false);
+        Queued b = new Queued(sized("b", "big"), 1_000, 121_000);
+        Admission before = e.admit(120_999, b.view(), b, List.of(sized("a", "big")), List.of(), HOST);
+        assertThat(before.outcome()).isEqualTo(Admission.Outcome.QUEUE);
+        Admission t = e.admit(121_000, b.view(), b, List.of(sized("a", "big")), List.of(), HOST);
+        assertThat(t.outcome()).isEqualTo(Admission.Outcome.REFUSE);
+        assertThat(t.resource()).isEqualTo("cpu");
+        assertThat(t.message()).contains("'b'").contains("still queued after 2m").contains("guaranteed cpu");
+        assertThat(t.audit().action()).isEqualTo("timeout");
+        assertThat(t.audit().reason()).isEqualTo("queue-timeout");
+        assertThat(t.audit().before() + " -> " + t.audit().after()).isEqualTo("queued -> refused");
+        // at its deadline, one that fits still starts
+        assertThat(e.admit(121_000, b.view(), b, List.of(), List.of(), HOST).admitted()).isTrue();
+    }
+
+    @Test
+    void aDryRunRecordsTheQueueingButStarts() throws Exception {
+        Admission r = queueing(true).admit(1, sized("b", "big"), null, List.of(sized("a", "big")), List.of(), HOST);
+        assertThat(r.admitted()).isTrue();
+        assertThat(r.audit().action()).isEqualTo("queue");
+        assertThat(r.audit().dryRun()).isTrue();
+        assertThat(r.audit().after()).isEqualTo("started");
+    }
+
+    @Test
+    void afterAReloadToRefuseTheContainersStillQueuedAreAdmittedOrRefusedEachOnItsOwn() throws Exception {
+        PolicyEngine refuse = new PolicyEngine(PolicyLoader.parse("r.json", QUEUE.replace("'queue'", "'refuse'")
+                .replace('\'', '"').getBytes(StandardCharsets.UTF_8)), false);
+        Queued big = new Queued(sized("big1", "big"), 1_000, 500_000);
+        Queued small = new Queued(sized("small", "small"), 2_000, 500_000);
+        List<ContainerView> running = List.of(sized("a", "big"));
+        Admission b = refuse.admit(3_000, big.view(), big, running, List.of(small), HOST);
+        assertThat(b.outcome()).isEqualTo(Admission.Outcome.REFUSE);
+        assertThat(b.audit().action()).isEqualTo("refuse");
+        assertThat(b.audit().before()).isEqualTo("queued");
+        assertThat(refuse.admit(3_000, small.view(), small, running, List.of(big), HOST).admitted()).isTrue();
+        assertThat(b.message()).contains("admission refused for 'big1'").contains("guaranteed cpu");
+    }
 }

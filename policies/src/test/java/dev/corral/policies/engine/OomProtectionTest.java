@@ -130,4 +130,31 @@ class OomProtectionTest {
         assertThat(Recorded.of(p.cycle(stall), Action.Stop.class)).singleElement()
                 .satisfies(s -> assertThat(s.audit().reason()).isEqualTo("memory-pressure-full"));
     }
+
+    @Test
+    void aFrozenVictimKeepsItsMemorySoTheNextIsFrozenOnlyWhenTheOthersGrowIntoTheRest() throws Exception {
+        Recorded r = recording(POLICY.replace("'cooldown':'3s'", "'cooldown':'3s','action':'freeze'"));
+        Recorded.Cg web = r.container("web-1", Map.of());
+        Recorded.Cg batch = r.container("job", Map.of());
+        web.workingSet = 300 * MIB;
+        batch.workingSet = 500 * MIB;
+        // the parent holds both, frozen or not (no swap: a frozen container's memory stays charged)
+        Runnable parent = () -> r.parent().workingSet = web.workingSet + batch.workingSet + 50 * MIB;
+        List<Action.Stop> stops = Recorded.of(r.cycle(parent), Action.Stop.class);
+        assertThat(stops).singleElement().satisfies(s -> {
+            assertThat(s.container()).isEqualTo("job");
+            assertThat(s.freeze()).isTrue();
+            assertThat(s.audit().inputs()).containsEntry("runningWorkingSetBytes", 300 * MIB);
+        });
+        // The agent lists only running containers: the frozen one drops out, the parent stays over 80 %.
+        r.containers.removeIf(v -> v.name().equals("job"));
+        for (int i = 0; i < 40; i++) { // 10 s, well past the cooldown
+            assertThat(Recorded.of(r.cycle(parent), Action.Stop.class)).as("cycle %d", i).isEmpty();
+        }
+        web.workingSet += 8 * MIB; // within the 16 MiB margin
+        assertThat(Recorded.of(r.cycle(parent), Action.Stop.class)).isEmpty();
+        web.workingSet += 40 * MIB; // the one still running grows into what is left: it is next
+        assertThat(Recorded.of(r.cycle(parent), Action.Stop.class)).extracting(Action.Stop::container)
+                .containsExactly("web-1");
+    }
 }

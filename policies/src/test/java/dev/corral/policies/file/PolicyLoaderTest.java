@@ -39,6 +39,8 @@ class PolicyLoaderTest {
         assertThat(iob.classOf("job", Map.of()).name()).isEqualTo("other");
         assertThat(iob.classOf("web-1", Map.of()).guarantees().memory()).isEqualTo(512L << 20);
         assertThat(iob.policies().oomProtection().parentUsageAbove()).isEqualTo(0.85);
+        assertThat(iob.policies().admission().queues()).isTrue();
+        assertThat(iob.policies().admission().queueTimeout()).isEqualTo(15 * 60_000);
     }
 
     @Test
@@ -55,6 +57,27 @@ class PolicyLoaderTest {
         assertThat(p.policies().cpuFairness().enabled()).isTrue();
         assertThat(p.policies().oomProtection().cooldown()).isEqualTo(3000);
         assertThat(p.dryRun()).isFalse();
+    }
+
+    @Test
+    void admissionQueueingIsValidatedWithThePathAndTheProblem() throws Exception {
+        Policies.Admission a = parse("{'policies':{'admission':{'onOvercommit':'queue','queueTimeout':'1h'}}}")
+                .policies().admission();
+        assertThat(a.queues()).isTrue();
+        assertThat(a.queueTimeout()).isEqualTo(3_600_000);
+        Policies.Admission d = parse("{}").policies().admission();
+        assertThat(d.onOvercommit()).isEqualTo("refuse");
+        assertThat(d.queueTimeout()).isEqualTo(600_000);
+
+        PolicyException e = error("{'policies':{'admission':{'onOvercommit':'wait'}}}");
+        assertThat(e.getMessage()).isEqualTo("p.json: policies.admission.onOvercommit: must be \"refuse\" or "
+                + "\"queue\", got \"wait\"");
+        e = error("{'policies':{'admission':{'queueTimeout':'a while'}}}");
+        assertThat(e.path()).isEqualTo("policies.admission.queueTimeout");
+        assertThat(e.problem()).contains("not a duration");
+        e = error("{'policies':{'admission':{'onOvercommit':'queue','queueTimeout':'200ms'}}}");
+        assertThat(e.path()).isEqualTo("policies.admission.queueTimeout");
+        assertThat(e.problem()).contains("at least 1s");
     }
 
     @Test

@@ -1,0 +1,31 @@
+package dev.corral.agent.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code corral start NAME...}: start created or exited containers in the background and print their names. One
+ * that admission control queues is announced on stderr (it starts by itself later; {@code corral ps} shows it).
+ */
+@Command(name = "start", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+        description = {"Start created or exited containers (in the background) and print their names.",
+                "A start the policy queues is reported on stderr: the container starts by itself once it fits."})
+public final class StartCommand extends ClientCommand {
+
+    @Parameters(paramLabel = "NAME", arity = "1..*")
+    List<String> names;
+
+    @Override
+    protected int run(CorralClient client) throws Exception {
+        return forEach(names, n -> {
+            JsonNode c = client.post(containerPath(n) + "/start", null);
+            if (c.path("state").asText().equals("queued")) {
+                err().println("corral: " + n + " is queued: " + c.path("queueReason").asText());
+                err().flush();
+            }
+            out().println(n);
+        });
+    }
+}
