@@ -93,10 +93,10 @@ class CorralCliIT {
         try {
             java.io.BufferedReader out = new java.io.BufferedReader(
                     new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            assertThat(out.readLine()).isEqualTo("ready");
+            assertThat(readLine(out, "it-sig")).isEqualTo("ready");
             Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
             assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(out.readLine()).isEqualTo("got INT");
+            assertThat(readLine(out, "it-sig")).isEqualTo("got INT");
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).isEqualTo(5);
         } finally {
@@ -114,7 +114,7 @@ class CorralCliIT {
             try {
                 java.io.BufferedReader out = new java.io.BufferedReader(
                         new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-                assertThat(out.readLine()).contains(" created "); // a replayed event
+                assertThat(readLine(out, "it-ev")).contains(" created "); // a replayed event
                 p.getInputStream().close(); // as "| head -1" does
                 assertThat(Cli.run("rm", "-f", "it-ev").code()).isZero(); // one more event to write
                 assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("events ends on a closed pipe").isTrue();
@@ -144,5 +144,25 @@ class CorralCliIT {
         r = corral(Map.of(), "--host", fx.host(), "run", "--memory", "12x", "true");
         assertThat(r.code()).as(r.toString()).isEqualTo(2);
         assertThat(r.err().strip().lines()).singleElement().asString().contains("'12x' is not a size");
+    }
+
+    /**
+     * The next line, or a failure naming the container's state after 60 s (a bare readLine once hung a whole
+     * build on a loaded machine; the caller's finally then kills the process, which ends the read).
+     */
+    private String readLine(java.io.BufferedReader out, String container) throws Exception {
+        java.util.concurrent.CompletableFuture<String> line = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return out.readLine();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try {
+            return line.get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            Result inspect = corral(Map.of("CORRAL_HOST", fx.host()), "inspect", container);
+            throw new AssertionError("no line within 60 s; " + container + ": " + inspect, e);
+        }
     }
 }
