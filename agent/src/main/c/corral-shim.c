@@ -1278,10 +1278,15 @@ static void write_exit_file(int status, long long finished_ms)
     if (fd < 0)
         return;
     write_all(fd, json, (size_t)len);
+    /* Renamed before the fsyncs, which then wait off the agent's path (the rename is what it watches for; a file
+     * fsync is ~2 ms here). A machine crash between the rename and the fsync may leave the file empty, which the
+     * agent reads as "exit status unknown": what a crash before the rename leaves too. */
+    if (rename(tmp, cfg.exit_file) < 0) {
+        close(fd);
+        return;
+    }
     fsync(fd);
     close(fd);
-    if (rename(tmp, cfg.exit_file) < 0)
-        return;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", cfg.exit_file);
     char *slash = strrchr(dir, '/');

@@ -580,6 +580,44 @@ class PolicyEndToEndTest {
         }
     }
 
+    /** The one-request run (start, wait, rm) waits through the queue, and leaves nothing whether it ran or not. */
+    @Test
+    void aOneRequestRunWaitsThroughTheQueueAndLeavesNothingRunOrRefused() throws Exception {
+        Path go = Path.of(TMP, "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, 6 * SLOW + "s")), false);
+             EventRecorder events = new EventRecorder(fx)) {
+            run(fx, big("a", "while [ ! -e " + go + " ]; do sleep 0.1; done"));
+            var ran = java.util.concurrent.CompletableFuture.supplyAsync(() -> oneRequestRun(fx, big("b", "exit 7")));
+            events.await(e -> admission(e, "queue", "b"), 10_000L * SLOW);
+            Files.createFile(go); // a exits: b starts, exits 7 and is removed
+            AgentFixture.Response b = ran.get(60L * SLOW, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(b.status()).as(b.body()).isEqualTo(200);
+            assertThat(new JsonObject(b.body()).getInteger("exitCode")).isEqualTo(7);
+            assertThat(fx.unix(GET, "/v1/containers/b", null).status()).isEqualTo(404);
+            assertThat(fx.cgroupDirs("b")).isEmpty();
+
+            run(fx, big("c", "exec sleep 600"));
+            var refused = java.util.concurrent.CompletableFuture.supplyAsync(() -> oneRequestRun(fx, big("d", "true")));
+            AgentFixture.Response d = refused.get(60L * SLOW, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(d.status()).as(d.body()).isEqualTo(200);
+            assertThat(new JsonObject(d.body()).getString("state")).isEqualTo("created");
+            assertThat(new JsonObject(d.body()).getString("error")).contains("still queued after");
+            assertThat(fx.unix(GET, "/v1/containers/d", null).status()).isEqualTo(404);
+            assertThat(fx.cgroupDirs("d")).isEmpty();
+            assertThat(fx.stateDir.resolve("containers/d")).doesNotExist();
+        } finally {
+            Files.deleteIfExists(go);
+        }
+    }
+
+    private static AgentFixture.Response oneRequestRun(AgentFixture fx, String spec) {
+        try {
+            return fx.unix(POST, "/v1/containers?start=true&wait=true&rm=true", spec);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Test
     void aQueuedContainerIsRemovedWithoutATraceAndTheQueueSurvivesAnAgentRestart() throws Exception {
         try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, "10m")), false)) {

@@ -188,6 +188,41 @@ class ContainerRuntimeTest {
     }
 
     @Test
+    void runToExitWithRemoveLeavesNothingAndFreesTheName() throws Exception {
+        for (int round = 0; round < 2; round++) {
+            ContainerRecord r = fx.runtime.runToExit(RuntimeFixture.spec(
+                    "{'name':'gone','command':['/bin/sh','-c','exit 5'],'limits':{'memory':{'max':'64m'}}}"), true)
+                    .get(60, TimeUnit.SECONDS);
+            assertThat(r.state()).isEqualTo(ContainerState.EXITED);
+            assertThat(r.exitCode()).isEqualTo(5);
+            assertThatThrownBy(() -> fx.runtime.inspect("gone")).isInstanceOf(ContainerException.class);
+            assertThat(fx.cgroupDir("gone", "memory")).doesNotExist();
+            assertThat(fx.cgroupDir("gone", "freezer")).doesNotExist();
+            assertThat(fx.stateDir.resolve("containers/gone")).doesNotExist();
+        }
+        ContainerRecord kept = fx.runtime.runToExit(RuntimeFixture.spec("{'name':'kept','command':['/bin/true']}"),
+                false).get(60, TimeUnit.SECONDS);
+        assertThat(kept.exitCode()).isZero();
+        assertThat(fx.runtime.inspect("kept").state()).isEqualTo(ContainerState.EXITED);
+    }
+
+    /** A machine crash can leave an empty record (written without fsync, see StateStore.saveTransient). */
+    @Test
+    void anUnreadableRecordIsMovedAsideAndItsCgroupRemovedAtRecovery() throws Exception {
+        fx.runtime.create(RuntimeFixture.spec("{'name':'torn','command':['/bin/true']}"));
+        assertThat(fx.cgroupDir("torn", "memory")).isDirectory();
+        fx.runtime.close();
+        Files.write(fx.stateDir.resolve("containers/torn/container.json"), new byte[0]);
+        ContainerRuntime again = fx.restart();
+        assertThat(again.list()).isEmpty();
+        assertThat(fx.cgroupDir("torn", "memory")).doesNotExist();
+        try (var moved = Files.list(fx.stateDir.resolve("unreadable-records"))) {
+            assertThat(moved.map(p -> p.getFileName().toString())).singleElement().asString().startsWith("torn-");
+        }
+        assertThat(runToExit("{'name':'torn','command':['/bin/true']}").exitCode()).isZero(); // the name is free
+    }
+
+    @Test
     void onV1OnlyTheAllowListedDevicesCanBeOpened() throws Exception {
         if (!fx.layout.hierarchyOf("devices").isPresent()) {
             return; // pure v2: no device cgroup yet (README, "not yet")
