@@ -30,7 +30,7 @@ class CgroupV2KernelTest {
             // the policies on real contention: cpu.weight, memory.high with PSI, io.max, the v2 kill and freeze
             "dev.corral.agent.api.PolicyEndToEndTest",
             "dev.corral.agent.api.PolicyV2GuestScenarios");
-    private static final int GUEST_TESTS = 57;
+    private static final int GUEST_TESTS = 58;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {
