@@ -65,7 +65,7 @@ final class CpuFairness implements Rule {
             busy += used >= BUSY_CORES ? 1 : 0;
             demand[i] = Math.min(demand(c, m, saturated), cpusOf(c, m)); // it cannot run on more CPUs
         }
-        double[] share = MaxMin.shares(capacity(c, members), demand, weight);
+        double[] share = shares(c, members, demand, weight);
         Map<String, Double> e = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
             e.put(members.get(i).cgroup(), share[i]);
@@ -116,9 +116,7 @@ final class CpuFairness implements Rule {
 
     /**
      * The cores the busy containers compete for: the CPUs in the union of their cpusets (all the host's if one of
-     * them has none). Two containers pinned to CPU 1 of a 2-CPU host share one core, not two. An approximation
-     * of per-CPU max-min (docs/policies.md): with the demands bounded by each cpuset, it is exact when the busy
-     * containers' cpusets are nested or equal, and over-entitles containers that share a subset others cannot use.
+     * them has none): two containers pinned to CPU 1 of a 2-CPU host share one core, not two.
      */
     static double capacity(Cycle c, List<Member> members) {
         CpuSet union = CpuSet.EMPTY;
@@ -134,6 +132,41 @@ final class CpuFairness implements Rule {
             any = true;
         }
         return any ? Math.min(union.count(), c.host().cpuCores()) : c.host().cpuCores();
+    }
+
+    /**
+     * Weighted max-min over the CPUs: all members together get at most {@link #capacity}, and for each distinct
+     * cpuset S of a busy member, the members whose cpusets lie within S together at most |S| (two containers
+     * pinned to CPU 1 share one core, whatever runs elsewhere). Exact when the cpusets are nested or disjoint
+     * (docs/policies.md).
+     */
+    static double[] shares(Cycle c, List<Member> members, double[] demand, double[] weight) {
+        List<int[]> groups = new ArrayList<>();
+        List<Double> caps = new ArrayList<>();
+        int[] all = new int[members.size()];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        groups.add(all);
+        caps.add(capacity(c, members));
+        Set<CpuSet> seen = new java.util.HashSet<>();
+        for (Member m : members) {
+            CpuSet s = m.cpus();
+            if (s == null || m.cpuCores() < BUSY_CORES || !seen.add(s) || s.count() >= c.host().cpuCores()) {
+                continue;
+            }
+            List<Integer> within = new ArrayList<>();
+            for (int j = 0; j < members.size(); j++) {
+                CpuSet o = members.get(j).cpus();
+                if (o != null && o.intersect(s).equals(o)) {
+                    within.add(j);
+                }
+            }
+            groups.add(within.stream().mapToInt(Integer::intValue).toArray());
+            caps.add((double) s.count());
+        }
+        return MaxMin.shares(demand, weight, groups.toArray(new int[0][]),
+                caps.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     private void cap(Cycle c, Member m, double share, double hostBusy, double psi, List<Action> out) {

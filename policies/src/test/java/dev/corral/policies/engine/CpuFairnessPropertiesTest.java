@@ -70,6 +70,19 @@ class CpuFairnessPropertiesTest {
             total += e;
         }
         assertThat(total).isCloseTo(Math.min(capacity, sumOfCpus), within(1e-6));
+        // those whose cpusets lie within a busy one's CPUs together get no more than those CPUs
+        for (Recorded.Cg s : cgs) {
+            if (s.cpus == null) {
+                continue;
+            }
+            double within = 0;
+            for (Recorded.Cg o : cgs) {
+                if (o.cpus != null && o.cpus.intersect(s.cpus).equals(o.cpus)) {
+                    within += d.entitledCores().get(o.path);
+                }
+            }
+            assertThat(within).as("within %s", s.cpus).isLessThanOrEqualTo(s.cpus.count() + 1e-6);
+        }
     }
 
     private static String list(int mask) {

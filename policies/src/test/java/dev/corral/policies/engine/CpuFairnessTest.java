@@ -202,6 +202,39 @@ class CpuFairnessTest {
         assertThat(Recorded.of(alone, Action.SetCpu.class)).isEmpty();
     }
 
+    /**
+     * The dashboards' demo: web (weight 3) and batch (weight 0.5) share CPU 1, a hog held at 0.2 cores by its own
+     * quota runs on CPU 0. Web and batch together are entitled to CPU 1 alone, split 6:1 as the kernel splits it,
+     * not to the 1.8 cores left of the host (which entitled batch to 0.73 and left it far below).
+     */
+    @Test
+    void containersSharingACpuAreEntitledToThatCpuWhateverRunsOnTheOthers() throws Exception {
+        Recorded r = new Recorded("{'classes':[{'name':'web','weight':3,'selector':{'names':['web']}},"
+                + "{'name':'batch','weight':0.5,'selector':{'names':['batch']}}],'policies':{"
+                + "'memoryPressure':{'enabled':false},'oomProtection':{'enabled':false},'ioFairness':{'enabled':false}}}",
+                new HostView(2, 8 * GIB, 4 * GIB, false, Recorded.PARENT), 1000, false);
+        Recorded.Cg hog = r.container("hog", Map.of(), new ContainerView.Baseline(20_000, 100_000, 0,
+                Limits.UNLIMITED, Limits.UNLIMITED, 0, Map.of()));
+        Recorded.Cg web = r.container("web", Map.of());
+        Recorded.Cg batch = r.container("batch", Map.of());
+        hog.quota = 20_000;
+        hog.cpus = CpuSet.parse("0");
+        web.cpus = batch.cpus = CpuSet.parse("1");
+        web.shares = 3072;
+        batch.shares = 512;
+        web.cpuStall = batch.cpuStall = 1.0;
+        for (int i = 0; i < 3; i++) {
+            hog.throttled += 10;
+            Decision d = r.cycle(r.cpu(0.5, hog, 0.2, web, 6 / 7.0, batch, 1 / 7.0));
+            assertThat(d.entitledCores().get("/corral/hog")).isCloseTo(0.2, org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(d.entitledCores().get("/corral/web")).isCloseTo(6 / 7.0,
+                    org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(d.entitledCores().get("/corral/batch")).isCloseTo(1 / 7.0,
+                    org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(Recorded.of(d, Action.SetCpu.class)).as("everyone at its share").isEmpty();
+        }
+    }
+
     @Test
     void dryRunDecidesTheSameAndSaysSo() throws Exception {
         Recorded r = twoHogs(false, true);
