@@ -81,6 +81,10 @@ class DashboardDataTest {
             } while (System.currentTimeMillis() - start < DEADLINE_MILLIS);
             System.out.printf("dashboard data: %d panel queries answered after %.1f s, expectations after %.1f s%n",
                     queries.size(), panelsAnswered / 1000.0, (System.currentTimeMillis() - start) / 1000.0);
+            // what the fairness dashboard shows at the end (recorded in docs/benchmarks.md)
+            System.out.printf("dashboard data: Jain %s; used/entitled %s%n",
+                    prometheus.query("instance:cpu_fairness_jain:ratio5m"),
+                    prometheus.query("container:cpu_usage_of_entitlement:ratio5m"));
             assertThat(missing).as("queries without data after " + DEADLINE_MILLIS / 1000 + " s; prometheus log:\n"
                     + prometheus.log()).isEmpty();
         }
