@@ -257,7 +257,8 @@ class PolicyEndToEndTest {
             // work on the machine). The target is not met by the kernel alone.
             assertThat(kernel[1] / kernel[0]).as("b/a with the kernel alone (a %.3f, b %.3f)", kernel[0], kernel[1])
                     .isGreaterThan(1.4);
-            assertThat(kernelJain).as("Jain with the kernel alone").isLessThan(0.95);
+            // (Its Jain, about 0.90 on a quiet machine, is not asserted: on a loaded one both get less than their CPU
+            // and the index of used/entitled rises toward 0.95 while the split stays as unfair.)
             assertThat(Files.readString(fx.cgroupFile("b", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us")).strip())
                     .startsWith(fx.v2() ? "max" : "-1");
         }
@@ -297,6 +298,8 @@ class PolicyEndToEndTest {
             assertThat(j).as("weighted Jain's index (a %.3f, b %.3f cores)", policed[0], policed[1])
                     .isGreaterThanOrEqualTo(0.95);
             assertThat(policed[1]).as("b held to its core").isLessThan(1.1);
+            assertThat(policed[1] / policed[0]).as("b/a with the policy vs %.2f with the kernel alone",
+                    kernel[1] / kernel[0]).isLessThan(kernel[1] / kernel[0]);
         }
     }
 
