@@ -44,11 +44,12 @@ if [ -z "$monitor" ]; then
   for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/corral-bench-threads-parent"); BENCH_MADE+=("$h/corral-bench-threads-parent"); done
 fi
 
-# thread_ticks PID: "name ticks" per thread (the name is field 2 in parentheses; it may contain spaces)
+# thread_ticks PID: "name ticks" per thread: utime + stime, fields 14 and 15 of stat, counted after the name
+# (field 2, in parentheses, may contain spaces) and the state, so the 11th and 12th of the rest
 thread_ticks() {
   for f in /proc/"$1"/task/*/stat; do
     sed -E 's/^[0-9]+ \((.*)\) [A-Za-z] (.*)$/\1\t\2/' "$f" 2>/dev/null \
-      | awk -F'\t' '{split($2, a, " "); n = $1; gsub(/[0-9]+$/, "#", n); gsub(/ /, "_", n); print n, a[12] + a[13]}'
+      | awk -F'\t' '{split($2, a, " "); n = $1; gsub(/[0-9]+$/, "#", n); gsub(/ /, "_", n); print n, a[11] + a[12]}'
   done | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort
 }
 

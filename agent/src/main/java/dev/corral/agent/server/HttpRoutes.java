@@ -8,6 +8,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.corral.exporter.metrics.MetricsPage;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -51,9 +52,12 @@ final class HttpRoutes {
             }
             router.route("/v1/*").subRouter(api);
         }
-        // Rendering thousands of series takes milliseconds of CPU: keep it off the event loop.
+        // Rendering thousands of series takes milliseconds of CPU: keep it off the event loop. One thread of its
+        // own: renders are serialized anyway (one per snapshot), and on the shared worker pool every scrape would
+        // start another of its 20 threads until all exist, each with its own stack and malloc arena.
         MetricsPage page = exporter.metricsPage();
-        router.get("/metrics").handler(ctx -> vertx.executeBlocking(page::render, false)
+        WorkerExecutor metricsThread = vertx.createSharedWorkerExecutor("corral-metrics", 1);
+        router.get("/metrics").handler(ctx -> metricsThread.executeBlocking(page::render, false)
                 .onSuccess(body -> sendMetrics(ctx.response(), body))
                 .onFailure(ctx::fail));
         router.get("/healthz").handler(ctx -> health(ctx, exporter, interval));
