@@ -3,10 +3,11 @@
 # that dominates at 100 cgroups.
 #
 #   sudo docs/benchmarks/thread-cpu.sh [--cgroups 100] [--warmup 60] [--window 60] [--monitor-only] \
-#       [--jar NAME=PATH]...
+#       [--jar 'NAME=PATH [EXTRA JAVA OPTS]']...
 #
 # Makes /corral-bench-threads/c1..cN in every hierarchy the agent reads, then for each jar (default: the built
-# one; several --jar run one after the other, each with the same tree) runs `bin/corral serve --interval 1s`
+# one; several --jar run one after the other, each with the same tree; java options after the path are added to
+# bin/corral's defaults through CORRAL_EXTRA_JAVA_OPTS) runs `bin/corral serve --interval 1s`
 # with the container runtime on (no containers; its state, socket and parent cgroup corral-bench-threads-parent
 # private to the run) or --monitor-only, waits --warmup seconds and reads utime+stime of every thread
 # (/proc/PID/task/*/stat) and of the whole process, plus the CPU of its children (corral-shim spawner) through
@@ -55,17 +56,18 @@ thread_ticks() {
 
 echo "# thread-cpu $(date -u +%Y-%m-%dT%H:%MZ): $n cgroups, ${monitor:+monitor-only, }warm-up ${warmup}s, window ${window}s; $BENCH_JAR_INFO"
 for spec in "${jars[@]}"; do
-  name=${spec%%=*} jar=${spec#*=}
+  name=${spec%%=*} jar=${spec#*=} extra=
+  if [[ $jar == *" "* ]]; then extra=${jar#* }; jar=${jar%% *}; fi
   mkdir -p "$work/state-$name"
   [ -n "$monitor" ] || flags="--state-dir $work/state-$name --cgroup-parent /corral-bench-threads-parent --socket $work/state-$name/corral.sock"
   : >"$work/err"
-  CORRAL_JAR=$jar sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$meas" \
+  CORRAL_JAR=$jar CORRAL_EXTRA_JAVA_OPTS="$extra" sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$meas" \
     "$repo/bin/corral" serve $flags --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-threads 2>"$work/err" &
   pid=$!
   BENCH_PIDS+=("$pid")
   for _ in $(seq 300); do grep -q 'serving on' "$work/err" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   grep -q 'serving on' "$work/err" || { echo "$name failed: $(tail -1 "$work/err")"; continue; }
-  log "$name: pid $pid, warm-up ${warmup}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  log "$name ($jar${extra:+ $extra}): pid $pid, warm-up ${warmup}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   sleep "$warmup"
   thread_ticks "$pid" >"$work/t0"; c0=$(cat "$meas/cpuacct.usage"); t0=$(date +%s.%N)
   sleep "$window"

@@ -197,5 +197,6 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        sampler.close();
     }
 }
