@@ -263,7 +263,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 }
                 Files.deleteIfExists(dir.resolve("exit.json"));
                 Path logs = Files.createDirectories(dir.resolve("logs"));
-                ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
+                ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, capabilities, logs,
                         dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
                 saveTransient(record.starting()); // replaced by RUNNING once launched
                 launched = shim.launch(dir.resolve("launch.conf"));

@@ -1,5 +1,7 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.cgroup.ContainerCgroup;
+import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
@@ -39,7 +41,7 @@ final class ShimConfig {
     }
 
     /** @param image the overlay of a container made from an image, or null */
-    static void write(Path file, ContainerConfig c, List<Path> procsFiles, Capabilities caps, Path logDir,
+    static void write(Path file, ContainerConfig c, ContainerCgroup cgroup, Capabilities caps, Path logDir,
                       Path exitFile, ContainerRootfs.Plan image) throws IOException {
         ShimConfig s = new ShimConfig();
         c.command().forEach(a -> s.put("arg", a));
@@ -51,7 +53,11 @@ final class ShimConfig {
         if (c.namespaces().contains("uts")) {
             s.put("hostname", c.hostname());
         }
-        procsFiles.forEach(p -> s.put("cgroup_procs", p.toString()));
+        cgroup.procsFiles().forEach(p -> s.put("cgroup_procs", p.toString()));
+        cgroup.deviceFilterDir().ifPresent(d -> {
+            s.put("device_cgroup", d.toString());
+            DeviceRules.DEFAULT.forEach(r -> s.put("device_rule", r));
+        });
         if (c.rootfs() != null) {
             s.put("rootfs", c.rootfs().toString());
             if (c.readOnlyRootfs()) {

@@ -187,20 +187,24 @@ class ContainerRuntimeTest {
         assertThat(again.stop("stays", Duration.ofSeconds(5)).state()).isEqualTo(ContainerState.EXITED);
     }
 
+    /**
+     * The same allow-list (DeviceRules) enforced by the v1 devices controller here and by the BPF device program
+     * corral-shim attaches on cgroup v2 (this test runs in the v2 guest too): the allowed nodes read and write,
+     * a block device node is refused with EPERM.
+     */
     @Test
-    void onV1OnlyTheAllowListedDevicesCanBeOpened() throws Exception {
-        if (!fx.layout.hierarchyOf("devices").isPresent()) {
-            return; // pure v2: no device cgroup yet (README, "not yet")
-        }
+    void onlyTheAllowListedDevicesCanBeOpened() throws Exception {
         // The host's disk node (the container sees the host's /dev without a rootfs) and the allowed /dev/null.
         Path disk = Path.of("/dev").resolve(Path.of("/sys/dev/block", Workloads.writeDevice()).toRealPath()
                 .getFileName());
         assertThat(disk).exists();
         ContainerRecord r = runToExit("{'name':'devs','command':['/bin/sh','-c',"
-                + "'head -c 1 /dev/null && echo null-opened;"
+                + "'head -c 1 /dev/null && echo null-read; echo x >/dev/null && echo null-written;"
+                + " head -c 1 /dev/zero | od -An -tx1 | grep -q 00 && echo zero-read; echo x >/dev/zero && echo zero-written;"
                 + " head -c 1 " + disk + " >/dev/null && echo disk-opened || echo disk-refused']}");
         assertThat(r.exitCode()).isZero();
-        assertThat(fx.stdout("devs")).isEqualTo("null-opened\ndisk-refused\n");
+        assertThat(fx.stdout("devs")).isEqualTo("null-read\nnull-written\nzero-read\nzero-written\ndisk-refused\n");
+        assertThat(fx.stderr("devs")).contains("Operation not permitted");
     }
 
     @Test
