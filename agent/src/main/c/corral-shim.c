@@ -1542,7 +1542,7 @@ static int parse_dev_rule(const char *s, struct dev_rule *r)
             char *end;
             errno = 0;
             unsigned long v = strtoul(p, &end, 10);
-            if (errno || v > UINT32_MAX)
+            if (errno || v > INT32_MAX) /* compared as a sign-extended 32-bit immediate */
                 return -1;
             *num[k] = (long)v;
             p = end;

@@ -440,6 +440,22 @@ echo "node=$(head -c 1 '"$work"'/blk >/dev/null 2>&1 && echo opened || echo refu
     expect "device filter replaced on a second start" "null=ok zero=ok disk=opened mknod=ok node=opened" \
       "$(tr '\n' ' ' <<<"$OUT" | sed 's/ $//')"
   fi
+  # A kernel that refuses the program (here: no CAP_SYS_ADMIN/CAP_BPF, as an old kernel would refuse the
+  # type): the launch fails with the reason, and nothing joined the cgroup or runs.
+  if command -v setpriv >/dev/null; then
+    make_cgroup "$v2_root" nobpf
+    printf '%s\0' arg /bin/true "${ALL_NS[@]}" cgroup_procs "$CG/cgroup.procs" device_cgroup "$CG" \
+      device_rule 'c 1:3 rwm' >"$work/nobpf.config"
+    nobpf=(setpriv --bounding-set -sys_admin,-bpf --inh-caps -sys_admin,-bpf)
+    out=$("${nobpf[@]}" "$shim" run "$work/nobpf.config" 2>&1) && rc=0 || rc=$?
+    expect_match "device filter refused: the launch fails with the reason" \
+      '^1 corral-shim: devices: load the BPF device program .*: Operation not permitted$' "$rc $out"
+    expect "device filter refused: exit 1, nothing joined the cgroup" "1 " "$rc $(cat "$CG/cgroup.procs")"
+    expect "device filter refused: no process left" "" "$(pgrep -f "$work/nobpf.config")"
+    out=$("${nobpf[@]}" "$shim" devices-probe 'c 1:3 rwm' 2>&1) && rc=0 || rc=$?
+    expect_match "devices-probe tells why the kernel refuses" \
+      '^1 corral-shim: devices: load the BPF device program .*: Operation not permitted$' "$rc $out"
+  fi
   # Without a filter the same node opens: the program, not something else, refused it above.
   make_cgroup "$v2_root" nodevices
   if container nodevfilter arg /bin/sh arg -c arg "$dev_script" "${ALL_NS[@]}" cap 27 cgroup_procs "$CG/cgroup.procs"; then

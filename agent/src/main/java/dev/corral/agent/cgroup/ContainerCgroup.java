@@ -21,6 +21,13 @@ public interface ContainerCgroup {
         return Optional.empty();
     }
 
+    /**
+     * Allows these device rules (DeviceRules syntax) on top of the default list where a v1 devices controller
+     * enforces them; on v2 corral-shim compiles them into the filter with the default list.
+     */
+    default void allowDevices(List<String> rules) throws CgroupException {
+    }
+
     /** Applies limits all or nothing. */
     void update(ResourceLimits limits) throws CgroupException;
 

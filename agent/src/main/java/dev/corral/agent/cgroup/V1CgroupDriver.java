@@ -181,6 +181,22 @@ final class V1CgroupDriver implements CgroupDriver {
             return Optional.empty();
         }
 
+        /**
+         * A v1 child cannot be allowed what its parent is not, so each rule goes on the agent's parent first.
+         * Containers made later then find the parent's list longer than the default and get the default written
+         * (see create) instead of inheriting the extra rule.
+         */
+        @Override
+        public void allowDevices(List<String> rules) throws CgroupException {
+            Optional<Path> devices = controllerDir("devices");
+            if (devices.isPresent()) {
+                for (String rule : rules) {
+                    CgroupFiles.write(devices.get().getParent().resolve("devices.allow"), rule);
+                    CgroupFiles.write(devices.get().resolve("devices.allow"), rule);
+                }
+            }
+        }
+
         /** A hybrid host without a mounted devices controller gets the v2 filter on its cgroup2 directory. */
         @Override
         public Optional<Path> deviceFilterDir() {
