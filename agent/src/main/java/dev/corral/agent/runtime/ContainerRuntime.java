@@ -3,6 +3,7 @@ package dev.corral.agent.runtime;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ContainerCgroup;
+import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.image.ImageStore;
 import dev.corral.agent.posix.Posix;
@@ -25,6 +26,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -66,6 +68,8 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Map<WatchKey, String> exitKeys = new ConcurrentHashMap<>();
     private final Thread exitListener;
     private volatile AdmissionGate admission = AdmissionGate.OPEN;
+    /** False only when the operator allowed unrestricted devices and this kernel cannot load the v2 filter. */
+    private volatile boolean deviceFilter = true;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
                              HostFacts facts, ContainerRootfs images) {
@@ -96,6 +100,15 @@ public final class ContainerRuntime implements AutoCloseable {
      */
     public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths)
             throws IOException, CgroupException {
+        return open(stateDir, driver, protectedPaths, false);
+    }
+
+    /**
+     * @param allowUnrestrictedDevices where containers get the cgroup v2 BPF device filter and this kernel cannot
+     *        load it, start them without one (warned once) rather than fail each start with the kernel's reason
+     */
+    public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths,
+                                        boolean allowUnrestrictedDevices) throws IOException, CgroupException {
         Files.createDirectories(stateDir);
         driver.ensureParent();
         Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
@@ -103,6 +116,14 @@ public final class ContainerRuntime implements AutoCloseable {
                 driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor);
         ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
                 facts, new ContainerRootfs(ImageStore.open(stateDir)));
+        // Only asked when it matters: by default a kernel without the filter fails each start with its reason.
+        if (allowUnrestrictedDevices && driver.open("corral-device-probe").deviceFilterDir().isPresent()) {
+            Optional<String> unloadable = rt.shim.probeDeviceFilter(DeviceRules.DEFAULT);
+            if (unloadable.isPresent()) {
+                LOG.warn("containers get NO device restriction (--allow-unrestricted-devices): {}", unloadable.get());
+                rt.deviceFilter = false;
+            }
+        }
         rt.recover();
         rt.exitListener.start();
         rt.watcher.scheduleWithFixedDelay(rt::watch, 1, 1, TimeUnit.SECONDS);
@@ -344,9 +365,10 @@ public final class ContainerRuntime implements AutoCloseable {
             if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
                 driver.create(name, config.limits());
             }
+            cgroup.allowDevices(config.deviceRules());
             Files.deleteIfExists(dir.resolve("exit.json"));
             Path logs = Files.createDirectories(dir.resolve("logs"));
-            ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
+            ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
                     dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
             saveTransient(record.starting()); // replaced by RUNNING once launched
             launched = shim.launch(dir.resolve("launch.conf"));

@@ -592,11 +592,13 @@ class PolicyEndToEndTest {
         String floodWhere = scratch ? "','--offset=0','--size=128M'" : "','--size=256M'";
         String singleWhere = scratch ? "','--offset=128M','--size=128M'" : "','--size=256M'";
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
-            run(fx, "{'name':'flood','command':['fio','--name=flood','--filename=" + floodFile + floodWhere + ","
+            run(fx, "{'name':'flood'," + Workloads.deviceRuleFor(floodFile)
+                    + "'command':['fio','--name=flood','--filename=" + floodFile + floodWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=libaio','--iodepth=16','--time_based',"
                     + "'--runtime=" + 40 * SLOW + "']}");
             Thread.sleep(1500);
-            run(fx, "{'name':'single','command':['fio','--name=single','--filename=" + singleFile + singleWhere + ","
+            run(fx, "{'name':'single'," + Workloads.deviceRuleFor(singleFile)
+                    + "'command':['fio','--name=single','--filename=" + singleFile + singleWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=psync','--time_based',"
                     + "'--runtime=" + 40 * SLOW + "']}");
             JsonObject throttle = events.await(e -> e.getString("type").equals("policy")
