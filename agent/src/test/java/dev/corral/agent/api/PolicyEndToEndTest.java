@@ -601,9 +601,17 @@ class PolicyEndToEndTest {
                     + "'command':['fio','--name=single','--filename=" + singleFile + singleWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=psync','--time_based',"
                     + "'--runtime=" + 40 * SLOW + "']}");
-            JsonObject throttle = events.await(e -> e.getString("type").equals("policy")
-                    && e.getString("name").equals("flood")
-                    && e.getJsonObject("attributes").getString("action").equals("set-io-throttle"), 15_000L * SLOW);
+            JsonObject throttle;
+            try {
+                throttle = events.await(e -> e.getString("type").equals("policy")
+                        && e.getString("name").equals("flood")
+                        && e.getJsonObject("attributes").getString("action").equals("set-io-throttle"), 15_000L * SLOW);
+            } catch (AssertionError e) {
+                // Seen once in the v2 guest's full run only (alone it passes): say what the writers were doing.
+                throw new AssertionError(e.getMessage() + "\nwriters: " + ioState(fx, "flood") + "\n"
+                        + ioState(fx, "single") + "\nhost load: " + Files.readString(Path.of("/proc/loadavg")).strip()
+                        + ", io pressure: " + Files.readString(Path.of("/proc/pressure/io")).strip(), e);
+            }
             assertThat(throttle.getJsonObject("attributes").getJsonObject("inputs").getString("device")).isEqualTo(device);
             Path knob = fx.cgroupFile("flood", "blkio", fx.v2() ? "io.max" : "blkio.throttle.write_bps_device");
             assertThat(Files.readString(knob)).contains(device + " ");
@@ -794,6 +802,23 @@ class PolicyEndToEndTest {
         } finally {
             Files.deleteIfExists(go);
         }
+    }
+
+    /** A container's state, IO counters and output, for a failure message. */
+    private static String ioState(AgentFixture fx, String name) {
+        StringBuilder b = new StringBuilder(name).append(": ");
+        try {
+            b.append(new JsonObject(fx.unix(GET, "/v1/containers/" + name, null).body()).getString("state"));
+            b.append("; io: ").append(Files.readString(fx.cgroupFile(name, "blkio",
+                    fx.v2() ? "io.stat" : "blkio.throttle.io_service_bytes_recursive")).strip().replace('\n', '|'));
+            b.append("; stdout: ").append(fx.unix(GET, "/v1/containers/" + name + "/logs?tail=5&stream=stdout", null)
+                    .body().strip());
+            b.append("; stderr: ").append(fx.unix(GET, "/v1/containers/" + name + "/logs?tail=5&stream=stderr", null)
+                    .body().strip());
+        } catch (Exception e) {
+            b.append("(").append(e).append(")");
+        }
+        return b.toString();
     }
 
     private static AgentFixture.Response oneRequestRun(AgentFixture fx, String spec) {
