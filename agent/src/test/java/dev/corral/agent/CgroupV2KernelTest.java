@@ -31,7 +31,7 @@ class CgroupV2KernelTest {
             // admission queue
             "dev.corral.agent.api.PolicyEndToEndTest",
             "dev.corral.agent.api.PolicyV2GuestScenarios");
-    private static final int GUEST_TESTS = 61;
+    private static final int GUEST_TESTS = 63;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {

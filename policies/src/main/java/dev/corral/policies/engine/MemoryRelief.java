@@ -20,8 +20,7 @@ import java.util.Set;
  * that working set plus margin so that only cache is taken from it. A container that stalls on memory (its own
  * PSI above the target) is loosened fast, as senpai does, and so is a v1 cap its working set grows into or under
  * which it had an OOM kill; squeezes are slow (one step per interval). A v1 cap the kernel refused (EBUSY: it
- * could not reclaim down to it; seen as a limit that did not change) is dropped and not tried again for
- * relaxAfter. Once the host has not been tight for relaxAfter, every value the policy set goes back to the
+ * could not reclaim down to it; the agent reports it) is dropped and not tried again for relaxAfter. Once the host has not been tight for relaxAfter, every value the policy set goes back to the
  * user's.
  */
 final class MemoryRelief implements Rule {
@@ -58,9 +57,6 @@ final class MemoryRelief implements Rule {
             }
         }
         Inputs in = new Inputs(hostPsi, available);
-        if (!c.dryRun()) {
-            noticeRefusals(c, members);
-        }
         for (Member m : members) {
             Long limit = set.get(m.name());
             Long cap = capped.get(m.name());
@@ -72,8 +68,11 @@ final class MemoryRelief implements Rule {
                 lift(c, m, "oom-kill", in, out);
             } else if (cooled(c, m) && m.memoryPressure() > p.pressureTarget()) {
                 loosen(c, m, "stalled", in, out);
-            } else if (cooled(c, m) && cap != null && floorOf(c, m) > cap) {
+            } else if (cooled(c, m) && cap != null && workingSetFloor(m) > cap) {
                 loosen(c, m, "working-set-near-limit", in, out);
+            } else if (cap != null && c.memoryEntitlement(m) > cap) {
+                // its share grew (a container left): the cap goes up to it, or back to the user's, at once
+                loosen(c, m, "entitlement-grew", in, out);
             }
         }
         if (tight) {
@@ -107,26 +106,25 @@ final class MemoryRelief implements Rule {
     }
 
     /**
-     * A cap that does not read back as written was refused (EBUSY: the kernel could not reclaim down to it) or
-     * changed by someone else: the policy forgets it; a refused one is not retried for relaxAfter.
+     * The kernel refused a cap (EBUSY: it could not reclaim down to it, e.g. the working set grew since the
+     * sample): the policy forgets it (the cgroup keeps its previous limit) and tries no new cap on it for
+     * relaxAfter. Its next squeeze, or the lift, starts again from what the cgroup holds.
      */
-    private void noticeRefusals(Cycle c, List<Member> members) {
-        for (Member m : members) {
-            Long cap = capped.get(m.name());
-            long observed = m.memoryLimit();
-            if (cap == null || Absent.is(observed) || observed == cap) {
-                continue;
-            }
-            capped.remove(m.name());
-            if (observed > cap) {
-                refusedUntil.put(m.name(), c.now() + p.relaxAfter());
-            }
+    @Override
+    public void refused(Action a, long nowMillis) {
+        if (a instanceof Action.SetMemory m && m.limit() != null && m.limit().equals(capped.get(m.container()))) {
+            capped.remove(m.container());
+            refusedUntil.put(m.container(), nowMillis + p.relaxAfter());
         }
     }
 
     /** The lowest a v1 cap may go: its entitlement (and guarantee), and its working set plus the margin. */
     private long floorOf(Cycle c, Member m) {
-        return Math.max(c.memoryEntitlement(m), (long) (m.workingSet() * (1 + p.workingSetMargin())));
+        return Math.max(c.memoryEntitlement(m), workingSetFloor(m));
+    }
+
+    private long workingSetFloor(Member m) {
+        return (long) (m.workingSet() * (1 + p.workingSetMargin()));
     }
 
     /** The next soft limit / memory.high: one step down from the lower of its value and its working set. */
