@@ -4,17 +4,20 @@
 # other work on the machine hits them alike; the script prints each run and the median per set.
 #
 #   sudo docs/benchmarks/jvm-flags.sh [--cgroups 1000] [--warmup 30] [--window 20] [--scrapes 10] [--rounds 2] \
-#       [--runtime] [--set 'NAME=ENV... -- JAVA OPTS']...
+#       [--runtime] [--scrape-gap 0.2] [--set 'NAME=ENV... -- JAVA OPTS']...
 #
 # A set is a name, optional environment assignments (e.g. MALLOC_ARENA_MAX=2) and the java options, which
 # replace bin/corral's defaults through CORRAL_JAVA_OPTS; "default" runs bin/corral's own defaults. Each run:
 # `bin/corral serve --monitor-only` (with --runtime: the container runtime on too, no containers, its state,
 # socket and parent cgroup corral-bench-flags-parent private to the run) in its own cpuacct cgroup, warm-up, CPU over a window without scrapes,
-# then --scrapes scrapes 0.2 s apart (median and max latency), then VmRSS and VmHWM.
+# then --scrapes scrapes --scrape-gap seconds apart (median and max latency), then VmRSS and VmHWM. The agent
+# renders the container metrics once per collection cycle: with a gap of 0.2 s at the 1 s interval most scrapes
+# get the bytes already rendered; a gap longer than the interval makes every scrape render. A set may name
+# another jar with CORRAL_JAR=... among its environment assignments, to compare builds in one run.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-n=1000 warmup=30 window=20 scrapes=10 rounds=2 runtime=
+n=1000 warmup=30 window=20 scrapes=10 rounds=2 runtime= gap=0.2
 sets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --set) sets+=("$2"); shift 2 ;;
     --runtime) runtime=1; shift ;;
+    --scrape-gap) gap=$2; shift 2 ;;
     *) echo "usage: $0 [--cgroups N] [--warmup S] [--window S] [--scrapes K] [--rounds R] [--set 'NAME=ENV.. -- OPTS']..." >&2; exit 2 ;;
   esac
 done
@@ -40,7 +44,7 @@ hz=$(getconf CLK_TCK)
 cpus=$(nproc)
 
 bench_jar "$repo" "$work"
-echo "# jvm-flags $(date -u +%Y-%m-%dT%H:%MZ): $n cgroups, warm-up ${warmup}s, window ${window}s, $scrapes scrapes, $rounds rounds; $BENCH_JAR_INFO"
+echo "# jvm-flags $(date -u +%Y-%m-%dT%H:%MZ): $n cgroups, warm-up ${warmup}s, window ${window}s, $scrapes scrapes ${gap}s apart, $rounds rounds${runtime:+, runtime on}; $BENCH_JAR_INFO; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 bench_make_tree corral-bench-flags "$n"
 bench_start_sleepers corral-bench-flags 5
 bench_meas_cgroup corral-bench-meas-flags
@@ -80,7 +84,7 @@ run_set() {
   : >"$work/lat"
   for ((i = 0; i < scrapes; i++)); do
     curl -s -o /dev/null -w '%{time_total}\n' "$url" >>"$work/lat"
-    sleep 0.2
+    sleep "$gap"
   done
   printf '%-14s %8.2f %6.0f %8.1f %8.1f %7.1f %7.1f\n' "$name" \
     "$(echo "($c1 - $c0) / 1000000 / ($t1 - $t0)" | bc -l)" \
@@ -96,7 +100,7 @@ run_set() {
 printf '%-14s %8s %6s %8s %8s %7s %7s\n' set cpu_ms/s other% scr_med scr_max RSS HWM | tee "$work/rows"
 for ((r = 1; r <= rounds; r++)); do
   for s in "${sets[@]}"; do
-    log "round $r: ${s%%=*}"
+    log "round $r: ${s%%=*} (load average $(cut -d" " -f1-3 /proc/loadavg))"
     run_set "$s" >"$work/row" # not in a pipeline: the agent's PID must reach this shell's cleanup list
     tee -a "$work/rows" <"$work/row"
   done

@@ -3,10 +3,16 @@
 # --policy-dry-run: it makes the same decisions and applies none, so the only difference is the policy's
 # writes. Needs root, stress-ng, fio and a built jar (./mvnw -q -B package -DskipTests).
 #
-#   sudo docs/experiments/policies.sh [--cpu-seconds 6] [--io-seconds 5]
+#   sudo docs/experiments/policies.sh [--cpu-seconds 6] [--io-seconds 5] [--only cpu,cpuset,pinned,io,io-closed,oom]
 #
 # Figures (v1 here, hybrid layout; the disk is /var/tmp's):
 #   cpu   two busy loops pinned to one CPU, classes weighted 1:3: usage ratio hi/lo (target 3 ± 10 %)
+#   cpuset  weight 3 pinned to CPU 0 (one loop) + weight 1 on CPUs 0-1 (two loops): cores used, the policy's
+#         entitlements (cpuset-aware max-min: 1 and 1) and weighted Jain's index of used/entitled
+#   pinned  the same with equal weights, the second container's two loops pinned to CPU 0 and CPU 1 by taskset
+#         (the load balancer cannot move them): the kernel applies the weights per CPU, ~2/3 : 4/3 cores
+#   (cpuset and pinned: the containers' parent and the agent get the largest CPU weight, so that other work on
+#   the machine hardly takes from them)
 #   io    fio flooder (libaio, iodepth 16, O_DIRECT) + a 5 MiB/s O_DIRECT writer: Jain's index of used/entitled
 #   io-closed  the flooder against a closed-loop writer (iodepth 1, 1 MiB): Jain of used / half the total
 #   oom   300 MiB high-priority hog + a low-priority one growing 96 MiB/s under a 1 GiB parent limit:
@@ -16,11 +22,13 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 corral="$repo/bin/corral"
 cpu_seconds=6
 io_seconds=5
+figures="cpu,cpuset,pinned,io,io-closed,oom"
 while [ $# -gt 0 ]; do
   case "$1" in
     --cpu-seconds) cpu_seconds="$2"; shift 2 ;;
     --io-seconds) io_seconds="$2"; shift 2 ;;
-    *) echo "usage: $0 [--cpu-seconds N] [--io-seconds N]" >&2; exit 2 ;;
+    --only) figures="$2"; shift 2 ;;
+    *) echo "usage: $0 [--cpu-seconds N] [--io-seconds N] [--only FIGURE,...]" >&2; exit 2 ;;
   esac
 done
 for tool in stress-ng fio; do
@@ -29,7 +37,7 @@ done
 
 policy_json='{
   "classes": [
-    { "name": "hi", "priority": 100, "weight": 3, "selector": { "names": ["hi", "modest"] } },
+    { "name": "hi", "priority": 100, "weight": 3, "selector": { "names": ["hi", "modest", "ua"] } },
     { "name": "lo", "priority": 10, "weight": 1 }
   ],
   "policies": {
@@ -50,6 +58,7 @@ cleanup() {
   fi
   if [ -n "$agent_pid" ]; then kill -TERM "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
   if [ -n "$parent" ]; then
+    [ -d "/sys/fs/cgroup/cpu$parent-agent" ] && rmdir "/sys/fs/cgroup/cpu$parent-agent" 2>/dev/null || true
     for h in /sys/fs/cgroup/*/"${parent#/}" /sys/fs/cgroup/unified/"${parent#/}"; do
       [ -d "$h" ] && rmdir "$h" 2>/dev/null || true
     done
@@ -64,7 +73,8 @@ start_agent() { # $1: "" or --policy-dry-run
   state="$(mktemp -d /tmp/corral-exp.XXXXXX)"
   parent="/corral-exp-$(basename "$state" | cut -d. -f2)"
   echo "$policy_json" >"$state/policy.json"
-  "$corral" serve --listen 127.0.0.1:$((20000 + RANDOM % 20000)) --socket "$state/corral.sock" \
+  port=$((20000 + RANDOM % 20000))
+  "$corral" serve --listen 127.0.0.1:$port --socket "$state/corral.sock" \
     --state-dir "$state" --cgroup-parent "$parent" --cgroup-root "$parent" --interval 200ms \
     --policy "$state/policy.json" $1 2>"$state/agent.log" &
   agent_pid=$!
@@ -86,6 +96,56 @@ cpu_figure() {
     -v sh="$(cat "$(cg cpu hi)/cpu.shares")" \
     'BEGIN { printf "lo %.3f cores, hi %.3f cores, hi/lo %.2f (shares %d:%d)", l/1e9/s, h/1e9/s, h/l, sl, sh }')
   c rm -f lo hi >/dev/null
+}
+
+# The parent and the agent at the largest CPU weight (the agent in a sibling cgroup, so the loops do not starve
+# its collector); undone by cleanup (the agent's cgroup goes with it).
+favour() {
+  echo 262144 >"/sys/fs/cgroup/cpu$parent/cpu.shares"
+  mkdir -p "/sys/fs/cgroup/cpu$parent-agent"
+  echo 262144 >"/sys/fs/cgroup/cpu$parent-agent/cpu.shares"
+  echo "$agent_pid" >"/sys/fs/cgroup/cpu$parent-agent/cgroup.procs"
+}
+
+entitled() { # the policy's entitlement of container $1, from /metrics
+  curl -s "127.0.0.1:$port/metrics" | awk -v id="$parent/$1" \
+    'index($0, "corral_policy_cpu_entitled_cores{id=\"" id "\"") == 1 { print $2; exit }'
+}
+
+# Two containers a and b started by the caller; prints cores used, mean entitlements and Jain over cpu_seconds.
+two_used() {
+  sleep 3
+  local a0 b0 a1 b1 t0 t1 ea=0 eb=0 n=0 x y
+  a0=$(cat "$(cg cpuacct "$1")/cpuacct.usage"); b0=$(cat "$(cg cpuacct "$2")/cpuacct.usage"); t0=$(date +%s.%N)
+  for _ in $(seq $((cpu_seconds * 2))); do
+    sleep 0.5
+    x=$(entitled "$1"); y=$(entitled "$2")
+    if [ -n "$x" ] && [ -n "$y" ]; then ea=$(awk -v s="$ea" -v v="$x" 'BEGIN { print s + v }'); \
+      eb=$(awk -v s="$eb" -v v="$y" 'BEGIN { print s + v }'); n=$((n + 1)); fi
+  done
+  a1=$(cat "$(cg cpuacct "$1")/cpuacct.usage"); b1=$(cat "$(cg cpuacct "$2")/cpuacct.usage"); t1=$(date +%s.%N)
+  awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v t0="$t0" -v t1="$t1" -v ea="$ea" -v eb="$eb" -v n="$n" \
+    -v q="$(cat "$(cg cpu "$2")/cpu.cfs_quota_us")" -v na="$1" -v nb="$2" 'BEGIN {
+    s = t1 - t0; ua = a / 1e9 / s; ub = b / 1e9 / s; ea /= n; eb /= n; xa = ua / ea; xb = ub / eb
+    printf "%s %.3f, %s %.3f cores; entitled %.2f, %.2f; Jain %.3f; %s quota %s", na, ua, nb, ub, ea, eb,
+      (xa + xb)^2 / (2 * (xa^2 + xb^2)), nb, (q < 0 ? "none" : sprintf("%.2f cores", q / 100000)) }'
+}
+
+cpuset_figure() {
+  favour
+  c run -d --name ua --cpuset-cpus 0 sh -c 'while :; do :; done' >/dev/null
+  c run -d --name ub --cpuset-cpus 0-1 sh -c 'while :; do :; done & while :; do :; done' >/dev/null
+  cpuset_result=$(two_used ua ub)
+  c rm -f ua ub >/dev/null
+}
+
+pinned_figure() {
+  favour
+  c run -d --name pa --cpuset-cpus 0 sh -c 'while :; do :; done' >/dev/null
+  c run -d --name pb --cpuset-cpus 0-1 sh -c \
+    'taskset -c 0 sh -c "while :; do :; done" & exec taskset -c 1 sh -c "while :; do :; done"' >/dev/null
+  pinned_result=$(two_used pa pb)
+  c rm -f pa pb >/dev/null
 }
 
 written() { awk -v d="$2" '$1 == d && $2 == "Write" { print $3 }' "$(cg blkio "$1")/blkio.throttle.io_service_bytes"; }
@@ -163,17 +223,22 @@ oom_figure() {
 }
 
 declare -A results
+wants() { [[ ",$figures," == *",$1,"* ]]; }
 for mode in policy dry-run; do
   start_agent "$([ "$mode" = dry-run ] && echo --policy-dry-run || true)"
-  cpu_figure; results[cpu,$mode]=$cpu_result
-  io_figure; results[io,$mode]=$io_result
-  io_closed_figure; results[io-closed,$mode]=$io_closed_result
-  oom_figure; results[oom,$mode]=$oom_result
+  if wants cpu; then cpu_figure; results[cpu,$mode]=$cpu_result; fi
+  if wants cpuset; then cpuset_figure; results[cpuset,$mode]=$cpuset_result; fi
+  if wants pinned; then pinned_figure; results[pinned,$mode]=$pinned_result; fi
+  if wants io; then io_figure; results[io,$mode]=$io_result; fi
+  if wants io-closed; then io_closed_figure; results[io-closed,$mode]=$io_closed_result; fi
+  if wants oom; then oom_figure; results[oom,$mode]=$oom_result; fi
   cleanup
 done
 
+echo "load average before the last run's cleanup: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-9s | %-9s | %s\n' figure mode result
-for fig in cpu io io-closed oom; do
+for fig in cpu cpuset pinned io io-closed oom; do
+  wants "$fig" || continue
   for mode in policy dry-run; do
     printf '%-9s | %-9s | %s\n' "$fig" "$mode" "${results[$fig,$mode]}"
   done

@@ -27,11 +27,13 @@ class CgroupV2KernelTest {
             "dev.corral.agent.runtime.ContainerRuntimeTest",
             "dev.corral.agent.api.ApiTest",
             "dev.corral.agent.runtime.ImageContainerTest",
+            // the kernel loads the BPF device filter (ContainerRuntimeTest proves what it allows and refuses)
+            "dev.corral.agent.runtime.ShimDeviceProbeTest",
             // the policies on real contention: cpu.weight, memory.high with PSI, io.max, the v2 kill and freeze, the
             // admission queue
             "dev.corral.agent.api.PolicyEndToEndTest",
             "dev.corral.agent.api.PolicyV2GuestScenarios");
-    private static final int GUEST_TESTS = 63;
+    private static final int GUEST_TESTS = 69;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {

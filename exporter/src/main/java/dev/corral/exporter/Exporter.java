@@ -8,6 +8,7 @@ import dev.corral.exporter.metrics.ContainerMetrics;
 import dev.corral.exporter.metrics.ContainerNames;
 import dev.corral.exporter.metrics.DeviceNames;
 import dev.corral.exporter.metrics.MachineInfo;
+import dev.corral.exporter.metrics.MetricsPage;
 import dev.corral.exporter.metrics.SelfMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -19,7 +20,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The observe side on its own: detects the layout, runs the collector on its own thread at a fixed rate and
- * exposes the results as Prometheus metrics in the given registry.
+ * exposes the results, with the registry's own meters, as the Prometheus text of {@link #metricsPage()}.
  */
 public final class Exporter implements AutoCloseable {
 
@@ -28,11 +29,14 @@ public final class Exporter implements AutoCloseable {
     private final CgroupLayout layout;
     private final CgroupCollector collector;
     private final ScheduledExecutorService thread;
+    private final MetricsPage page;
 
-    private Exporter(CgroupLayout layout, CgroupCollector collector, ScheduledExecutorService thread) {
+    private Exporter(CgroupLayout layout, CgroupCollector collector, ScheduledExecutorService thread,
+                     MetricsPage page) {
         this.layout = layout;
         this.collector = collector;
         this.thread = thread;
+        this.page = page;
     }
 
     public static Exporter start(ExporterConfig config, PrometheusMeterRegistry registry, ContainerNames names,
@@ -42,9 +46,9 @@ public final class Exporter implements AutoCloseable {
         CgroupCollector collector = new CgroupCollector(layout, config.paths(), config.roots(), config.retention(),
                 config.rescanEvery(), System::currentTimeMillis, self);
         collector.watchForChanges();
-        registry.getPrometheusRegistry().register(new ContainerMetrics(collector::latest, names,
+        MetricsPage page = new MetricsPage(collector::latest, new ContainerMetrics(names,
                 MachineInfo.read(config.paths().procRoot()),
-                new DeviceNames(config.paths().mountPoint("/sys/dev/block"))));
+                new DeviceNames(config.paths().mountPoint("/sys/dev/block"))), registry);
         collector.collect(); // the first scrape already has data
         ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "corral-collector");
@@ -55,7 +59,7 @@ public final class Exporter implements AutoCloseable {
         thread.scheduleAtFixedRate(() -> cycle(collector), period, period, TimeUnit.NANOSECONDS);
         LOG.info("observing {} cgroups ({} layout) every {} ms", collector.latest().live().size(),
                 layout.mode().label(), config.interval().toMillis());
-        return new Exporter(layout, collector, thread);
+        return new Exporter(layout, collector, thread, page);
     }
 
     private static void cycle(CgroupCollector collector) {
@@ -68,6 +72,11 @@ public final class Exporter implements AutoCloseable {
 
     public CgroupLayout layout() {
         return layout;
+    }
+
+    /** The /metrics body: the container metrics of the latest snapshot and the registry's meters. */
+    public MetricsPage metricsPage() {
+        return page;
     }
 
     public CgroupCollector collector() {

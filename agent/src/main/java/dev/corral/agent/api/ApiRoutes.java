@@ -98,12 +98,34 @@ public final class ApiRoutes {
 
     // ---- handlers ------------------------------------------------------------------------------------
 
+    /**
+     * Create; {@code start=true} also starts; {@code wait=true} (with start) answers when it has exited, with the
+     * exited container, and {@code rm=true} (with wait) removes it at its exit: one request for what
+     * {@code crun run} and {@code docker run --rm} do, instead of three (docs/api.md).
+     */
     private void create(RoutingContext ctx) {
         boolean start = bool(ctx, "start");
-        blocking(ctx, 201, () -> {
-            ContainerSpec spec = SpecParser.parse(bodyBytes(ctx));
-            return start ? runtime.run(spec) : runtime.create(spec);
-        }, ApiRoutes::queuedAccepted);
+        boolean wait = bool(ctx, "wait");
+        boolean rm = bool(ctx, "rm");
+        if (wait && !start) {
+            ApiError.send(ctx, 400, "wait=true needs start=true", "wait");
+            return;
+        }
+        if (rm && !wait) {
+            ApiError.send(ctx, 400, "rm=true needs wait=true (remove a detached container with DELETE)", "rm");
+            return;
+        }
+        if (!wait) {
+            blocking(ctx, 201, () -> {
+                ContainerSpec spec = SpecParser.parse(bodyBytes(ctx));
+                return start ? runtime.run(spec) : runtime.create(spec);
+            }, ApiRoutes::queuedAccepted);
+            return;
+        }
+        vertx.executeBlocking(() -> runtime.runToExit(SpecParser.parse(bodyBytes(ctx)), rm), false)
+                .compose(Future::fromCompletionStage)
+                .onSuccess(exited -> json(ctx, 200, exited))
+                .onFailure(t -> ApiError.fail(ctx, t));
     }
 
     private void list(RoutingContext ctx) {
@@ -341,19 +363,22 @@ public final class ApiRoutes {
 
     void blocking(RoutingContext ctx, int status, Work work, StatusOf statusOf) {
         Callable<Object> c = work::call;
-        vertx.executeBlocking(c, false).onSuccess(result -> {
-            HttpServerResponse r = ctx.response().setStatusCode(statusOf.of(result, status));
-            if (result == null) {
-                r.end();
-                return;
-            }
-            try {
-                r.putHeader("content-type", "application/json")
-                        .end(Buffer.buffer(SpecParser.JSON.writeValueAsBytes(result)));
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                ApiError.fail(ctx, e);
-            }
-        }).onFailure(t -> ApiError.fail(ctx, t));
+        vertx.executeBlocking(c, false).onSuccess(result -> json(ctx, statusOf.of(result, status), result))
+                .onFailure(t -> ApiError.fail(ctx, t));
+    }
+
+    /** Answers with the result as JSON; no body for null. */
+    private static void json(RoutingContext ctx, int status, Object result) {
+        HttpServerResponse r = ctx.response().setStatusCode(status);
+        if (result == null) {
+            r.end();
+            return;
+        }
+        try {
+            r.putHeader("content-type", "application/json").end(Buffer.buffer(SpecParser.JSON.writeValueAsBytes(result)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            ApiError.fail(ctx, e);
+        }
     }
 
     private static byte[] bodyBytes(RoutingContext ctx) {

@@ -2,6 +2,7 @@ package dev.corral.agent.cgroup;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /** A container's cgroup, in every hierarchy the host has. */
 public interface ContainerCgroup {
@@ -11,6 +12,21 @@ public interface ContainerCgroup {
 
     /** The cgroup.procs files the container's init joins before it runs anything. */
     List<Path> procsFiles();
+
+    /**
+     * The cgroup v2 directory corral-shim attaches the device filter (DeviceRules as a BPF program) to before the
+     * container joins; empty where a v1 devices controller enforces the rules.
+     */
+    default Optional<Path> deviceFilterDir() {
+        return Optional.empty();
+    }
+
+    /**
+     * Allows these device rules (DeviceRules syntax) on top of the default list where a v1 devices controller
+     * enforces them; on v2 corral-shim compiles them into the filter with the default list.
+     */
+    default void allowDevices(List<String> rules) throws CgroupException {
+    }
 
     /** Applies limits all or nothing. */
     void update(ResourceLimits limits) throws CgroupException;

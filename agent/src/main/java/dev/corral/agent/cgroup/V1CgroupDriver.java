@@ -22,14 +22,8 @@ final class V1CgroupDriver implements CgroupDriver {
 
     private static final Logger LOG = LoggerFactory.getLogger(V1CgroupDriver.class);
 
-    /** The device rules Docker and runc allow by default; everything else is denied. */
-    private static final List<String> ALLOWED_DEVICES = List.of(
-            "c *:* m", "b *:* m", // mknod, but no access
-            "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", // null zero full random urandom
-            "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", // tty console ptmx pts
-            "c 10:200 rwm"); // tun
     /** devices.list of a cgroup with exactly those rules, in the order the kernel keeps them (as written). */
-    private static final String ALLOWED_LIST = String.join("\n", ALLOWED_DEVICES);
+    private static final String ALLOWED_LIST = String.join("\n", DeviceRules.DEFAULT);
 
     private final CgroupLayout layout;
     private final String parent;
@@ -104,7 +98,7 @@ final class V1CgroupDriver implements CgroupDriver {
 
     private static void writeDeviceRules(Path dir) throws CgroupException {
         CgroupFiles.write(dir.resolve("devices.deny"), "a");
-        for (String rule : ALLOWED_DEVICES) {
+        for (String rule : DeviceRules.DEFAULT) {
             CgroupFiles.write(dir.resolve("devices.allow"), rule);
         }
     }
@@ -185,6 +179,28 @@ final class V1CgroupDriver implements CgroupDriver {
                 }
             }
             return Optional.empty();
+        }
+
+        /**
+         * A v1 child cannot be allowed what its parent is not, so each rule goes on the agent's parent first.
+         * Containers made later then find the parent's list longer than the default and get the default written
+         * (see create) instead of inheriting the extra rule.
+         */
+        @Override
+        public void allowDevices(List<String> rules) throws CgroupException {
+            Optional<Path> devices = controllerDir("devices");
+            if (devices.isPresent()) {
+                for (String rule : rules) {
+                    CgroupFiles.write(devices.get().getParent().resolve("devices.allow"), rule);
+                    CgroupFiles.write(devices.get().resolve("devices.allow"), rule);
+                }
+            }
+        }
+
+        /** A hybrid host without a mounted devices controller gets the v2 filter on its cgroup2 directory. */
+        @Override
+        public Optional<Path> deviceFilterDir() {
+            return controllerDir("devices").isPresent() ? Optional.empty() : unifiedDir();
         }
 
         Optional<Path> unifiedDir() {

@@ -8,6 +8,7 @@ import dev.corral.exporter.sample.Limits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /** cgroup v2: one directory per container; controllers delegated through cgroup.subtree_control. */
@@ -111,6 +112,12 @@ final class V2CgroupDriver implements CgroupDriver {
         V2Cgroup(String path, Path dir) {
             super(path, List.of(dir));
             this.dir = dir;
+        }
+
+        /** v2 has no devices controller: corral-shim attaches the BPF device filter here. */
+        @Override
+        public Optional<Path> deviceFilterDir() {
+            return Optional.of(dir);
         }
 
         @Override

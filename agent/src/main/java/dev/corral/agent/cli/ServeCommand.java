@@ -71,6 +71,11 @@ public final class ServeCommand implements Callable<Integer> {
             + "again when it changes; an invalid new version keeps the old one (default: the embedded default policy).")
     Path policy;
 
+    @Option(names = "--allow-unrestricted-devices", description = "On a cgroup v2 kernel that cannot load the BPF "
+            + "device filter (before 4.15, or BPF disabled), start containers with access to every device node "
+            + "(warned once at startup) instead of refusing to start them.")
+    boolean allowUnrestrictedDevices;
+
     @Option(names = "--policy-dry-run", description = "Make and publish every policy decision but apply none.")
     boolean policyDryRun;
 
@@ -107,7 +112,8 @@ public final class ServeCommand implements Callable<Integer> {
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), roots, interval, retention, rescanEvery);
         AgentOptions.RuntimeOptions runtime = monitorOnly ? null
                 : new AgentOptions.RuntimeOptions(stateDir.normalize(), parent, socket.toAbsolutePath(),
-                        tokenFile != null ? tokenFile.toAbsolutePath() : stateDir.normalize().resolve("api-token"));
+                        tokenFile != null ? tokenFile.toAbsolutePath() : stateDir.normalize().resolve("api-token"),
+                        allowUnrestrictedDevices);
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());

@@ -55,6 +55,10 @@ public final class RunCommand extends ClientCommand {
     @Option(names = "--cap-drop", paramLabel = "CAP", description = "Drop a capability (e.g. CHOWN, or ALL).")
     List<String> capDrop = new ArrayList<>();
 
+    @Option(names = "--device-cgroup-rule", paramLabel = "RULE", description = "Also allow these device nodes, "
+            + "e.g. 'b 8:16 rw' (type a/b/c, major:minor or *, access rwm); the default list is Docker's.")
+    List<String> deviceCgroupRules = new ArrayList<>();
+
     @Option(names = {"-h", "--hostname"}, paramLabel = "NAME", description = "Hostname inside (default: the name).")
     String hostname;
 
@@ -292,9 +296,10 @@ public final class RunCommand extends ClientCommand {
         for (String t : tmpfs) {
             mounts.add(tmpfs(t));
         }
-        ContainerSpec.Security security = capAdd.isEmpty() && capDrop.isEmpty() ? null
+        ContainerSpec.Security security = capAdd.isEmpty() && capDrop.isEmpty() && deviceCgroupRules.isEmpty() ? null
                 : new ContainerSpec.Security(capAdd.isEmpty() ? null : List.copyOf(capAdd),
-                capDrop.isEmpty() ? null : List.copyOf(capDrop), null);
+                capDrop.isEmpty() ? null : List.copyOf(capDrop), null,
+                deviceCgroupRules.isEmpty() ? null : List.copyOf(deviceCgroupRules));
         ContainerSpec.Limits l = limits.toLimits(null, this::usage);
         return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
                 workdir, user(), hostname, labels(), rootfs, readOnly ? Boolean.TRUE : null, namespaces, l, security,

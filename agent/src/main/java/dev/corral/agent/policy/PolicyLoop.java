@@ -259,5 +259,6 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
             Thread.currentThread().interrupt();
         }
         runtime.setAdmissionGate(AdmissionGate.OPEN);
+        sampler.close();
     }
 }

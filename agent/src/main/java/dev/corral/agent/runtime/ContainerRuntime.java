@@ -3,6 +3,7 @@ package dev.corral.agent.runtime;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ContainerCgroup;
+import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.image.ImageStore;
 import dev.corral.agent.posix.Posix;
@@ -25,6 +26,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -58,12 +60,16 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
     private final Map<String, List<CompletableFuture<ContainerRecord>>> queueWaiters = new ConcurrentHashMap<>();
     private final Object admissionLock = new Object();
+    /** Containers run by {@link #runToExit} with remove: their exit removes them instead of recording it. */
+    private final Set<String> autoRemove = ConcurrentHashMap.newKeySet();
     private final List<Consumer<ContainerEvent>> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService watcher;
     private final WatchService exitFiles;
     private final Map<WatchKey, String> exitKeys = new ConcurrentHashMap<>();
     private final Thread exitListener;
     private volatile AdmissionGate admission = AdmissionGate.OPEN;
+    /** False only when the operator allowed unrestricted devices and this kernel cannot load the v2 filter. */
+    private volatile boolean deviceFilter = true;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
                              HostFacts facts, ContainerRootfs images) {
@@ -94,6 +100,15 @@ public final class ContainerRuntime implements AutoCloseable {
      */
     public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths)
             throws IOException, CgroupException {
+        return open(stateDir, driver, protectedPaths, false);
+    }
+
+    /**
+     * @param allowUnrestrictedDevices where containers get the cgroup v2 BPF device filter and this kernel cannot
+     *        load it, start them without one (warned once) rather than fail each start with the kernel's reason
+     */
+    public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths,
+                                        boolean allowUnrestrictedDevices) throws IOException, CgroupException {
         Files.createDirectories(stateDir);
         driver.ensureParent();
         Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
@@ -101,6 +116,14 @@ public final class ContainerRuntime implements AutoCloseable {
                 driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor);
         ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
                 facts, new ContainerRootfs(ImageStore.open(stateDir)));
+        // Only asked when it matters: by default a kernel without the filter fails each start with its reason.
+        if (allowUnrestrictedDevices && driver.open("corral-device-probe").deviceFilterDir().isPresent()) {
+            Optional<String> unloadable = rt.shim.probeDeviceFilter(DeviceRules.DEFAULT);
+            if (unloadable.isPresent()) {
+                LOG.warn("containers get NO device restriction (--allow-unrestricted-devices): {}", unloadable.get());
+                rt.deviceFilter = false;
+            }
+        }
         rt.recover();
         rt.exitListener.start();
         rt.watcher.scheduleWithFixedDelay(rt::watch, 1, 1, TimeUnit.SECONDS);
@@ -150,45 +173,45 @@ public final class ContainerRuntime implements AutoCloseable {
     // ---- lifecycle -------------------------------------------------------------------------------------
 
     public ContainerRecord create(ContainerSpec spec) throws SpecException, ContainerException {
-        return create(spec, true);
+        ContainerConfig config = validator.validate(withImageDefaults(spec, null));
+        synchronized (lock(config.name())) {
+            ContainerRecord created = createLocked(spec, config);
+            save(created);
+            emit("created", created.name(), Map.of());
+            return created;
+        }
     }
 
-    /** @param durable false when the CREATED record is replaced at once (run): see StateStore.saveTransient */
-    private ContainerRecord create(ContainerSpec spec, boolean durable) throws SpecException, ContainerException {
-        ContainerConfig config = validator.validate(withImageDefaults(spec, null));
+    /**
+     * Makes the cgroup (and the image's directories) under a CREATING record; the caller records what follows.
+     * Holds the container's lock.
+     */
+    private ContainerRecord createLocked(ContainerSpec spec, ContainerConfig config)
+            throws SpecException, ContainerException {
         String name = config.name();
-        synchronized (lock(name)) {
-            if (store.exists(name)) {
-                throw new ContainerException(ContainerException.Kind.CONFLICT, "the name '" + name
-                        + "' is already in use");
-            }
-            ContainerRecord record = new ContainerRecord(name, spec, ContainerState.CREATING,
-                    driver.open(name).path(), System.currentTimeMillis(), null, null, null, null, null, null, null,
-                    null, null, null, null, null);
-            try {
-                store.saveTransient(record); // replaced by CREATED in a moment (StateStore.saveTransient)
-                removeStaleCgroup(name);
-                driver.create(name, config.limits());
-                pinImage(name, spec);
-            } catch (CgroupException.InvalidValue e) {
-                discard(name);
-                throw new SpecException("limits", "the kernel refused a limit: " + e.getMessage());
-            } catch (CgroupException e) {
-                discard(name);
-                throw failed("cannot create the cgroup of '" + name + "'", e);
-            } catch (IOException e) {
-                discard(name);
-                throw failed("cannot record '" + name + "'", e);
-            }
-            record = record.withState(ContainerState.CREATED);
-            if (durable) {
-                save(record);
-            } else {
-                saveTransient(record);
-            }
-            emit("created", name, Map.of());
-            return record;
+        if (store.exists(name)) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "the name '" + name
+                    + "' is already in use");
         }
+        ContainerRecord record = new ContainerRecord(name, spec, ContainerState.CREATING,
+                driver.open(name).path(), System.currentTimeMillis(), null, null, null, null, null, null, null,
+                null, null, null, null, null);
+        try {
+            store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
+            removeStaleCgroup(name);
+            driver.create(name, config.limits());
+            pinImage(name, spec);
+        } catch (CgroupException.InvalidValue e) {
+            discard(name);
+            throw new SpecException("limits", "the kernel refused a limit: " + e.getMessage());
+        } catch (CgroupException e) {
+            discard(name);
+            throw failed("cannot create the cgroup of '" + name + "'", e);
+        } catch (IOException e) {
+            discard(name);
+            throw failed("cannot record '" + name + "'", e);
+        }
+        return record.withState(ContainerState.CREATED);
     }
 
     /** A leftover empty cgroup of the same name (from a crash before its record was written) is removed. */
@@ -204,6 +227,16 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     private void discard(String name) {
+        discardCgroup(name);
+        try {
+            store.delete(name);
+            images.remove(name);
+        } catch (IOException e) {
+            LOG.warn("cleaning up the state of {} failed: {}", name, e.getMessage());
+        }
+    }
+
+    private void discardCgroup(String name) {
         try {
             ContainerCgroup cg = driver.open(name);
             if (cg.exists()) {
@@ -212,12 +245,6 @@ public final class ContainerRuntime implements AutoCloseable {
             }
         } catch (CgroupException e) {
             LOG.warn("cleaning up the cgroup of {} failed: {}", name, e.getMessage());
-        }
-        try {
-            store.delete(name);
-            images.remove(name);
-        } catch (IOException e) {
-            LOG.warn("cleaning up the state of {} failed: {}", name, e.getMessage());
         }
     }
 
@@ -258,7 +285,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
                         + record.state().label() + "; only a created or exited container can start");
             }
-            return launch(record);
+            return launch(record, validator.validate(withImageDefaults(record.spec(), name)));
         }
     }
 
@@ -280,7 +307,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 return record;
             }
             try {
-                return launch(record);
+                return launch(record, validator.validate(withImageDefaults(record.spec(), name)));
             } catch (SpecException e) { // its image or spec went bad while it waited
                 return refuseQueued(record, "cannot start: " + e.getMessage());
             } catch (ContainerException e) {
@@ -302,9 +329,8 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     /** Under the container's lock: admission, then the launch. */
-    private ContainerRecord launch(ContainerRecord record) throws ContainerException, SpecException {
+    private ContainerRecord launch(ContainerRecord record, ContainerConfig config) throws ContainerException, SpecException {
         String name = record.name();
-        ContainerConfig config = validator.validate(withImageDefaults(record.spec(), name));
         AdmissionGate gate = admission;
         ContainerCgroup cgroup = driver.open(name);
         Path dir = store.dir(name);
@@ -339,9 +365,10 @@ public final class ContainerRuntime implements AutoCloseable {
             if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
                 driver.create(name, config.limits());
             }
+            cgroup.allowDevices(config.deviceRules());
             Files.deleteIfExists(dir.resolve("exit.json"));
             Path logs = Files.createDirectories(dir.resolve("logs"));
-            ShimConfig.write(dir.resolve("launch.conf"), config, cgroup.procsFiles(), capabilities, logs,
+            ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
                     dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
             saveTransient(record.starting()); // replaced by RUNNING once launched
             launched = shim.launch(dir.resolve("launch.conf"));
@@ -369,7 +396,7 @@ public final class ContainerRuntime implements AutoCloseable {
         }
         ContainerRecord running = record.started(System.currentTimeMillis(), launched.initPid(),
                 launched.monitorPid(), ProcessInfo.startTicks(launched.monitorPid()));
-        save(running);
+        saveTransient(running); // no fsync: moot after a machine crash (StateStore.saveTransient)
         watchExit(name);
         emit("started", name, Map.of("pid", launched.initPid()));
         completeQueueWaiters(name, running);
@@ -377,16 +404,95 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     public ContainerRecord run(ContainerSpec spec) throws SpecException, ContainerException {
-        ContainerRecord created = create(spec, false); // start() replaces its record with a durable RUNNING one
+        return run(spec, null);
+    }
+
+    /**
+     * Create and start under one hold of the lock, with no CREATED record in between (STARTING replaces CREATING,
+     * which recovery handles alike) and the spec validated once.
+     *
+     * @param beforeStart called with the name once the container exists, before it starts (or null)
+     */
+    private ContainerRecord run(ContainerSpec spec, Consumer<String> beforeStart) throws SpecException, ContainerException {
+        ContainerConfig config = validator.validate(withImageDefaults(spec, null));
+        String name = config.name();
+        synchronized (lock(name)) {
+            ContainerRecord created = createLocked(spec, config);
+            emit("created", name, Map.of());
+            ContainerConfig startConfig;
+            try {
+                // An image's defaults are read again from the pinned image, as start() does.
+                startConfig = spec.image() == null ? config : validator.validate(withImageDefaults(spec, name));
+                if (beforeStart != null) {
+                    beforeStart.accept(name);
+                }
+            } catch (SpecException | ContainerException | RuntimeException e) {
+                save(created);
+                throw e;
+            }
+            try {
+                return launch(created, startConfig);
+            } catch (ContainerException e) {
+                if (e.kind() == ContainerException.Kind.CONFLICT) {
+                    // Refused before anything ran (admission): the container run made is not left behind.
+                    discard(name);
+                    emit("removed", name, Map.of());
+                }
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * What {@code crun run} and {@code docker run [--rm]} do in one call: create, start, and a future that completes
+     * with the exited record. With {@code remove} the exit removes the container (cgroups, record, logs) before the
+     * future completes, as docker's auto-remove does; if that removal fails the container stays, exited, and the
+     * failure is logged. A start that fails also removes it with {@code remove}, and the error is thrown. Not kept
+     * across an agent restart: a container whose agent restarted while it ran stays exited (docs/api.md).
+     */
+    public CompletableFuture<ContainerRecord> runToExit(ContainerSpec spec, boolean remove)
+            throws SpecException, ContainerException {
+        String name = spec.name();
+        CompletableFuture<ContainerRecord> exited = new CompletableFuture<>();
         try {
-            return start(created.name());
-        } catch (ContainerException e) {
-            // Refused before anything ran (admission): the container run made is not left behind.
-            if (e.kind() == ContainerException.Kind.CONFLICT && load(created.name()).state() == ContainerState.CREATED) {
-                remove(created.name(), false);
+            run(spec, n -> {
+                // In place before the start: a /bin/true may exit (and be removed) before start() returns.
+                waiters.computeIfAbsent(n, k -> new CopyOnWriteArrayList<>()).add(exited);
+                if (remove) {
+                    autoRemove.add(n);
+                }
+            });
+        } catch (SpecException | ContainerException | RuntimeException e) {
+            List<CompletableFuture<ContainerRecord>> ws = name == null ? null : waiters.get(name);
+            if (ws != null) {
+                ws.remove(exited);
+            }
+            if (remove && name != null && autoRemove.remove(name)) {
+                try {
+                    if (store.exists(name)) {
+                        remove(name, true);
+                    }
+                } catch (ContainerException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
             }
             throw e;
         }
+        if (remove) {
+            // A queued start that admission refuses at its queue timeout ends the wait with the refused (created)
+            // record; with remove, nothing is left of it either.
+            return exited.thenApply(r -> {
+                if (r.state() != ContainerState.EXITED && autoRemove.remove(name)) {
+                    try {
+                        remove(name, true);
+                    } catch (ContainerException e) {
+                        LOG.warn("cannot remove '{}' after its queued start was refused: {}", name, e.getMessage());
+                    }
+                }
+                return r;
+            });
+        }
+        return exited;
     }
 
     /** SIGTERM to the container's init (which forwards it), then SIGKILL to the whole cgroup after the grace. */
@@ -563,6 +669,9 @@ public final class ContainerRuntime implements AutoCloseable {
             throw new ContainerException(ContainerException.Kind.FAILED, "'" + name + "' did not exit; not removed");
         }
         synchronized (lock(name)) {
+            if (!store.exists(name)) {
+                return; // its exit removed it meanwhile (runToExit with remove)
+            }
             try {
                 ContainerCgroup cg = driver.open(name);
                 if (cg.exists()) {
@@ -671,6 +780,7 @@ public final class ContainerRuntime implements AutoCloseable {
     /** Records an exit: the monitor's status, whether the kernel OOM-killed inside, and kills stragglers. */
     private void finish(String name) throws IOException {
         ContainerRecord done;
+        boolean removed;
         synchronized (lock(name)) {
             ContainerRecord r = store.load(name).orElse(null);
             if (r == null || !r.state().isLive()) {
@@ -696,7 +806,10 @@ public final class ContainerRuntime implements AutoCloseable {
             done = status == null
                     ? r.exited(System.currentTimeMillis(), null, null, oom, "the monitor process is gone; exit status unknown")
                     : r.exited(status.finishedAtMillis(), status.exitCode(), status.signal(), oom, null);
-            save(done);
+            removed = autoRemove.remove(name) && removeExited(name, cg);
+            if (!removed) {
+                save(done);
+            }
             live.remove(name);
         }
         if (Boolean.TRUE.equals(done.oomKilled())) {
@@ -708,9 +821,30 @@ public final class ContainerRuntime implements AutoCloseable {
         }
         attrs.put("oomKilled", done.oomKilled());
         emit("exited", name, attrs);
+        if (removed) {
+            emit("removed", name, Map.of());
+        }
         List<CompletableFuture<ContainerRecord>> ws = waiters.remove(name);
         if (ws != null) {
             ws.forEach(f -> f.complete(done));
+        }
+    }
+
+    /**
+     * The auto-removal of an exited container (runToExit with remove), under its lock: what remove() does, without
+     * recording the exit first. False (and logged) if something stays; the caller then records the exit.
+     */
+    private boolean removeExited(String name, ContainerCgroup cg) {
+        try {
+            if (cg.exists()) {
+                cg.remove();
+            }
+            store.delete(name);
+            images.remove(name);
+            return true;
+        } catch (CgroupException | IOException | RuntimeException e) {
+            LOG.warn("removing exited {} failed; it stays, exited: {}", name, e.getMessage());
+            return false;
         }
     }
 
@@ -731,6 +865,11 @@ public final class ContainerRuntime implements AutoCloseable {
     // ---- recovery ----------------------------------------------------------------------------------
 
     private void recover() throws IOException {
+        for (String name : store.quarantineUnreadable()) {
+            LOG.warn("the record of {} was unreadable (a machine crash before it reached the disk): moved to {}; "
+                    + "removing its cgroup", name, store.quarantine());
+            discardCgroup(name);
+        }
         for (ContainerRecord r : store.list()) {
             String name = r.name();
             ContainerCgroup cg = driver.open(name);

@@ -11,13 +11,21 @@ import java.util.Optional;
 /** The monitor's exit.json: {"exitCode":N,"signal":S,"finishedAtMillis":T}. */
 public record ExitStatus(int exitCode, int signal, long finishedAtMillis) {
 
+    /**
+     * Empty when there is no file, or when it is empty or torn: the monitor renames it into place before its fsync,
+     * so a machine crash can leave it so, and the status is then unknown.
+     */
     public static Optional<ExitStatus> read(Path file) throws IOException {
+        JsonNode n;
         try {
-            JsonNode n = SpecParser.JSON.readTree(Files.readAllBytes(file));
-            return Optional.of(new ExitStatus(n.path("exitCode").asInt(-1), n.path("signal").asInt(0),
-                    n.path("finishedAtMillis").asLong(System.currentTimeMillis())));
-        } catch (NoSuchFileException e) {
+            n = SpecParser.JSON.readTree(Files.readAllBytes(file));
+        } catch (NoSuchFileException | com.fasterxml.jackson.core.JsonProcessingException e) {
             return Optional.empty();
         }
+        if (n == null || !n.path("exitCode").isInt()) {
+            return Optional.empty();
+        }
+        return Optional.of(new ExitStatus(n.path("exitCode").asInt(), n.path("signal").asInt(0),
+                n.path("finishedAtMillis").asLong(System.currentTimeMillis())));
     }
 }

@@ -12,7 +12,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -109,6 +112,23 @@ public final class Shim implements AutoCloseable {
             throw new IOException("the spawner exited");
         }
         return line;
+    }
+
+    /**
+     * Whether this kernel loads the cgroup v2 device filter for these rules ({@code corral-shim devices-probe}):
+     * empty if it does, else the shim's one-line reason.
+     */
+    public Optional<String> probeDeviceFilter(List<String> rules) throws IOException {
+        List<String> argv = new ArrayList<>(List.of(binary.toString(), "devices-probe"));
+        argv.addAll(rules);
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        try {
+            return p.waitFor() == 0 ? Optional.empty() : Optional.of(out.isEmpty() ? "exit " + p.exitValue() : out);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while probing the device filter", e);
+        }
     }
 
     /** Stops the spawner; containers are unaffected (their monitors are not its children). */

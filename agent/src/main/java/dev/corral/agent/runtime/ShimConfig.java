@@ -1,5 +1,7 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.cgroup.ContainerCgroup;
+import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
@@ -38,9 +40,12 @@ final class ShimConfig {
         return this;
     }
 
-    /** @param image the overlay of a container made from an image, or null */
-    static void write(Path file, ContainerConfig c, List<Path> procsFiles, Capabilities caps, Path logDir,
-                      Path exitFile, ContainerRootfs.Plan image) throws IOException {
+    /**
+     * @param deviceFilter false only when the operator allowed unrestricted devices on a kernel without the v2 filter
+     * @param image the overlay of a container made from an image, or null
+     */
+    static void write(Path file, ContainerConfig c, ContainerCgroup cgroup, boolean deviceFilter, Capabilities caps,
+                      Path logDir, Path exitFile, ContainerRootfs.Plan image) throws IOException {
         ShimConfig s = new ShimConfig();
         c.command().forEach(a -> s.put("arg", a));
         for (Map.Entry<String, String> e : c.env().entrySet()) {
@@ -51,7 +56,12 @@ final class ShimConfig {
         if (c.namespaces().contains("uts")) {
             s.put("hostname", c.hostname());
         }
-        procsFiles.forEach(p -> s.put("cgroup_procs", p.toString()));
+        cgroup.procsFiles().forEach(p -> s.put("cgroup_procs", p.toString()));
+        cgroup.deviceFilterDir().filter(d -> deviceFilter).ifPresent(d -> {
+            s.put("device_cgroup", d.toString());
+            DeviceRules.DEFAULT.forEach(r -> s.put("device_rule", r));
+            c.deviceRules().forEach(r -> s.put("device_rule", r));
+        });
         if (c.rootfs() != null) {
             s.put("rootfs", c.rootfs().toString());
             if (c.readOnlyRootfs()) {

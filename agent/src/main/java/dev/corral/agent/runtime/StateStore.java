@@ -20,16 +20,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One directory per container under {@code <state>/containers/}, holding container.json (written atomically:
- * temp file, fsync, rename, fsync of the directory), the launch config, logs and the monitor's exit.json.
+ * temp file, rename; fsync'd or not, see save and saveTransient), the launch config, logs and the monitor's
+ * exit.json.
  */
 public final class StateStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(StateStore.class);
 
     private final Path containers;
+    private final Path quarantine;
 
     public StateStore(Path stateDir) throws IOException {
         this.containers = stateDir.resolve("containers");
+        this.quarantine = stateDir.resolve("unreadable-records");
         Files.createDirectories(containers);
     }
 
@@ -53,10 +56,12 @@ public final class StateStore {
     }
 
     /**
-     * Writes a record that is about to be replaced (CREATING, STARTING) atomically but without fsync: it only has
-     * to survive the agent being killed, which the page cache does. After a machine crash the cgroups and
-     * processes it describes are gone too, and recovery reads the last durable record (or none) instead. The two
-     * fsyncs cost 1.5-2.5 ms of every launch here.
+     * Writes a record that a machine crash makes moot atomically but without fsync: one about to be replaced
+     * (CREATING, STARTING, the CREATED of a run) or a RUNNING one. It only has to survive the agent being killed,
+     * which the page cache does. After a machine crash the cgroups and processes it describes are gone too, and
+     * recovery finds an older record (handled like this one: every live state is recorded as exited), none, or
+     * an empty one (delayed allocation: the rename reached the disk, the data not), which
+     * {@link #quarantineUnreadable} moves aside. The two fsyncs cost 1.5-2.5 ms each time here.
      */
     public void saveTransient(ContainerRecord record) throws IOException {
         write(record, false);
@@ -106,6 +111,40 @@ public final class StateStore {
             }
         }
         return out;
+    }
+
+    /** Where {@link #quarantineUnreadable} moves the directories of unreadable records. */
+    public Path quarantine() {
+        return quarantine;
+    }
+
+    /**
+     * Moves each container directory whose record cannot be read (see saveTransient: only a machine crash makes
+     * one) to {@code <state>/unreadable-records/<name>-<millis>}, logs included, so its name is free again.
+     *
+     * @return the names moved
+     */
+    public List<String> quarantineUnreadable() throws IOException {
+        List<String> unreadable = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(containers)) {
+            for (Path d : dirs) {
+                String name = d.getFileName().toString();
+                if (!SpecValidator.NAME.matcher(name).matches()) {
+                    continue;
+                }
+                try {
+                    load(name);
+                } catch (IOException e) {
+                    unreadable.add(name);
+                }
+            }
+        }
+        for (String name : unreadable) {
+            Files.createDirectories(quarantine);
+            Files.move(dir(name), quarantine.resolve(name + "-" + System.currentTimeMillis()),
+                    StandardCopyOption.ATOMIC_MOVE);
+        }
+        return unreadable;
     }
 
     public void delete(String name) throws IOException {

@@ -27,12 +27,15 @@ public record AgentOptions(String httpHost, int httpPort, ExporterConfig exporte
      * @param cgroupParent the agent-owned cgroup all containers live under, e.g. "/corral"
      * @param socket       the unix socket serving the API without a token
      * @param tokenFile    the bearer token TCP API clients must send (made on first start)
+     * @param allowUnrestrictedDevices on a cgroup v2 kernel that cannot load the BPF device filter, run containers
+     *                     without device restriction instead of refusing to start them
      */
-    public record RuntimeOptions(Path stateDir, String cgroupParent, Path socket, Path tokenFile) {
+    public record RuntimeOptions(Path stateDir, String cgroupParent, Path socket, Path tokenFile,
+                                 boolean allowUnrestrictedDevices) {
 
         public static RuntimeOptions in(Path stateDir, String cgroupParent) {
             return new RuntimeOptions(stateDir, cgroupParent, stateDir.resolve("corral.sock"),
-                    stateDir.resolve("api-token"));
+                    stateDir.resolve("api-token"), false);
         }
     }
 }

@@ -17,7 +17,7 @@ public record ContainerConfig(String name, List<String> command, Map<String, Str
                               Path rootfs, boolean readOnlyRootfs, Set<String> namespaces,
                               List<ContainerSpec.IdMapping> uidMappings, List<ContainerSpec.IdMapping> gidMappings,
                               ResourceLimits limits, Set<String> capabilities, boolean noNewPrivileges,
-                              List<MountPlan> mounts) {
+                              List<MountPlan> mounts, List<String> deviceRules) {
 
     /** @param data tmpfs options such as "size=64m,mode=1777"; null for binds */
     public record MountPlan(String type, String source, String target, boolean readOnly, String data) {

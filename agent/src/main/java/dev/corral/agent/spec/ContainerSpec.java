@@ -76,9 +76,14 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
     public record Pids(Long max) {
     }
 
-    /** @param capAdd capability names ("NET_ADMIN" or "CAP_NET_ADMIN", or "ALL") added to the default set */
+    /**
+     * @param capAdd capability names ("NET_ADMIN" or "CAP_NET_ADMIN", or "ALL") added to the default set
+     * @param deviceCgroupRules device nodes allowed on top of the default list, as Docker's --device-cgroup-rule
+     *                          ("b 8:16 rw"; see DeviceRules)
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Security(List<String> capAdd, List<String> capDrop, Boolean noNewPrivileges) {
+    public record Security(List<String> capAdd, List<String> capDrop, Boolean noNewPrivileges,
+                           List<String> deviceCgroupRules) {
     }
 
     /** @param type "bind" (source required; read-only unless readOnly is false) or "tmpfs" */

@@ -1,5 +1,6 @@
 package dev.corral.agent.spec;
 
+import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.cgroup.ResourceLimits;
 import dev.corral.exporter.sample.CgroupConversions;
 import dev.corral.exporter.sample.Limits;
@@ -99,13 +100,28 @@ public final class SpecValidator {
         }
 
         ResourceLimits limits = limits(spec.limits());
-        ContainerSpec.Security sec = spec.security() == null ? new ContainerSpec.Security(null, null, null)
+        ContainerSpec.Security sec = spec.security() == null ? new ContainerSpec.Security(null, null, null, null)
                 : spec.security();
         Set<String> caps = capabilities(sec);
         List<ContainerConfig.MountPlan> mounts = mounts(spec.mounts(), allowHost, namespaces.contains("mount"));
         return new ContainerConfig(name, command, env, cwd, uid, gid, List.copyOf(groups), hostname, labels, rootfs,
                 readOnly, Set.copyOf(namespaces), uidMap, gidMap, limits, caps,
-                sec.noNewPrivileges() == null || sec.noNewPrivileges(), mounts);
+                sec.noNewPrivileges() == null || sec.noNewPrivileges(), mounts, deviceRules(sec));
+    }
+
+    private static List<String> deviceRules(ContainerSpec.Security sec) throws SpecException {
+        if (sec.deviceCgroupRules() == null) {
+            return List.of();
+        }
+        for (int i = 0; i < sec.deviceCgroupRules().size(); i++) {
+            String rule = sec.deviceCgroupRules().get(i);
+            if (rule == null || !DeviceRules.isValid(rule)) {
+                throw new SpecException("security.deviceCgroupRules[" + i + "]", "expected 'TYPE MAJOR:MINOR ACCESS' "
+                        + "(a, b or c; a number or *; some of rwm), e.g. 'b 8:16 rw', got '"
+                        + (rule == null ? "null" : printable(rule)) + "'");
+            }
+        }
+        return List.copyOf(sec.deviceCgroupRules());
     }
 
     /** The image itself is resolved by the runtime (it fills the image's defaults in before validation). */

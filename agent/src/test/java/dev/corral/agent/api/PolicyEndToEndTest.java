@@ -124,10 +124,18 @@ class PolicyEndToEndTest {
             assertThat(metrics).containsPattern("corral_policy_cpu_entitled_cores\\{id=\"" + fx.parent
                     + "/hi\",name=\"hi\"\\} [0-9.]+");
             assertThat(metrics).containsPattern("corral_policy_dominant_share\\{id=\"" + fx.parent
-                    + "/lo\",name=\"lo\"\\} 0\\.[0-9]+");
+                    + "/lo\",name=\"lo\"\\} (0\\.[0-9]+|[1-9](\\.[0-9]+)?E-[0-9]+)"); // a fraction; Java prints a small one as 1.27E-4
 
-            // hi goes: lo, alone, is never given a quota and keeps what the pair had.
+            // hi goes: lo, alone, is never given a quota and keeps what the pair had. On their one CPU lo is
+            // entitled to a quarter, which is what the kernel gives it, so noise may have capped it there: such a
+            // quota is lifted liftAfter (2 s) after contention ends.
             fx.unix(DELETE, "/v1/containers/hi?force=true", null);
+            Path loQuota = fx.cgroupFile("lo", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us");
+            long liftBy = System.currentTimeMillis() + 5000L * SLOW;
+            while (!Files.readString(loQuota).strip().startsWith(fx.v2() ? "max" : "-1")) {
+                assertThat(System.currentTimeMillis()).as("lo's quota lifted").isLessThan(liftBy);
+                Thread.sleep(100);
+            }
             Thread.sleep(500);
             long throttled0 = throttledPeriods(fx, "lo");
             lo0 = cpuNanos(fx, "lo");
@@ -151,6 +159,182 @@ class PolicyEndToEndTest {
             assertThat(alone >= 1.5 * lo || idle < 0.05).as("alone %.3f cores vs. %.3f next to hi; CPU 1 idle %.0f %%",
                     alone, lo, idle * 100).isTrue();
         }
+    }
+
+    /**
+     * Cores used by a and b over {@code millis}, and what the policy entitled them to on average over the same
+     * time (its metric, sampled every 250 ms: one interval's entitlement follows that interval's noisy demand).
+     */
+    private static double[][] usedAndEntitled(AgentFixture fx, long millis) throws Exception {
+        long a0 = cpuNanos(fx, "a");
+        long b0 = cpuNanos(fx, "b");
+        long t0 = System.nanoTime();
+        double ea = 0, eb = 0;
+        int n = 0;
+        for (long end = System.currentTimeMillis() + millis; System.currentTimeMillis() < end; ) {
+            Thread.sleep(250);
+            String metrics = fx.unix(GET, "/metrics", null).body();
+            double a = entitled(fx, metrics, "a");
+            double b = entitled(fx, metrics, "b");
+            if (!Double.isNaN(a) && !Double.isNaN(b)) { // a cycle without both samples publishes no row
+                ea += a;
+                eb += b;
+                n++;
+            }
+        }
+        assertThat(n).as("entitlements published during the window").isPositive();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new double[][] {{(cpuNanos(fx, "a") - a0) / 1e9 / seconds, (cpuNanos(fx, "b") - b0) / 1e9 / seconds},
+            {ea / n, eb / n}};
+    }
+
+    /** The policy's entitlement of a container, from corral_policy_cpu_entitled_cores; NaN without one. */
+    private static double entitled(AgentFixture fx, String metrics, String name) {
+        var m = java.util.regex.Pattern.compile("corral_policy_cpu_entitled_cores\\{id=\"" + fx.parent + "/" + name
+                + "\",name=\"" + name + "\"\\} ([0-9.]+)").matcher(metrics);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    /** Weighted Jain's index of used / entitled. */
+    private static double jain(double[] used, double[] entitled) {
+        double sum = 0, squares = 0;
+        for (int i = 0; i < used.length; i++) {
+            double x = used[i] / entitled[i];
+            sum += x;
+            squares += x * x;
+        }
+        return sum * sum / (used.length * squares);
+    }
+
+    /**
+     * On two CPUs: a, one hog, pinned to CPU 0 by its cpuset; b, on both CPUs, runs a hog on each (its threads
+     * pinned inside it, which the load balancer cannot undo). Same weight. Weighted max-min with a's demand bounded
+     * by its one CPU: a 1 core, b 1 core. The kernel applies the weights per CPU, and b's weight is split over its
+     * two CPUs, so on CPU 0 a gets only 2/3 of it and b 1 1/3 cores in all. The policy caps b at its core: b's
+     * over-use goes, and a gets CPU 0 whenever b is throttled.
+     *
+     * <p>The containers' parent gets the largest weight so that other work on this shared machine hardly takes
+     * from them (what is measured is how the kernel splits CPU between the two).
+     */
+    /**
+     * Whether cores used across both CPUs are measured. Not in the v2 guest: there the agent in this JVM, emulated,
+     * takes about one of its two vCPUs (measured: a and b together got 1.0 core, 0.5 each, while a shell-only run
+     * of the same containers in the same guest splits 0.81 : 1.52 as here), so the guest proves the decisions and
+     * the knob (cpu.max), and this host the shares.
+     */
+    private static final boolean MEASURES_CPU = !Workloads.inV2Guest();
+
+    @Test
+    void aPinnedHogAndAnUnpinnedOneReachJain95OnlyOnceTheUnpinnedOneIsCappedAtItsShare() throws Exception {
+        String policy = "{" + policies(true, false, false, "") + "}";
+        String a = "{'name':'a','command':['sh','-c','while :; do :; done'],'limits':{'cpu':{'cpusetCpus':'0'}}}";
+        String b = "{'name':'b','command':['sh','-c','taskset -c 0 sh -c \\\"while :; do :; done\\\" & "
+                + "exec taskset -c 1 sh -c \\\"while :; do :; done\\\"'],'limits':{'cpu':{'cpusetCpus':'0-1'}}}";
+        double[] kernel;
+        double kernelJain;
+        // the kernel alone: a dry run decides (and publishes) the same but applies nothing
+        try (AgentFixture fx = new AgentFixture(json(policy), true); EventRecorder events = new EventRecorder(fx);
+             AutoCloseable favoured = favour(fx)) {
+            run(fx, a);
+            run(fx, b);
+            JsonObject decided = events.await(e -> e.getString("type").equals("policy") && e.getString("name").equals("b")
+                    && e.getJsonObject("attributes").getString("action").equals("set-cpu-quota"), 10_000);
+            assertThat(decided.getJsonObject("attributes").getBoolean("dryRun")).isTrue();
+            if (!MEASURES_CPU) {
+                Thread.sleep(2000);
+                assertThat(Files.readString(fx.cgroupFile("b", "cpu", "cpu.max")).strip()).startsWith("max");
+                return;
+            }
+            double[][] measured = usedAndEntitled(fx, 4000);
+            kernel = measured[0];
+            double[] entitled = measured[1];
+            kernelJain = jain(kernel, entitled);
+            System.out.printf("cpu pinned pair, kernel alone — a %.3f b %.3f cores (entitled %.2f, %.2f), Jain %.3f%n",
+                    kernel[0], kernel[1], entitled[0], entitled[1], kernelJain);
+            assertThat(entitled[0]).as("a: its one CPU").isBetween(0.95, 1.0);
+            assertThat(entitled[1]).as("b: the other").isBetween(0.95, 1.05);
+            // On CPU 0, a against b's half weight: 2/3 of it; b 1 1/3 cores, twice a's (1.7 to 2 here, with other
+            // work on the machine). The target is not met by the kernel alone.
+            assertThat(kernel[1] / kernel[0]).as("b/a with the kernel alone (a %.3f, b %.3f)", kernel[0], kernel[1])
+                    .isGreaterThan(1.4);
+            // (Its Jain, about 0.90 on a quiet machine, is not asserted: on a loaded one both get less than their CPU
+            // and the index of used/entitled rises toward 0.95 while the split stays as unfair.)
+            assertThat(Files.readString(fx.cgroupFile("b", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us")).strip())
+                    .startsWith(fx.v2() ? "max" : "-1");
+        }
+        try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx);
+             AutoCloseable favoured = favour(fx)) {
+            run(fx, a);
+            run(fx, b);
+            long started = System.currentTimeMillis();
+            JsonObject capped = events.await(e -> e.getString("type").equals("policy") && e.getString("name").equals("b")
+                    && e.getJsonObject("attributes").getString("action").equals("set-cpu-quota"), 10_000);
+            double decided = capped.getJsonObject("attributes").getJsonObject("inputs").getDouble("entitledCores");
+            String quota = Files.readString(fx.cgroupFile("b", "cpu", fx.v2() ? "cpu.max" : "cpu.cfs_quota_us")).strip();
+            long micros = Long.parseLong(quota.split(" ")[0]);
+            if (MEASURES_CPU) {
+                assertThat(decided).isBetween(0.95, 1.05);
+                assertThat(micros).as("b's quota in force: %s", quota).isBetween(95_000L, 105_000L);
+            } else { // the quota decided is written (it may have moved since with the guest's noisy samples)
+                assertThat(micros).as("b's quota in force: %s", quota).isBetween(1000L, 200_000L);
+            }
+            assertThat(fx.unix(GET, "/metrics", null).body()).contains("corral_policy_actions_total{"
+                    + "action=\"set-cpu-quota\",policy=\"cpuFairness\",reason=\"contention\"}");
+            assertThat(events.policy("cpuFairness", "set-cpu-quota")).as("a is never capped")
+                    .noneMatch(e -> e.getString("name").equals("a"));
+            if (!MEASURES_CPU) {
+                return;
+            }
+            Thread.sleep(1000); // the kernel settles on the quota
+            double[][] measured = usedAndEntitled(fx, 4000);
+            long within = System.currentTimeMillis() - started;
+            double[] policed = measured[0];
+            double[] entitled = measured[1];
+            double j = jain(policed, entitled);
+            System.out.printf("cpu pinned pair, with the policy — a %.3f b %.3f cores (entitled %.2f, %.2f), Jain %.3f "
+                    + "(kernel alone %.3f), measured by %d ms into contention%n", policed[0], policed[1], entitled[0],
+                    entitled[1], j, kernelJain, within);
+            assertThat(within).isLessThanOrEqualTo(10_000L * SLOW);
+            assertThat(j).as("weighted Jain's index (a %.3f, b %.3f cores)", policed[0], policed[1])
+                    .isGreaterThanOrEqualTo(0.95);
+            assertThat(policed[1]).as("b held to its core").isLessThan(1.1);
+            assertThat(policed[1] / policed[0]).as("b/a with the policy vs %.2f with the kernel alone",
+                    kernel[1] / kernel[0]).isLessThan(kernel[1] / kernel[0]);
+        }
+    }
+
+    /**
+     * Other work on this shared machine hardly takes CPU from the containers: their parent gets the largest CPU
+     * weight. So that the hogs do not starve the agent itself (its samples would come late and its rates be wrong),
+     * this JVM moves to a sibling cgroup of the same weight until the returned handle is closed.
+     */
+    private static AutoCloseable favour(AgentFixture fx) throws Exception {
+        String weightFile = fx.v2() ? "cpu.weight" : "cpu.shares";
+        String max = fx.v2() ? "10000" : "262144";
+        Files.writeString(fx.parentFile("cpu", weightFile), max);
+        Path parentDir = fx.parentFile("cpu", weightFile).getParent();
+        Path jvm = parentDir.resolveSibling(parentDir.getFileName() + "-jvm");
+        String own = null;
+        for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (fx.v2() ? f[0].equals("0") : List.of(f[1].split(",")).contains("cpu")) {
+                own = f[2];
+            }
+        }
+        Path home = parentDir.getParent().resolve(own.substring(1));
+        String pid = Long.toString(ProcessHandle.current().pid());
+        Files.createDirectory(jvm);
+        try {
+            Files.writeString(jvm.resolve(weightFile), max);
+            Files.writeString(jvm.resolve("cgroup.procs"), pid);
+        } catch (Exception e) {
+            Files.delete(jvm);
+            throw e;
+        }
+        return () -> {
+            Files.writeString(home.resolve("cgroup.procs"), pid);
+            Files.delete(jvm);
+        };
     }
 
     @Test
@@ -542,11 +726,13 @@ class PolicyEndToEndTest {
         String floodWhere = scratch ? "','--offset=0','--size=128M'" : "','--size=256M'";
         String singleWhere = scratch ? "','--offset=128M','--size=128M'" : "','--size=256M'";
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
-            run(fx, "{'name':'flood','command':['fio','--name=flood','--filename=" + floodFile + floodWhere + ","
+            run(fx, "{'name':'flood'," + Workloads.deviceRuleFor(floodFile)
+                    + "'command':['fio','--name=flood','--filename=" + floodFile + floodWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=libaio','--iodepth=16','--time_based',"
                     + "'--runtime=" + 40 * SLOW + "']}");
             Thread.sleep(1500);
-            run(fx, "{'name':'single','command':['fio','--name=single','--filename=" + singleFile + singleWhere + ","
+            run(fx, "{'name':'single'," + Workloads.deviceRuleFor(singleFile)
+                    + "'command':['fio','--name=single','--filename=" + singleFile + singleWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=psync','--time_based',"
                     + "'--runtime=" + 40 * SLOW + "']}");
             JsonObject throttle = events.await(e -> e.getString("type").equals("policy")
@@ -711,6 +897,44 @@ class PolicyEndToEndTest {
                     + "reason=\"queue-timeout\"} 1.0");
         } finally {
             Files.deleteIfExists(go);
+        }
+    }
+
+    /** The one-request run (start, wait, rm) waits through the queue, and leaves nothing whether it ran or not. */
+    @Test
+    void aOneRequestRunWaitsThroughTheQueueAndLeavesNothingRunOrRefused() throws Exception {
+        Path go = Path.of(TMP, "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
+        try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, 6 * SLOW + "s")), false);
+             EventRecorder events = new EventRecorder(fx)) {
+            run(fx, big("a", "while [ ! -e " + go + " ]; do sleep 0.1; done"));
+            var ran = java.util.concurrent.CompletableFuture.supplyAsync(() -> oneRequestRun(fx, big("b", "exit 7")));
+            events.await(e -> admission(e, "queue", "b"), 10_000L * SLOW);
+            Files.createFile(go); // a exits: b starts, exits 7 and is removed
+            AgentFixture.Response b = ran.get(60L * SLOW, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(b.status()).as(b.body()).isEqualTo(200);
+            assertThat(new JsonObject(b.body()).getInteger("exitCode")).isEqualTo(7);
+            assertThat(fx.unix(GET, "/v1/containers/b", null).status()).isEqualTo(404);
+            assertThat(fx.cgroupDirs("b")).isEmpty();
+
+            run(fx, big("c", "exec sleep 600"));
+            var refused = java.util.concurrent.CompletableFuture.supplyAsync(() -> oneRequestRun(fx, big("d", "true")));
+            AgentFixture.Response d = refused.get(60L * SLOW, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(d.status()).as(d.body()).isEqualTo(200);
+            assertThat(new JsonObject(d.body()).getString("state")).isEqualTo("created");
+            assertThat(new JsonObject(d.body()).getString("error")).contains("still queued after");
+            assertThat(fx.unix(GET, "/v1/containers/d", null).status()).isEqualTo(404);
+            assertThat(fx.cgroupDirs("d")).isEmpty();
+            assertThat(fx.stateDir.resolve("containers/d")).doesNotExist();
+        } finally {
+            Files.deleteIfExists(go);
+        }
+    }
+
+    private static AgentFixture.Response oneRequestRun(AgentFixture fx, String spec) {
+        try {
+            return fx.unix(POST, "/v1/containers?start=true&wait=true&rm=true", spec);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -8,9 +8,12 @@ import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.exporter.testing.CpuQuotaCheck;
 import dev.corral.exporter.testing.Workloads;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -102,7 +105,9 @@ class ContainerRuntimeTest {
         String device = Workloads.writeDevice();
         Path target = Workloads.writeTarget("corral-test-rt-" + ProcessHandle.current().pid());
         try {
-            ContainerRecord r = runToExit("{'name':'io','command':['dd','if=/dev/zero','of=" + target
+            // In the v2 guest the target is its scratch disk's node, which the container needs allowed.
+            ContainerRecord r = runToExit("{'name':'io'," + Workloads.deviceRuleFor(target)
+                    + "'command':['dd','if=/dev/zero','of=" + target
                     + "','bs=1M','count=10','oflag=direct','status=none'],'limits':{'io':{'devices':[{'device':'"
                     + device + "','writeBps':'5m'}]}}}");
             assertThat(r.exitCode()).isZero();
@@ -188,19 +193,88 @@ class ContainerRuntimeTest {
     }
 
     @Test
-    void onV1OnlyTheAllowListedDevicesCanBeOpened() throws Exception {
-        if (!fx.layout.hierarchyOf("devices").isPresent()) {
-            return; // pure v2: no device cgroup yet (README, "not yet")
+    void runToExitWithRemoveLeavesNothingAndFreesTheName() throws Exception {
+        for (int round = 0; round < 2; round++) {
+            ContainerRecord r = fx.runtime.runToExit(RuntimeFixture.spec(
+                    "{'name':'gone','command':['/bin/sh','-c','exit 5'],'limits':{'memory':{'max':'64m'}}}"), true)
+                    .get(60, TimeUnit.SECONDS);
+            assertThat(r.state()).isEqualTo(ContainerState.EXITED);
+            assertThat(r.exitCode()).isEqualTo(5);
+            assertThatThrownBy(() -> fx.runtime.inspect("gone")).isInstanceOf(ContainerException.class);
+            assertThat(fx.cgroupDir("gone", "memory")).doesNotExist();
+            assertThat(fx.cgroupDir("gone", "freezer")).doesNotExist();
+            assertThat(fx.stateDir.resolve("containers/gone")).doesNotExist();
         }
-        // The host's disk node (the container sees the host's /dev without a rootfs) and the allowed /dev/null.
-        Path disk = Path.of("/dev").resolve(Path.of("/sys/dev/block", Workloads.writeDevice()).toRealPath()
-                .getFileName());
-        assertThat(disk).exists();
+        ContainerRecord kept = fx.runtime.runToExit(RuntimeFixture.spec("{'name':'kept','command':['/bin/true']}"),
+                false).get(60, TimeUnit.SECONDS);
+        assertThat(kept.exitCode()).isZero();
+        assertThat(fx.runtime.inspect("kept").state()).isEqualTo(ContainerState.EXITED);
+    }
+
+    /** A machine crash can leave an empty record (written without fsync, see StateStore.saveTransient). */
+    @Test
+    void anUnreadableRecordIsMovedAsideAndItsCgroupRemovedAtRecovery() throws Exception {
+        fx.runtime.create(RuntimeFixture.spec("{'name':'torn','command':['/bin/true']}"));
+        assertThat(fx.cgroupDir("torn", "memory")).isDirectory();
+        fx.runtime.close();
+        Files.write(fx.stateDir.resolve("containers/torn/container.json"), new byte[0]);
+        ContainerRuntime again = fx.restart();
+        assertThat(again.list()).isEmpty();
+        assertThat(fx.cgroupDir("torn", "memory")).doesNotExist();
+        try (var moved = Files.list(fx.stateDir.resolve("unreadable-records"))) {
+            assertThat(moved.map(p -> p.getFileName().toString())).singleElement().asString().startsWith("torn-");
+        }
+        assertThat(runToExit("{'name':'torn','command':['/bin/true']}").exitCode()).isZero(); // the name is free
+    }
+
+    /**
+     * The same allow-list (DeviceRules) enforced by the v1 devices controller here and by the BPF device program
+     * corral-shim attaches on cgroup v2 (this test runs in the v2 guest too): the allowed nodes read and write,
+     * a block device node is refused with EPERM.
+     */
+    @Test
+    void onlyTheAllowListedDevicesCanBeOpened() throws Exception {
+        // A host block device node this process can read (the container sees the host's /dev without a rootfs):
+        // its refusal inside is then the device filter's doing, not the host's.
+        Path disk = readableBlockDevice();
+        String devNo = Files.readString(Path.of("/sys/class/block", disk.getFileName().toString(), "dev")).strip();
         ContainerRecord r = runToExit("{'name':'devs','command':['/bin/sh','-c',"
-                + "'head -c 1 /dev/null && echo null-opened;"
+                + "'head -c 1 /dev/null && echo null-read; echo x >/dev/null && echo null-written;"
+                + " head -c 1 /dev/zero | od -An -tx1 | grep -q 00 && echo zero-read;"
+                + " echo x >/dev/zero && echo zero-written;"
                 + " head -c 1 " + disk + " >/dev/null && echo disk-opened || echo disk-refused']}");
         assertThat(r.exitCode()).isZero();
-        assertThat(fx.stdout("devs")).isEqualTo("null-opened\ndisk-refused\n");
+        assertThat(fx.stdout("devs")).isEqualTo("null-read\nnull-written\nzero-read\nzero-written\ndisk-refused\n");
+        assertThat(fx.stderr("devs")).contains("Operation not permitted");
+        // A rule of the spec's own (Docker's --device-cgroup-rule) opens it for reading, not writing. The
+        // write is tried in a subshell: sh exits when a redirection of the special builtin ':' fails.
+        ContainerRecord ro = runToExit("{'name':'disk-ro','security':{'deviceCgroupRules':['b "
+                + devNo + " r']},'command':['/bin/sh','-c',"
+                + "'head -c 1 " + disk + " >/dev/null && echo disk-read;"
+                + " (: >>" + disk + ") && echo disk-written || echo write-refused']}");
+        assertThat(ro.exitCode()).isZero();
+        assertThat(fx.stdout("disk-ro")).isEqualTo("disk-read\nwrite-refused\n");
+    }
+
+    /** The write target's disk first (the v2 guest's scratch disk), else the first that opens (a loop device). */
+    private static Path readableBlockDevice() throws IOException {
+        List<Path> candidates = new ArrayList<>();
+        Path sys = Path.of("/sys/dev/block", Workloads.writeDevice());
+        if (Files.exists(sys)) {
+            candidates.add(Path.of("/dev").resolve(sys.toRealPath().getFileName()));
+        }
+        try (var names = Files.list(Path.of("/sys/block"))) {
+            names.map(n -> Path.of("/dev", n.getFileName().toString())).sorted().forEach(candidates::add);
+        }
+        for (Path node : candidates) {
+            try (var in = Files.newInputStream(node)) {
+                in.read();
+                return node;
+            } catch (IOException e) {
+                // this sandbox refuses even root some nodes (here the root disk): try the next
+            }
+        }
+        throw new AssertionError("no readable block device node among " + candidates);
     }
 
     @Test
@@ -223,6 +297,8 @@ class ContainerRuntimeTest {
             {"{'name':'neg','command':['x'],'limits':{'memory':{'max':-5}}}", "limits.memory.max", "negative"},
             {"{'name':'cap','command':['x'],'security':{'capAdd':['CAP_TELEPORT']}}", "security.capAdd[0]",
                 "unknown capability"},
+            {"{'name':'dev','command':['x'],'security':{'deviceCgroupRules':['b 8:0 rwx']}}",
+                "security.deviceCgroupRules[0]", "'b 8:0 rwx'"},
             {"{'name':'root','command':['x'],'mounts':[{'source':'/','target':'/host'}]}", "mounts[0].source",
                 "dangerouslyAllowHostPaths"},
             {"{'name':'cpu','command':['x'],'limits':{'cpu':{'cpus':0}}}", "limits.cpu.cpus", "more than 0"},

@@ -60,6 +60,11 @@ final class RuntimeFixture implements AutoCloseable {
         return Files.exists(log) ? Files.readString(log) : "";
     }
 
+    String stderr(String name) throws IOException {
+        Path log = runtime.logDir(name).resolve("stderr.log");
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
     @Override
     public void close() throws Exception {
         try {

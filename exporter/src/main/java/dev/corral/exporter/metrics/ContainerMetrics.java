@@ -1,296 +1,311 @@
 package dev.corral.exporter.metrics;
 
 import dev.corral.exporter.collect.Snapshot;
+import dev.corral.exporter.metrics.Family.Type;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
-import dev.corral.exporter.sample.CpuStats;
 import dev.corral.exporter.sample.Limits;
 import dev.corral.exporter.sample.MemoryStats;
 import dev.corral.exporter.sample.Pressure;
 import dev.corral.exporter.sample.PressureStats;
 import dev.corral.exporter.sample.SpecStats;
-import io.prometheus.metrics.model.registry.MultiCollector;
-import io.prometheus.metrics.model.snapshots.CounterSnapshot;
-import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
-import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
-import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
-import io.prometheus.metrics.model.snapshots.Labels;
-import io.prometheus.metrics.model.snapshots.MetricSnapshot;
-import io.prometheus.metrics.model.snapshots.MetricSnapshots;
-import io.prometheus.metrics.model.snapshots.Unit;
-import io.prometheus.metrics.model.snapshots.UnknownSnapshot;
-import io.prometheus.metrics.model.snapshots.UnknownSnapshot.UnknownDataPointSnapshot;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
-import java.util.function.Supplier;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
 
 /**
- * Turns the latest {@link Snapshot} into cAdvisor-named metrics at scrape time. It reads memory only, never
- * files. Conventions follow cAdvisor so its alerts and dashboards work: unlimited memory limits are 0, a CPU
- * quota series exists only when a quota is set, counters end in {@code _total} (except
- * {@code container_memory_failcnt}, which cAdvisor names without it and is therefore exposed untyped).
+ * Writes a {@link Snapshot} as cAdvisor-named metrics in the Prometheus text format, straight from the
+ * immutable samples: about 30 series per cgroup, so 1,000 cgroups are 30,000 series that a meter or data point
+ * object per series would allocate 20 MB for at every scrape. It reads memory only, never files. The bytes are
+ * those client_java's PrometheusTextFormatWriter wrote for the same series (families sorted by name, series by
+ * label values, values as {@link Double#toString}); ContainerMetricsTest holds it to that.
+ *
+ * <p>Conventions follow cAdvisor so its alerts and dashboards work: unlimited memory limits are 0, a CPU quota
+ * series exists only when a quota is set, counters end in {@code _total} (except
+ * {@code container_memory_failcnt}, which cAdvisor names without it and is therefore exposed untyped). A value
+ * the kernel did not provide ({@link Absent}) has no series.
  */
-public final class ContainerMetrics implements MultiCollector {
+public final class ContainerMetrics {
 
     private static final double NANOS = 1e9;
     private static final double MICROS = 1e6;
+    private static final double MILLIS = 1e3;
 
-    private final Supplier<Snapshot> snapshots;
+    /** A family with one series per cgroup, labelled {@code id} and {@code name}. */
+    private record PerCgroup(Family family, ToLongFunction<CgroupSample> raw, double divisor, boolean liveOnly,
+                             boolean always) {
+        PerCgroup(Family family, ToLongFunction<CgroupSample> raw, double divisor, boolean liveOnly) {
+            this(family, raw, divisor, liveOnly, false);
+        }
+    }
+
+    /** A family with series per cgroup and block device. */
+    private record PerDevice(Family family, boolean byOperation, Function<BlkioDevice, long[]> raw) {
+    }
+
+    private static final List<Object> FAMILIES = families();
+    private static final Family MACHINE_CPU_CORES = new Family(Type.GAUGE, "machine_cpu_cores",
+            "Number of logical CPU cores");
+    private static final Family MACHINE_MEMORY = new Family(Type.GAUGE, "machine_memory_bytes",
+            "Amount of memory installed on the machine");
+
     private final ContainerNames names;
     private final MachineInfo machine;
     private final DeviceNames devices;
 
-    public ContainerMetrics(Supplier<Snapshot> snapshots, ContainerNames names, MachineInfo machine,
-                            DeviceNames devices) {
-        this.snapshots = snapshots;
+    public ContainerMetrics(ContainerNames names, MachineInfo machine, DeviceNames devices) {
         this.names = names;
         this.machine = machine;
         this.devices = devices;
     }
 
-    @Override
-    public MetricSnapshots collect() {
-        Snapshot snapshot = snapshots.get();
-        Families f = new Families();
-        snapshot.live().values().forEach(s -> add(f, s, true));
-        snapshot.recent().values().forEach(s -> add(f, s, false));
-        f.gauge("machine_cpu_cores", "Number of logical CPU cores", null).add(Labels.EMPTY, machine.cpuCores());
-        f.gauge("machine_memory_bytes", "Amount of memory installed on the machine", Unit.BYTES)
-                .add(Labels.EMPTY, machine.memoryBytes());
-        return f.build();
+    private static List<Object> families() {
+        List<Object> f = new ArrayList<>();
+        f.add(new PerCgroup(new Family(Type.GAUGE, "container_last_seen",
+                "Last time a container was seen by the exporter"), CgroupSample::timestampMillis, MILLIS, false, true));
+        f.add(new PerCgroup(new Family(Type.GAUGE, "container_start_time_seconds",
+                "Start time of the container since unix epoch in seconds"), CgroupSample::startTimeMillis, MILLIS,
+                false));
+        cpu(f, "container_cpu_usage_seconds", "Cumulative cpu time consumed in seconds", NANOS, c -> c.usageNanos());
+        cpu(f, "container_cpu_user_seconds", "Cumulative user cpu time consumed in seconds", NANOS,
+                c -> c.userNanos());
+        cpu(f, "container_cpu_system_seconds", "Cumulative system cpu time consumed in seconds", NANOS,
+                c -> c.systemNanos());
+        cpu(f, "container_cpu_cfs_periods", "Number of elapsed enforcement period intervals", 1, c -> c.periods());
+        cpu(f, "container_cpu_cfs_throttled_periods", "Number of throttled period intervals", 1,
+                c -> c.throttledPeriods());
+        cpu(f, "container_cpu_cfs_throttled_seconds", "Total time duration the container has been throttled", NANOS,
+                c -> c.throttledNanos());
+        memory(f, Type.GAUGE, "container_memory_usage_bytes", "Current memory usage in bytes, including all memory "
+                + "regardless of when it was accessed", MemoryStats::usage);
+        memory(f, Type.GAUGE, "container_memory_working_set_bytes", "Current working set in bytes",
+                MemoryStats::workingSet);
+        memory(f, Type.GAUGE, "container_memory_rss", "Size of RSS in bytes", MemoryStats::rss);
+        memory(f, Type.GAUGE, "container_memory_cache", "Number of bytes of page cache memory", MemoryStats::cache);
+        memory(f, Type.GAUGE, "container_memory_mapped_file", "Size of memory mapped files in bytes",
+                MemoryStats::mappedFile);
+        memory(f, Type.GAUGE, "container_memory_swap", "Container swap usage in bytes", MemoryStats::swap);
+        memory(f, Type.GAUGE, "container_memory_max_usage_bytes", "Maximum memory usage recorded in bytes",
+                MemoryStats::maxUsage);
+        memory(f, Type.UNTYPED, "container_memory_failcnt", "Number of memory usage hits limits",
+                MemoryStats::failcnt);
+        memory(f, Type.COUNTER, "container_oom_events", "Count of out of memory events observed for the container",
+                MemoryStats::oomKills);
+        memory(f, Type.COUNTER, "container_memory_high_events", "Times usage went over memory.high (cgroup v2)",
+                MemoryStats::highEvents);
+        memory(f, Type.COUNTER, "container_memory_max_events", "Times usage hit memory.max (cgroup v2)",
+                MemoryStats::maxEvents);
+        f.add(new PerDevice(new Family(Type.COUNTER, "container_blkio_device_usage", "Blkio device bytes usage"),
+                true, d -> new long[] {d.readBytes(), d.writeBytes()}));
+        f.add(new PerDevice(new Family(Type.COUNTER, "container_fs_reads_bytes", "Cumulative count of bytes read"),
+                false, d -> new long[] {d.readBytes()}));
+        f.add(new PerDevice(new Family(Type.COUNTER, "container_fs_writes_bytes",
+                "Cumulative count of bytes written"), false, d -> new long[] {d.writeBytes()}));
+        f.add(new PerDevice(new Family(Type.COUNTER, "container_fs_reads", "Cumulative count of reads completed"),
+                false, d -> new long[] {d.readOps()}));
+        f.add(new PerDevice(new Family(Type.COUNTER, "container_fs_writes", "Cumulative count of writes completed"),
+                false, d -> new long[] {d.writeOps()}));
+        f.add(new PerCgroup(new Family(Type.GAUGE, "container_threads",
+                "Number of threads running inside the container"),
+                s -> s.pids() == null ? Absent.VALUE : s.pids().current(), 1, false));
+        f.add(new PerCgroup(new Family(Type.GAUGE, "container_threads_max",
+                "Maximum number of threads allowed inside the container, 0 for unlimited"),
+                s -> s.pids() == null ? Absent.VALUE : unlimitedAsZero(s.pids().max()), 1, false));
+        for (String resource : List.of("cpu", "memory", "io")) {
+            Function<PressureStats, Pressure> of = resource.equals("cpu") ? PressureStats::cpu
+                    : resource.equals("memory") ? PressureStats::memory : PressureStats::io;
+            pressure(f, "container_pressure_" + resource + "_waiting_seconds", "Total time duration tasks in the "
+                    + "container have waited due to " + resource + " congestion (PSI some)", of, Pressure::someMicros);
+            pressure(f, "container_pressure_" + resource + "_stalled_seconds", "Total time duration no tasks in the "
+                    + "container could make progress due to " + resource + " congestion (PSI full)", of,
+                    Pressure::fullMicros);
+        }
+        spec(f, "container_spec_memory_limit_bytes", "Memory limit for the container, 0 for unlimited",
+                s -> unlimitedAsZero(s.memoryLimit()));
+        spec(f, "container_spec_memory_swap_limit_bytes", "Memory swap limit for the container, 0 for unlimited",
+                s -> unlimitedAsZero(s.swapLimit()));
+        spec(f, "container_spec_memory_reservation_limit_bytes", "Memory reservation for the container, 0 for none",
+                s -> unlimitedAsZero(s.memoryReservation()));
+        spec(f, "container_spec_cpu_quota", "CPU quota of the container (microseconds per period)",
+                s -> Limits.isUnlimited(s.cpuQuotaMicros()) ? Absent.VALUE : s.cpuQuotaMicros());
+        spec(f, "container_spec_cpu_period", "CPU period of the container (microseconds)", SpecStats::cpuPeriodMicros);
+        spec(f, "container_spec_cpu_shares", "CPU share of the container", SpecStats::cpuShares);
+        f.sort(Comparator.comparing(ContainerMetrics::familyName));
+        return List.copyOf(f);
     }
 
-    private void add(Families f, CgroupSample s, boolean live) {
-        Labels id = Labels.of("id", s.path(), "name", names.nameOf(s.path()));
-        f.gauge("container_last_seen", "Last time a container was seen by the exporter", null)
-                .add(id, s.timestampMillis() / 1000.0);
-        if (!Absent.is(s.startTimeMillis())) {
-            f.gauge("container_start_time_seconds", "Start time of the container since unix epoch in seconds",
-                    Unit.SECONDS).add(id, s.startTimeMillis() / 1000.0);
-        }
-        addCpu(f, id, s.cpu());
-        addMemory(f, id, s.memory());
-        addBlkio(f, id, s.blkio());
-        if (s.pids() != null) {
-            f.gauge("container_threads", "Number of threads running inside the container", null)
-                    .add(id, s.pids().current());
-            if (!Absent.is(s.pids().max())) {
-                f.gauge("container_threads_max", "Maximum number of threads allowed inside the container, "
-                        + "0 for unlimited", null).add(id, unlimitedAsZero(s.pids().max()));
-            }
-        }
-        addPressure(f, id, s.pressure());
-        if (live) {
-            addSpec(f, id, s.spec());
-        }
+    private static String familyName(Object f) {
+        return f instanceof PerCgroup p ? p.family().name : ((PerDevice) f).family().name;
     }
 
-    private static void addCpu(Families f, Labels id, CpuStats c) {
-        if (c == null) {
-            return;
-        }
-        f.counter("container_cpu_usage_seconds", "Cumulative cpu time consumed in seconds", Unit.SECONDS)
-                .add(id, c.usageNanos(), NANOS);
-        f.counter("container_cpu_user_seconds", "Cumulative user cpu time consumed in seconds", Unit.SECONDS)
-                .add(id, c.userNanos(), NANOS);
-        f.counter("container_cpu_system_seconds", "Cumulative system cpu time consumed in seconds", Unit.SECONDS)
-                .add(id, c.systemNanos(), NANOS);
-        f.counter("container_cpu_cfs_periods", "Number of elapsed enforcement period intervals", null)
-                .add(id, c.periods(), 1);
-        f.counter("container_cpu_cfs_throttled_periods", "Number of throttled period intervals", null)
-                .add(id, c.throttledPeriods(), 1);
-        f.counter("container_cpu_cfs_throttled_seconds", "Total time duration the container has been throttled",
-                Unit.SECONDS).add(id, c.throttledNanos(), NANOS);
+    private static void cpu(List<Object> f, String name, String help, double divisor,
+                            ToLongFunction<dev.corral.exporter.sample.CpuStats> field) {
+        f.add(new PerCgroup(new Family(Type.COUNTER, name, help),
+                s -> s.cpu() == null ? Absent.VALUE : field.applyAsLong(s.cpu()), divisor, false));
     }
 
-    private static void addMemory(Families f, Labels id, MemoryStats m) {
-        if (m == null) {
-            return;
-        }
-        f.gauge("container_memory_usage_bytes", "Current memory usage in bytes, including all memory regardless "
-                + "of when it was accessed", Unit.BYTES).add(id, m.usage());
-        f.gauge("container_memory_working_set_bytes", "Current working set in bytes", Unit.BYTES)
-                .add(id, m.workingSet());
-        f.gauge("container_memory_rss", "Size of RSS in bytes", null).add(id, m.rss());
-        f.gauge("container_memory_cache", "Number of bytes of page cache memory", null).add(id, m.cache());
-        f.gauge("container_memory_mapped_file", "Size of memory mapped files in bytes", null)
-                .add(id, m.mappedFile());
-        f.gauge("container_memory_swap", "Container swap usage in bytes", null).add(id, m.swap());
-        f.gauge("container_memory_max_usage_bytes", "Maximum memory usage recorded in bytes", Unit.BYTES)
-                .add(id, m.maxUsage());
-        f.untyped("container_memory_failcnt", "Number of memory usage hits limits").add(id, m.failcnt());
-        f.counter("container_oom_events", "Count of out of memory events observed for the container", null)
-                .add(id, m.oomKills(), 1);
-        f.counter("container_memory_high_events", "Times usage went over memory.high (cgroup v2)", null)
-                .add(id, m.highEvents(), 1);
-        f.counter("container_memory_max_events", "Times usage hit memory.max (cgroup v2)", null)
-                .add(id, m.maxEvents(), 1);
+    private static void memory(List<Object> f, Type type, String name, String help, ToLongFunction<MemoryStats> field) {
+        f.add(new PerCgroup(new Family(type, name, help),
+                s -> s.memory() == null ? Absent.VALUE : field.applyAsLong(s.memory()), 1, false));
     }
 
-    private void addBlkio(Families f, Labels id, List<BlkioDevice> blkio) {
-        if (blkio == null) {
-            return;
-        }
-        for (BlkioDevice d : blkio) {
-            String device = devices.nameOf(d.device());
-            Labels dev = id.add("device", device);
-            Labels op = dev.add("major", Integer.toString(d.major())).add("minor", Integer.toString(d.minor()));
-            Fam usage = f.counter("container_blkio_device_usage", "Blkio device bytes usage", null);
-            usage.add(op.add("operation", "Read"), d.readBytes(), 1);
-            usage.add(op.add("operation", "Write"), d.writeBytes(), 1);
-            f.counter("container_fs_reads_bytes", "Cumulative count of bytes read", Unit.BYTES)
-                    .add(dev, d.readBytes(), 1);
-            f.counter("container_fs_writes_bytes", "Cumulative count of bytes written", Unit.BYTES)
-                    .add(dev, d.writeBytes(), 1);
-            f.counter("container_fs_reads", "Cumulative count of reads completed", null).add(dev, d.readOps(), 1);
-            f.counter("container_fs_writes", "Cumulative count of writes completed", null)
-                    .add(dev, d.writeOps(), 1);
-        }
+    private static void pressure(List<Object> f, String name, String help, Function<PressureStats, Pressure> of,
+                                 ToLongFunction<Pressure> field) {
+        f.add(new PerCgroup(new Family(Type.COUNTER, name, help), s -> {
+            Pressure p = s.pressure() == null ? null : of.apply(s.pressure());
+            return p == null ? Absent.VALUE : field.applyAsLong(p);
+        }, MICROS, false));
     }
 
-    private static void addPressure(Families f, Labels id, PressureStats p) {
-        if (p == null) {
-            return;
-        }
-        addPressure(f, id, "cpu", p.cpu());
-        addPressure(f, id, "memory", p.memory());
-        addPressure(f, id, "io", p.io());
-    }
-
-    private static void addPressure(Families f, Labels id, String resource, Pressure p) {
-        if (p == null) {
-            return;
-        }
-        f.counter("container_pressure_" + resource + "_waiting_seconds", "Total time duration tasks in the "
-                + "container have waited due to " + resource + " congestion (PSI some)", Unit.SECONDS)
-                .add(id, p.someMicros(), MICROS);
-        f.counter("container_pressure_" + resource + "_stalled_seconds", "Total time duration no tasks in the "
-                + "container could make progress due to " + resource + " congestion (PSI full)", Unit.SECONDS)
-                .add(id, p.fullMicros(), MICROS);
-    }
-
-    private static void addSpec(Families f, Labels id, SpecStats s) {
-        if (s == null) {
-            return;
-        }
-        f.gauge("container_spec_memory_limit_bytes", "Memory limit for the container, 0 for unlimited",
-                Unit.BYTES).add(id, unlimitedAsZero(s.memoryLimit()));
-        f.gauge("container_spec_memory_swap_limit_bytes", "Memory swap limit for the container, 0 for unlimited",
-                Unit.BYTES).add(id, unlimitedAsZero(s.swapLimit()));
-        f.gauge("container_spec_memory_reservation_limit_bytes", "Memory reservation for the container, 0 for "
-                + "none", Unit.BYTES).add(id, unlimitedAsZero(s.memoryReservation()));
-        if (!Limits.isUnlimited(s.cpuQuotaMicros())) {
-            f.gauge("container_spec_cpu_quota", "CPU quota of the container (microseconds per period)", null)
-                    .add(id, s.cpuQuotaMicros());
-        }
-        f.gauge("container_spec_cpu_period", "CPU period of the container (microseconds)", null)
-                .add(id, s.cpuPeriodMicros());
-        f.gauge("container_spec_cpu_shares", "CPU share of the container", null).add(id, s.cpuShares());
+    /** Limits are exported for cgroups that exist: a removed container's limits are no longer in force. */
+    private static void spec(List<Object> f, String name, String help, ToLongFunction<SpecStats> field) {
+        f.add(new PerCgroup(new Family(Type.GAUGE, name, help),
+                s -> s.spec() == null ? Absent.VALUE : field.applyAsLong(s.spec()), 1, true));
     }
 
     private static long unlimitedAsZero(long v) {
         return Limits.isUnlimited(v) ? 0 : v;
     }
 
-    /** Metric families in first-use order; a family with no data points is not exported. */
-    private static final class Families {
-        private final java.util.LinkedHashMap<String, Fam> byName = new java.util.LinkedHashMap<>();
+    /**
+     * One cgroup's sample with its label block {@code id="...",name="..."}, escaped and encoded once per scrape
+     * for all its series; {@code nameAt} is where {@code name="} starts.
+     */
+    private record Row(CgroupSample sample, boolean live, int labelsFrom, int nameAt, int labelsTo) {
+    }
 
-        Fam counter(String name, String help, Unit unit) {
-            return byName.computeIfAbsent(name, n -> new Fam(Kind.COUNTER, n, help, unit));
-        }
+    /** One block device of one cgroup, in the order client_java sorts such series (device, id, major, minor). */
+    private record DeviceRow(String device, Row row, BlkioDevice io) {
+    }
 
-        Fam gauge(String name, String help, Unit unit) {
-            return byName.computeIfAbsent(name, n -> new Fam(Kind.GAUGE, n, help, unit));
-        }
+    private static final Comparator<DeviceRow> DEVICE_ORDER = Comparator.comparing(DeviceRow::device)
+            .thenComparing(d -> d.row().sample().path())
+            .thenComparing(d -> Integer.toString(d.io().major()))
+            .thenComparing(d -> Integer.toString(d.io().minor()));
 
-        Fam untyped(String name, String help) {
-            return byName.computeIfAbsent(name, n -> new Fam(Kind.UNTYPED, n, help, null));
-        }
-
-        MetricSnapshots build() {
-            List<MetricSnapshot> out = new ArrayList<>(byName.size());
-            for (Fam fam : byName.values()) {
-                if (fam.size() > 0) {
-                    out.add(fam.build());
+    /** Appends the container families (every family with at least one series) to {@code out}. */
+    void writeContainers(Snapshot snapshot, TextOut out) {
+        List<CgroupSample> samples = new ArrayList<>(snapshot.live().size() + snapshot.recent().size());
+        samples.addAll(snapshot.live().values());
+        samples.addAll(snapshot.recent().values());
+        samples.sort(Comparator.comparing(CgroupSample::path));
+        TextOut labels = new TextOut(samples.size() * 64);
+        Row[] rows = new Row[samples.size()];
+        List<DeviceRow> deviceRows = new ArrayList<>();
+        for (int i = 0; i < rows.length; i++) {
+            CgroupSample s = samples.get(i);
+            int from = labels.size();
+            labels.writeAscii("id=\"");
+            labels.writeEscaped(s.path());
+            labels.writeAscii("\",");
+            int nameAt = labels.size();
+            labels.writeAscii("name=\"");
+            labels.writeEscaped(names.nameOf(s.path()));
+            labels.write((byte) '"');
+            rows[i] = new Row(s, snapshot.live().containsKey(s.path()), from, nameAt, labels.size());
+            if (s.blkio() != null) {
+                for (BlkioDevice d : s.blkio()) {
+                    deviceRows.add(new DeviceRow(devices.nameOf(d.device()), rows[i], d));
                 }
             }
-            return new MetricSnapshots(out);
+        }
+        deviceRows.sort(DEVICE_ORDER);
+        byte[] labelBytes = labels.bytes();
+        for (Object f : FAMILIES) {
+            if (f instanceof PerCgroup p) {
+                writeFamily(p, rows, labelBytes, out);
+            } else {
+                writeFamily((PerDevice) f, deviceRows, labelBytes, out);
+            }
         }
     }
 
-    private enum Kind { COUNTER, GAUGE, UNTYPED }
-
-    private static final class Fam {
-        private final Kind kind;
-        private final String name;
-        private final String help;
-        private final Unit unit;
-        private final List<Labels> labels = new ArrayList<>();
-        private final List<Double> values = new ArrayList<>();
-
-        Fam(Kind kind, String name, String help, Unit unit) {
-            this.kind = kind;
-            this.name = name;
-            this.help = help;
-            this.unit = unit;
+    private static void writeFamily(PerCgroup f, Row[] rows, byte[] labels, TextOut out) {
+        boolean any = false;
+        for (Row r : rows) {
+            if (f.liveOnly() && !r.live()) {
+                continue;
+            }
+            long raw = f.raw().applyAsLong(r.sample());
+            if (Absent.is(raw) && !f.always()) {
+                continue;
+            }
+            if (!any) {
+                out.write(f.family().header);
+                any = true;
+            }
+            out.write(f.family().sampleName);
+            out.write((byte) '{');
+            out.write(labels, r.labelsFrom(), r.labelsTo() - r.labelsFrom());
+            out.writeAscii("} ");
+            writeValue(out, raw, f.divisor());
+            out.write((byte) '\n');
         }
+    }
 
-        int size() {
-            return labels.size();
+    private static void writeFamily(PerDevice f, List<DeviceRow> rows, byte[] labels, TextOut out) {
+        if (rows.isEmpty()) {
+            return;
         }
-
-        /** Adds {@code raw / divisor} unless raw is absent. */
-        void add(Labels l, long raw, double divisor) {
-            if (!Absent.is(raw)) {
-                labels.add(l);
-                values.add(raw / divisor);
+        out.write(f.family().header);
+        for (DeviceRow d : rows) {
+            long[] values = f.raw().apply(d.io());
+            for (int op = 0; op < values.length; op++) {
+                if (Absent.is(values[op])) {
+                    continue;
+                }
+                out.write(f.family().sampleName);
+                out.writeAscii("{device=\"");
+                out.writeEscaped(d.device());
+                out.writeAscii("\",");
+                Row r = d.row();
+                out.write(labels, r.labelsFrom(), r.nameAt() - r.labelsFrom()); // id="...",
+                if (f.byOperation()) {
+                    out.writeAscii("major=\"");
+                    out.writeDigits(d.io().major());
+                    out.writeAscii("\",minor=\"");
+                    out.writeDigits(d.io().minor());
+                    out.writeAscii("\",");
+                }
+                out.write(labels, r.nameAt(), r.labelsTo() - r.nameAt()); // name="..."
+                if (f.byOperation()) {
+                    out.writeAscii(op == 0 ? ",operation=\"Read\"" : ",operation=\"Write\"");
+                }
+                out.writeAscii("} ");
+                writeValue(out, values[op], 1);
+                out.write((byte) '\n');
             }
         }
+    }
 
-        void add(Labels l, long raw) {
-            add(l, raw, 1);
+    /**
+     * {@code Double.toString(raw / divisor)}, as client_java writes values; integers below 10^7 (most counts and
+     * every zero) are written without going through a String.
+     */
+    static void writeValue(TextOut out, long raw, double divisor) {
+        if (raw == 0 || (divisor == 1 && raw > 0 && raw < 10_000_000)) {
+            out.writeDigits(raw);
+            out.writeAscii(".0");
+        } else {
+            out.writeAscii(Double.toString(raw / divisor));
         }
+    }
 
-        void add(Labels l, double value) {
-            labels.add(l);
-            values.add(value);
-        }
-
-        MetricSnapshot build() {
-            switch (kind) {
-                case COUNTER: {
-                    CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(help);
-                    if (unit != null) {
-                        b.unit(unit);
-                    }
-                    for (int i = 0; i < labels.size(); i++) {
-                        b.dataPoint(CounterDataPointSnapshot.builder().labels(labels.get(i)).value(values.get(i))
-                                .build());
-                    }
-                    return b.build();
-                }
-                case GAUGE: {
-                    GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
-                    if (unit != null) {
-                        b.unit(unit);
-                    }
-                    for (int i = 0; i < labels.size(); i++) {
-                        b.dataPoint(GaugeDataPointSnapshot.builder().labels(labels.get(i)).value(values.get(i))
-                                .build());
-                    }
-                    return b.build();
-                }
-                default: {
-                    UnknownSnapshot.Builder b = UnknownSnapshot.builder().name(name).help(help);
-                    for (int i = 0; i < labels.size(); i++) {
-                        b.dataPoint(UnknownDataPointSnapshot.builder().labels(labels.get(i)).value(values.get(i))
-                                .build());
-                    }
-                    return b.build();
-                }
-            }
-        }
+    /** Appends machine_cpu_cores and machine_memory_bytes. */
+    void writeMachine(TextOut out) {
+        out.write(MACHINE_CPU_CORES.header);
+        out.write(MACHINE_CPU_CORES.sampleName);
+        out.write((byte) ' ');
+        writeValue(out, machine.cpuCores(), 1);
+        out.write((byte) '\n');
+        out.write(MACHINE_MEMORY.header);
+        out.write(MACHINE_MEMORY.sampleName);
+        out.write((byte) ' ');
+        writeValue(out, machine.memoryBytes(), 1);
+        out.write((byte) '\n');
     }
 }

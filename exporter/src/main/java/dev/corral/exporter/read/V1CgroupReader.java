@@ -5,6 +5,7 @@ import dev.corral.exporter.discovery.Hierarchy;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.CpuStats;
 import dev.corral.exporter.sample.Limits;
 import dev.corral.exporter.sample.MemoryStats;
@@ -51,6 +52,7 @@ final class V1CgroupReader implements CgroupReader {
     private final FileSet cpuLimits;
     private final FileSet memoryLimits;
     private final FileSet pidsLimit;
+    private final FileSet cpusetLimits;
     private final LimitsRefresh limitsRefresh = new LimitsRefresh();
     private SpecStats spec;
     private long pidsMax = Absent.VALUE;
@@ -71,6 +73,9 @@ final class V1CgroupReader implements CgroupReader {
         blkio = new BlkioFiles(layout.hierarchyOf("blkio").flatMap(h -> h.dirOf(path)).orElse(null));
         pids = files(layout, "pids", path, "pids.current");
         pidsLimit = FileSet.perRead(pids.dir(), "pids.max");
+        // cpuset.effective_cpus: what the tasks can really use (a subset of the parent's); cpuset.cpus before 4.x
+        cpusetLimits = FileSet.perRead(layout.hierarchyOf("cpuset").flatMap(h -> h.dirOf(path))
+                .filter(java.nio.file.Files::isDirectory).orElse(null), "cpuset.effective_cpus", "cpuset.cpus");
         pressure = new PressureFiles(layout.unified().flatMap(h -> h.dirOf(path))
                 .filter(java.nio.file.Files::isDirectory).orElse(null), false);
     }
@@ -174,7 +179,14 @@ final class V1CgroupReader implements CgroupReader {
                     : Math.max(0, swLimit - Limits.normalizeV1Memory(limit));
         }
         return new SpecStats(normalizeMemory(limit), swapLimit, normalizeMemory(soft),
-                hasQuota && quota < 0 ? Limits.UNLIMITED : quota, period, shares);
+                hasQuota && quota < 0 ? Limits.UNLIMITED : quota, period, shares, readCpus(buf, errors));
+    }
+
+    private CpuSet readCpus(ReadBuffer buf, ReadErrors errors) {
+        if (cpusetLimits.load(0, buf, errors) || cpusetLimits.load(1, buf, errors)) {
+            return CpuSet.parse(buf.bytes(), buf.length());
+        }
+        return null;
     }
 
     private static long normalizeMemory(long v) {
@@ -210,6 +222,7 @@ final class V1CgroupReader implements CgroupReader {
         cpuLimits.close();
         memoryLimits.close();
         pidsLimit.close();
+        cpusetLimits.close();
         memory.close();
         blkio.close();
         pids.close();

@@ -3,6 +3,7 @@ package dev.corral.exporter.read;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.CgroupConversions;
 import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.CpuStats;
 import dev.corral.exporter.sample.MemoryStats;
 import dev.corral.exporter.sample.PidsStats;
@@ -17,9 +18,10 @@ final class V2CgroupReader implements CgroupReader {
     private static final String[] NAMES = {"cpu.stat", "memory.current", "memory.peak", "memory.stat",
         "memory.swap.current", "memory.events", "io.stat", "pids.current"};
     // limits: opened per read, read every LimitsRefresh.CYCLES cycles
-    private static final int PIDS_MAX = 0, MEM_MAX = 1, SWAP_MAX = 2, MEM_LOW = 3, CPU_MAX = 4, CPU_WEIGHT = 5;
+    private static final int PIDS_MAX = 0, MEM_MAX = 1, SWAP_MAX = 2, MEM_LOW = 3, CPU_MAX = 4, CPU_WEIGHT = 5,
+            CPUS_EFFECTIVE = 6;
     private static final String[] LIMIT_NAMES = {"pids.max", "memory.max", "memory.swap.max", "memory.low",
-        "cpu.max", "cpu.weight"};
+        "cpu.max", "cpu.weight", "cpuset.cpus.effective"};
 
     private static final KeyTable CPU_STAT_KEYS = new KeyTable("usage_usec", "user_usec", "system_usec",
             "nr_periods", "nr_throttled", "throttled_usec");
@@ -112,9 +114,10 @@ final class V2CgroupReader implements CgroupReader {
         if (Absent.is(limit) && Absent.is(weight) && Absent.is(period)) {
             return null; // the root cgroup has no limits
         }
+        CpuSet cpus = limits.load(CPUS_EFFECTIVE, buf, errors) ? CpuSet.parse(buf.bytes(), buf.length()) : null;
         return new SpecStats(limit, value(limits, SWAP_MAX, buf, errors), value(limits, MEM_LOW, buf, errors),
                 quota, period,
-                Absent.is(weight) ? Absent.VALUE : CgroupConversions.weightToShares(weight));
+                Absent.is(weight) ? Absent.VALUE : CgroupConversions.weightToShares(weight), cpus);
     }
 
     private static long value(FileSet files, int index, ReadBuffer buf, ReadErrors errors) {

@@ -2,6 +2,7 @@ package dev.corral.exporter.bench;
 
 import dev.corral.exporter.collect.Snapshot;
 import dev.corral.exporter.metrics.ContainerMetrics;
+import dev.corral.exporter.metrics.MetricsPage;
 import dev.corral.exporter.metrics.ContainerNames;
 import dev.corral.exporter.metrics.DeviceNames;
 import dev.corral.exporter.metrics.MachineInfo;
@@ -17,7 +18,6 @@ import dev.corral.exporter.sample.PressureStats;
 import dev.corral.exporter.sample.SpecStats;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -37,8 +37,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What a /metrics scrape costs without HTTP: {@link ContainerMetrics#collect()} (Snapshot to metric snapshots)
- * and {@link PrometheusMeterRegistry#scrape()} (that plus rendering the Prometheus text), on a synthetic
+ * What a /metrics scrape costs without HTTP: {@link MetricsPage#render()} of a snapshot not rendered yet
+ * ({@code scrape}: two equal snapshots alternate, so every call renders) and of one already rendered
+ * ({@code scrapeSameCycle}: a second scrape within one collection cycle), on a synthetic
  * {@link Snapshot} shaped like the benchmark host's cgroups (v1/hybrid: CPU, memory, pids, PSI and limits for
  * every cgroup; block IO on one device for 1 in 20).
  */
@@ -53,29 +54,33 @@ public class MetricsBench {
     @Param({"100", "1000"})
     public int cgroups;
 
-    private ContainerMetrics metrics;
-    private PrometheusMeterRegistry registry;
+    private Snapshot a;
+    private Snapshot b;
+    private Snapshot current;
+    private MetricsPage page;
 
     @Setup(Level.Trial)
     public void setUp() {
-        Snapshot snapshot = snapshot(cgroups, System.currentTimeMillis());
-        metrics = new ContainerMetrics(() -> snapshot, ContainerNames.NONE, new MachineInfo(2, 24L << 30),
-                new DeviceNames(Path.of("/sys/dev/block")));
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.getPrometheusRegistry().register(metrics);
-        String body = registry.scrape();
+        long now = System.currentTimeMillis();
+        a = snapshot(cgroups, now);
+        b = snapshot(cgroups, now);
+        current = a;
+        page = new MetricsPage(() -> current, new ContainerMetrics(ContainerNames.NONE, new MachineInfo(2, 24L << 30),
+                new DeviceNames(Path.of("/sys/dev/block"))), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        String body = page.render().text();
         long series = body.lines().filter(l -> !l.startsWith("#")).count();
         System.out.printf("%n[MetricsBench] %d cgroups: body %d bytes, %d series%n", cgroups, body.length(), series);
     }
 
     @Benchmark
-    public MetricSnapshots collect() {
-        return metrics.collect();
+    public MetricsPage.Body scrape() {
+        current = current == a ? b : a;
+        return page.render();
     }
 
     @Benchmark
-    public String scrape() {
-        return registry.scrape();
+    public MetricsPage.Body scrapeSameCycle() {
+        return page.render();
     }
 
     static Snapshot snapshot(int n, long now) {

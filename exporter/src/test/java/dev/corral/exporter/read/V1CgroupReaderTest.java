@@ -15,6 +15,7 @@ import dev.corral.exporter.sample.PidsStats;
 import dev.corral.exporter.sample.Pressure;
 import dev.corral.exporter.sample.PressureStats;
 import dev.corral.exporter.sample.SpecStats;
+import dev.corral.exporter.sample.CpuSet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -172,6 +173,21 @@ class V1CgroupReaderTest {
         assertThat(s.spec()).isEqualTo(new SpecStats(268435456, 402653184 - 268435456, 134217728, 50000, 250000,
                 512));
         assertThat(s.pids().max()).isEqualTo(100);
+    }
+
+    @Test
+    void theCpusetIsItsEffectiveCpusOrItsCpusOnKernelsWithoutThemAndUnknownWithoutTheController()
+            throws IOException {
+        assertThat(read().spec().cpus()).as("no cpuset hierarchy").isNull();
+        List<Hierarchy> withCpuset = new ArrayList<>(layout.hierarchies());
+        withCpuset.add(v1(tmp.resolve("cpuset"), "cpuset"));
+        layout = new CgroupLayout(CgroupMode.HYBRID, withCpuset, Map.of());
+        Path cpuset = Tree.dir(tmp.resolve("cpuset").resolve(PATH.substring(1)),
+                "cpuset.cpus", "0-3\n", "cpuset.effective_cpus", "1-2,5\n");
+        assertThat(read().spec().cpus()).isEqualTo(CpuSet.parse("1-2,5"));
+        Files.delete(cpuset.resolve("cpuset.effective_cpus"));
+        assertThat(read().spec().cpus()).isEqualTo(CpuSet.parse("0-3"));
+        assertThat(read().spec().cpus().count()).isEqualTo(4);
     }
 
     @Test

@@ -16,6 +16,7 @@ import dev.corral.exporter.sample.PidsStats;
 import dev.corral.exporter.sample.Pressure;
 import dev.corral.exporter.sample.PressureStats;
 import dev.corral.exporter.sample.SpecStats;
+import dev.corral.exporter.sample.CpuSet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,6 +131,14 @@ class V2CgroupReaderTest {
         assertThat(s.spec()).isEqualTo(new SpecStats(536870912, Limits.UNLIMITED, 0, 50000, 100000,
                 CgroupConversions.weightToShares(100)));
         assertThat(s.spec().cpuShares()).as("the default weight is the default shares").isEqualTo(1024);
+    }
+
+    @Test
+    void theCpusetIsCpusetCpusEffectiveAndUnknownWhereTheControllerIsNotEnabled() throws IOException {
+        assertThat(read(PATH).spec().cpus()).isNull();
+        Files.writeString(dir.resolve("cpuset.cpus"), "\n"); // none asked: the parent's
+        Files.writeString(dir.resolve("cpuset.cpus.effective"), "0-1\n");
+        assertThat(read(PATH).spec().cpus()).isEqualTo(CpuSet.firstN(2));
     }
 
     @Test

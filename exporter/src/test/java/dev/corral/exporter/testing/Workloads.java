@@ -52,6 +52,15 @@ public final class Workloads {
                 LinkOption.NOFOLLOW_LINKS));
     }
 
+    /**
+     * The container spec fragment (single-quoted JSON, ending in a comma) that lets a container write to
+     * {@link #writeTarget}: nothing for a file; for the v2 VM's scratch disk node, which the default device
+     * allow-list refuses, a {@code security.deviceCgroupRules} entry for it.
+     */
+    public static String deviceRuleFor(Path target) throws IOException {
+        return target.startsWith("/dev/") ? "'security':{'deviceCgroupRules':['b " + writeDevice() + " rw']}," : "";
+    }
+
     public static void expectLayout(CgroupLayout layout) {
         if (inV2Guest() && layout.mode() != CgroupMode.V2) {
             throw new AssertionError("the v2 VM must show a pure v2 layout, found " + layout);

@@ -2,6 +2,7 @@ package dev.corral.policies.engine;
 
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.CgroupConversions;
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.Limits;
 import dev.corral.policies.file.Policies;
 import java.util.ArrayList;
@@ -14,10 +15,11 @@ import java.util.Set;
 /**
  * Weighted, work-conserving CPU fairness. Class weights become cpu.shares (v1) / cpu.weight (v2), so the
  * kernel splits contended CPU by weight. Under contention (host CPU busy or CPU PSI high, and at least two
- * containers busy) each container's weighted max-min fair share of the host's cores is computed, a container
+ * containers busy) each container's weighted max-min fair share of the cores the busy ones can run on (the union
+ * of their cpusets) is computed, each demand bounded by its own cpuset's CPUs, a container
  * using more than its share (plus the tolerance) gets a CFS quota at it, and quotas follow the share as it
  * changes. Once contention has been over for liftAfter, quotas go back to the user's. A container alone keeps
- * everything: its share is the whole host.
+ * everything: its share is all the CPUs it may run on.
  */
 final class CpuFairness implements Rule {
 
@@ -61,9 +63,9 @@ final class CpuFairness implements Rule {
             weight[i] = m.weight();
             double used = m.cpuCores();
             busy += used >= BUSY_CORES ? 1 : 0;
-            demand[i] = demand(c, m, saturated);
+            demand[i] = Math.min(demand(c, m, saturated), cpusOf(c, m)); // it cannot run on more CPUs
         }
-        double[] share = MaxMin.shares(c.host().cpuCores(), demand, weight);
+        double[] share = shares(c, members, demand, weight);
         Map<String, Double> e = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
             e.put(members.get(i).cgroup(), share[i]);
@@ -104,6 +106,67 @@ final class CpuFairness implements Rule {
             return userCores;
         }
         return Math.min(userCores, used + (Double.isNaN(stall) ? 0 : stall) + 0.02);
+    }
+
+    /** How many CPUs a container may run on: its effective cpuset's, all the host's when unknown. */
+    static int cpusOf(Cycle c, Member m) {
+        CpuSet cpus = m.cpus();
+        return cpus == null ? c.host().cpuCores() : Math.min(cpus.count(), c.host().cpuCores());
+    }
+
+    /**
+     * The cores the busy containers compete for: the CPUs in the union of their cpusets (all the host's if one of
+     * them has none): two containers pinned to CPU 1 of a 2-CPU host share one core, not two.
+     */
+    static double capacity(Cycle c, List<Member> members) {
+        CpuSet union = CpuSet.EMPTY;
+        boolean any = false;
+        for (Member m : members) {
+            if (m.cpuCores() < BUSY_CORES) {
+                continue;
+            }
+            if (m.cpus() == null) {
+                return c.host().cpuCores();
+            }
+            union = union.union(m.cpus());
+            any = true;
+        }
+        return any ? Math.min(union.count(), c.host().cpuCores()) : c.host().cpuCores();
+    }
+
+    /**
+     * Weighted max-min over the CPUs: all members together get at most {@link #capacity}, and for each distinct
+     * cpuset S of a busy member, the members whose cpusets lie within S together at most |S| (two containers
+     * pinned to CPU 1 share one core, whatever runs elsewhere). Exact when the cpusets are nested or disjoint
+     * (docs/policies.md).
+     */
+    static double[] shares(Cycle c, List<Member> members, double[] demand, double[] weight) {
+        List<int[]> groups = new ArrayList<>();
+        List<Double> caps = new ArrayList<>();
+        int[] all = new int[members.size()];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        groups.add(all);
+        caps.add(capacity(c, members));
+        Set<CpuSet> seen = new java.util.HashSet<>();
+        for (Member m : members) {
+            CpuSet s = m.cpus();
+            if (s == null || m.cpuCores() < BUSY_CORES || !seen.add(s) || s.count() >= c.host().cpuCores()) {
+                continue;
+            }
+            List<Integer> within = new ArrayList<>();
+            for (int j = 0; j < members.size(); j++) {
+                CpuSet o = members.get(j).cpus();
+                if (o != null && o.intersect(s).equals(o)) {
+                    within.add(j);
+                }
+            }
+            groups.add(within.stream().mapToInt(Integer::intValue).toArray());
+            caps.add((double) s.count());
+        }
+        return MaxMin.shares(demand, weight, groups.toArray(new int[0][]),
+                caps.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     private void cap(Cycle c, Member m, double share, double hostBusy, double psi, List<Action> out) {

@@ -3,6 +3,7 @@ package dev.corral.policies.engine;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.Pressure;
 import dev.corral.policies.file.Policy;
 import java.util.HashMap;
@@ -31,6 +32,11 @@ record Member(ContainerView view, Policy.PolicyClass cls, CgroupSample now, Cgro
 
     boolean ownsCpuWeight() {
         return view.baseline().cpuShares() > 0;
+    }
+
+    /** The CPUs its tasks may run on (its effective cpuset), or null when the sample does not say: any. */
+    CpuSet cpus() {
+        return now.spec() == null ? null : now.spec().cpus();
     }
 
     /** CPU used over the interval, in cores. */

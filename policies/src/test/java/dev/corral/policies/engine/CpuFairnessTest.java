@@ -3,6 +3,7 @@ package dev.corral.policies.engine;
 import static dev.corral.policies.engine.Recorded.GIB;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.Limits;
 import java.util.List;
 import java.util.Map;
@@ -133,6 +134,105 @@ class CpuFairnessTest {
         Decision d2 = r.cycle(r.cpu(0, a, 0.4, b, 1.6, c, 0.0));
         assertThat(Recorded.of(d2, Action.SetCpu.class)).singleElement()
                 .satisfies(s -> assertThat(s.quotaMicros()).isEqualTo(49_500L));
+    }
+
+    private static Recorded aWeighs3() throws Exception {
+        return new Recorded(POLICY.replace("'names':['b']", "'names':['a']"),
+                new HostView(2, 8 * GIB, 4 * GIB, false, Recorded.PARENT), 1000, false);
+    }
+
+    /**
+     * Two cores; a (weight 3) pinned to CPU 0, b (weight 1) on both. Without cpusets a would be entitled to 1.5
+     * cores it cannot use and b held to half a core, leaving CPU 1 half idle; bounded by its cpuset, a is
+     * entitled to its one CPU and b to the other.
+     */
+    @Test
+    void aPinnedContainerIsEntitledToNoMoreThanItsCpusAndTheOtherToTheRest() throws Exception {
+        Recorded blind = aWeighs3();
+        Recorded.Cg a0 = blind.container("a", Map.of());
+        Recorded.Cg b0 = blind.container("b", Map.of());
+        a0.cpuStall = b0.cpuStall = 1.0;
+        Decision before = blind.cycle(blind.cpu(0, a0, 0.75, b0, 1.25));
+        assertThat(before.entitledCores()).containsEntry("/corral/a", 1.5).containsEntry("/corral/b", 0.5);
+
+        Recorded r = aWeighs3();
+        Recorded.Cg a = r.container("a", Map.of());
+        Recorded.Cg b = r.container("b", Map.of());
+        a.shares = 3072;
+        a.cpus = CpuSet.parse("0");
+        b.cpus = CpuSet.parse("0-1");
+        a.cpuStall = b.cpuStall = 1.0;
+        // what the kernel gives when b's tasks stay on CPU 0 too: a 3:1 there
+        Decision d = r.cycle(r.cpu(0, a, 0.75, b, 1.25));
+        assertThat(d.entitledCores()).containsEntry("/corral/a", 1.0).containsEntry("/corral/b", 1.0);
+        assertThat(Recorded.of(d, Action.SetCpu.class)).singleElement().satisfies(q -> {
+            assertThat(q.container()).isEqualTo("b");
+            assertThat(q.quotaMicros()).isEqualTo(100_000L);
+            assertThat(q.audit().inputs()).containsEntry("entitledCores", 1.0).containsEntry("usedCores", 1.25);
+        });
+        b.quota = 100_000;
+        for (int i = 0; i < 4; i++) {
+            b.throttled += 10;
+            // held at its core, b's demand is unbounded but for its two CPUs: nothing moves, nothing flaps
+            Decision held = r.cycle(r.cpu(0, a, 0.9, b, 1.0));
+            assertThat(held.entitledCores()).containsEntry("/corral/a", 1.0).containsEntry("/corral/b", 1.0);
+            assertThat(held.actions()).isEmpty();
+        }
+    }
+
+    /** Both on CPU 1 of two: they share one core (3:1, as the kernel splits it), not two: no quota. */
+    @Test
+    void containersSharingOneCpuShareOneCore() throws Exception {
+        Recorded r = twoHogs(false, false);
+        Recorded.Cg a = r.container("a", Map.of());
+        Recorded.Cg b = r.container("b", Map.of());
+        b.shares = 3072;
+        a.cpus = b.cpus = CpuSet.parse("1");
+        a.cpuStall = b.cpuStall = 1.0;
+        for (int i = 0; i < 3; i++) {
+            Decision d = r.cycle(r.cpu(0.9, a, 0.25, b, 0.75));
+            assertThat(d.entitledCores()).containsEntry("/corral/a", 0.25).containsEntry("/corral/b", 0.75);
+            assertThat(Recorded.of(d, Action.SetCpu.class)).isEmpty();
+        }
+        // b stops: a, alone on its CPU, is entitled to all of it and is never capped
+        b.cpuStall = 0;
+        Decision alone = r.cycle(r.cpu(1, a, 1.0, b, 0));
+        assertThat(alone.entitledCores().get("/corral/a")).as("all but the 0.02 an idle container is left")
+                .isCloseTo(0.98, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(Recorded.of(alone, Action.SetCpu.class)).isEmpty();
+    }
+
+    /**
+     * The dashboards' demo: web (weight 3) and batch (weight 0.5) share CPU 1, a hog held at 0.2 cores by its own
+     * quota runs on CPU 0. Web and batch together are entitled to CPU 1 alone, split 6:1 as the kernel splits it,
+     * not to the 1.8 cores left of the host (which entitled batch to 0.73 and left it far below).
+     */
+    @Test
+    void containersSharingACpuAreEntitledToThatCpuWhateverRunsOnTheOthers() throws Exception {
+        Recorded r = new Recorded("{'classes':[{'name':'web','weight':3,'selector':{'names':['web']}},"
+                + "{'name':'batch','weight':0.5,'selector':{'names':['batch']}}],'policies':{"
+                + "'memoryPressure':{'enabled':false},'oomProtection':{'enabled':false},'ioFairness':{'enabled':false}}}",
+                new HostView(2, 8 * GIB, 4 * GIB, false, Recorded.PARENT), 1000, false);
+        Recorded.Cg hog = r.container("hog", Map.of(), new ContainerView.Baseline(20_000, 100_000, 0,
+                Limits.UNLIMITED, Limits.UNLIMITED, 0, Map.of()));
+        Recorded.Cg web = r.container("web", Map.of());
+        Recorded.Cg batch = r.container("batch", Map.of());
+        hog.quota = 20_000;
+        hog.cpus = CpuSet.parse("0");
+        web.cpus = batch.cpus = CpuSet.parse("1");
+        web.shares = 3072;
+        batch.shares = 512;
+        web.cpuStall = batch.cpuStall = 1.0;
+        for (int i = 0; i < 3; i++) {
+            hog.throttled += 10;
+            Decision d = r.cycle(r.cpu(0.5, hog, 0.2, web, 6 / 7.0, batch, 1 / 7.0));
+            assertThat(d.entitledCores().get("/corral/hog")).isCloseTo(0.2, org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(d.entitledCores().get("/corral/web")).isCloseTo(6 / 7.0,
+                    org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(d.entitledCores().get("/corral/batch")).isCloseTo(1 / 7.0,
+                    org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(Recorded.of(d, Action.SetCpu.class)).as("everyone at its share").isEmpty();
+        }
     }
 
     @Test

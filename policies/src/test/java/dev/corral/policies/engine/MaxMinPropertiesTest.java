@@ -64,4 +64,24 @@ class MaxMinPropertiesTest {
         assertThat(s[0] / s[1]).isCloseTo(w1 / w2, within(1e-9 * w1 / w2));
         assertThat(s[0] + s[1]).isCloseTo(capacity, within(1e-9 * capacity));
     }
+
+    /** With one group holding everyone, the grouped filling is the plain one. */
+    @Property
+    void oneGroupOfAllIsThePlainMaxMin(@ForAll("claims") List<Claim> claims,
+                                       @ForAll @DoubleRange(min = 0, max = 16) double capacity) {
+        int n = claims.size();
+        double[] d = new double[n];
+        double[] w = new double[n];
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) {
+            d[i] = claims.get(i).demand();
+            w[i] = claims.get(i).weight();
+            all[i] = i;
+        }
+        double[] plain = MaxMin.shares(capacity, d, w);
+        double[] grouped = MaxMin.shares(d, w, new int[][] {all}, new double[] {capacity});
+        for (int i = 0; i < n; i++) {
+            assertThat(grouped[i]).isCloseTo(plain[i], within(1e-6 * Math.max(1, capacity)));
+        }
+    }
 }

@@ -4,6 +4,7 @@ import dev.corral.exporter.collect.Snapshot;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.CpuStats;
 import dev.corral.exporter.sample.Limits;
 import dev.corral.exporter.sample.MemoryStats;
@@ -46,6 +47,8 @@ final class Recorded {
         long ioSome;
         long ioBytes;
         boolean pressure = true;
+        /** Its effective cpuset; null: not known (any of the host's CPUs). */
+        CpuSet cpus;
         /** Share of each interval some task of the cgroup waited for CPU (PSI), added every cycle. */
         double cpuStall;
         double memStall;
@@ -62,7 +65,7 @@ final class Recorded {
                     List.of(new BlkioDevice(254, 0, 0, ioBytes, 0, 0)), null,
                     pressure ? new PressureStats(new Pressure(cpuSome, 0), new Pressure(memSome, memFull),
                             new Pressure(ioSome, 0)) : null,
-                    new SpecStats(memoryLimit, Absent.VALUE, Absent.VALUE, quota, 100_000, shares));
+                    new SpecStats(memoryLimit, Absent.VALUE, Absent.VALUE, quota, 100_000, shares, cpus));
         }
     }
 
