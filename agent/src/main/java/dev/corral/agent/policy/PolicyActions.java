@@ -26,7 +26,7 @@ final class PolicyActions {
             update(a, new ResourceLimits(null, new ResourceLimits.Cpu(c.quotaMicros(), null, c.shares(), c.weight(),
                     null, null), null, null));
         } else if (a instanceof Action.SetMemory m) {
-            update(a, new ResourceLimits(new ResourceLimits.Memory(null, m.high(), null, m.softLimit()), null, null,
+            update(a, new ResourceLimits(new ResourceLimits.Memory(m.limit(), m.high(), null, m.softLimit()), null, null,
                     null));
         } else if (a instanceof Action.SetIo io) {
             update(a, new ResourceLimits(null, null, new ResourceLimits.Io(null, List.of(new ResourceLimits.DeviceLimit(

@@ -1,5 +1,6 @@
 package dev.corral.agent.policy;
 
+import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.runtime.AdmissionGate;
 import dev.corral.agent.runtime.ContainerEvent;
 import dev.corral.agent.runtime.ContainerException;
@@ -141,6 +142,9 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
                     actions.apply(a);
                 } catch (Exception ex) {
                     error = ex.getMessage();
+                    if (ex instanceof CgroupException.Busy) {
+                        e.refused(a, now.timestampMillis());
+                    }
                     LOG.warn("{} {} on {} failed: {}", a.audit().policy(), a.audit().action(), a.container(), error);
                 }
             }

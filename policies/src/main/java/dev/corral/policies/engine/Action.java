@@ -17,8 +17,9 @@ public sealed interface Action {
                   Audit audit) implements Action {
     }
 
-    /** v2 memory.high, or v1 memory.soft_limit_in_bytes. */
-    record SetMemory(String container, String cgroup, Long high, Long softLimit, Audit audit) implements Action {
+    /** v2 memory.high, or v1 memory.soft_limit_in_bytes and memory.limit_in_bytes. */
+    record SetMemory(String container, String cgroup, Long high, Long softLimit, Long limit, Audit audit)
+            implements Action {
     }
 
     /** v1 blkio.throttle.*_bps_device / v2 io.max on one device. */

@@ -73,6 +73,25 @@ record Member(ContainerView view, Policy.PolicyClass cls, CgroupSample now, Cgro
         return now.memory() == null ? Absent.VALUE : now.memory().workingSet();
     }
 
+    /** Memory charged to it, cache included (v1 memory.usage_in_bytes, v2 memory.current). */
+    long usage() {
+        return now.memory() == null ? Absent.VALUE : now.memory().usage();
+    }
+
+    /** Its hard memory limit as read in this sample. */
+    long memoryLimit() {
+        return now.spec() == null ? Absent.VALUE : now.spec().memoryLimit();
+    }
+
+    /** Kernel OOM kills inside it during the interval. */
+    long oomKills() {
+        if (before == null || before.memory() == null || now.memory() == null || Absent.is(now.memory().oomKills())
+                || Absent.is(before.memory().oomKills())) {
+            return 0;
+        }
+        return Math.max(0, now.memory().oomKills() - before.memory().oomKills());
+    }
+
     /** Working set growth, bytes per second. */
     double memoryGrowth() {
         if (before == null || before.memory() == null || now.memory() == null || Absent.is(workingSet())

@@ -87,6 +87,16 @@ public final class PolicyEngine {
     }
 
     /**
+     * Tells the rules that the kernel refused {@code action} (EBUSY), so that none of them believes it holds: v1
+     * memory relief backs off from a cap the kernel could not reclaim down to.
+     */
+    public void refused(Action action, long nowMillis) {
+        for (Rule r : rules) {
+            r.refused(action, nowMillis);
+        }
+    }
+
+    /**
      * Whether {@code candidate} may start next to {@code running}, with no queue. Always admitted when admission
      * is disabled; in a dry run a refusal is recorded but the start goes ahead.
      */

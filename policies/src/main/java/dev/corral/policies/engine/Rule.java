@@ -7,6 +7,10 @@ interface Rule {
 
     void decide(Cycle cycle, List<Action> out);
 
+    /** The agent could not apply one of this rule's actions because the kernel refused it (EBUSY). */
+    default void refused(Action action, long nowMillis) {
+    }
+
     /** Forgets containers that are gone. */
     void retain(java.util.Set<String> liveNames);
 }

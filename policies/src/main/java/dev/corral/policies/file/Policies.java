@@ -12,7 +12,8 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
 
     public Policies {
         cpuFairness = cpuFairness == null ? new CpuFairness(null, null, null, null, null, null) : cpuFairness;
-        memoryPressure = memoryPressure == null ? new MemoryPressure(null, null, null, null, null, null, null, null)
+        memoryPressure = memoryPressure == null ? new MemoryPressure(null, null, null, null, null, null, null, null,
+                null, null)
                 : memoryPressure;
         oomProtection = oomProtection == null ? new OomProtection(null, null, null, null, null, null, null)
                 : oomProtection;
@@ -72,11 +73,14 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
      * @param tighten           a squeezed container's limit shrinks by this fraction per step
      * @param interval          least time between two changes of one container
      * @param relaxAfter        limits the policy set are lifted once the host is not tight for this long
+     * @param workingSetMargin  a v1 hard limit is never set below the working set × (1 + this)
+     * @param v1Limits          on v1, also lower memory.limit_in_bytes toward the working set (cache only)
      */
     public record MemoryPressure(Boolean enabled, Double pressureTarget, Double hostAvailableBelow,
                                  Double parentUsageAbove, Double loosen, Double tighten,
                                  @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long interval,
-                                 @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long relaxAfter) {
+                                 @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long relaxAfter,
+                                 Double workingSetMargin, Boolean v1Limits) {
         public MemoryPressure {
             enabled = enabled == null || enabled;
             pressureTarget = fraction("pressureTarget", pressureTarget, 0.05, 1);
@@ -86,6 +90,8 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
             tighten = fraction("tighten", tighten, 0.05, 0.5);
             interval = positive("interval", interval, 2000);
             relaxAfter = positive("relaxAfter", relaxAfter, 30_000);
+            workingSetMargin = fraction("workingSetMargin", workingSetMargin, 0.1, 10);
+            v1Limits = v1Limits == null || v1Limits;
         }
     }
 

@@ -33,6 +33,7 @@ class MemoryReliefTest {
             assertThat(a.container()).isEqualTo("big"); // 5 GiB vs a third of 8 GiB
             assertThat(a.high()).isEqualTo((long) (5 * GIB * 0.9));
             assertThat(a.softLimit()).isNull();
+            assertThat(a.limit()).as("v2 never moves the hard limit").isNull();
             assertThat(a.audit().action()).isEqualTo("set-memory-high");
             assertThat(a.audit().reason()).isEqualTo("host-tight");
         });
@@ -109,6 +110,7 @@ class MemoryReliefTest {
         Action.SetMemory a = Recorded.of(r.cycle(() -> { }), Action.SetMemory.class).get(0);
         assertThat(a.softLimit()).isEqualTo((long) (6 * GIB * 0.9));
         assertThat(a.high()).isNull();
+        assertThat(a.limit()).as("all of it is working set: no cache to take").isNull();
         assertThat(a.audit().action()).isEqualTo("set-memory-soft-limit");
         r.availableBytes = 4 * GIB;
         Action.SetMemory lifted = null;
@@ -117,5 +119,134 @@ class MemoryReliefTest {
             lifted = l.isEmpty() ? null : l.get(0);
         }
         assertThat(lifted.softLimit()).isEqualTo(Limits.UNLIMITED);
+    }
+
+    /** A v1 container holding 5 GiB of which 3 GiB is working set; its own limit is 6 GiB. */
+    private static Recorded.Cg cacheHeavy(Recorded r) {
+        Recorded.Cg cache = r.container("cache", Map.of(), new ContainerView.Baseline(Limits.UNLIMITED, 100_000, 0,
+                6 * GIB, Limits.UNLIMITED, 0, Map.of()));
+        cache.memoryLimit = 6 * GIB;
+        cache.workingSet = 3 * GIB;
+        cache.usage = 5 * GIB;
+        r.container("a", Map.of()).workingSet = 100 * MIB;
+        r.container("b", Map.of()).workingSet = 100 * MIB;
+        return cache;
+    }
+
+    /** What the agent and kernel do with a cap: written, and usage reclaimed down to it. */
+    private static Action.SetMemory applied(Recorded.Cg cg, List<Action.SetMemory> actions) {
+        if (actions.isEmpty()) {
+            return null;
+        }
+        Action.SetMemory a = actions.get(0);
+        if (a.limit() != null) {
+            cg.memoryLimit = a.limit();
+            cg.usage = Math.min(cg.usage, a.limit());
+        }
+        return a;
+    }
+
+    @Test
+    void v1CapsACacheHeavyContainerStepByStepNeverBelowItsWorkingSetPlusMarginAndRestoresTheUserLimit()
+            throws Exception {
+        Recorded r = new Recorded(POLICY, Recorded.v1Host(2, 8 * GIB), 1000, false);
+        Recorded.Cg cache = cacheHeavy(r);
+        assertThat(r.cycle(() -> { }).actions()).as("the host is not tight").isEmpty();
+        r.availableBytes = 512 * MIB;
+        Action.SetMemory first = applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class));
+        assertThat(first.container()).isEqualTo("cache"); // 5 GiB charged vs a third of 8 GiB
+        assertThat(first.limit()).isEqualTo(5 * GIB / 10 * 9); // one 10 % step below its usage
+        assertThat(first.softLimit()).isEqualTo((long) (3 * GIB * 0.9));
+        assertThat(first.audit().action()).isEqualTo("set-memory-limit");
+        assertThat(first.audit().before()).isEqualTo("6144.0MiB");
+        assertThat(first.audit().inputs()).containsEntry("usageBytes", 5 * GIB).containsEntry("workingSetBytes",
+                3 * GIB);
+        long floor = (long) (3 * GIB * 1.1);
+        long last = first.limit();
+        for (int i = 0; i < 20; i++) {
+            Action.SetMemory a = applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class));
+            if (a != null && a.limit() != null) {
+                assertThat(a.limit()).isGreaterThanOrEqualTo(floor).isGreaterThanOrEqualTo((long) (last * 0.9) - 4096)
+                        .isLessThan(last);
+                last = a.limit();
+            }
+        }
+        assertThat(last).as("it settles at its working set plus 10 %").isBetween(floor, floor + 4096);
+        assertThat(cache.usage).isEqualTo(last);
+
+        // its working set grows into the margin: loosened at once, by half
+        cache.workingSet = (long) (3.1 * GIB);
+        Action.SetMemory room = applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class));
+        assertThat(room.audit().reason()).isEqualTo("working-set-near-limit");
+        assertThat(room.limit()).isGreaterThanOrEqualTo((long) (last * 1.5));
+
+        // the host relaxes: after relaxAfter (3 s) the user's own 6 GiB comes back, and the soft limit goes
+        r.availableBytes = 4 * GIB;
+        Action.SetMemory lifted = null;
+        for (int i = 0; i < 5 && lifted == null; i++) {
+            lifted = applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class));
+        }
+        assertThat(lifted.limit()).isEqualTo(6 * GIB);
+        assertThat(lifted.softLimit()).isEqualTo(Limits.UNLIMITED);
+        assertThat(lifted.audit().action()).isEqualTo("lift-memory-limit");
+        assertThat(lifted.audit().reason()).isEqualTo("host-relaxed");
+        assertThat(r.cycle(() -> { }).actions()).isEmpty();
+    }
+
+    @Test
+    void aV1CapTheKernelRefusedIsDroppedAndNotRetriedForRelaxAfter() throws Exception {
+        Recorded r = new Recorded(POLICY, Recorded.v1Host(2, 8 * GIB), 1000, false);
+        Recorded.Cg cache = cacheHeavy(r);
+        r.availableBytes = 512 * MIB;
+        Action.SetMemory first = Recorded.of(r.cycle(() -> { }), Action.SetMemory.class).get(0);
+        assertThat(first.limit()).isNotNull();
+        // EBUSY: the write failed, memory.limit_in_bytes still reads the user's 6 GiB, the agent says so
+        r.engine.refused(first, r.now);
+        for (int i = 0; i < 2; i++) { // relaxAfter is 3 s: 1 s and 2 s after the refusal
+            assertThat(Recorded.of(r.cycle(() -> { }), Action.SetMemory.class))
+                    .as("cycle %d after the refusal", i + 1).allSatisfy(a -> assertThat(a.limit()).isNull());
+        }
+        Action.SetMemory retried = null;
+        for (int i = 0; i < 1 && retried == null; i++) {
+            retried = Recorded.of(r.cycle(() -> { }), Action.SetMemory.class).stream()
+                    .filter(a -> a.limit() != null).findFirst().orElse(null);
+        }
+        assertThat(retried).as("tried again once relaxAfter has passed").isNotNull();
+        assertThat(retried.audit().before()).as("from the user's limit: the refused cap was forgotten")
+                .isEqualTo("6144.0MiB");
+    }
+
+    @Test
+    void aV1CapIsLiftedAtOnceOnAnOomKillAndLoosenedWhenTheContainerStalls() throws Exception {
+        Recorded r = new Recorded(POLICY, Recorded.v1Host(2, 8 * GIB), 1000, false);
+        Recorded.Cg cache = cacheHeavy(r);
+        r.availableBytes = 512 * MIB;
+        Action.SetMemory first = applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class));
+        cache.memStall = 0.2;
+        Action.SetMemory loosened = applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class));
+        assertThat(loosened.audit().reason()).isEqualTo("stalled");
+        assertThat(loosened.limit()).as("4.5 GiB × 1.5 reaches the user's 6 GiB").isEqualTo(6 * GIB);
+        assertThat(loosened.audit().action()).isEqualTo("lift-memory-limit");
+
+        cache.memStall = 0;
+        applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class)); // squeezed again
+        assertThat(cache.memoryLimit).isLessThan(6 * GIB);
+        cache.oomKills = 1;
+        Action.SetMemory back = applied(cache, Recorded.of(r.cycle(() -> { }), Action.SetMemory.class));
+        assertThat(back.audit().reason()).isEqualTo("oom-kill");
+        assertThat(back.limit()).isEqualTo(6 * GIB);
+        assertThat(first.limit()).isLessThan(6 * GIB);
+    }
+
+    @Test
+    void v1LimitsCanBeTurnedOffLeavingSoftLimitsOnly() throws Exception {
+        Recorded r = new Recorded(POLICY.replace("'relaxAfter':'3s'", "'relaxAfter':'3s','v1Limits':false"),
+                Recorded.v1Host(2, 8 * GIB), 1000, false);
+        Recorded.Cg cache = cacheHeavy(r);
+        r.availableBytes = 512 * MIB;
+        Action.SetMemory a = Recorded.of(r.cycle(() -> { }), Action.SetMemory.class).get(0);
+        assertThat(a.limit()).isNull();
+        assertThat(a.softLimit()).isEqualTo((long) (3 * GIB * 0.9));
+        assertThat(cache.memoryLimit).isEqualTo(6 * GIB);
     }
 }

@@ -35,6 +35,9 @@ final class Recorded {
         long cpuNanos;
         long throttled;
         long workingSet;
+        /** Charged memory, cache included; the working set when 0. */
+        long usage;
+        long oomKills;
         long memoryLimit = Limits.UNLIMITED;
         long shares = 1024;
         long quota = Limits.UNLIMITED;
@@ -57,7 +60,8 @@ final class Recorded {
 
         CgroupSample sample(long t) {
             return new CgroupSample(path, t, 0, new CpuStats(cpuNanos, 0, 0, t / 100, throttled, 0),
-                    new MemoryStats(workingSet, workingSet, workingSet, 0, 0, 0, 0, 0, 0, 0, 0),
+                    new MemoryStats(usage > 0 ? usage : workingSet, workingSet, workingSet,
+                            Math.max(0, usage - workingSet), 0, 0, 0, 0, oomKills, 0, 0),
                     List.of(new BlkioDevice(254, 0, 0, ioBytes, 0, 0)), null,
                     pressure ? new PressureStats(new Pressure(cpuSome, 0), new Pressure(memSome, memFull),
                             new Pressure(ioSome, 0)) : null,
