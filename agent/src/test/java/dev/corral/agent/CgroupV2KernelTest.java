@@ -33,7 +33,7 @@ class CgroupV2KernelTest {
             // admission queue
             "dev.corral.agent.api.PolicyEndToEndTest",
             "dev.corral.agent.api.PolicyV2GuestScenarios");
-    private static final int GUEST_TESTS = 69;
+    private static final int GUEST_TESTS = 72;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {
