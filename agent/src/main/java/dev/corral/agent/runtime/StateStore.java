@@ -97,20 +97,28 @@ public final class StateStore {
     /** Every stored record; unreadable ones are logged and skipped (their directory stays for inspection). */
     public List<ContainerRecord> list() throws IOException {
         List<ContainerRecord> out = new ArrayList<>();
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(containers)) {
-            for (Path d : dirs) {
-                String name = d.getFileName().toString();
-                if (!SpecValidator.NAME.matcher(name).matches()) {
-                    continue;
-                }
-                try {
-                    load(name).ifPresent(out::add);
-                } catch (IOException e) {
-                    LOG.warn("skipping unreadable container record {}: {}", d, e.getMessage());
-                }
+        for (String name : names()) {
+            try {
+                load(name).ifPresent(out::add);
+            } catch (IOException e) {
+                LOG.warn("skipping unreadable container record {}: {}", dir(name), e.getMessage());
             }
         }
         return out;
+    }
+
+    /** The names of the container directories (anything else in the directory is not ours and is left alone). */
+    private List<String> names() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(containers)) {
+            for (Path d : dirs) {
+                String name = d.getFileName().toString();
+                if (SpecValidator.NAME.matcher(name).matches()) {
+                    names.add(name);
+                }
+            }
+        }
+        return names;
     }
 
     /** Where {@link #quarantineUnreadable} moves the directories of unreadable records. */
@@ -126,17 +134,11 @@ public final class StateStore {
      */
     public List<String> quarantineUnreadable() throws IOException {
         List<String> unreadable = new ArrayList<>();
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(containers)) {
-            for (Path d : dirs) {
-                String name = d.getFileName().toString();
-                if (!SpecValidator.NAME.matcher(name).matches()) {
-                    continue;
-                }
-                try {
-                    load(name);
-                } catch (IOException e) {
-                    unreadable.add(name);
-                }
+        for (String name : names()) {
+            try {
+                load(name);
+            } catch (IOException e) {
+                unreadable.add(name);
             }
         }
         for (String name : unreadable) {
