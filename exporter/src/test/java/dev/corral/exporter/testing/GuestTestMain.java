@@ -5,7 +5,10 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMetho
 
 import java.io.PrintWriter;
 import java.util.Arrays;
+import org.junit.platform.engine.FilterResult;
+import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.EngineFilter;
+import org.junit.platform.launcher.PostDiscoveryFilter;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -25,10 +28,17 @@ public final class GuestTestMain {
 
     public static void main(String[] classNames) throws Exception {
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
+        java.util.Set<String> excluded = new java.util.HashSet<>();
         for (String name : classNames) {
+            if (name.startsWith("!")) { // "!Class#method": leave that test out (the caller runs it on its own)
+                excluded.add(name.substring(1));
+                continue;
+            }
             // "Class#method" runs one test (handy when iterating on a guest failure)
             request.selectors(name.contains("#") ? selectMethod(name) : selectClass(Class.forName(name)));
         }
+        request.filters((PostDiscoveryFilter) d -> FilterResult.includedIf(!(d.getSource().orElse(null)
+                instanceof MethodSource m && excluded.contains(m.getClassName() + "#" + m.getMethodName()))));
         // Property tests stay on the host: jqwik keeps a database file in the (read-only) working directory.
         request.filters(EngineFilter.includeEngines("junit-jupiter"));
         LauncherDiscoveryRequest built = request.build();
