@@ -352,13 +352,10 @@ public final class ContainerRuntime implements AutoCloseable {
                     emit("queued", name, Map.of("reason", v.reason(), "deadlineMillis", v.deadline()));
                     return queued;
                 }
-                try {
-                    Files.deleteIfExists(dir.resolve("exit.json"));
-                } catch (IOException e) {
-                    throw failed("cannot start '" + name + "'", e);
-                }
-                saveTransient(record.starting()); // counts as live for the next admission
+                markStarting(record, dir); // counts as live for the next admission
             }
+        } else {
+            markStarting(record, dir);
         }
         Shim.Launched launched;
         try {
@@ -366,11 +363,9 @@ public final class ContainerRuntime implements AutoCloseable {
                 driver.create(name, config.limits());
             }
             cgroup.allowDevices(config.deviceRules());
-            Files.deleteIfExists(dir.resolve("exit.json"));
             Path logs = Files.createDirectories(dir.resolve("logs"));
             ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
                     dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
-            saveTransient(record.starting()); // replaced by RUNNING once launched
             launched = shim.launch(dir.resolve("launch.conf"));
         } catch (LaunchException e) {
             killQuietly(cgroup);
@@ -401,6 +396,19 @@ public final class ContainerRuntime implements AutoCloseable {
         emit("started", name, Map.of("pid", launched.initPid()));
         completeQueueWaiters(name, running);
         return running;
+    }
+
+    /**
+     * The STARTING record (replaced by RUNNING once launched; no fsync, see StateStore.saveTransient), with no
+     * exit.json of an earlier run left to be taken for this one's.
+     */
+    private void markStarting(ContainerRecord record, Path dir) throws ContainerException {
+        try {
+            Files.deleteIfExists(dir.resolve("exit.json"));
+        } catch (IOException e) {
+            throw failed("cannot start '" + record.name() + "'", e);
+        }
+        saveTransient(record.starting());
     }
 
     public ContainerRecord run(ContainerSpec spec) throws SpecException, ContainerException {
