@@ -91,6 +91,11 @@ bench_meas_cgroup() {
   bench_mkdir "$BENCH_MEAS_DIR"
 }
 
+bench_runtime_parent() { # name: the parent cgroup an agent's runtime makes, in every hierarchy, removed on exit
+  local h
+  for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/$1"); BENCH_MADE+=("$h/$1"); done
+}
+
 bench_cleanup() {
   local pid d i
   for pid in "${BENCH_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

@@ -92,7 +92,7 @@ run_agent() {
   local out="$work/agent-$1-$2${3:+-$3}" err="$work/agent-$1-$2${3:+-$3}.err" pid port url i
   if [ "$mode" = full ]; then
     mkdir -p "$work/state"
-    for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/corral-bench-parent"); BENCH_MADE+=("$h/corral-bench-parent"); done
+    bench_runtime_parent corral-bench-parent
     flags="--state-dir $work/state --cgroup-parent /corral-bench-parent --socket $work/state/corral.sock"
   fi
   : >"$out"

@@ -51,7 +51,7 @@ bench_meas_cgroup corral-bench-meas-flags
 meas=$BENCH_MEAS_DIR
 serve_flags=--monitor-only
 if [ -n "$runtime" ]; then
-  for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/corral-bench-flags-parent"); BENCH_MADE+=("$h/corral-bench-flags-parent"); done
+  bench_runtime_parent corral-bench-flags-parent
   serve_flags="--state-dir $work/state --cgroup-parent /corral-bench-flags-parent --socket $work/corral.sock"
 fi
 

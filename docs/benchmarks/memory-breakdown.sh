@@ -41,7 +41,7 @@ mib() { echo "scale=1; $1 / 1048576" | bc; }
 bench_jar "$repo" "$work"
 monitor_flags=$(bench_monitor_flags)
 if [ -n "$runtime" ]; then
-  for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/corral-bench-mem-parent"); BENCH_MADE+=("$h/corral-bench-mem-parent"); done
+  bench_runtime_parent corral-bench-mem-parent
   mkdir -p "$work/state"
   monitor_flags="--state-dir $work/state --cgroup-parent /corral-bench-mem-parent --socket $work/state/corral.sock"
 fi

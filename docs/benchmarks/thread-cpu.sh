@@ -42,7 +42,7 @@ bench_meas_cgroup corral-bench-meas-threads
 meas=$BENCH_MEAS_DIR
 flags=--monitor-only
 if [ -z "$monitor" ]; then
-  for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/corral-bench-threads-parent"); BENCH_MADE+=("$h/corral-bench-threads-parent"); done
+  bench_runtime_parent corral-bench-threads-parent
 fi
 
 # thread_ticks PID: "name ticks" per thread: utime + stime, fields 14 and 15 of stat, counted after the name
