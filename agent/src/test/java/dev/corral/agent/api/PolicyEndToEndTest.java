@@ -52,24 +52,11 @@ class PolicyEndToEndTest {
 
     /** cpuacct.usage (v1) or cpu.stat usage_usec (v2), in nanoseconds. */
     private static long cpuNanos(AgentFixture fx, String name) throws Exception {
-        if (fx.v2()) {
-            for (String line : Files.readAllLines(fx.cgroupFile(name, "cpu", "cpu.stat"))) {
-                if (line.startsWith("usage_usec ")) {
-                    return Long.parseLong(line.substring(11).strip()) * 1000;
-                }
-            }
-            throw new AssertionError("no usage_usec");
-        }
-        return number(fx.cgroupFile(name, "cpuacct", "cpuacct.usage"));
+        return fx.dirs.cpuUsageNanos(name);
     }
 
     private static long throttledPeriods(AgentFixture fx, String name) throws Exception {
-        for (String line : Files.readAllLines(fx.cgroupFile(name, "cpu", "cpu.stat"))) {
-            if (line.startsWith("nr_throttled ")) {
-                return Long.parseLong(line.substring(13).strip());
-            }
-        }
-        throw new AssertionError("no nr_throttled");
+        return fx.dirs.throttledPeriods(name);
     }
 
     /** {idle + iowait, all} ticks of one CPU's line in /proc/stat. */

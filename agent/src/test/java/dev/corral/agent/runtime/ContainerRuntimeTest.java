@@ -339,23 +339,10 @@ class ContainerRuntimeTest {
     }
 
     private long cpuUsageNanos(String name) throws Exception {
-        if (fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2) {
-            for (String line : Files.readAllLines(fx.cgroupDir(name, "cpu").resolve("cpu.stat"))) {
-                if (line.startsWith("usage_usec ")) {
-                    return Long.parseLong(line.substring(11)) * 1000;
-                }
-            }
-            throw new AssertionError("no usage_usec");
-        }
-        return Long.parseLong(Files.readString(fx.cgroupDir(name, "cpuacct").resolve("cpuacct.usage")).trim());
+        return fx.dirs.cpuUsageNanos(name);
     }
 
     private long throttledPeriods(String name) throws Exception {
-        for (String line : Files.readAllLines(fx.cgroupDir(name, "cpu").resolve("cpu.stat"))) {
-            if (line.startsWith("nr_throttled ")) {
-                return Long.parseLong(line.substring(13));
-            }
-        }
-        throw new AssertionError("no nr_throttled");
+        return fx.dirs.throttledPeriods(name);
     }
 }

@@ -43,6 +43,28 @@ public final class TestParent implements AutoCloseable {
         return h.dirOf(container == null ? path : path + "/" + container).orElseThrow();
     }
 
+    /** CPU time a container used (v1 cpuacct.usage, v2 cpu.stat usage_usec), in nanoseconds, read straight from the kernel. */
+    public long cpuUsageNanos(String container) throws IOException {
+        if (v2()) {
+            return cpuStat(container, "usage_usec") * 1000;
+        }
+        return Long.parseLong(Files.readString(cgroupDir(container, "cpuacct").resolve("cpuacct.usage")).strip());
+    }
+
+    /** Periods in which the kernel throttled a container at its CFS quota (cpu.stat nr_throttled). */
+    public long throttledPeriods(String container) throws IOException {
+        return cpuStat(container, "nr_throttled");
+    }
+
+    private long cpuStat(String container, String key) throws IOException {
+        for (String line : Files.readAllLines(cgroupDir(container, "cpu").resolve("cpu.stat"))) {
+            if (line.startsWith(key + " ")) {
+                return Long.parseLong(line.substring(key.length() + 1).strip());
+            }
+        }
+        throw new AssertionError("no " + key + " in cpu.stat of " + container);
+    }
+
     /** Removes every container of {@code runtime} (killing what runs), then the parent if it is empty. */
     public static void removeContainers(ContainerRuntime runtime) throws Exception {
         for (ContainerRecord r : runtime.list()) {
