@@ -8,6 +8,9 @@
  * parsing every number in each buffer so the reads are not dead code. With --read-all it preads every open
  * file instead.
  *
+ * Like the agent since round 4, user and system CPU come from cpuacct.stat (not cpuacct.usage_user and _sys) and
+ * swap from memory.stat (memory.memsw.usage_in_bytes is not opened); --round3 reads the agent's earlier set.
+ *
  * Like the agent since "limits every 10 cycles": cpuacct.stat and the plain throttle files are opened only
  * where the kernel lacks the newer files, and the 7 limit files (memory/memsw/soft limits, cfs quota and
  * period, shares, pids.max) are not kept open but opened, read and closed on the first cycle and every
@@ -81,7 +84,7 @@ struct cgroup {
 static struct cgroup *cgroups;
 static size_t n_cgroups, cap_cgroups;
 static long files_open, files_per_read, reads_this_cycle, budget;
-static int read_all, legacy, limits_every = 10, limits_due;
+static int read_all, legacy, round3, limits_every = 10, limits_due;
 static char buf[64 * 1024];
 static volatile uint64_t checksum; /* keeps the parsing alive */
 
@@ -218,12 +221,19 @@ static void open_range(int h, const char *cgpath, const char **names, int from, 
 
 static void open_cgroup(struct cgroup *c) {
     /* kept open: counters; per read (unless --legacy): limits; only where needed: the old-kernel fallbacks */
-    open_range(H_CPUACCT, c->path, cpuacct_files, 0, 3, c->cpuacct, 1);
-    if (legacy || c->cpuacct[1].fd == ABSENT) open_range(H_CPUACCT, c->path, cpuacct_files, 3, 4, c->cpuacct, 1);
-    else c->cpuacct[3].fd = ABSENT;
+    if (round3 || legacy) { /* usage_user and usage_sys; cpuacct.stat only on kernels without them */
+        open_range(H_CPUACCT, c->path, cpuacct_files, 0, 3, c->cpuacct, 1);
+        if (legacy || c->cpuacct[1].fd == ABSENT) open_range(H_CPUACCT, c->path, cpuacct_files, 3, 4, c->cpuacct, 1);
+        else c->cpuacct[3].fd = ABSENT;
+    } else { /* the agent since round 4: usage and cpuacct.stat */
+        open_range(H_CPUACCT, c->path, cpuacct_files, 0, 1, c->cpuacct, 1);
+        open_range(H_CPUACCT, c->path, cpuacct_files, 3, 4, c->cpuacct, 1);
+        c->cpuacct[1].fd = c->cpuacct[2].fd = ABSENT;
+    }
     open_range(H_CPU, c->path, cpu_files, 0, 1, c->cpu, 1);
     open_range(H_CPU, c->path, cpu_files, 1, N_CPU, c->cpu, legacy);
-    open_range(H_MEMORY, c->path, memory_files, 0, 6, c->memory, 1);
+    open_range(H_MEMORY, c->path, memory_files, 0, round3 || legacy ? 6 : 5, c->memory, 1);
+    if (!round3 && !legacy) c->memory[5].fd = ABSENT; /* swap comes from memory.stat's total_swap */
     open_range(H_MEMORY, c->path, memory_files, 6, N_MEMORY, c->memory, legacy);
     open_range(H_BLKIO, c->path, blkio_files, 0, 6, c->blkio, 1);
     if (legacy || c->blkio[4].fd == ABSENT) open_range(H_BLKIO, c->path, blkio_files, 6, 8, c->blkio, 1);
@@ -351,7 +361,7 @@ static int cmp_double(const void *a, const void *b) {
 
 static void usage(void) {
     fprintf(stderr, "usage: raw-reader (--root CGROUP_PATH | CGROUP_PATH...) [--cycles N] "
-                    "[--interval-ms MS | --back-to-back] [--read-all] [--limits-every N | --legacy] [--quiet]\n");
+                    "[--interval-ms MS | --back-to-back] [--read-all] [--limits-every N | --legacy] [--round3] [--quiet]\n");
     exit(1);
 }
 
@@ -367,6 +377,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--back-to-back") == 0) interval_ms = 0;
         else if (strcmp(argv[i], "--read-all") == 0) read_all = 1;
         else if (strcmp(argv[i], "--legacy") == 0) legacy = 1;
+        else if (strcmp(argv[i], "--round3") == 0) round3 = 1;
         else if (strcmp(argv[i], "--limits-every") == 0 && i + 1 < argc) limits_every = atoi(argv[++i]);
         else if (strcmp(argv[i], "--quiet") == 0) quiet = 1;
         else if (argv[i][0] == '/') add_cgroup(argv[i]);

@@ -22,19 +22,22 @@ final class V1CgroupReader implements CgroupReader {
 
     private static final long NANOS_PER_USER_HZ = 10_000_000L; // USER_HZ is 100 on every Linux ABI
 
-    // cpuacct (cpuacct.stat, in ticks, only on kernels without cpuacct.usage_user)
-    private static final int USAGE = 0, USAGE_USER = 1, USAGE_SYS = 2;
+    // cpuacct: usage in ns; user and system from cpuacct.stat, in ticks (USER_HZ), as runc and cAdvisor read
+    // them. cpuacct.usage_user/_sys come from the same tick-sampled kernel counters, so their nanoseconds are no
+    // more precise, and one file is one read fewer per cgroup and cycle than two.
+    private static final int USAGE = 0, CPUACCT_STAT = 1;
     private static final KeyTable CPUACCT_STAT_KEYS = new KeyTable("user", "system");
     // cpu
     private static final int CPU_STAT = 0;
     private static final int QUOTA = 0, PERIOD = 1, SHARES = 2;
     private static final KeyTable CPU_STAT_KEYS = new KeyTable("nr_periods", "nr_throttled", "throttled_time");
     // memory
-    private static final int MEM_USAGE = 0, MEM_MAX_USAGE = 1, FAILCNT = 2, MEM_STAT = 3, OOM_CONTROL = 4,
-            MEMSW_USAGE = 5;
+    private static final int MEM_USAGE = 0, MEM_MAX_USAGE = 1, FAILCNT = 2, MEM_STAT = 3, OOM_CONTROL = 4;
     private static final int MEM_LIMIT = 0, MEMSW_LIMIT = 1, SOFT_LIMIT = 2;
+    // total_swap is there only with swap accounting (memory.memsw.* exist then): the swap in use, exactly, where
+    // memsw.usage_in_bytes - usage_in_bytes is a difference of two batched (fuzzy) counters, and one read more
     private static final KeyTable MEM_STAT_KEYS =
-            new KeyTable("total_rss", "total_cache", "total_mapped_file", "total_inactive_file");
+            new KeyTable("total_rss", "total_cache", "total_mapped_file", "total_inactive_file", "total_swap");
     private static final KeyTable OOM_KEYS = new KeyTable("oom_kill");
     // pids
     private static final int PIDS_CURRENT = 0, PIDS_MAX = 0;
@@ -42,7 +45,6 @@ final class V1CgroupReader implements CgroupReader {
     private final String path;
     private final long startTimeMillis;
     private final FileSet cpuacct;
-    private final FileSet cpuacctStat;
     private final FileSet cpu;
     private final FileSet memory;
     private final BlkioFiles blkio;
@@ -61,13 +63,11 @@ final class V1CgroupReader implements CgroupReader {
     V1CgroupReader(CgroupLayout layout, String path, long startTimeMillis) {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
-        cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys");
-        cpuacctStat = cpuacct.present() && !cpuacct.has(USAGE_USER)
-                ? new FileSet(cpuacct.dir(), "cpuacct.stat") : FileSet.absent();
+        cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.stat");
         cpu = files(layout, "cpu", path, "cpu.stat");
         cpuLimits = FileSet.perRead(cpu.dir(), "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares");
         memory = files(layout, "memory", path, "memory.usage_in_bytes", "memory.max_usage_in_bytes",
-                "memory.failcnt", "memory.stat", "memory.oom_control", "memory.memsw.usage_in_bytes");
+                "memory.failcnt", "memory.stat", "memory.oom_control");
         memoryLimits = FileSet.perRead(memory.dir(), "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
                 "memory.soft_limit_in_bytes");
         blkio = new BlkioFiles(layout.hierarchyOf("blkio").flatMap(h -> h.dirOf(path)).orElse(null));
@@ -111,9 +111,8 @@ final class V1CgroupReader implements CgroupReader {
 
     private CpuStats readCpu(ReadBuffer buf, ReadErrors errors) {
         long usage = value(cpuacct, USAGE, buf, errors);
-        long user = value(cpuacct, USAGE_USER, buf, errors);
-        long system = value(cpuacct, USAGE_SYS, buf, errors);
-        if (Absent.is(user) && cpuacctStat.load(0, buf, errors)) { // kernels before 4.7: ticks only
+        long user = Absent.VALUE, system = Absent.VALUE;
+        if (cpuacct.load(CPUACCT_STAT, buf, errors)) {
             FlatKeyedParser.parse(buf.bytes(), buf.length(), CPUACCT_STAT_KEYS, keyed);
             user = scaled(keyed[0], NANOS_PER_USER_HZ);
             system = scaled(keyed[1], NANOS_PER_USER_HZ);
@@ -136,21 +135,21 @@ final class V1CgroupReader implements CgroupReader {
         if (Absent.is(usage)) {
             return null;
         }
-        long rss = Absent.VALUE, cache = Absent.VALUE, mapped = Absent.VALUE, workingSet = Absent.VALUE;
+        long rss = Absent.VALUE, cache = Absent.VALUE, mapped = Absent.VALUE, workingSet = Absent.VALUE,
+                swap = Absent.VALUE;
         if (memory.load(MEM_STAT, buf, errors)) {
             FlatKeyedParser.parse(buf.bytes(), buf.length(), MEM_STAT_KEYS, keyed);
             rss = keyed[0];
             cache = keyed[1];
             mapped = keyed[2];
             workingSet = Absent.is(keyed[3]) ? Absent.VALUE : Math.max(0, usage - keyed[3]);
+            swap = keyed[4];
         }
         long oomKills = Absent.VALUE;
         if (memory.load(OOM_CONTROL, buf, errors)) {
             FlatKeyedParser.parse(buf.bytes(), buf.length(), OOM_KEYS, keyed);
             oomKills = keyed[0];
         }
-        long memsw = value(memory, MEMSW_USAGE, buf, errors);
-        long swap = Absent.is(memsw) ? Absent.VALUE : Math.max(0, memsw - usage);
         return new MemoryStats(usage, workingSet, rss, cache, mapped, swap,
                 value(memory, MEM_MAX_USAGE, buf, errors), value(memory, FAILCNT, buf, errors), oomKills,
                 Absent.VALUE, Absent.VALUE);
@@ -217,7 +216,6 @@ final class V1CgroupReader implements CgroupReader {
     @Override
     public void close() {
         cpuacct.close();
-        cpuacctStat.close();
         cpu.close();
         cpuLimits.close();
         memoryLimits.close();

@@ -56,6 +56,10 @@ class V1CgroupReaderTest {
         return new Hierarchy(1, Set.of(controllers), mount, "/");
     }
 
+    /** This host's memory.stat with 8 MiB swapped out. */
+    private static final String MEMORY_STAT_WITH_SWAP =
+            FlatKeyedParserTest.V1_MEMORY_STAT.replace("total_swap 0\n", "total_swap 8388608\n");
+
     @BeforeEach
     void writeCgroup() throws IOException {
         layout = new CgroupLayout(CgroupMode.HYBRID, List.of(v1(tmp.resolve("cpu"), "cpu"),
@@ -79,7 +83,7 @@ class V1CgroupReaderTest {
                 "memory.usage_in_bytes", "3440000000\n",
                 "memory.max_usage_in_bytes", "3865470566\n",
                 "memory.failcnt", "0\n",
-                "memory.stat", FlatKeyedParserTest.V1_MEMORY_STAT,
+                "memory.stat", MEMORY_STAT_WITH_SWAP,
                 "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
                 "memory.memsw.usage_in_bytes", "3448388608\n",
                 "memory.limit_in_bytes", V1_UNLIMITED,
@@ -144,12 +148,13 @@ class V1CgroupReaderTest {
             oldest = Math.min(oldest, Tree.ctimeMillis(d));
         }
         assertThat(s.startTimeMillis()).isEqualTo(oldest);
-        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, 4213, 112,
-                9876543210L));
+        // user and system in ticks of 10 ms (USER_HZ), from cpuacct.stat
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 41120 * 10_000_000L, 4344 * 10_000_000L, 4213,
+                112, 9876543210L));
         long usage = 3440000000L;
         long totalInactiveFile = 2672562176L;
         assertThat(s.memory()).isEqualTo(new MemoryStats(usage, usage - totalInactiveFile, 207392768, 3225145344L,
-                95240192, 3448388608L - usage, 3865470566L, 0, 3, Absent.VALUE, Absent.VALUE));
+                95240192, 8388608, 3865470566L, 0, 3, Absent.VALUE, Absent.VALUE));
         // BFQ's files exist but list no device: the throttle layer's recursive ones are used
         assertThat(s.blkio()).containsExactly(new BlkioDevice(254, 0, 192512, 782336, 8, 137));
         assertThat(s.pids()).isEqualTo(new PidsStats(42, Limits.UNLIMITED));
@@ -196,8 +201,9 @@ class V1CgroupReaderTest {
         opened.add(reader);
         ReadBuffer buf = new ReadBuffer(4096);
         assertThat(reader.read(buf, NOW, (f, e) -> errors.add(f + ": " + e)).spec().cpuShares()).isEqualTo(512);
-        assertThat(openFilesNamed("cpu.shares", "memory.limit_in_bytes", "pids.max", "cpuacct.stat",
-                "blkio.throttle.io_service_bytes")).as("read now and then, or not needed: not kept open").isEmpty();
+        assertThat(openFilesNamed("cpu.shares", "memory.limit_in_bytes", "pids.max", "cpuacct.usage_user",
+                "memory.memsw.usage_in_bytes", "blkio.throttle.io_service_bytes"))
+                .as("read now and then, or not needed: not kept open").isEmpty();
         assertThat(openFilesNamed("cpu.stat", "memory.stat")).hasSize(2);
         write(cpu, "cpu.shares", "2048\n");
         write(pids, "pids.max", "100\n");
@@ -242,6 +248,8 @@ class V1CgroupReaderTest {
     @Test
     void withoutSwapAccountingSwapIsAbsent() throws IOException {
         delete(memory, "memory.memsw.usage_in_bytes", "memory.memsw.limit_in_bytes"); // swapaccount=0
+        write(memory, "memory.stat", FlatKeyedParserTest.V1_MEMORY_STAT.lines()
+                .filter(l -> !l.contains("swap")).map(l -> l + "\n").reduce("", String::concat));
         CgroupSample s = read();
 
         assertThat(s.memory().swap()).isEqualTo(Absent.VALUE);
@@ -251,26 +259,16 @@ class V1CgroupReaderTest {
 
     @Test
     void workingSetIsFlooredAtZero() throws IOException {
-        write(memory, "memory.usage_in_bytes", "1000\n");
-        write(memory, "memory.memsw.usage_in_bytes", "900\n"); // read later than usage: swap floored too
+        write(memory, "memory.usage_in_bytes", "1000\n"); // below total_inactive_file: read at another moment
         MemoryStats m = read().memory();
 
         assertThat(m.workingSet()).isZero();
-        assertThat(m.swap()).isZero();
     }
 
     @Test
-    void usageUserAndSysArePreferredOverTicks() throws IOException {
-        write(cpuacct, "cpuacct.stat", "user 1\nsystem 1\n");
-        CpuStats c = read().cpu();
-
-        assertThat(c.userNanos()).isEqualTo(411431209144L);
-        assertThat(c.systemNanos()).isEqualTo(43485728117L);
-    }
-
-    @Test
-    void beforeLinux47UserAndSystemComeFromCpuacctStatTicks() throws IOException {
-        delete(cpuacct, "cpuacct.usage_user", "cpuacct.usage_sys");
+    void userAndSystemComeFromCpuacctStatTicksEvenWhereUsageUserAndSysExist() throws IOException {
+        write(cpuacct, "cpuacct.usage_user", "1\n");
+        write(cpuacct, "cpuacct.usage_sys", "1\n");
         CpuStats c = read().cpu();
 
         assertThat(c).isEqualTo(new CpuStats(454656546456L, 41120 * 10_000_000L, 4344 * 10_000_000L, 4213, 112,
@@ -278,8 +276,8 @@ class V1CgroupReaderTest {
     }
 
     @Test
-    void withNeitherUsageUserNorCpuacctStatUserAndSystemAreAbsent() throws IOException {
-        delete(cpuacct, "cpuacct.usage_user", "cpuacct.usage_sys", "cpuacct.stat");
+    void withoutCpuacctStatUserAndSystemAreAbsent() throws IOException {
+        delete(cpuacct, "cpuacct.stat");
         CpuStats c = read().cpu();
 
         assertThat(c.usageNanos()).isEqualTo(454656546456L);
@@ -359,8 +357,8 @@ class V1CgroupReaderTest {
         CgroupSample s = read();
 
         assertThat(s.memory()).isEqualTo(new MemoryStats(3440000000L, Absent.VALUE, Absent.VALUE, Absent.VALUE,
-                Absent.VALUE, 8388608, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE));
-        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, Absent.VALUE,
+                Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE));
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 41120 * 10_000_000L, 4344 * 10_000_000L, Absent.VALUE,
                 Absent.VALUE, Absent.VALUE));
         assertThat(s.pids()).isEqualTo(new PidsStats(42, Absent.VALUE));
         assertThat(s.spec()).isEqualTo(new SpecStats(Limits.UNLIMITED, Limits.UNLIMITED, Absent.VALUE,
@@ -390,7 +388,7 @@ class V1CgroupReaderTest {
         deleteTree(cpu);
         CgroupSample s = read();
 
-        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, Absent.VALUE,
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 41120 * 10_000_000L, 4344 * 10_000_000L, Absent.VALUE,
                 Absent.VALUE, Absent.VALUE));
         assertThat(s.spec()).isEqualTo(new SpecStats(Limits.UNLIMITED, Limits.UNLIMITED, Limits.UNLIMITED,
                 Absent.VALUE, Absent.VALUE, Absent.VALUE));
@@ -466,8 +464,9 @@ class V1CgroupReaderTest {
                 v1(tmp.resolve("memory"), "memory")), Map.of());
         CgroupSample s = read();
 
-        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 411431209144L, 43485728117L, 4213, 112,
-                9876543210L));
+        // user and system in ticks of 10 ms (USER_HZ), from cpuacct.stat
+        assertThat(s.cpu()).isEqualTo(new CpuStats(454656546456L, 41120 * 10_000_000L, 4344 * 10_000_000L, 4213,
+                112, 9876543210L));
         assertThat(s.spec().cpuShares()).isEqualTo(512);
         assertThat(s.pressure()).isNull();
     }
