@@ -16,9 +16,10 @@ import org.slf4j.LoggerFactory;
 /**
  * A cgroup or proc file kept open and re-read with {@code pread} at offset 0, so a collection cycle costs one
  * syscall per file and no open/close. Kernel seq files return everything that fits in one read, so a read
- * shorter than the buffer is the whole file.
+ * shorter than the buffer is the whole file. Reads go through {@link NativeReads} where its library loads,
+ * else through a FileChannel.
  *
- * <p>Kept-open files are budgeted below the process's open-file limit (about 18 per cgroup on a v1 host; limit
+ * <p>Kept-open files are budgeted below the process's open-file limit (about 16 per cgroup on a v1 host; limit
  * files are opened per read, see LimitsRefresh): past the budget a file is opened for each read instead, slower but
  * correct, and the agent keeps descriptors for its sockets and the processes it starts.
  */
@@ -30,12 +31,21 @@ public final class KernelFile implements Closeable {
     private static final AtomicInteger KEPT = new AtomicInteger();
     private static volatile boolean warned;
 
+    private static final int ENOENT = 2;
+
     private final Path path;
-    private final FileChannel channel;
+    private final FileChannel channel; // kept open, read through the JDK
+    private int fd = -1;               // kept open, read through NativeReads; -1 once closed
+    private boolean closed;
 
     private KernelFile(Path path, FileChannel channel) {
         this.path = path;
         this.channel = channel;
+    }
+
+    private KernelFile(Path path, int fd) {
+        this(path, null);
+        this.fd = fd;
     }
 
     private static long budget() {
@@ -64,6 +74,17 @@ public final class KernelFile implements Closeable {
             }
             return Files.exists(path) ? new KernelFile(path, null) : null;
         }
+        if (NativeReads.available()) {
+            int fd = NativeReads.open(path);
+            if (fd >= 0) {
+                return new KernelFile(path, fd);
+            }
+            KEPT.decrementAndGet();
+            if (-fd == ENOENT) {
+                return null;
+            }
+            throw new IOException(path + ": " + NativeReads.describe(-fd));
+        }
         try {
             return new KernelFile(path, FileChannel.open(path, StandardOpenOption.READ));
         } catch (NoSuchFileException e) {
@@ -84,12 +105,42 @@ public final class KernelFile implements Closeable {
      * means the cgroup was removed (ENODEV).
      */
     public void readInto(ReadBuffer buffer) throws IOException {
-        if (channel != null) {
-            readInto(channel, buffer);
-            return;
+        if (closed) {
+            throw new IOException(path + ": closed");
         }
-        try (FileChannel once = FileChannel.open(path, StandardOpenOption.READ)) {
-            readInto(once, buffer);
+        if (fd >= 0) {
+            readInto(fd, buffer);
+        } else if (channel != null) {
+            readInto(channel, buffer);
+        } else if (NativeReads.available()) {
+            int once = NativeReads.open(path);
+            if (once < 0) {
+                throw new IOException(path + ": " + NativeReads.describe(-once));
+            }
+            try {
+                readInto(once, buffer);
+            } finally {
+                NativeReads.close0(once);
+            }
+        } else {
+            try (FileChannel once = FileChannel.open(path, StandardOpenOption.READ)) {
+                readInto(once, buffer);
+            }
+        }
+    }
+
+    private void readInto(int descriptor, ReadBuffer buffer) throws IOException {
+        while (true) {
+            byte[] bytes = buffer.bytes();
+            int n = NativeReads.pread0(descriptor, bytes, bytes.length);
+            if (n < 0) {
+                throw new IOException(path + ": " + NativeReads.describe(-n));
+            }
+            if (n < bytes.length) {
+                buffer.filled(n);
+                return;
+            }
+            buffer.grow();
         }
     }
 
@@ -107,7 +158,14 @@ public final class KernelFile implements Closeable {
 
     @Override
     public void close() throws IOException {
-        if (channel != null) {
+        if (closed) {
+            return; // never close a descriptor number twice: it may be someone else's by then
+        }
+        closed = true;
+        if (fd >= 0) {
+            KEPT.decrementAndGet();
+            NativeReads.close0(fd);
+        } else if (channel != null) {
             KEPT.decrementAndGet();
             channel.close();
         }

@@ -5,9 +5,10 @@ import java.nio.ByteBuffer;
 /**
  * A reusable byte buffer for reading kernel files; owned by one thread. Grows when a file does not fit.
  *
- * <p>Files are read into a direct buffer and copied into a byte array for the parsers: the JDK's positional read
- * into a heap buffer would borrow a temporary direct buffer from a per-thread cache and copy anyway, on every
- * read (10-15 % of the collector's own CPU in the profile of docs/benchmarks.md, section 2).
+ * <p>{@link NativeReads} reads straight into the byte array. Through a FileChannel, files are read into a direct
+ * buffer (made on first use) and copied into the array for the parsers: the JDK's positional read into a heap
+ * buffer would borrow a temporary direct buffer from a per-thread cache and copy anyway, on every read (10-15 % of
+ * the collector's own CPU in the profile of docs/benchmarks.md, section 2).
  */
 public final class ReadBuffer {
 
@@ -17,7 +18,6 @@ public final class ReadBuffer {
 
     public ReadBuffer(int initialCapacity) {
         bytes = new byte[initialCapacity];
-        direct = ByteBuffer.allocateDirect(initialCapacity);
     }
 
     public byte[] bytes() {
@@ -29,8 +29,16 @@ public final class ReadBuffer {
     }
 
     ByteBuffer clearDirect() {
+        if (direct == null || direct.capacity() != bytes.length) {
+            direct = ByteBuffer.allocateDirect(bytes.length);
+        }
         direct.clear();
         return direct;
+    }
+
+    /** A read put {@code n} bytes at the start of the array. */
+    void filled(int n) {
+        length = n;
     }
 
     /** The last read put {@code n} bytes at the start of the direct buffer. */
@@ -41,7 +49,6 @@ public final class ReadBuffer {
 
     void grow() {
         bytes = new byte[bytes.length * 2];
-        direct = ByteBuffer.allocateDirect(bytes.length);
     }
 
     /** Test and debugging aid. */
