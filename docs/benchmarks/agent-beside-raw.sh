@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The collector's CPU against the raw reader's, both running AT THE SAME TIME over the same tree, so both see the
+# same machine load (docs/benchmarks.md, round 4). On a machine shared with other work, runs one after the other
+# saw the raw reader's and the agent's kernel time move with the load between them; side by side they do not.
+#
+#   sudo docs/benchmarks/agent-beside-raw.sh [--cgroups 100] [--warmup 600] [--window 60] [--rounds 1] \
+#       [--jar 'NAME=PATH [EXTRA JAVA OPTS]']... [--runtime]
+#
+# Makes /corral-bench-pair-N/c1..cN in every hierarchy the agent reads with one sleeping process in each, then
+# per round and jar: starts `bin/corral serve --monitor-only --interval 1s --cgroup-root /corral-bench-pair-N`
+# (--runtime: with the container runtime on, no containers), waits --warmup seconds (the JIT of a daemon that
+# works once a second settles after minutes: with C1 only, a method run once per cycle is compiled after about
+# 200 cycles and a loop over 100 cgroups after about 600), then runs raw-reader.c (same files, same schedule) at a
+# 1 s interval for --window cycles while reading every agent thread's run time (/proc/PID/task/*/schedstat, in
+# ns) before and after. Prints agent ms/s (all threads, and the collector thread alone), raw ms/s (getrusage) and
+# the ratios. Everything made is removed on exit.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=cgroup-tree.sh
+. "$here/cgroup-tree.sh"
+
+n=100 warmup=600 window=60 rounds=1 runtime=
+jars=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cgroups) n=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --jar) jars+=("$2"); shift 2 ;;
+    --runtime) runtime=1; shift ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+  esac
+done
+[ ${#jars[@]} -gt 0 ] || jars=("default=$repo/agent/target/corral.jar")
+
+work=$(mktemp -d /tmp/corral-bench-pair.XXXXXX)
+agent_pid=
+cleanup() {
+  [ -n "$agent_pid" ] && kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
+  bench_cleanup
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+gcc -O2 -Wall -o "$work/raw-reader" "$here/raw-reader.c"
+tree=corral-bench-pair-$n
+bench_make_tree "$tree" "$n"
+bench_start_sleepers "$tree" "$n"
+port=$((20000 + RANDOM % 20000))
+
+threads() { # pid: "tid name ns" per thread
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "${t##*/} $(tr ' ' _ < "$t/comm") $(cut -d' ' -f1 "$t/schedstat")"
+  done 2>/dev/null
+}
+
+echo "# agent-beside-raw $(date -u +%FT%TZ): $n cgroups, warm-up ${warmup}s, window ${window}s, $(nproc) cores, kernel $(uname -r)"
+for round in $(seq "$rounds"); do
+  for spec in "${jars[@]}"; do
+    name=${spec%%=*} rest=${spec#*=}
+    jar=${rest%% *} opts=
+    [ "$jar" != "$rest" ] && opts=${rest#* }
+    cp "$jar" "$work/corral.jar"
+    flags=(--monitor-only)
+    if [ -n "$runtime" ]; then
+      flags=(--state-dir "$work/state" --socket "$work/corral.sock" --cgroup-parent /corral-bench-pair-parent)
+      bench_runtime_parent corral-bench-pair-parent
+    fi
+    CORRAL_JAR="$work/corral.jar" CORRAL_EXTRA_JAVA_OPTS="$opts" "$repo/bin/corral" serve "${flags[@]}" \
+      --listen "127.0.0.1:$port" --cgroup-root "/$tree" --interval 1s > "$work/agent.log" 2>&1 &
+    agent_pid=$!
+    sleep "$warmup"
+    kill -0 "$agent_pid" || { echo "agent $name died:"; cat "$work/agent.log"; exit 1; }
+    threads "$agent_pid" | sort > "$work/t0"
+    raw_cpu=$("$work/raw-reader" --root "/$tree" --cycles "$window" --interval-ms 1000 --quiet \
+      | tr ' ' '\n' | awk -F= '$1 == "process_cpu_s" {print $2}')
+    threads "$agent_pid" | sort > "$work/t1"
+    rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/status")
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=
+    join "$work/t0" "$work/t1" | awk -v w="$window" -v raw="$raw_cpu" -v name="$name" -v round="$round" \
+      -v load="$load" -v rss="$rss" '
+      { d = ($5 - $3) / 1e6 / w; total += d; if ($2 ~ /^corral-collect/) coll = d }
+      END {
+        r = raw * 1000 / w
+        printf "round %d %-14s agent %.3f ms/s (collector %.3f, other threads %.3f) | raw %.3f ms/s | agent/raw %.2f, collector/raw %.2f | agent %.3f %% of a core | RSS %s MiB | load %s\n",
+          round, name, total, coll, total - coll, r, total / r, coll / r, total / 10, rss, load
+      }'
+  done
+done
