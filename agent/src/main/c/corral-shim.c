@@ -2,29 +2,31 @@
  * corral-shim: launches one container for the Corral agent.
  *
  *   corral-shim run CONFIG_FILE
+ *   corral-shim spawner                  (the agent's: config paths on stdin, one answer line each)
  *   corral-shim devices-probe RULE...   (exit 0 if this kernel loads the cgroup v2 device filter)
  *
  * See docs/design.md, "Act: launching containers", for the contract. Processes:
  *
- *   launcher   reads and validates the config, forks the monitor, waits on the report pipe for the
- *              outcome, prints "init=<pid> monitor=<pid>" (exit 0) or one "corral-shim: <step>: <error>"
- *              line on stderr (exit 1, after the monitor and init are gone).
- *   monitor    setsid; creates the log pipes, clone()s init into the new namespaces, writes the
- *              user namespace maps, pumps the logs with rotation, waits for init and writes the exit
- *              file atomically.
+ *   caller     the spawner (one per agent, a config path per line on stdin) or `corral-shim run`: forks
+ *              the monitor, waits on the report pipe for the outcome, answers "init=<pid> monitor=<pid>"
+ *              or the failure (after the monitor and init are gone). The spawner reaps its monitors as
+ *              they exit; `run` exits and leaves the monitor to be reparented.
+ *   monitor    reads and validates the config, attaches the device filter; setsid; creates the log pipes,
+ *              clone()s init into the new namespaces, writes the user namespace maps, pumps the logs with
+ *              rotation, waits for init and writes the exit file atomically.
  *   init       joins the cgroups first, then hostname, mounts, pivot_root, loopback, credentials,
  *              forks the command, forwards signals to it, reaps every zombie, reports the command's
  *              wait status to the monitor and exits mirroring it.
  *   command    setsid, default signals, stdio = /dev/null + log pipes, PATH lookup, execve.
  *
  * Pipes between them (all O_CLOEXEC):
- *   report  -> launcher       lines "P<init pid>" (monitor, after clone), "F" (init, about to fork the
+ *   report  -> caller         lines "P<init pid>" (monitor, after clone), "F" (init, about to fork the
  *                             command), "E<step>: <error>" (whoever fails). The monitor closes its end
  *                             after "P", init after the fork, the command at its exec: so EOF after
  *                             "P" and "F" without "E" means the command exec'd, with no extra wake-up
  *                             of init or the monitor on the launch path.
  *   status  init -> monitor   records: 'F' about to fork the command, 'E' the launch failed (the
- *                             launcher was told), 'S' the command's wait status
+ *                             caller was told), 'S' the command's wait status
  *   sync    monitor -> init   one byte once uid_map/gid_map are written (user namespace only)
  *   execerr command -> init   one byte if the exec failed; EOF alone means it succeeded
  */
@@ -45,6 +47,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -122,9 +125,9 @@ static struct config cfg;
 /* ------------------------------------------------------------------------------------------------ */
 /* Failure reporting: every role reports "step: strerror" its own way.                               */
 
-enum role { ROLE_LAUNCHER, ROLE_MONITOR, ROLE_INIT, ROLE_COMMAND };
-static enum role role = ROLE_LAUNCHER;
-static int report_fd = -1;  /* write end of the report pipe to the launcher, while this role has one */
+enum role { ROLE_CALLER, ROLE_MONITOR, ROLE_INIT, ROLE_COMMAND };
+static enum role role = ROLE_CALLER;
+static int report_fd = -1;  /* write end of the report pipe to the caller, while this role has one */
 static int status_fd = -1;  /* init: write end of the status pipe to the monitor */
 static int execerr_fd = -1; /* command: write end of the exec error pipe to init */
 static pid_t init_pid = -1; /* monitor: killed and reaped on failure */
@@ -155,7 +158,7 @@ static void send_status(int type, int status)
     write_all(status_fd, &r, sizeof r);
 }
 
-/* One line to the launcher (one write: atomic, as it is shorter than PIPE_BUF). */
+/* One line to the caller (one write: atomic, as it is shorter than PIPE_BUF). */
 static void report(char type, const char *text)
 {
     char line[MSG_MAX + 4];
@@ -173,7 +176,7 @@ static void report(char type, const char *text)
 static _Noreturn void fail_msg(const char *msg)
 {
     switch (role) {
-    case ROLE_LAUNCHER:
+    case ROLE_CALLER: /* not reached: the caller reports its own failures (start_container) */
         fprintf(stderr, "corral-shim: %s\n", msg);
         exit(1);
     case ROLE_MONITOR:
@@ -1145,7 +1148,7 @@ static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
 
     int ep[2];
     xpipe(ep, "exec status");
-    /* From here the launcher reports success unless the command reports a failed exec. */
+    /* From here the caller reports success unless the command reports a failed exec. */
     send_status('F', 0);
     report('F', NULL);
     pid_t cmd = fork();
@@ -1167,7 +1170,7 @@ static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
     ssize_t n = read_full(ep[0], &c, 1);
     close(ep[0]);
     if (n > 0) {
-        /* The command told the launcher why; tell the monitor the launch failed. */
+        /* The command told the caller why; tell the monitor the launch failed. */
         while (waitpid(cmd, NULL, 0) < 0 && errno == EINTR)
             ;
         send_status('E', 0);
@@ -1431,7 +1434,7 @@ static _Noreturn void run_monitor(int report_w)
         close(syncp[1]);
     }
 
-    /* From here the launcher hears from init and the command only. The launch succeeded if init
+    /* From here the caller hears from init and the command only. The launch succeeded if init
      * reached the fork ('F') and nobody reported a failure ('E'). */
     int status_open = 1, forked = 0, failed = 0, have_cmd_status = 0, cmd_status = 0, init_status = 0;
     long long finished_ms = 0;
@@ -1478,8 +1481,8 @@ static _Noreturn void run_monitor(int report_w)
                 finished_ms = now_millis();
                 init_pid = -1;
                 if (failed)
-                    _exit(1); /* the launcher has the message */
-                if (!forked) /* init died before the fork without a word: tell the launcher how */
+                    _exit(1); /* the caller has the message */
+                if (!forked) /* init died before the fork without a word: tell the caller how */
                     _exit(WIFSIGNALED(init_status) ? 64 + WTERMSIG(init_status) : 2);
             }
         }
@@ -1728,7 +1731,7 @@ static int devf_attach(int prog_fd, const char *cgroup_dir, char *msg, size_t ms
     return 0;
 }
 
-/* Launcher, before anything joins the cgroup: the container's first exec already runs under the filter. */
+/* Monitor, before init joins the cgroup: the container's first exec already runs under the filter. */
 static void device_filter_apply(void)
 {
     if (!cfg.device_cgroup)
@@ -1757,9 +1760,9 @@ static int devices_probe(int n, char **rules)
 }
 
 /* ------------------------------------------------------------------------------------------------ */
-/* Launcher                                                                                          */
+/* Caller: the spawner, or `corral-shim run`                                                          */
 
-static int launch(const char *config);
+static int one_shot(const char *config);
 static int spawner(void);
 
 int main(int argc, char **argv)
@@ -1781,94 +1784,49 @@ int main(int argc, char **argv)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    return run ? launch(argv[2]) : spawner();
+    return run ? one_shot(argv[2]) : spawner();
 }
 
 /*
- * Spawner mode: the agent starts one early and sends it config paths, one per line on stdin; for each it
- * forks a launcher and answers one line on stdout, "OK init=N monitor=M" or "ERR <reason>". A JVM pays for
- * every descriptor it has open when it spawns a process (the agent keeps thousands of cgroup files open), so
- * launching from this small process instead is what keeps a container start in milliseconds.
+ * Forks the monitor for CONFIG and reads the report pipe to EOF (every holder of its write end has exec'd,
+ * closed it, or died). Success: 0, "init=N monitor=M" in out, the monitor left running (the caller reaps it
+ * when it exits). Failure: -1, the reason in out, the monitor reaped (it exits once init is reaped), so nothing
+ * is left behind. Never exits the calling process: the spawner outlives every failed launch.
  */
-static int spawner(void)
+static int start_container(const char *config, char *out, size_t out_size)
 {
-    char line[PATH_MAX + 2];
-    signal(SIGPIPE, SIG_IGN);
-    while (fgets(line, sizeof line, stdin)) {
-        line[strcspn(line, "\n")] = 0;
-        int op[2];
-        if (pipe2(op, O_CLOEXEC) < 0) {
-            printf("ERR pipe: %s\n", strerror(errno));
-            fflush(stdout);
-            continue;
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            printf("ERR fork the launcher: %s\n", strerror(errno));
-            fflush(stdout);
-            close(op[0]);
-            close(op[1]);
-            continue;
-        }
-        if (pid == 0) {
-            int devnull = open("/dev/null", O_RDONLY);
-            if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(op[1], 1) < 0 || dup2(op[1], 2) < 0)
-                _exit(1);
-            /* Only fds 1 and 2 may reach the launcher: the monitor and init never exec, and a copy they
-             * kept would hold the answer back until the container exits. */
-            close(devnull);
-            close(op[0]);
-            close(op[1]);
-            _exit(launch(line));
-        }
-        close(op[1]);
-        char out[MSG_MAX + 256];
-        size_t len = 0;
-        for (;;) {
-            ssize_t n = read(op[0], out + len, sizeof out - 1 - len);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            len += (size_t)n;
-            if (len == sizeof out - 1)
-                len = sizeof out - 2; /* keep reading to EOF; the first line is what matters */
-        }
-        out[len] = 0;
-        close(op[0]);
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        out[strcspn(out, "\n")] = 0;
-        const char *msg = strncmp(out, "corral-shim: ", 13) == 0 ? out + 13 : out;
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            printf("OK %s\n", out);
-        else
-            printf("ERR %s\n", msg[0] ? msg : "the launcher failed without a message");
-        fflush(stdout);
-    }
-    return 0;
-}
-
-static int launch(const char *config)
-{
-    parse_config(config);
-    device_filter_apply();
-
     int rp[2];
-    xpipe(rp, "report");
+    if (pipe2(rp, O_CLOEXEC) < 0) {
+        snprintf(out, out_size, "pipe report: %s", strerror(errno));
+        return -1;
+    }
     fflush(NULL);
     pid_t mon = fork();
-    if (mon < 0)
-        fail_errno(errno, "fork monitor");
-    if (mon == 0) {
+    if (mon < 0) {
+        snprintf(out, out_size, "fork monitor: %s", strerror(errno));
         close(rp[0]);
+        close(rp[1]);
+        return -1;
+    }
+    if (mon == 0) {
+        /* The monitor: from here every failure is an "E" line on the report pipe and _exit. */
+        role = ROLE_MONITOR;
+        report_fd = rp[1];
+        close(rp[0]);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL); /* the spawner blocks SIGCHLD for its signalfd */
+        /* The caller's stdin and stdout (the agent's pipes to the spawner) must not stay open here. */
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0)
+            fail_errno(errno, "open /dev/null");
+        close(devnull);
+        parse_config(config);
+        device_filter_apply();
         run_monitor(rp[1]);
     }
     close(rp[1]);
 
-    /* Read every line until EOF: every holder of the write end has exec'd, closed it, or died. */
     char buf[4096], err[MSG_MAX + 4] = "";
     size_t len = 0;
     int init = 0, forked = 0;
@@ -1897,22 +1855,111 @@ static int launch(const char *config)
     }
     close(rp[0]);
     if (!err[0] && init > 0 && forked) {
-        printf("init=%d monitor=%d\n", init, (int)mon);
-        fflush(stdout);
+        snprintf(out, out_size, "init=%d monitor=%d", init, (int)mon);
         return 0;
     }
-    /* Failure: the monitor exits once init is reaped; wait for it so nothing is left behind. */
     int st;
     while (waitpid(mon, &st, 0) < 0 && errno == EINTR)
         ;
     if (err[0])
-        fprintf(stderr, "corral-shim: %s\n", err);
+        snprintf(out, out_size, "%s", err);
     else if (WIFSIGNALED(st))
-        fprintf(stderr, "corral-shim: monitor: killed by signal %d (%s)\n", WTERMSIG(st), strsignal(WTERMSIG(st)));
+        snprintf(out, out_size, "monitor: killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
     else if (WEXITSTATUS(st) > 64)
-        fprintf(stderr, "corral-shim: init: killed by signal %d (%s) before the exec\n", WEXITSTATUS(st) - 64,
-                strsignal(WEXITSTATUS(st) - 64));
+        snprintf(out, out_size, "init: killed by signal %d (%s) before the exec", WEXITSTATUS(st) - 64,
+                 strsignal(WEXITSTATUS(st) - 64));
     else
-        fprintf(stderr, "corral-shim: init: exited before the exec (monitor status %d)\n", WEXITSTATUS(st));
-    return 1;
+        snprintf(out, out_size, "init: exited before the exec (monitor status %d)", WEXITSTATUS(st));
+    return -1;
+}
+
+/* `corral-shim run CONFIG`: one launch; the monitor outlives this process (it is reparented when we exit). */
+static int one_shot(const char *config)
+{
+    char out[MSG_MAX + 64];
+    if (start_container(config, out, sizeof out) < 0) {
+        fprintf(stderr, "corral-shim: %s\n", out);
+        return 1;
+    }
+    printf("%s\n", out);
+    return 0;
+}
+
+/* Reaps every monitor that has exited (the spawner's children are monitors only). */
+static void reap_monitors(void)
+{
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
+/*
+ * Spawner mode: the agent starts one early and sends it config paths, one per line on stdin; for each it forks
+ * the monitor and answers one line on stdout, "OK init=N monitor=M" or "ERR <reason>". A JVM pays for every
+ * descriptor it has open when it spawns a process (the agent keeps thousands of cgroup files open), so
+ * launching from this small process instead is what keeps a container start in milliseconds.
+ *
+ * The monitors are its children: a SIGCHLD (through a signalfd, polled with stdin) reaps each one as it exits,
+ * so no zombie stays (the agent takes a monitor pid that is still there for a live container). They do not
+ * depend on it: when the spawner exits (EOF on stdin, the agent gone) they are reparented and run on.
+ */
+static int spawner(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        fprintf(stderr, "corral-shim: spawner: signalfd: %s\n", strerror(errno));
+        return 1;
+    }
+    char line[PATH_MAX + 2];
+    size_t len = 0;
+    int discarding = 0; /* the rest of an overlong line */
+    for (;;) {
+        char *nl = memchr(line, '\n', len);
+        if (nl) {
+            *nl = 0;
+            if (!discarding) {
+                char out[MSG_MAX + 64];
+                int ok = start_container(line, out, sizeof out) == 0;
+                printf("%s %s\n", ok ? "OK" : "ERR", out);
+                fflush(stdout);
+            }
+            discarding = 0;
+            len -= (size_t)(nl + 1 - line);
+            memmove(line, nl + 1, len);
+            continue;
+        }
+        if (len == sizeof line) {
+            if (!discarding) {
+                printf("ERR config path longer than %d bytes\n", PATH_MAX);
+                fflush(stdout);
+            }
+            discarding = 1;
+            len = 0;
+        }
+        struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "corral-shim: spawner: poll: %s\n", strerror(errno));
+            return 1;
+        }
+        if (pfd[1].revents) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+                ;
+            reap_monitors();
+        }
+        if (pfd[0].revents) {
+            ssize_t n = read(0, line + len, sizeof line - len);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n <= 0)
+                return 0; /* EOF: the agent closed us; running monitors are reparented */
+            len += (size_t)n;
+        }
+    }
 }

@@ -502,6 +502,65 @@ bad device-cgroup-missing "^corral-shim: devices: open /nonexistent-cgroup: No s
 bad missing-log-dir '^corral-shim: open log_dir /nonexistent-logs: No such file or directory$' \
   arg /bin/true log_dir /nonexistent-logs
 
+# --- Spawner mode: the agent's long-lived caller forks each monitor itself ---------------------------
+# gone PID: no /proc entry at all (not even a zombie: the spawner, its parent, has reaped it).
+gone() {
+  local i
+  for ((i = 0; i < 500; i++)); do
+    [ -e "/proc/$1" ] || return 0
+    sleep 0.01
+  done
+  return 1
+}
+coproc SPAWNER { exec "$shim" spawner 2>"$work/spawner.err"; }
+spawner_pid=$SPAWNER_PID
+launched+=("$spawner_pid")
+ask() { # CONFIG -> ANSWER
+  printf '%s\n' "$1" >&"${SPAWNER[1]}"
+  ANSWER=''
+  IFS= read -r -t 10 ANSWER <&"${SPAWNER[0]}"
+}
+spawned() { # CONFIG: asks the spawner; sets L_init and L_mon as launch does
+  ask "$1"
+  L_init='' L_mon=''
+  if [[ $ANSWER =~ ^OK\ init=([0-9]+)\ monitor=([0-9]+)$ ]]; then
+    L_init=${BASH_REMATCH[1]} L_mon=${BASH_REMATCH[2]}
+    launched+=("$L_init" "$L_mon")
+  fi
+}
+C=$work/spawned-true; mkdir -p "$C/logs"
+printf '%s\0' arg /bin/true "${ALL_NS[@]}" log_dir "$C/logs" exit_file "$C/exit.json" >"$C/config"
+spawned "$C/config"
+expect_match "spawner: launches" '^OK init=[0-9]+ monitor=[0-9]+$' "$ANSWER"
+if [ -n "$L_mon" ]; then
+  check "spawner: the exited monitor is reaped, no zombie left" gone "$L_mon"
+  finish
+  expect "spawner: exit file" "0 0" "$(exit_of "$EXIT_JSON")"
+fi
+printf '%s\0' arg /bin/true bogus 1 >"$work/spawner-bad.config"
+ask "$work/spawner-bad.config"
+expect_match "spawner: a bad config is an error line" '^ERR config .*: unknown key "bogus"$' "$ANSWER"
+expect "spawner: a bad config leaves no process" "" "$(pgrep -P "$spawner_pid")"
+printf '%s\0' arg nosuch-binary "${ALL_NS[@]}" >"$work/spawner-noexec.config"
+ask "$work/spawner-noexec.config"
+expect "spawner: a failed exec is an error line" "ERR exec nosuch-binary: No such file or directory" "$ANSWER"
+expect "spawner: a failed exec leaves no process" "" "$(pgrep -P "$spawner_pid"; pgrep -f "$work/spawner-noexec.config")"
+C=$work/spawned-sleep; mkdir -p "$C/logs"
+printf '%s\0' arg /bin/sleep arg 1 "${ALL_NS[@]}" log_dir "$C/logs" exit_file "$C/exit.json" >"$C/config"
+spawned "$C/config"
+expect_match "spawner: still answers after failures" '^OK init=[0-9]+ monitor=[0-9]+$' "$ANSWER"
+if [ -n "$L_mon" ]; then
+  expect "spawner: the monitor is its child (no launcher in between)" "$spawner_pid" \
+    "$(s=$(cat "/proc/$L_mon/stat"); s=${s##*) }; echo "$s" | cut -d' ' -f2)"
+  kill -KILL "$spawner_pid"
+  wait "$spawner_pid" 2>/dev/null
+  check "spawner: its monitor outlives it" alive "$L_mon"
+  check "spawner: its container outlives it" alive "$L_init"
+  finish
+  expect "spawner: the orphaned monitor still writes the exit file" "0 0" "$(exit_of "$EXIT_JSON")"
+fi
+expect "spawner: nothing on stderr" "" "$(cat "$work/spawner.err")"
+
 # --- Launch time -----------------------------------------------------------------------------------
 bench_args=(arg /bin/true "${ALL_NS[@]}")
 if [ -n "$v1_memory" ]; then make_cgroup "$v1_memory" bench && bench_args+=(cgroup_procs "$CG/cgroup.procs"); fi
