@@ -334,12 +334,11 @@ public final class ContainerRuntime implements AutoCloseable {
         AdmissionGate gate = admission;
         ContainerCgroup cgroup = driver.open(name);
         Path dir = store.dir(name);
-        // listing reads every record: only when a policy asks, or to take a queued one out of the queue
         if (gate != AdmissionGate.OPEN || record.state() == ContainerState.QUEUED) {
             // One admission at a time, decided and marked STARTING together: two starts cannot both take the last
             // room, and a queued container cannot be overtaken between its check and its start.
             synchronized (admissionLock) {
-                List<ContainerRecord> all = list();
+                List<ContainerRecord> all = store.active(); // from memory: exited records do not count
                 AdmissionGate.Verdict v = gate.admit(record, all.stream()
                         .filter(r -> r.state().isLive() && !r.name().equals(name)).toList(), all.stream()
                         .filter(r -> r.state() == ContainerState.QUEUED && !r.name().equals(name)).toList());

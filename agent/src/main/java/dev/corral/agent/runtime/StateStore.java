@@ -14,7 +14,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +24,10 @@ import org.slf4j.LoggerFactory;
  * One directory per container under {@code <state>/containers/}, holding container.json (written atomically:
  * temp file, rename; fsync'd or not, see save and saveTransient), the launch config, logs and the monitor's
  * exit.json.
+ *
+ * <p>The records of live and queued containers are also kept in memory ({@link #active}), as last written: the
+ * runtime is the only writer of this directory, and admission control asks for them on every start, which
+ * must not read every stored record (exited ones stay until removed, in any number).
  */
 public final class StateStore {
 
@@ -29,11 +35,33 @@ public final class StateStore {
 
     private final Path containers;
     private final Path quarantine;
+    /** Live and queued records by name (see the class comment); the others are read from disk. */
+    private final Map<String, ContainerRecord> active = new ConcurrentHashMap<>();
 
     public StateStore(Path stateDir) throws IOException {
         this.containers = stateDir.resolve("containers");
         this.quarantine = stateDir.resolve("unreadable-records");
         Files.createDirectories(containers);
+        for (ContainerRecord r : list()) {
+            remember(r);
+        }
+    }
+
+    private void remember(ContainerRecord r) {
+        if (isActive(r)) {
+            active.put(r.name(), r);
+        } else {
+            active.remove(r.name());
+        }
+    }
+
+    private static boolean isActive(ContainerRecord r) {
+        return r.state().isLive() || r.state() == ContainerState.QUEUED;
+    }
+
+    /** The live and queued records, from memory: what admission control weighs a start against. */
+    public List<ContainerRecord> active() {
+        return List.copyOf(active.values());
     }
 
     /** The container's directory; the name is validated first so no path escapes the state dir. */
@@ -69,7 +97,9 @@ public final class StateStore {
 
     private void write(ContainerRecord record, boolean durable) throws IOException {
         Path dir = dir(record.name());
-        Files.createDirectories(dir);
+        if (!active.containsKey(record.name())) { // an active one's directory exists
+            Files.createDirectories(dir);
+        }
         Path tmp = dir.resolve("container.json.tmp");
         byte[] json = SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(record);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -81,12 +111,17 @@ public final class StateStore {
         }
         Files.move(tmp, dir.resolve("container.json"), StandardCopyOption.ATOMIC_MOVE,
                 StandardCopyOption.REPLACE_EXISTING);
+        remember(record);
         if (durable) {
             fsyncDir(dir);
         }
     }
 
     public Optional<ContainerRecord> load(String name) throws IOException {
+        ContainerRecord known = active.get(name);
+        if (known != null) {
+            return Optional.of(known);
+        }
         Path file = dir(name).resolve("container.json");
         if (!Files.exists(file)) {
             return Optional.empty();
@@ -149,11 +184,53 @@ public final class StateStore {
         return unreadable;
     }
 
+    /**
+     * Removes the container's directory, its record last (a removal that fails midway leaves a record to remove
+     * again), and makes the removal durable: without the fsync of {@code containers/}, a power cut in the next
+     * seconds could bring the directory back and recovery would list the container again, exited, its name taken,
+     * after the client was told it was removed.
+     */
     public void delete(String name) throws IOException {
         Path dir = dir(name);
-        Trees.delete(dir);
+        try {
+            deleteDir(dir);
+        } finally {
+            active.remove(name);
+            if (Files.exists(dir.resolve("container.json"))) {
+                load(name).ifPresent(this::remember); // not removed after all
+            }
+        }
         fsyncDir(containers);
     }
+
+    /**
+     * What the runtime and the monitor put there is unlinked by name (one syscall each: a tree walk stats every
+     * entry twice); anything else (rotated logs, a file put there by hand) by a tree walk; the record last.
+     */
+    private static void deleteDir(Path dir) throws IOException {
+        java.io.File d = dir.toFile();
+        for (String f : KNOWN_FILES) {
+            new java.io.File(d, f).delete();
+        }
+        java.io.File logs = new java.io.File(d, "logs");
+        if (!logs.delete() && logs.exists()) {
+            Trees.delete(logs.toPath());
+        }
+        String[] rest = d.list();
+        if (rest == null) {
+            return; // gone already
+        }
+        for (String f : rest) {
+            if (!f.equals("container.json")) {
+                Trees.delete(dir.resolve(f));
+            }
+        }
+        Files.deleteIfExists(dir.resolve("container.json"));
+        Files.deleteIfExists(dir);
+    }
+
+    private static final List<String> KNOWN_FILES = List.of("exit.json", "exit.json.tmp", "launch.conf",
+            "container.json.tmp", "logs/stdout.log", "logs/stderr.log");
 
     private static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
