@@ -19,6 +19,17 @@ class ExitStatusTest {
         assertThat(ExitStatus.read(f)).contains(new ExitStatus(137, 9, 42));
     }
 
+    /** The monitor's exact format is read without the JSON parser; other valid JSON still through it. */
+    @Test
+    void otherSpacingOrKeyOrderIsStillJson() throws Exception {
+        Path f = Files.writeString(dir.resolve("exit.json"),
+                "{ \"signal\": 0, \"finishedAtMillis\": 7,\n  \"exitCode\": 3 }");
+        assertThat(ExitStatus.read(f)).contains(new ExitStatus(3, 0, 7));
+        Path big = Files.writeString(dir.resolve("big.json"),
+                "{\"exitCode\":2,\"signal\":0,\"finishedAtMillis\":1795958801781}\n");
+        assertThat(ExitStatus.read(big)).contains(new ExitStatus(2, 0, 1795958801781L));
+    }
+
     @Test
     void noFileAnEmptyOneOrATornOneIsUnknown() throws Exception {
         assertThat(ExitStatus.read(dir.resolve("exit.json"))).isEmpty();
