@@ -26,7 +26,10 @@ public interface CgroupDriver {
     /** Creates the parent cgroup where missing and delegates the controllers containers need. */
     void ensureParent() throws CgroupException;
 
-    /** Creates a container's cgroup with limits; on any failure removes what it made and throws. */
+    /**
+     * Creates a container's cgroup with limits; on any failure removes what it made and throws
+     * ({@link CgroupException.Exists} when a directory of it is there already).
+     */
     ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException;
 
     /** The cgroup of an existing container (after an agent restart). */

@@ -36,6 +36,13 @@ public class CgroupException extends Exception {
         }
     }
 
+    /** create: a directory of the cgroup exists already (EEXIST); nothing was made. */
+    public static final class Exists extends CgroupException {
+        public Exists(String message, Path file) {
+            super(message, file, null, null);
+        }
+    }
+
     /** The file or cgroup does not exist (ENOENT): a controller or feature this kernel lacks. */
     public static final class Missing extends CgroupException {
         public Missing(String message, Path file, String value, Throwable cause) {

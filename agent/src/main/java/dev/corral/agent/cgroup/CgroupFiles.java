@@ -62,6 +62,21 @@ final class CgroupFiles {
         }
     }
 
+    /**
+     * mkdir that fails on an existing directory (one syscall: no existence check first).
+     *
+     * @throws CgroupException.Exists when it is there already
+     */
+    static void mkdirNew(Path dir) throws CgroupException {
+        try {
+            Files.createDirectory(dir);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new CgroupException.Exists("cgroup " + dir + " already exists", dir);
+        } catch (IOException e) {
+            throw new CgroupException("create cgroup " + dir + ": " + e.getMessage(), dir, null, e);
+        }
+    }
+
     /** rmdir with retries: the kernel reports EBUSY for a moment after the last task exits. */
     static void rmdir(Path dir) throws CgroupException {
         long deadline = System.currentTimeMillis() + 2000;

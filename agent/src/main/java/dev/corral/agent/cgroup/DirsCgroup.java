@@ -1,5 +1,6 @@
 package dev.corral.agent.cgroup;
 
+import dev.corral.agent.posix.Posix;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import jnr.constants.platform.Errno;
 
 /** What v1 and v2 container cgroups share: a set of directories, one per hierarchy. */
 abstract class DirsCgroup implements ContainerCgroup {
@@ -34,9 +36,7 @@ abstract class DirsCgroup implements ContainerCgroup {
     public List<Long> pids() throws CgroupException {
         Set<Long> pids = new LinkedHashSet<>();
         for (Path dir : dirs) {
-            if (!Files.isDirectory(dir)) {
-                continue;
-            }
+            // null when the cgroup is not there (no existence check first: one syscall less per hierarchy)
             String content = LimitWrites.readQuietly(dir.resolve("cgroup.procs"));
             if (content != null && !content.isEmpty()) {
                 for (String line : content.split("\n")) {
@@ -74,15 +74,11 @@ abstract class DirsCgroup implements ContainerCgroup {
      * one rmdir is tried before listing: a listing stats each of the directory's ~30 control files.
      */
     private static void removeTree(Path dir) throws CgroupException {
-        if (!Files.isDirectory(dir)) {
+        int errno = Posix.get().rmdir(dir);
+        if (errno == 0 || errno == Errno.ENOENT.intValue() || !Files.isDirectory(dir)) {
             return;
         }
-        try {
-            Files.deleteIfExists(dir);
-            return;
-        } catch (IOException e) {
-            // children, or tasks still leaving (EBUSY): list and retry below
-        }
+        // children, or tasks still leaving (EBUSY): list and retry below
         try (var children = Files.list(dir)) {
             for (Path child : children.filter(Files::isDirectory).toList()) {
                 removeTree(child);

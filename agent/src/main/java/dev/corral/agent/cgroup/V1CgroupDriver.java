@@ -120,13 +120,23 @@ final class V1CgroupDriver implements CgroupDriver {
     @Override
     public ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException {
         V1Cgroup cg = (V1Cgroup) open(name);
-        if (cg.exists()) {
-            throw new CgroupException.Busy("cgroup " + cg.path() + " already exists", cg.dirs.get(0), null, null);
-        }
+        List<Path> made = new ArrayList<>();
         try {
             for (Path dir : cg.dirs) {
-                CgroupFiles.mkdir(dir);
+                CgroupFiles.mkdirNew(dir);
+                made.add(dir);
             }
+        } catch (CgroupException e) {
+            for (int i = made.size() - 1; i >= 0; i--) { // what this call made, not what was there
+                try {
+                    CgroupFiles.rmdir(made.get(i));
+                } catch (CgroupException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+        try {
             Optional<Path> cpuset = cg.controllerDir("cpuset");
             if (cpuset.isPresent()) {
                 inheritCpuset(cpuset.get());

@@ -75,10 +75,7 @@ final class V2CgroupDriver implements CgroupDriver {
     @Override
     public ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException {
         V2Cgroup cg = (V2Cgroup) open(name);
-        if (Files.exists(cg.dir)) {
-            throw new CgroupException.Busy("cgroup " + cg.path() + " already exists", cg.dir, null, null);
-        }
-        CgroupFiles.mkdir(cg.dir);
+        CgroupFiles.mkdirNew(cg.dir);
         try {
             cg.update(limits);
         } catch (CgroupException | RuntimeException e) {

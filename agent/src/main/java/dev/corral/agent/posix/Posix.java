@@ -22,6 +22,8 @@ public final class Posix {
     public interface Libc {
         int mknod(String path, int mode, long dev);
 
+        int rmdir(String path);
+
         int lsetxattr(String path, String name, byte[] value, long size, int flags);
 
         long lgetxattr(String path, String name, byte[] value, long size);
@@ -60,6 +62,11 @@ public final class Posix {
         } finally {
             posix.close(fd);
         }
+    }
+
+    /** rmdir(2) (the JDK's delete stats the path first); returns 0 or the errno. */
+    public int rmdir(Path dir) {
+        return libc.rmdir(dir.toString()) == 0 ? 0 : libcErrno(); // jnr-posix's rmdir throws instead
     }
 
     /** kill(2); returns 0 or the errno (ESRCH when the process is gone). */

@@ -198,8 +198,17 @@ public final class ContainerRuntime implements AutoCloseable {
                 null, null, null, null, null);
         try {
             store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
-            removeStaleCgroup(name);
-            driver.create(name, config.limits());
+            try {
+                driver.create(name, config.limits());
+            } catch (CgroupException.Exists e) {
+                try {
+                    removeStaleCgroup(name);
+                } catch (ContainerException notOurs) { // its processes are left alone, and so is their cgroup
+                    forgetRecord(name);
+                    throw notOurs;
+                }
+                driver.create(name, config.limits());
+            }
             pinImage(name, spec);
         } catch (CgroupException.InvalidValue e) {
             discard(name);
@@ -214,15 +223,25 @@ public final class ContainerRuntime implements AutoCloseable {
         return record.withState(ContainerState.CREATED);
     }
 
-    /** A leftover empty cgroup of the same name (from a crash before its record was written) is removed. */
+    /**
+     * A leftover empty cgroup of the same name (from a crash before its record was written) is removed; asked only
+     * when the create found one, so a new name costs no existence checks.
+     */
     private void removeStaleCgroup(String name) throws CgroupException, ContainerException {
         ContainerCgroup stale = driver.open(name);
-        if (stale.exists()) {
-            if (!stale.pids().isEmpty()) {
-                throw new ContainerException(ContainerException.Kind.CONFLICT, "cgroup " + stale.path()
-                        + " exists and has processes that no record accounts for");
-            }
-            stale.remove();
+        if (!stale.pids().isEmpty()) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "cgroup " + stale.path()
+                    + " exists and has processes that no record accounts for");
+        }
+        stale.remove();
+    }
+
+    /** The record only: for a refused name whose cgroup is not ours to touch. */
+    private void forgetRecord(String name) {
+        try {
+            store.delete(name);
+        } catch (IOException e) {
+            LOG.warn("removing the record of {} failed: {}", name, e.getMessage());
         }
     }
 
@@ -843,9 +862,7 @@ public final class ContainerRuntime implements AutoCloseable {
      */
     private boolean removeExited(String name, ContainerCgroup cg) {
         try {
-            if (cg.exists()) {
-                cg.remove();
-            }
+            cg.remove(); // a directory already gone is not an error
             store.delete(name);
             images.remove(name);
             return true;

@@ -322,6 +322,31 @@ class ContainerRuntimeTest {
         }
     }
 
+    /** A crash between mkdir and the record can leave a cgroup of the name: replaced when empty, else refused. */
+    @Test
+    void aLeftoverCgroupOfTheNameIsReplacedWhenEmptyAndRefusedWhenPopulated() throws Exception {
+        Path empty = Files.createDirectory(fx.cgroupDir("left", "memory"));
+        assertThat(fx.runtime.runToExit(RuntimeFixture.spec("{'name':'left','command':['/bin/true']}"), true)
+                .get(120, TimeUnit.SECONDS).exitCode()).isZero();
+        assertThat(empty).as("the container's own cgroup, removed with it").doesNotExist();
+
+        Path populated = Files.createDirectory(fx.cgroupDir("held", "memory"));
+        Process sleeper = dev.corral.exporter.testing.TestCgroup.startIn(List.of(populated.resolve("cgroup.procs")),
+                "sleep", "100");
+        try {
+            assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec("{'name':'held','command':['true']}")))
+                    .isInstanceOf(ContainerException.class).hasMessageContaining("no record accounts for");
+            assertThat(sleeper.isAlive()).as("a process of no container is not killed").isTrue();
+            assertThat(fx.runtime.list()).as("no record of the refused container").isEmpty();
+        } finally {
+            sleeper.destroyForcibly().waitFor();
+            for (int i = 0; i < 100 && !Files.readString(populated.resolve("cgroup.procs")).isBlank(); i++) {
+                Thread.sleep(10);
+            }
+            Files.delete(populated);
+        }
+    }
+
     @Test
     void aNameIsTakenOnce() throws Exception {
         fx.runtime.create(RuntimeFixture.spec("{'name':'once','command':['true']}"));
