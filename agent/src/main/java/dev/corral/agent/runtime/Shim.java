@@ -131,7 +131,10 @@ public final class Shim implements AutoCloseable {
         }
     }
 
-    /** Stops the spawner; containers are unaffected (their monitors are not its children). */
+    /**
+     * Stops the spawner; containers are unaffected: their monitors are its children but in sessions of their own,
+     * and are reparented when it exits.
+     */
     @Override
     public synchronized void close() {
         if (spawner != null) {
