@@ -57,9 +57,17 @@ final class HttpRoutes {
         // start another of its 20 threads until all exist, each with its own stack and malloc arena.
         MetricsPage page = exporter.metricsPage();
         WorkerExecutor metricsThread = vertx.createSharedWorkerExecutor("corral-metrics", 1);
-        router.get("/metrics").handler(ctx -> metricsThread.executeBlocking(page::render, false)
-                .onSuccess(body -> sendMetrics(ctx.response(), body))
-                .onFailure(ctx::fail));
+        router.get("/metrics").handler(ctx -> {
+            if (GzipMetrics.accepted(ctx.request().getHeader("accept-encoding"))) {
+                metricsThread.executeBlocking(() -> GzipMetrics.compress(page.render()), false)
+                        .onSuccess(gzipped -> sendGzipped(ctx.response(), gzipped))
+                        .onFailure(ctx::fail);
+            } else {
+                metricsThread.executeBlocking(page::render, false)
+                        .onSuccess(body -> sendMetrics(ctx.response(), body))
+                        .onFailure(ctx::fail);
+            }
+        });
         router.get("/healthz").handler(ctx -> health(ctx, exporter, interval));
         // Failures that happen before a route answers (body too large, no route) still get a JSON error.
         router.errorHandler(400, ctx -> ApiError.send(ctx, 400, "the request could not be read (a form body?); "
@@ -77,11 +85,18 @@ final class HttpRoutes {
 
     /** The body's parts go out as they are (wrapped, not copied into one buffer): 2 MB at 1,000 cgroups. */
     private static void sendMetrics(HttpServerResponse response, MetricsPage.Body body) {
-        response.putHeader("content-type", PROMETHEUS_TEXT)
+        response.putHeader("content-type", PROMETHEUS_TEXT).putHeader("vary", "accept-encoding")
                 .putHeader("content-length", Integer.toString(body.length()));
         response.write(wrap(body.containers()));
         response.write(wrap(body.self()));
         response.end(wrap(body.machine()));
+    }
+
+    private static void sendGzipped(HttpServerResponse response, byte[] gzipped) {
+        response.putHeader("content-type", PROMETHEUS_TEXT).putHeader("content-encoding", "gzip")
+                .putHeader("vary", "accept-encoding")
+                .putHeader("content-length", Integer.toString(gzipped.length))
+                .end(BufferInternal.buffer(Unpooled.wrappedBuffer(gzipped)));
     }
 
     private static Buffer wrap(MetricsPage.Body.Part part) {

@@ -128,6 +128,35 @@ class AgentScrapeTest {
         }
     }
 
+    /** Prometheus asks for gzip: it gets the same exposition compressed, and plain text when it refuses gzip. */
+    @Test
+    void aScraperThatAcceptsGzipGetsTheExpositionGzipped() throws Exception {
+        try (TestCgroup cg = TestCgroup.create(); Agent agent = startAgent(cg.path())) {
+            Thread.sleep(500);
+            URI uri = URI.create("http://127.0.0.1:" + agent.httpPort() + "/metrics");
+            HttpResponse<byte[]> gz = HTTP.send(HttpRequest.newBuilder(uri).header("Accept-Encoding", "gzip").build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(gz.statusCode()).isEqualTo(200);
+            assertThat(gz.headers().firstValue("content-encoding")).contains("gzip");
+            assertThat(gz.headers().firstValue("content-type").orElseThrow()).startsWith("text/plain; version=0.0.4");
+            String text;
+            try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz.body()))) {
+                text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            PromText t = PromText.parse(text);
+            assertThat(t.value("container_cpu_usage_seconds_total", "id", cg.path())).isPresent();
+            assertThat(t.value("machine_cpu_cores")).isPresent();
+            assertThat(t.value("corral_cgroups_watched")).contains(1.0);
+            assertThat(gz.body().length).as("compressed").isLessThan(text.length() / 3);
+
+            HttpResponse<String> refused = HTTP.send(HttpRequest.newBuilder(uri)
+                    .header("Accept-Encoding", "gzip;q=0, identity").build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.headers().firstValue("content-encoding")).isEmpty();
+            assertThat(PromText.parse(refused.body()).value("container_cpu_usage_seconds_total", "id", cg.path()))
+                    .isPresent();
+        }
+    }
+
     @Test
     void selfMetricsAndHealth() throws Exception {
         try (TestCgroup cg = TestCgroup.create(); Agent agent = startAgent(cg.path())) {
