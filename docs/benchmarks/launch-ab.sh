@@ -11,76 +11,28 @@ rounds=${1:-300}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/corral-bench-ab.XXXXXX)
 parent=/corral-bench-ab-$$
-agent_pids=()
-cleanup() {
-  for p in "${agent_pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-  for d in /sys/fs/cgroup/*/"${parent#/}"* /sys/fs/cgroup/*/corral-bench-ab-oci; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-for tool in crun runc busybox jq; do
-  command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }
-done
+oci=corral-bench-ab-oci
+# shellcheck source=launch-common.sh
+. "$repo/docs/benchmarks/launch-common.sh"
+trap launch_cleanup EXIT INT TERM
+launch_need crun runc busybox jq
 [ -n "${LAUNCH_JARS:-}" ] || { echo "set LAUNCH_JARS=\"a=JAR b=JAR\"" >&2; exit 2; }
+launch_bundle
+launch_start_daemons "$LAUNCH_JARS"
+declare -A samples
 
-rootfs=$work/bundle/rootfs
-mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp}
-cp /usr/bin/busybox "$rootfs/bin/busybox"
-for a in true sh; do ln -sf busybox "$rootfs/bin/$a"; done
-(cd "$work/bundle" && runc spec)
-jq '.process.args=["/bin/true"] | .process.terminal=false | .root.readonly=true
-  | .linux.resources={"memory":{"limit":67108864},"cpu":{"quota":50000,"period":100000}}
-  | .linux.cgroupsPath="/corral-bench-ab-oci/c"
-  | .linux.namespaces=[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]' \
-  "$work/bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$work/bundle/config.json"
-
-variants=()
-declare -A ports tokens samples
-for v in $LAUNCH_JARS; do
-  name=${v%%=*}
-  mkdir -p "$work/$name"
-  cp "${v#*=}" "$work/$name/corral.jar"
-  CORRAL_JAR="$work/$name/corral.jar" "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/$name/state" \
-    --cgroup-parent "$parent-$name" --socket "$work/$name/corral.sock" --interval 1s >"$work/$name/agent.log" 2>&1 &
-  agent_pids+=($!)
-  variants+=("$name")
-done
-for name in "${variants[@]}"; do
-  for _ in $(seq 100); do
-    ports[$name]=$(sed -n 's|.*serving on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/$name/agent.log")
-    [ -S "$work/$name/corral.sock" ] && [ -n "${ports[$name]}" ] && break
-    sleep 0.1
-  done
-  [ -n "${ports[$name]}" ] || { echo "$name: no TCP port in $work/$name/agent.log" >&2; exit 1; }
-  tokens[$name]=$(cat "$work/$name/state/api-token")
-done
-
-run_tcp() {  # VARIANT I
-  local body line status
-  printf -v body '{"name":"t%s","command":["/bin/true"],"rootfs":"%s","readOnlyRootfs":true,"limits":{"memory":{"max":"64m"},"cpu":{"cpus":0.5}}}' "$2" "$rootfs"
-  exec 3<>"/dev/tcp/127.0.0.1/${ports[$1]}"
-  printf 'POST /v1/containers?start=true&wait=true&rm=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
-    "${tokens[$1]}" "${#body}" "$body" >&3
-  IFS= read -r status <&3
-  while IFS= read -r line <&3; do :; done
-  exec 3<&-
-  [[ $status == *" 200 "* ]]
-}
-crun_run() { unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run --bundle '$work/bundle' 'k$1'"; }
 us() { local t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; local t1=$EPOCHREALTIME
   echo $(( (${t1/./} - ${t0/./}) )); }
 
 # Warm-up (the JIT compiles the launch path over the first tens of runs); each run must succeed.
 for w in $(seq 300); do
-  for name in "${variants[@]}"; do run_tcp "$name" "w$w" || { echo "$name: the run failed" >&2; exit 1; }; done
+  for name in "${variants[@]}"; do corral_tcp "$name" "w$w" || { echo "$name: the run failed" >&2; exit 1; }; done
 done
 crun_run w >/dev/null 2>&1 || { echo "crun run failed" >&2; exit 1; }
 for i in $(seq "$rounds"); do
   order=("${variants[@]}")
   if (( i % 2 )); then order=(); for ((k = ${#variants[@]} - 1; k >= 0; k--)); do order+=("${variants[k]}"); done; fi
-  for name in "${order[@]}"; do samples[$name]+="$(us run_tcp "$name" "$i") "; done
+  for name in "${order[@]}"; do samples[$name]+="$(us corral_tcp "$name" "$i") "; done
   samples[crun]+="$(us crun_run "$i") "
 done
 

@@ -16,51 +16,13 @@ runs=${1:-50}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/corral-bench-launch.XXXXXX)
 parent=/corral-bench-launch-$$
-agent_pids=()
-cleanup() {
-  for p in "${agent_pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-  for d in /sys/fs/cgroup/*/"${parent#/}"* /sys/fs/cgroup/*/corral-bench-oci; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-for tool in runc crun busybox curl jq; do
-  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install $tool)" >&2; exit 2; }
-done
-
-# One busybox rootfs for everyone.
-rootfs=$work/bundle/rootfs
-mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp}
-cp /usr/bin/busybox "$rootfs/bin/busybox"
-# Relative links: `busybox --install -s` writes absolute host paths, which do not resolve inside the rootfs
-# (runs before 08:25 UTC on 2026-11-29 timed a failed exec for every tool because of that).
-for a in true sh; do ln -sf busybox "$rootfs/bin/$a"; done
-
-# An OCI bundle for runc and crun with the same limits.
-(cd "$work/bundle" && runc spec)
-jq --arg cg "/corral-bench-oci/c" '.process.args=["/bin/true"] | .process.terminal=false | .root.readonly=true
-  | .linux.resources={"memory":{"limit":67108864},"cpu":{"quota":50000,"period":100000}}
-  | .linux.cgroupsPath=$cg
-  | .linux.namespaces=[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]' \
-  "$work/bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$work/bundle/config.json"
-
-# Corral's daemons, each on its own state dir, socket and cgroup parent.
-jars=${LAUNCH_JARS:-corral=$repo/agent/target/corral.jar}
-variants=()
-for v in $jars; do
-  name=${v%%=*}
-  mkdir -p "$work/$name"
-  cp "${v#*=}" "$work/$name/corral.jar"
-  CORRAL_JAR="$work/$name/corral.jar" "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/$name/state" \
-    --cgroup-parent "$parent-$name" --socket "$work/$name/corral.sock" --interval 1s >"$work/$name/agent.log" 2>&1 &
-  agent_pids+=($!)
-  variants+=("$name")
-done
-for name in "${variants[@]}"; do
-  for _ in $(seq 100); do [ -S "$work/$name/corral.sock" ] && break; sleep 0.1; done
-done
+oci=corral-bench-oci
+# shellcheck source=launch-common.sh
+. "$repo/docs/benchmarks/launch-common.sh"
+trap launch_cleanup EXIT INT TERM
+launch_need runc crun busybox curl jq
+launch_bundle
+launch_start_daemons "${LAUNCH_JARS:-corral=$repo/agent/target/corral.jar}"
 
 ms() { echo "$(( ($2 - $1) / 1000 ))"; }  # ns → µs
 time_one() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); ms "$t0" "$t1"; }
@@ -76,21 +38,8 @@ corral_run1() {  # VARIANT I: the same in one request
   curl -sf -o /dev/null --unix-socket "$work/$1/corral.sock" -XPOST "http://x/v1/containers?start=true&wait=true&rm=true" \
     -d "$(spec "o$2")"
 }
-corral_tcp() {  # VARIANT I: the same request from bash's /dev/tcp: no process is started
-  local body line status
-  printf -v body '{"name":"t%s","command":["/bin/true"],"rootfs":"%s","readOnlyRootfs":true,"limits":{"memory":{"max":"64m"},"cpu":{"cpus":0.5}}}' "$2" "$rootfs"
-  exec 3<>"/dev/tcp/127.0.0.1/${ports[$1]}"
-  printf 'POST /v1/containers?start=true&wait=true&rm=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
-    "${tokens[$1]}" "${#body}" "$body" >&3
-  IFS= read -r status <&3
-  while IFS= read -r line <&3; do :; done
-  exec 3<&-
-  [[ $status == *" 200 "* ]]
-}
 curl_floor() { curl -sf -o /dev/null --unix-socket "$work/$1/corral.sock" http://x/healthz; }
 runc_run() { runc run --bundle "$work/bundle" "r$1"; }
-# crun 1.8 refuses the hybrid layout: hide the cgroup2 mount in a private mount namespace (environment notes).
-crun_run() { unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun run --bundle '$work/bundle' 'k$1'"; }
 raw_run() { unshare --fork --pid --mount --uts --ipc --net --mount-proc /bin/true; }
 
 # Every tool must really run /bin/true before anything is timed.
@@ -99,7 +48,6 @@ check runc_run 0
 check crun_run 0
 check raw_run
 onereq=()
-declare -A ports tokens
 for name in "${variants[@]}"; do
   : >"$work/$name/requests"
   out=$(curl -sf --unix-socket "$work/$name/corral.sock" -XPOST "http://x/v1/containers?start=true" -d "{\"name\":\"b0\",\"command\":[\"/bin/true\"],\"rootfs\":\"$rootfs\",\"readOnlyRootfs\":true}" \
@@ -113,8 +61,6 @@ for name in "${variants[@]}"; do
     [ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$work/$name/corral.sock" "http://x/v1/containers/o0")" = 404 ] \
       || { echo "launch check failed for $name-1req: o0 was not removed" >&2; exit 1; }
     onereq+=("$name")
-    ports[$name]=$(sed -n 's|.*serving on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/$name/agent.log")
-    tokens[$name]=$(cat "$work/$name/state/api-token")
     check corral_tcp "$name" 0
   else
     curl -s --unix-socket "$work/$name/corral.sock" -XDELETE "http://x/v1/containers/o0?force=true" >/dev/null || true
