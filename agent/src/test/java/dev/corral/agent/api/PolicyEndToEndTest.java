@@ -895,6 +895,28 @@ class PolicyEndToEndTest {
         }
     }
 
+    /** The queue is bounded: past maxQueued a start is refused at once, and what waits keeps its place. */
+    @Test
+    void aStartBeyondMaxQueuedIsRefusedAtOnceAndTheQueuedOneKeepsItsPlace() throws Exception {
+        String policy = json(String.format(QUEUEING, "600s"))
+                .replace("\"queueTimeout\"", "\"maxQueued\":1,\"queueTimeout\"");
+        try (AgentFixture fx = new AgentFixture(policy, false)) {
+            run(fx, big("a", "exec sleep 600"));
+            AgentFixture.Response b = fx.unix(POST, "/v1/containers?start=true", big("b", "exec sleep 600"));
+            assertThat(b.status()).as(b.body()).isEqualTo(202);
+            AgentFixture.Response c = fx.unix(POST, "/v1/containers?start=true", big("c", "exec sleep 600"));
+            assertThat(c.status()).as(c.body()).isEqualTo(409);
+            assertThat(new JsonObject(c.body()).getString("error")).contains("'c'")
+                    .contains("the admission queue is full (1 waiting, maxQueued 1)");
+            assertThat(fx.unix(GET, "/v1/containers/c", null).status()).as("a refused create-and-start leaves "
+                    + "nothing").isEqualTo(404);
+            assertThat(fx.cgroupFile("c", "cpu", "cgroup.procs").getParent()).doesNotExist();
+            assertThat(inspect(fx, "b").getString("state")).isEqualTo("queued");
+            assertThat(fx.unix(GET, "/metrics", null).body()).contains("corral_policy_actions_total{action="
+                    + "\"refuse\",policy=\"admission\",reason=\"queue-full\"} 1.0");
+        }
+    }
+
     /** The one-request run (start, wait, rm) waits through the queue, and leaves nothing whether it ran or not. */
     @Test
     void aOneRequestRunWaitsThroughTheQueueAndLeavesNothingRunOrRefused() throws Exception {

@@ -102,6 +102,12 @@ final class AdmissionControl {
                 reason = "queue-timeout";
                 message = String.format(Locale.ROOT, "admission refused for '%s': still queued after %s (the "
                         + "queue timeout): %s", name, duration(now - self.queuedAtMillis()), why);
+            } else if (p.queues() && self == null && queue.size() >= p.maxQueued()) {
+                outcome = Admission.Outcome.REFUSE;
+                action = "refuse";
+                reason = "queue-full";
+                message = String.format(Locale.ROOT, "admission refused for '%s': %s, and the admission queue is "
+                        + "full (%d waiting, maxQueued %d)", name, why, queue.size(), p.maxQueued());
             } else if (p.queues()) {
                 outcome = Admission.Outcome.QUEUE;
                 action = "queue";

@@ -19,7 +19,7 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
                 : oomProtection;
         ioFairness = ioFairness == null ? new IoFairness(null, null, null, null, null, null, null, null)
                 : ioFairness;
-        admission = admission == null ? new Admission(null, null, null, null, null) : admission;
+        admission = admission == null ? new Admission(null, null, null, null, null, null) : admission;
     }
 
     static double fraction(String field, Double v, double dflt, double max) {
@@ -170,9 +170,12 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
      * @param onOvercommit    "refuse" (the start fails at once) or "queue" (it waits, ordered by class priority
      *                        then arrival, and starts by itself once it fits)
      * @param queueTimeout    a queued container still not admitted after this long is refused
+     * @param maxQueued       a start that would queue while this many containers wait is refused instead: each
+     *                        queued container holds a record and a cgroup until it starts or times out
      */
     public record Admission(Boolean enabled, Double cpuOvercommit, Double memoryFraction, String onOvercommit,
-                            @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long queueTimeout) {
+                            @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long queueTimeout,
+                            Integer maxQueued) {
         public Admission {
             enabled = enabled == null || enabled;
             cpuOvercommit = fraction("cpuOvercommit", cpuOvercommit, 1.0, 100);
@@ -185,6 +188,10 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
             queueTimeout = positive("queueTimeout", queueTimeout, 600_000);
             if (queueTimeout < 1000) {
                 throw new IllegalArgumentException("queueTimeout: must be at least 1s, got " + queueTimeout + "ms");
+            }
+            maxQueued = maxQueued == null ? 100 : maxQueued;
+            if (maxQueued < 1 || maxQueued > 10_000) {
+                throw new IllegalArgumentException("maxQueued: must be 1 to 10000, got " + maxQueued);
             }
         }
 

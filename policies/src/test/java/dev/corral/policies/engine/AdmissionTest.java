@@ -108,6 +108,30 @@ class AdmissionTest {
     }
 
     @Test
+    void aStartThatWouldQueueBehindMaxQueuedWaitingContainersIsRefusedAndTheWaitingOnesKeepTheirPlace()
+            throws Exception {
+        PolicyEngine e = new PolicyEngine(PolicyLoader.parse("q.json", QUEUE.replace("'queueTimeout':'2m'",
+                "'queueTimeout':'2m','maxQueued':2").replace('\'', '"').getBytes(StandardCharsets.UTF_8)), false);
+        ContainerView running = sized("a", "big");
+        Queued b = new Queued(sized("b", "big"), 1_000, 200_000);
+        Queued c = new Queued(sized("c", "big"), 2_000, 200_000);
+        Admission full = e.admit(5_000, sized("d", "big"), null, List.of(running), List.of(b, c), HOST);
+        assertThat(full.outcome()).isEqualTo(Admission.Outcome.REFUSE);
+        assertThat(full.message()).contains("'d'").contains("guaranteed cpu")
+                .contains("the admission queue is full (2 waiting, maxQueued 2)");
+        assertThat(full.audit().action()).isEqualTo("refuse");
+        assertThat(full.audit().reason()).isEqualTo("queue-full");
+        // one fewer waiting: it queues
+        assertThat(e.admit(5_000, sized("d", "big"), null, List.of(running), List.of(b), HOST).outcome())
+                .isEqualTo(Admission.Outcome.QUEUE);
+        // those already queued are re-checked as before, and a start that fits is not held back by a full queue
+        assertThat(e.admit(5_000, c.view(), c, List.of(running), List.of(b), HOST).outcome())
+                .isEqualTo(Admission.Outcome.QUEUE);
+        ContainerView urgentSmall = view("u", Map.of("tier", "urgent"), 0);
+        assertThat(e.admit(5_000, urgentSmall, null, List.of(), List.of(b, c), HOST).admitted()).isTrue();
+    }
+
+    @Test
     void theQueueIsOrderedByPriorityThenArrivalAndOnlyItsHeadMayStart() throws Exception {
         PolicyEngine e = queueing(false);
         Queued big1 = new Queued(sized("big1", "big"), 1_000, 200_000);

@@ -68,6 +68,8 @@ class PolicyLoaderTest {
         Policies.Admission d = parse("{}").policies().admission();
         assertThat(d.onOvercommit()).isEqualTo("refuse");
         assertThat(d.queueTimeout()).isEqualTo(600_000);
+        assertThat(d.maxQueued()).isEqualTo(100);
+        assertThat(parse("{'policies':{'admission':{'maxQueued':5}}}").policies().admission().maxQueued()).isEqualTo(5);
 
         PolicyException e = error("{'policies':{'admission':{'onOvercommit':'wait'}}}");
         assertThat(e.getMessage()).isEqualTo("p.json: policies.admission.onOvercommit: must be \"refuse\" or "
@@ -78,6 +80,9 @@ class PolicyLoaderTest {
         e = error("{'policies':{'admission':{'onOvercommit':'queue','queueTimeout':'200ms'}}}");
         assertThat(e.path()).isEqualTo("policies.admission.queueTimeout");
         assertThat(e.problem()).contains("at least 1s");
+        e = error("{'policies':{'admission':{'onOvercommit':'queue','maxQueued':0}}}");
+        assertThat(e.path()).isEqualTo("policies.admission.maxQueued");
+        assertThat(e.problem()).contains("1 to 10000");
     }
 
     @Test
