@@ -50,6 +50,11 @@ tree=corral-bench-pair-$n
 bench_make_tree "$tree" "$n"
 bench_start_sleepers "$tree" "$n"
 port=$((20000 + RANDOM % 20000))
+flags=--monitor-only
+if [ -n "$runtime" ]; then
+  bench_runtime_flags corral-bench-pair-parent "$work/state"
+  flags=$BENCH_RUNTIME_FLAGS
+fi
 
 threads() { # pid: "tid name ns" per thread
   local t
@@ -65,12 +70,7 @@ for round in $(seq "$rounds"); do
     jar=${rest%% *} opts=
     [ "$jar" != "$rest" ] && opts=${rest#* }
     cp "$jar" "$work/corral.jar"
-    flags=(--monitor-only)
-    if [ -n "$runtime" ]; then
-      flags=(--state-dir "$work/state" --socket "$work/corral.sock" --cgroup-parent /corral-bench-pair-parent)
-      bench_runtime_parent corral-bench-pair-parent
-    fi
-    CORRAL_JAR="$work/corral.jar" CORRAL_EXTRA_JAVA_OPTS="$opts" "$repo/bin/corral" serve "${flags[@]}" \
+    CORRAL_JAR="$work/corral.jar" CORRAL_EXTRA_JAVA_OPTS="$opts" "$repo/bin/corral" serve $flags \
       --listen "127.0.0.1:$port" --cgroup-root "/$tree" --interval 1s > "$work/agent.log" 2>&1 &
     agent_pid=$!
     sleep "$warmup"

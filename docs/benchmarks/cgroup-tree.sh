@@ -91,6 +91,15 @@ bench_meas_cgroup() {
   bench_mkdir "$BENCH_MEAS_DIR"
 }
 
+# bench_runtime_flags NAME DIR: the serve options that run an agent's container runtime privately (state dir and
+# socket in DIR, containers under /NAME), in BENCH_RUNTIME_FLAGS (not printed: a $(...) subshell would lose the
+# cleanup record of the parent cgroup, made by bench_runtime_parent).
+bench_runtime_flags() {
+  bench_runtime_parent "$1"
+  mkdir -p "$2"
+  BENCH_RUNTIME_FLAGS="--state-dir $2 --cgroup-parent /$1 --socket $2/corral.sock"
+}
+
 bench_runtime_parent() { # name: the parent cgroup an agent's runtime makes, in every hierarchy, removed on exit
   local h
   for h in $(bench_all_mounts); do BENCH_DIRS+=("$h/$1"); BENCH_MADE+=("$h/$1"); done

@@ -91,9 +91,8 @@ run_agent() {
   local n=$1 rescan=$2 mode=${3:-} flags=$monitor_flags h
   local out="$work/agent-$1-$2${3:+-$3}" err="$work/agent-$1-$2${3:+-$3}.err" pid port url i
   if [ "$mode" = full ]; then
-    mkdir -p "$work/state"
-    bench_runtime_parent corral-bench-parent
-    flags="--state-dir $work/state --cgroup-parent /corral-bench-parent --socket $work/state/corral.sock"
+    bench_runtime_flags corral-bench-parent "$work/state"
+    flags=$BENCH_RUNTIME_FLAGS
   fi
   : >"$out"
   : >"$err"

@@ -51,8 +51,8 @@ bench_meas_cgroup corral-bench-meas-flags
 meas=$BENCH_MEAS_DIR
 serve_flags=--monitor-only
 if [ -n "$runtime" ]; then
-  bench_runtime_parent corral-bench-flags-parent
-  serve_flags="--state-dir $work/state --cgroup-parent /corral-bench-flags-parent --socket $work/corral.sock"
+  bench_runtime_flags corral-bench-flags-parent "$work/state"
+  serve_flags=$BENCH_RUNTIME_FLAGS
 fi
 
 # run_set SPEC: prints "name cpu_ms_s other% scrape_med scrape_max rss hwm"

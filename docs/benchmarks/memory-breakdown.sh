@@ -41,9 +41,8 @@ mib() { echo "scale=1; $1 / 1048576" | bc; }
 bench_jar "$repo" "$work"
 monitor_flags=$(bench_monitor_flags)
 if [ -n "$runtime" ]; then
-  bench_runtime_parent corral-bench-mem-parent
-  mkdir -p "$work/state"
-  monitor_flags="--state-dir $work/state --cgroup-parent /corral-bench-mem-parent --socket $work/state/corral.sock"
+  bench_runtime_flags corral-bench-mem-parent "$work/state"
+  monitor_flags=$BENCH_RUNTIME_FLAGS
 fi
 gcc -O2 -Wall -o "$work/raw-reader" "$here/raw-reader.c"
 mem=$(bench_mount_of memory)

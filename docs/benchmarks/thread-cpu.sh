@@ -41,9 +41,6 @@ bench_start_sleepers corral-bench-threads 5
 bench_meas_cgroup corral-bench-meas-threads
 meas=$BENCH_MEAS_DIR
 flags=--monitor-only
-if [ -z "$monitor" ]; then
-  bench_runtime_parent corral-bench-threads-parent
-fi
 
 # thread_ticks PID: "name ticks" per thread: utime + stime, fields 14 and 15 of stat, counted after the name
 # (field 2, in parentheses, may contain spaces) and the state, so the 11th and 12th of the rest
@@ -58,8 +55,10 @@ echo "# thread-cpu $(date -u +%Y-%m-%dT%H:%MZ): $n cgroups, ${monitor:+monitor-o
 for spec in "${jars[@]}"; do
   name=${spec%%=*} jar=${spec#*=} extra=
   if [[ $jar == *" "* ]]; then extra=${jar#* }; jar=${jar%% *}; fi
-  mkdir -p "$work/state-$name"
-  [ -n "$monitor" ] || flags="--state-dir $work/state-$name --cgroup-parent /corral-bench-threads-parent --socket $work/state-$name/corral.sock"
+  if [ -z "$monitor" ]; then
+    bench_runtime_flags corral-bench-threads-parent "$work/state-$name"
+    flags=$BENCH_RUNTIME_FLAGS
+  fi
   : >"$work/err"
   CORRAL_JAR=$jar CORRAL_EXTRA_JAVA_OPTS="$extra" sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$meas" \
     "$repo/bin/corral" serve $flags --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-threads 2>"$work/err" &
