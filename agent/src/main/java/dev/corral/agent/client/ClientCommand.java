@@ -68,7 +68,7 @@ public abstract class ClientCommand implements Callable<Integer> {
             return " (run as root, or as a member of group corral)";
         }
         String how = address.isUnix() && !address.socketPath().equals(DaemonAddress.DEFAULT_SOCKET)
-                ? "sudo bin/corral serve --socket " + address.socketPath() : "sudo bin/corral serve";
+                ? "bin/corral serve --socket " + address.socketPath() : "bin/corral serve";
         return ". Is the daemon running? Start it with: " + how;
     }
 

@@ -43,7 +43,7 @@ class ClientExitCodesTest {
         Cli.Result r = Cli.run("--host", "unix:///nonexistent/corral-test.sock", "ps");
         assertThat(r.code()).as(r.toString()).isEqualTo(125);
         assertThat(r.errLines()).singleElement().asString().startsWith("corral: cannot connect to the Corral daemon at "
-                + "unix:///nonexistent/corral-test.sock").contains("sudo bin/corral serve");
+                + "unix:///nonexistent/corral-test.sock").contains("Start it with: bin/corral serve");
         Cli.environment(Map.of("CORRAL_HOST", "unix:///nonexistent/env.sock"));
         r = Cli.run("ps");
         assertThat(r.code()).isEqualTo(125);
@@ -61,7 +61,7 @@ class ClientExitCodesTest {
         r = Cli.run("--host", "tcp://127.0.0.1:" + closedPort, "info");
         assertThat(r.code()).as(r.toString()).isEqualTo(125);
         assertThat(r.errLines()).hasSize(1);
-        assertThat(r.err()).contains("tcp://127.0.0.1:" + closedPort).contains("sudo bin/corral serve");
+        assertThat(r.err()).contains("tcp://127.0.0.1:" + closedPort).contains("Start it with: bin/corral serve");
     }
 
     @Test

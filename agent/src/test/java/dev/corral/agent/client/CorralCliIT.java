@@ -133,7 +133,7 @@ class CorralCliIT {
         assertThat(r.out()).isEmpty();
         assertThat(r.err().strip().lines()).singleElement().asString()
                 .startsWith("corral: cannot connect to the Corral daemon at unix:///nonexistent/corral-test.sock")
-                .contains("sudo bin/corral serve");
+                .contains("Start it with: bin/corral serve");
     }
 
     @Test
