@@ -281,6 +281,29 @@ class CpuFairnessTest {
         }
     }
 
+    /**
+     * Cpusets that overlap without nesting: a and b (weight 10 each) on 0-1 and 1-2 can together use three CPUs,
+     * not four, so c (weight 1, on all four) is entitled to CPU 3 at least: a bound per distinct cpuset alone
+     * gave a and b 1.9 each and c 0.19, and capped c far below what the kernel gives it.
+     */
+    @Test
+    void overlappingCpusetsBoundTheirUnionSoTheOneBesideThemKeepsTheCpuTheyCannotUse() throws Exception {
+        Recorded r = new Recorded(POLICY, new HostView(4, 8 * GIB, 4 * GIB, false, Recorded.PARENT), 1000, false);
+        Recorded.Cg a = r.container("a", Map.of(), pinned(10 * 1024, "0-1"));
+        Recorded.Cg b = r.container("b", Map.of(), pinned(10 * 1024, "1-2"));
+        Recorded.Cg c = r.container("c", Map.of(), pinned(1024, "0-3"));
+        a.cpus = CpuSet.parse("0-1");
+        b.cpus = CpuSet.parse("1-2");
+        c.cpus = CpuSet.parse("0-3");
+        a.shares = b.shares = 10 * 1024;
+        a.cpuStall = b.cpuStall = c.cpuStall = 1.0;
+        Decision d = r.cycle(r.cpu(0, a, 1.5, b, 1.5, c, 1.0));
+        assertThat(d.entitledCores().get("/corral/a")).isCloseTo(1.5, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(d.entitledCores().get("/corral/b")).isCloseTo(1.5, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(d.entitledCores().get("/corral/c")).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(Recorded.of(d, Action.SetCpu.class)).isEmpty();
+    }
+
     private static ContainerView.Baseline pinned(long shares, String cpus) {
         return new ContainerView.Baseline(Limits.UNLIMITED, 100_000, shares, Limits.UNLIMITED, Limits.UNLIMITED, 0,
                 Map.of(), CpuSet.parse(cpus));
