@@ -4,6 +4,7 @@ import dev.corral.agent.runtime.BlockDevices;
 import dev.corral.agent.runtime.ContainerRecord;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.exporter.sample.CgroupConversions;
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.Limits;
 import dev.corral.policies.engine.ContainerView;
 import java.util.HashMap;
@@ -24,12 +25,14 @@ final class ContainerViews {
         long max = Limits.UNLIMITED;
         long high = Limits.UNLIMITED;
         long reservation = 0;
+        CpuSet cpus = null;
         Map<String, ContainerView.DeviceThrottle> io = new HashMap<>();
         if (l != null && l.cpu() != null) {
             ContainerSpec.Cpu c = l.cpu();
             period = c.period() != null ? c.period() : period;
             shares = c.shares() != null ? c.shares()
                     : c.weight() != null ? CgroupConversions.weightToShares(c.weight()) : 0;
+            cpus = c.cpusetCpus() == null ? null : CpuSet.parse(c.cpusetCpus());
             if (c.quota() != null) {
                 quota = c.quota();
             } else if (c.cpus() != null) {
@@ -53,6 +56,6 @@ final class ContainerViews {
             }
         }
         return new ContainerView(r.name(), r.cgroup(), spec.labels(), new ContainerView.Baseline(quota, period,
-                shares, max, high, reservation, io));
+                shares, max, high, reservation, io, cpus));
     }
 }

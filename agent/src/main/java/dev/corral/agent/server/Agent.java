@@ -56,9 +56,11 @@ public final class Agent implements AutoCloseable {
             }
             throw e;
         }
-        if (runtime != null) { // limits are read every few cycles: show the agent's own changes at the next one
+        // Limits are read every few cycles: show the agent's own changes at the next one. "started" too: a cgroup
+        // found by inotify between its mkdir and the runtime's writes was read half made (an empty v1 cpuset).
+        if (runtime != null) {
             runtime.addListener(e -> {
-                if (e.type().equals("limits-updated")) {
+                if (e.type().equals("limits-updated") || e.type().equals("started")) {
                     exporter.collector().limitsChanged();
                 }
             });

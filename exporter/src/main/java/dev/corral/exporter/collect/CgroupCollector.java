@@ -133,6 +133,9 @@ public final class CgroupCollector implements AutoCloseable {
             if (!present.contains(e.getKey())) {
                 e.getValue().close();
                 it.remove();
+            } else if (e.getValue().halfMade()) { // found mid-mkdir: open it again, now with all its directories
+                e.getValue().close();
+                e.setValue(readers.open(e.getKey()));
             } else {
                 e.getValue().reopenMissing();
             }

@@ -17,6 +17,15 @@ public interface CgroupReader extends Closeable {
     /** Opens files that did not exist before (a v2 controller enabled later, for example). */
     void reopenMissing();
 
+    /**
+     * True when a controller directory of the cgroup that was missing when this reader was opened exists now: the
+     * cgroup was found while its runtime was still making it (one hierarchy at a time on v1), and a reader opened
+     * again reads what this one never would (its cpuacct usage, its cpuset).
+     */
+    default boolean halfMade() {
+        return false;
+    }
+
     /** Reads the limits on the next {@link #read} instead of when {@link LimitsRefresh} next would. */
     void readLimitsSoon();
 

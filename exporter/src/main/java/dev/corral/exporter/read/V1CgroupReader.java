@@ -42,6 +42,8 @@ final class V1CgroupReader implements CgroupReader {
     // pids
     private static final int PIDS_CURRENT = 0, PIDS_MAX = 0;
 
+    private static final long HALF_MADE_NANOS = 60_000_000_000L;
+
     private final String path;
     private final long startTimeMillis;
     private final FileSet cpuacct;
@@ -56,6 +58,9 @@ final class V1CgroupReader implements CgroupReader {
     private final FileSet pidsLimit;
     private final FileSet cpusetLimits;
     private final LimitsRefresh limitsRefresh = new LimitsRefresh();
+    /** This cgroup's directories in the walked hierarchies that did not exist when it was opened. */
+    private final List<Path> absentDirs = new java.util.ArrayList<>();
+    private final long openedNanos = System.nanoTime();
     private SpecStats spec;
     private long pidsMax = Absent.VALUE;
     private final long[] keyed = new long[8];
@@ -78,6 +83,23 @@ final class V1CgroupReader implements CgroupReader {
                 .filter(java.nio.file.Files::isDirectory).orElse(null), "cpuset.effective_cpus", "cpuset.cpus");
         pressure = new PressureFiles(layout.unified().flatMap(h -> h.dirOf(path))
                 .filter(java.nio.file.Files::isDirectory).orElse(null), false);
+        for (Hierarchy h : layout.walked()) {
+            h.dirOf(path).filter(d -> !java.nio.file.Files.isDirectory(d)).ifPresent(absentDirs::add);
+        }
+    }
+
+    /** Only in its first minute: a cgroup absent from a hierarchy for longer is one that is not there at all. */
+    @Override
+    public boolean halfMade() {
+        if (absentDirs.isEmpty() || System.nanoTime() - openedNanos > HALF_MADE_NANOS) {
+            return false;
+        }
+        for (Path d : absentDirs) {
+            if (java.nio.file.Files.isDirectory(d)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static FileSet files(CgroupLayout layout, String controller, String path, String... names) {

@@ -195,6 +195,32 @@ class V1CgroupReaderTest {
         assertThat(read().spec().cpus().count()).isEqualTo(4);
     }
 
+    /**
+     * A cgroup found while its runtime makes it one hierarchy at a time: the reader opened then has no cpuacct
+     * files and would never read its usage; once the directory is there the reader says so (the collector opens
+     * it again), and not before.
+     */
+    @Test
+    void aReaderOpenedBeforeAllTheCgroupsDirectoriesWereMadeSaysItIsHalfMadeOnceTheyAre() throws IOException {
+        String made = "/docker/new";
+        Tree.dir(tmp.resolve("cpu").resolve(made.substring(1)), "cpu.stat", "nr_periods 0\nnr_throttled 0\n",
+                "cpu.shares", "1024\n");
+        CgroupReader early = new CgroupReaders(layout).open(made);
+        opened.add(early);
+        assertThat(early.read(new ReadBuffer(16), NOW, (f, c) -> { }).cpu().usageNanos()).satisfies(
+                u -> assertThat(Absent.is(u)).isTrue());
+        assertThat(early.halfMade()).isFalse();
+        Tree.dir(tmp.resolve("cpuacct").resolve(made.substring(1)), "cpuacct.usage", "5000\n",
+                "cpuacct.stat", "user 1\nsystem 0\n");
+        assertThat(early.halfMade()).isTrue();
+        CgroupReader again = new CgroupReaders(layout).open(made);
+        opened.add(again);
+        assertThat(again.read(new ReadBuffer(16), NOW, (f, c) -> { }).cpu().usageNanos()).isEqualTo(5000);
+        CgroupReader whole = new CgroupReaders(layout).open(PATH); // no systemd directory, nor will it get one
+        opened.add(whole);
+        assertThat(whole.halfMade()).as("one that has all it will have").isFalse();
+    }
+
     @Test
     void limitsAreReadAgainEveryRefreshAndNotKeptOpen() throws IOException {
         CgroupReader reader = new CgroupReaders(layout).open(PATH);

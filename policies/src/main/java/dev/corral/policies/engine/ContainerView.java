@@ -1,5 +1,6 @@
 package dev.corral.policies.engine;
 
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.Limits;
 import java.util.Map;
 
@@ -24,9 +25,11 @@ public record ContainerView(String name, String cgroup, Map<String, String> labe
      *                          that sets its own keeps it, and its CPU weight is shares / 1024
      * @param memoryReservation the spec's memory reservation (v1 soft limit, v2 memory.low), 0 when none
      * @param io                per "MAJOR:MINOR": the user's read and write throttles
+     * @param cpus              the CPUs its spec pins it to (--cpuset-cpus), null when it sets none: what the
+     *                          policies fall back to while the sampled cpuset is missing, not yet written or stale
      */
     public record Baseline(long cpuQuotaMicros, long cpuPeriodMicros, long cpuShares, long memoryMax,
-                           long memoryHigh, long memoryReservation, Map<String, DeviceThrottle> io) {
+                           long memoryHigh, long memoryReservation, Map<String, DeviceThrottle> io, CpuSet cpus) {
 
         public static final Baseline NONE = new Baseline(Limits.UNLIMITED,
                 dev.corral.exporter.sample.CgroupConversions.DEFAULT_CPU_PERIOD_MICROS, 0, Limits.UNLIMITED,
@@ -34,6 +37,13 @@ public record ContainerView(String name, String cgroup, Map<String, String> labe
 
         public Baseline {
             io = io == null ? Map.of() : Map.copyOf(io);
+            cpus = cpus == null || cpus.count() == 0 ? null : cpus;
+        }
+
+        /** Without a cpuset of its own. */
+        public Baseline(long cpuQuotaMicros, long cpuPeriodMicros, long cpuShares, long memoryMax, long memoryHigh,
+                        long memoryReservation, Map<String, DeviceThrottle> io) {
+            this(cpuQuotaMicros, cpuPeriodMicros, cpuShares, memoryMax, memoryHigh, memoryReservation, io, null);
         }
 
         public DeviceThrottle ioOf(String device) {

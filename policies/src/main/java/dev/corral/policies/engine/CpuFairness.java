@@ -61,8 +61,7 @@ final class CpuFairness implements Rule {
         for (int i = 0; i < n; i++) {
             Member m = members.get(i);
             weight[i] = m.weight();
-            double used = m.cpuCores();
-            busy += used >= BUSY_CORES ? 1 : 0;
+            busy += busy(m) ? 1 : 0;
             demand[i] = Math.min(demand(c, m, saturated), cpusOf(c, m)); // it cannot run on more CPUs
         }
         double[] share = shares(c, members, demand, weight);
@@ -90,6 +89,14 @@ final class CpuFairness implements Rule {
     }
 
     /**
+     * Competing for CPU: using some, or throttled (it wanted more than a quota let it have; a container held at a
+     * small quota uses little, and counting it idle for that would end the contention its quota is for).
+     */
+    private static boolean busy(Member m) {
+        return m.cpuCores() >= BUSY_CORES || m.throttledPeriods() > 0;
+    }
+
+    /**
      * What a container would use, in cores. Held at its quota (throttled, or using nearly all of it): unbounded.
      * Otherwise what it used plus the share of time its tasks waited for CPU (PSI "some": at least one more
      * core's worth of waiting, a lower bound); without PSI files, a busy container on a saturated host is
@@ -114,64 +121,66 @@ final class CpuFairness implements Rule {
         return cpus == null ? c.host().cpuCores() : Math.min(cpus.count(), c.host().cpuCores());
     }
 
-    /**
-     * The cores the busy containers compete for: the CPUs in the union of their cpusets (all the host's if one of
-     * them has none): two containers pinned to CPU 1 of a 2-CPU host share one core, not two.
-     */
-    static double capacity(Cycle c, List<Member> members) {
-        CpuSet union = CpuSet.EMPTY;
-        boolean any = false;
-        for (Member m : members) {
-            if (m.cpuCores() < BUSY_CORES) {
-                continue;
-            }
-            if (m.cpus() == null) {
-                return c.host().cpuCores();
-            }
-            union = union.union(m.cpus());
-            any = true;
-        }
-        return any ? Math.min(union.count(), c.host().cpuCores()) : c.host().cpuCores();
-    }
+    /** The most CPU sets {@link #shares} bounds: the unions of a few distinct cpusets, never thousands. */
+    static final int MAX_GROUPS = 512;
 
     /**
-     * Weighted max-min over the CPUs: all members together get at most {@link #capacity}, and for each distinct
-     * cpuset S of a busy member, the members whose cpusets lie within S together at most |S| (two containers
-     * pinned to CPU 1 share one core, whatever runs elsewhere). Exact when the cpusets are nested or disjoint
-     * (docs/policies.md).
+     * Weighted max-min over the CPUs, exact: for every set X of CPUs that is a union of members' cpusets, the
+     * members whose cpusets lie within X together get at most |X| (a polymatroid: these are all the bounds, since
+     * any other set of CPUs bounds no more members than the union of the cpusets within it), and all members
+     * together at most the host's cores. A member with no cpuset known may run anywhere. Two containers pinned to
+     * CPU 1 share one core whatever runs elsewhere; pinned to 0-1 and 1-2 they share three, not four.
      */
     static double[] shares(Cycle c, List<Member> members, double[] demand, double[] weight) {
-        List<int[]> groups = new ArrayList<>();
-        List<Double> caps = new ArrayList<>();
-        int[] all = new int[members.size()];
-        for (int i = 0; i < all.length; i++) {
+        int host = c.host().cpuCores();
+        int n = members.size();
+        CpuSet[] cpus = new CpuSet[n];
+        List<CpuSet> sets = new ArrayList<>();
+        Set<CpuSet> seen = new java.util.HashSet<>();
+        for (int i = 0; i < n; i++) {
+            cpus[i] = members.get(i).cpus();
+            if (cpus[i] != null && cpus[i].count() < host && seen.add(cpus[i])) {
+                sets.add(cpus[i]);
+            }
+        }
+        // close under union: each new union joined with every set so far (bounded; without the bound a host of
+        // many CPUs and many distinct cpusets could make exponentially many)
+        for (int a = 0; a < sets.size() && sets.size() < MAX_GROUPS; a++) {
+            for (int b = 0; b < a && sets.size() < MAX_GROUPS; b++) {
+                CpuSet u = sets.get(a).union(sets.get(b));
+                if (u.count() < host && seen.add(u)) {
+                    sets.add(u);
+                }
+            }
+        }
+        int[][] groups = new int[sets.size() + 1][];
+        double[] caps = new double[sets.size() + 1];
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) {
             all[i] = i;
         }
-        groups.add(all);
-        caps.add(capacity(c, members));
-        Set<CpuSet> seen = new java.util.HashSet<>();
-        for (Member m : members) {
-            CpuSet s = m.cpus();
-            if (s == null || m.cpuCores() < BUSY_CORES || !seen.add(s) || s.count() >= c.host().cpuCores()) {
-                continue;
-            }
+        groups[0] = all;
+        caps[0] = host;
+        for (int g = 0; g < sets.size(); g++) {
+            CpuSet x = sets.get(g);
             List<Integer> within = new ArrayList<>();
-            for (int j = 0; j < members.size(); j++) {
-                CpuSet o = members.get(j).cpus();
-                if (o != null && o.intersect(s).equals(o)) {
+            for (int j = 0; j < n; j++) {
+                if (cpus[j] != null && cpus[j].intersect(x).equals(cpus[j])) {
                     within.add(j);
                 }
             }
-            groups.add(within.stream().mapToInt(Integer::intValue).toArray());
-            caps.add((double) s.count());
+            groups[g + 1] = within.stream().mapToInt(Integer::intValue).toArray();
+            caps[g + 1] = x.count();
         }
-        return MaxMin.shares(demand, weight, groups.toArray(new int[0][]),
-                caps.stream().mapToDouble(Double::doubleValue).toArray());
+        return MaxMin.shares(demand, weight, groups, caps);
     }
 
     private void cap(Cycle c, Member m, double share, double hostBusy, double psi, List<Action> out) {
         double used = m.cpuCores();
         Long current = quotas.get(m.name());
+        if (!(share > 0)) {
+            return; // nothing to go by (a busy container with a weight is always entitled to some CPU)
+        }
         if (current == null && used <= share * (1 + p.tolerance())) {
             return; // within its share: the weights are enough
         }

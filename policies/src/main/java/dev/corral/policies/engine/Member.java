@@ -34,9 +34,25 @@ record Member(ContainerView view, Policy.PolicyClass cls, CgroupSample now, Cgro
         return view.baseline().cpuShares() > 0;
     }
 
-    /** The CPUs its tasks may run on (its effective cpuset), or null when the sample does not say: any. */
+    /**
+     * The CPUs its tasks may run on, or null for any of the host's: its effective cpuset as sampled, within the
+     * one its spec asks for. The spec's alone where the sample is missing, empty (a v1 cpuset is empty from its
+     * mkdir until the runtime writes it, and limits are sampled only every few cycles, so a cgroup found in that
+     * moment is sampled empty for a while) or shown stale by the usage (more cores used than it holds); a v2
+     * cgroup's effective set is its parent's until written, hence the intersection.
+     */
     CpuSet cpus() {
-        return now.spec() == null ? null : now.spec().cpus();
+        CpuSet asked = view.baseline().cpus();
+        CpuSet sampled = now.spec() == null ? null : now.spec().cpus();
+        double used = cpuCores();
+        if (sampled == null || sampled.count() == 0 || used > 1.1 * sampled.count() + 0.05) {
+            return asked;
+        }
+        if (asked == null) {
+            return sampled;
+        }
+        CpuSet both = sampled.intersect(asked);
+        return both.count() == 0 ? asked : both;
     }
 
     /** CPU used over the interval, in cores. */

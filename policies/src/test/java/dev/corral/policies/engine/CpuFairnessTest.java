@@ -235,6 +235,80 @@ class CpuFairnessTest {
         }
     }
 
+    /**
+     * Issue #14: w1 (--cpu-shares 256) and w3 (768), both --cpuset-cpus 0, started while the host is busy from
+     * outside. w1's cgroup was sampled between its mkdir and the cpuset write (an empty v1 cpuset, kept until the
+     * limits are read again): it was entitled to 0 cores and quota'd at 1 % of a core, which then made it look
+     * idle, so the quota was lifted and set again. Its spec's cpuset stands in for the empty sample.
+     */
+    @Test
+    void aContainerSampledWithAnEmptyCpusetIsEntitledToItsWeightedShareOfItsSpecsCpus() throws Exception {
+        Recorded r = twoHogs(false, false);
+        Recorded.Cg w1 = r.container("w1", Map.of(), pinned(256, "0"));
+        Recorded.Cg w3 = r.container("w3", Map.of(), pinned(768, "0"));
+        w1.shares = 256;
+        w3.shares = 768;
+        w1.cpus = CpuSet.EMPTY; // not written yet when sampled
+        w3.cpus = CpuSet.parse("0");
+        w1.cpuStall = w3.cpuStall = 0.9;
+        for (int cycle = 0; cycle < 8; cycle++) {
+            // the kernel's split of CPU 0, 1:3, less what the outside load (1.5 cores) takes of it
+            Decision d = r.cycle(r.cpu(1.5, w1, 0.15, w3, 0.45));
+            assertThat(d.entitledCores().get("/corral/w1")).as("cycle %d", cycle).isCloseTo(0.25,
+                    org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(d.entitledCores().get("/corral/w3")).isCloseTo(0.75, org.assertj.core.api.Assertions.within(1e-9));
+            assertThat(Recorded.of(d, Action.SetCpu.class)).as("cycle %d", cycle).isEmpty();
+        }
+    }
+
+    /** A container held at a small quota uses little, yet still competes: its quota is not lifted for that. */
+    @Test
+    void aThrottledContainerStillCountsAsCompetingSoItsQuotaIsNotLiftedWhileContentionLasts() throws Exception {
+        Recorded r = twoHogs(false, false);
+        Recorded.Cg a = r.container("a", Map.of(), pinned(1024, "0"));
+        Recorded.Cg b = r.container("b", Map.of(), pinned(1024 * 30, "0"));
+        a.shares = 1024;
+        b.shares = 1024 * 30;
+        a.cpus = b.cpus = CpuSet.parse("0");
+        a.cpuStall = b.cpuStall = 1.0;
+        Decision first = r.cycle(r.cpu(1.0, a, 0.5, b, 0.5)); // a above its 1/31 of CPU 0
+        assertThat(Recorded.of(first, Action.SetCpu.class)).singleElement()
+                .satisfies(q -> assertThat(q.quotaMicros()).isEqualTo(Math.round(100_000 / 31.0)));
+        a.quota = Math.round(100_000 / 31.0);
+        for (int cycle = 0; cycle < 6; cycle++) {
+            a.throttled += 10; // held at 0.032 cores: below "busy" by usage alone
+            assertThat(r.cycle(r.cpu(1.0, a, 0.032, b, 0.968)).actions()).as("cycle %d", cycle).isEmpty();
+        }
+    }
+
+    /**
+     * Cpusets that overlap without nesting: a and b (weight 10 each) on 0-1 and 1-2 can together use three CPUs,
+     * not four, so c (weight 1, on all four) is entitled to CPU 3 at least: a bound per distinct cpuset alone
+     * gave a and b 1.9 each and c 0.19, and capped c far below what the kernel gives it.
+     */
+    @Test
+    void overlappingCpusetsBoundTheirUnionSoTheOneBesideThemKeepsTheCpuTheyCannotUse() throws Exception {
+        Recorded r = new Recorded(POLICY, new HostView(4, 8 * GIB, 4 * GIB, false, Recorded.PARENT), 1000, false);
+        Recorded.Cg a = r.container("a", Map.of(), pinned(10 * 1024, "0-1"));
+        Recorded.Cg b = r.container("b", Map.of(), pinned(10 * 1024, "1-2"));
+        Recorded.Cg c = r.container("c", Map.of(), pinned(1024, "0-3"));
+        a.cpus = CpuSet.parse("0-1");
+        b.cpus = CpuSet.parse("1-2");
+        c.cpus = CpuSet.parse("0-3");
+        a.shares = b.shares = 10 * 1024;
+        a.cpuStall = b.cpuStall = c.cpuStall = 1.0;
+        Decision d = r.cycle(r.cpu(0, a, 1.5, b, 1.5, c, 1.0));
+        assertThat(d.entitledCores().get("/corral/a")).isCloseTo(1.5, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(d.entitledCores().get("/corral/b")).isCloseTo(1.5, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(d.entitledCores().get("/corral/c")).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(Recorded.of(d, Action.SetCpu.class)).isEmpty();
+    }
+
+    private static ContainerView.Baseline pinned(long shares, String cpus) {
+        return new ContainerView.Baseline(Limits.UNLIMITED, 100_000, shares, Limits.UNLIMITED, Limits.UNLIMITED, 0,
+                Map.of(), CpuSet.parse(cpus));
+    }
+
     @Test
     void dryRunDecidesTheSameAndSaysSo() throws Exception {
         Recorded r = twoHogs(false, true);

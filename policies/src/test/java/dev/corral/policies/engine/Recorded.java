@@ -47,6 +47,8 @@ final class Recorded {
         long ioSome;
         long ioBytes;
         boolean pressure = true;
+        /** No cpu files read (its usage missing from the sample). */
+        boolean cpuMissing;
         /** Its effective cpuset; null: not known (any of the host's CPUs). */
         CpuSet cpus;
         /** Share of each interval some task of the cgroup waited for CPU (PSI), added every cycle. */
@@ -59,7 +61,7 @@ final class Recorded {
         }
 
         CgroupSample sample(long t) {
-            return new CgroupSample(path, t, 0, new CpuStats(cpuNanos, 0, 0, t / 100, throttled, 0),
+            return new CgroupSample(path, t, 0, cpuMissing ? null : new CpuStats(cpuNanos, 0, 0, t / 100, throttled, 0),
                     new MemoryStats(usage > 0 ? usage : workingSet, workingSet, workingSet,
                             Math.max(0, usage - workingSet), 0, 0, 0, 0, oomKills, 0, 0),
                     List.of(new BlkioDevice(254, 0, 0, ioBytes, 0, 0)), null,
