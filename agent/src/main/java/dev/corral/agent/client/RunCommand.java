@@ -119,13 +119,13 @@ public final class RunCommand extends ClientCommand {
 
     @Override
     protected int run(CorralClient client) throws Exception {
+        boolean generated = name == null;
+        ContainerSpec containerSpec = toSpec(generated ? Names.generate() : name);
         if (image == null && rootfs == null) { // as docker run without an image: before any request
             err().println("corral: run needs --image IMAGE or --rootfs DIR (--rootfs host: the host's root, "
                     + "read-only)");
             return NO_ROOT;
         }
-        boolean generated = name == null;
-        ContainerSpec containerSpec = toSpec(generated ? Names.generate() : name);
         JsonNode created = create(client, containerSpec, generated);
         String n = created.path("name").asText(containerSpec.name());
         if (created.path("state").asText().equals("queued")) {
