@@ -101,7 +101,7 @@ public final class SpecValidator {
         boolean readOnly = hostRoot ? !Boolean.FALSE.equals(spec.readOnlyRootfs())
                 : Boolean.TRUE.equals(spec.readOnlyRootfs());
         if (hostRoot) {
-            hostRootRules(readOnly, allowHost, namespaces);
+            HostRoot.check(readOnly, allowHost, namespaces);
         }
 
         ResourceLimits limits = limits(spec.limits());
@@ -110,7 +110,7 @@ public final class SpecValidator {
         Set<String> caps = capabilities(sec);
         List<ContainerConfig.MountPlan> mounts = mounts(spec.mounts(), allowHost, namespaces.contains("mount"));
         if (hostRoot) {
-            mounts = hostRootMounts(readOnly, mounts);
+            mounts = HostRoot.mounts(readOnly, mounts, host.protectedPaths());
         }
         return new ContainerConfig(name, command, env, cwd, uid, gid, List.copyOf(groups), hostname, labels, rootfs,
                 readOnly, Set.copyOf(namespaces), uidMap, gidMap, limits, caps,
@@ -130,50 +130,6 @@ public final class SpecValidator {
             }
         }
         return List.copyOf(sec.deviceCgroupRules());
-    }
-
-    /**
-     * The host's root is read-only unless the loudly named override allows writing it, and needs its own pid
-     * namespace: with the host's, /proc/PID/root of a host process leads to the host's writable root.
-     */
-    private static void hostRootRules(boolean readOnly, boolean allowHost, Set<String> namespaces)
-            throws SpecException {
-        if (!readOnly && !allowHost) {
-            throw new SpecException("readOnlyRootfs", "a writable host root lets the container own the host; set "
-                    + "dangerouslyAllowHostPaths: true too if it may");
-        }
-        if (!namespaces.contains("pid") && !allowHost) {
-            throw new SpecException("namespaces.pid", "the host's root needs a pid namespace: with the host's, "
-                    + "/proc/1/root reaches the host's writable root; set dangerouslyAllowHostPaths: true if it may");
-        }
-    }
-
-    /**
-     * A read-only host root gets private tmpfs at /tmp and /run (the host's /run holds its daemons' sockets, and
-     * a read-only mount does not stop a connect); the user's own mounts come after, so theirs win. The agent's
-     * state, socket and token are masked last, also on a writable host root.
-     */
-    private List<ContainerConfig.MountPlan> hostRootMounts(boolean readOnly, List<ContainerConfig.MountPlan> user) {
-        List<ContainerConfig.MountPlan> out = new ArrayList<>();
-        if (readOnly) {
-            for (String dir : List.of("/tmp", "/run")) {
-                out.add(new ContainerConfig.MountPlan("tmpfs", "tmpfs", dir, false, "mode=1777"));
-            }
-        }
-        out.addAll(user);
-        for (Path p : host.protectedPaths()) {
-            out.add(ContainerConfig.MountPlan.mask(realPath(p)));
-        }
-        return List.copyOf(out);
-    }
-
-    /** Without symlinks: the shim resolves a mask under the container's root, where a symlink means another place. */
-    private static String realPath(Path p) {
-        try {
-            return p.toRealPath().toString();
-        } catch (java.io.IOException e) {
-            return p.toAbsolutePath().normalize().toString(); // not there (yet): nothing to mask, the shim skips it
-        }
     }
 
     /** The image itself is resolved by the runtime (it fills the image's defaults in before validation). */
