@@ -9,6 +9,9 @@ cd "$(dirname "$0")/../.."
 WAIT=${WAIT:-180}
 OUT=${OUT:-docs/images/dashboards}
 tmp=$(mktemp -d /tmp/corral-test-render.XXXXXX)
+# backup's writes: a dir of its own, bound writable (the containers' host root is read-only; $tmp holds the agent's
+# socket and state, which no bind may expose)
+writes=$(mktemp -d /var/tmp/corral-test-render-writes.XXXXXX)
 parent=/corral-test-render-$$
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 agent_port=$(free_port)
@@ -21,7 +24,7 @@ cleanup() {
   [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null || true
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
   for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/unified/; do [ -d "$h$parent" ] && rmdir "$h$parent" 2>/dev/null; done
-  rm -rf "$tmp"
+  rm -rf "$tmp" "$writes"
 }
 trap cleanup EXIT
 
@@ -30,13 +33,13 @@ bin/corral serve --listen "127.0.0.1:$agent_port" --state-dir "$tmp/state" --soc
 agent_pid=$!
 for _ in $(seq 100); do [ -S "$tmp/corral.sock" ] && break; sleep 0.1; done
 
-bin/corral run -d --name api --cpus 0.3 --memory 128m --pids-limit 64 sh -c 'while :; do :; done' >/dev/null
-bin/corral run -d --name batch --label tier=batch --cpus 1 --cpuset-cpus 1 --memory 256m sh -c 'while :; do :; done' >/dev/null
-bin/corral run -d --name cache --memory 32m \
+bin/corral run -d --rootfs host --name api --cpus 0.3 --memory 128m --pids-limit 64 sh -c 'while :; do :; done' >/dev/null
+bin/corral run -d --rootfs host --name batch --label tier=batch --cpus 1 --cpuset-cpus 1 --memory 256m sh -c 'while :; do :; done' >/dev/null
+bin/corral run -d --rootfs host --name cache --memory 32m \
   sh -c 'while :; do dd if=/dev/zero of=/dev/null bs=96M count=1 2>/dev/null; sleep 5; done' >/dev/null
-bin/corral run -d --name backup --memory 64m --device-write-bps "${DEVICE:-/dev/vda}:4m" \
-  sh -c "while :; do dd if=/dev/zero of=$tmp/backup bs=1M count=8 oflag=direct status=none; done" >/dev/null
-bin/corral run -d --name leaky --memory 512m \
+bin/corral run -d --rootfs host --name backup --memory 64m --device-write-bps "${DEVICE:-/dev/vda}:4m" -v "$writes:$writes:rw" \
+  sh -c "while :; do dd if=/dev/zero of=$writes/backup bs=1M count=8 oflag=direct status=none; done" >/dev/null
+bin/corral run -d --rootfs host --name leaky --memory 512m \
   awk 'BEGIN { while (1) { for (j = 0; j < 32; j++) a[i++] = sprintf("%8000s", ""); system("sleep 0.25") } }' \
   >/dev/null
 
@@ -51,7 +54,7 @@ prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
   --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$tmp/prometheus.log" 2>&1 &
 prom_pid=$!
 sleep $((WAIT / 3))
-bin/corral run -d --name web --cpuset-cpus 1 --memory 64m sh -c 'while :; do :; done' >/dev/null
+bin/corral run -d --rootfs host --name web --cpuset-cpus 1 --memory 64m sh -c 'while :; do :; done' >/dev/null
 sleep $((WAIT - WAIT / 3))
 
 mkdir -p "$OUT"

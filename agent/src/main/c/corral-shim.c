@@ -106,7 +106,7 @@ struct config {
     const char *cwd, *hostname, *rootfs, *log_dir, *exit_file, *overlay_upper, *overlay_work;
     int clone_flags;   /* CLONE_NEW* passed to clone(2) */
     int ns_cgroup;     /* unshare(CLONE_NEWCGROUP) after joining the cgroups */
-    int readonly_rootfs, no_new_privs;
+    int readonly_rootfs, no_new_privs, host_root;
     uid_t uid;
     gid_t gid;
     gid_t *groups;
@@ -449,7 +449,7 @@ static void parse_config(const char *path)
     buf[len] = 0;
 
     int last_cap = cfg.last_cap = read_cap_last_cap();
-    int have_uid = 0, have_gid = 0, have_nnp = 0, have_rro = 0, have_lmb = 0, have_lmf = 0;
+    int have_uid = 0, have_gid = 0, have_nnp = 0, have_rro = 0, have_host_root = 0, have_lmb = 0, have_lmf = 0;
     size_t i = 0;
     while (i < len) {
         char *key = buf + i;
@@ -511,6 +511,10 @@ static void parse_config(const char *path)
             if (have_rro++)
                 fail_config("%s: given more than once", key);
             cfg.readonly_rootfs = (int)parse_number(key, v, 1);
+        } else if (strcmp(key, "host_root") == 0) {
+            if (have_host_root++)
+                fail_config("%s: given more than once", key);
+            cfg.host_root = (int)parse_number(key, v, 1);
         } else if (strcmp(key, "mount") == 0) {
             parse_mount(v);
         } else if (strcmp(key, "mask_path") == 0) {
@@ -579,6 +583,8 @@ static void parse_config(const char *path)
     int mnt = cfg.clone_flags & CLONE_NEWNS;
     if (!mnt && (cfg.rootfs || cfg.readonly_rootfs || cfg.n_mounts || cfg.mask_path.n || cfg.readonly_path.n))
         fail_config("rootfs, readonly_rootfs, mount, mask_path and readonly_path need \"ns mount\"");
+    if (cfg.host_root && (!cfg.rootfs || cfg.overlay_lower.n))
+        fail_config("host_root needs rootfs (the mount point) and no overlay");
     if ((cfg.overlay_lower.n || cfg.overlay_upper || cfg.overlay_work) && !cfg.rootfs)
         fail_config("overlay_lower, overlay_upper and overlay_work need rootfs (the mount point)");
     if ((cfg.overlay_upper || cfg.overlay_work) && cfg.overlay_lower.n == 0)
@@ -851,13 +857,32 @@ static void mount_overlay(void)
         fail_errno(errno, "mount overlay on %s", cfg.rootfs);
 }
 
+/* The host's root, bound recursively on the mount point. Its /proc, /sys and /dev are detached: the container
+ * gets its own below (where a user namespace locks them, the container's are mounted over them). With
+ * readonly_rootfs every mount in it turns read-only at once, before any of the container's own mounts exist;
+ * a kernel that cannot do that recursively (before 5.12) refuses rather than leave a submount writable. */
+static void mount_host_root(void)
+{
+    xmount("/", cfg.rootfs, NULL, MS_BIND | MS_REC, NULL, "/");
+    static const char *const kernel[] = {"/proc", "/sys", "/dev"};
+    for (size_t i = 0; i < sizeof kernel / sizeof *kernel; i++)
+        umount2(in_root(kernel[i]), MNT_DETACH);
+    if (cfg.readonly_rootfs) {
+        struct corral_mount_attr attr = {.attr_set = CORRAL_MOUNT_ATTR_RDONLY};
+        if (syscall(SYS_mount_setattr, AT_FDCWD, cfg.rootfs, AT_RECURSIVE, &attr, sizeof attr) < 0)
+            fail_errno(errno, "make the host's root read-only%s", errno == ENOSYS ? " (needs Linux 5.12)" : "");
+    }
+}
+
 static void setup_mounts(void)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         fail_errno(errno, "make / private");
     int newpid = cfg.clone_flags & CLONE_NEWPID;
     if (cfg.rootfs) {
-        if (cfg.overlay_lower.n)
+        if (cfg.host_root)
+            mount_host_root();
+        else if (cfg.overlay_lower.n)
             mount_overlay();
         else if (mount(cfg.rootfs, cfg.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
             fail_errno(errno, "bind rootfs %s", cfg.rootfs);

@@ -323,6 +323,31 @@ if container busybox arg sh arg -c arg "$script" "${ALL_NS[@]}" rootfs "$rootfs"
   check "rootfs: host submount still writable" touch "$work/data/sub/host-write"
 fi
 
+# --- the host's root (rootfs host) ------------------------------------------------------------------
+# Bound on an empty mount point, every mount in it read-only (the tmpfs submount under $work/data too), its own
+# /proc, masks over a directory and a file of the host.
+mkdir -p "$work/hr-mp" "$work/hr-secret" && echo hidden >"$work/hr-secret/in-dir" && echo hidden >"$work/hr-token"
+hscript='
+echo "sub_write=$(touch '"$work"'/data/sub/hr 2>/dev/null && echo yes || echo no)"
+echo "work_write=$(touch '"$work"'/hr 2>/dev/null && echo yes || echo no)"
+echo "run_write=$(touch /run/hr && echo yes || echo no)"
+echo "secret=$(ls '"$work"'/hr-secret | wc -l) token=$(cat '"$work"'/hr-token | wc -c)"
+echo "ps=$(ls /proc | grep -c "^[0-9]")"
+'
+if container hostroot arg /bin/sh arg -c arg "$hscript" "${ALL_NS[@]}" rootfs "$work/hr-mp" host_root 1 \
+  readonly_rootfs 1 mount "$(printf 'tmpfs\ttmpfs\t/run\tmode=1777')" mask_path "$work/hr-secret" \
+  mask_path "$work/hr-token"; then
+  finish
+  expect "host_root: a submount is read-only too" no "$(field sub_write)"
+  expect "host_root: / is read-only" no "$(field work_write)"
+  expect "host_root: its tmpfs is writable" yes "$(field run_write)"
+  expect "host_root: masked dir and file are empty" "0 token=0" "$(field secret)"
+  expect_match "host_root: its own /proc (init, sh, a subshell, ls, grep)" '^[1-5]$' "$(field ps)"
+  expect "host_root: no error output" "" "$ERR"
+  check "host_root: nothing written on the host" bash -c "[ ! -e '$work/hr' ] && [ ! -e '$work/data/sub/hr' ] && [ ! -e /run/hr ]"
+  check "host_root: nothing mounted on the host" bash -c "! grep -q ' $work/hr-mp' /proc/self/mountinfo"
+fi
+
 # --- overlay root (images) ------------------------------------------------------------------------
 # Two lower dirs (a whiteout and an opaque dir in the top one), an upper and a work dir, in a directory whose
 # name has the characters overlayfs's options split on: the shim escapes them.
@@ -489,6 +514,8 @@ bad missing-cgroup "^corral-shim: join cgroup /.*/$tag-nope/cgroup.procs: No suc
   arg /bin/true "${ALL_NS[@]}" cgroup_procs "${v1_memory:-$v2_root}/$tag-nope/cgroup.procs"
 bad missing-rootfs '^corral-shim: bind rootfs /nonexistent-rootfs: No such file or directory$' \
   arg /bin/true "${ALL_NS[@]}" rootfs /nonexistent-rootfs
+bad host-root-no-rootfs '^corral-shim: config .*: host_root needs rootfs \(the mount point\) and no overlay$' \
+  arg /bin/true "${ALL_NS[@]}" host_root 1
 bad overlay-upper-alone '^corral-shim: config .*: overlay_upper and overlay_work go together$' \
   arg /bin/true "${ALL_NS[@]}" rootfs /tmp overlay_lower /tmp overlay_upper /tmp
 bad overlay-no-rootfs '^corral-shim: config .*: overlay_lower, overlay_upper and overlay_work need rootfs' \

@@ -27,6 +27,8 @@ class CgroupV2KernelTest {
             "dev.corral.agent.runtime.ContainerRuntimeTest",
             "dev.corral.agent.api.ApiTest",
             "dev.corral.agent.runtime.ImageContainerTest",
+            // a host-root container's confinement (read-only, every submount too; the agent masked) on this kernel
+            "dev.corral.agent.api.HostRootIsolationTest",
             // the kernel loads the BPF device filter (ContainerRuntimeTest proves what it allows and refuses)
             "dev.corral.agent.runtime.ShimDeviceProbeTest",
             // the policies on real contention: cpu.weight, memory.high with PSI, io.max, the v2 kill and freeze, the

@@ -91,8 +91,9 @@ final class AgentWithWorkloads implements AutoCloseable {
         run("""
                 {"name": "writer", "command": ["sh", "-c",
                    "while :; do dd if=/dev/zero of=%s/out bs=1M count=8 oflag=direct status=none; done"],
+                 "mounts": [{"source": "%s", "target": "%s", "readOnly": false}],
                  "limits": {"io": {"devices": [{"device": "%s", "writeBps": %d}]}, "memory": {"max": "64m"}}}"""
-                .formatted(writeDir, Workloads.writeDevice(), WRITE_BPS));
+                .formatted(writeDir, writeDir, writeDir, Workloads.writeDevice(), WRITE_BPS));
         // About 4 MiB a second of 8 KB strings (mawk's sprintf limit), toward a 512 MiB limit.
         run("""
                 {"name": "grower", "command": ["awk", "BEGIN { while (1) { for (j = 0; j < 128; j++) \
@@ -113,8 +114,10 @@ final class AgentWithWorkloads implements AutoCloseable {
                  "limits": {"cpu": {"cpusetCpus": "1"}, "memory": {"max": "16m"}}}""".formatted(name, labels);
     }
 
+    /** Each workload uses the host's tools (sh, dd, awk): it runs on the host's root, read-only. */
     private void run(String json) throws Exception {
-        runtime().run(SpecParser.parse(json.getBytes(StandardCharsets.UTF_8)));
+        String onHostRoot = json.replaceFirst("\\{", "{\"rootfs\": \"host\", ");
+        runtime().run(SpecParser.parse(onHostRoot.getBytes(StandardCharsets.UTF_8)));
     }
 
     ContainerRuntime runtime() {

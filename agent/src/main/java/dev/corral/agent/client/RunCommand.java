@@ -1,6 +1,7 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.SpecValidator;
 import dev.corral.exporter.sample.ByteSizes;
@@ -33,6 +34,8 @@ import sun.misc.SignalHandler;
 public final class RunCommand extends ClientCommand {
 
     private static final Pattern OCTAL = Pattern.compile("[0-7]{3,4}");
+    /** docker run's own failure (no image given, among others). */
+    static final int NO_ROOT = 125;
 
     @Option(names = "--help", usageHelp = true, description = "Show this help message and exit.")
     boolean help;
@@ -73,15 +76,21 @@ public final class RunCommand extends ClientCommand {
     @Option(names = "--tmpfs", paramLabel = "DST[:size=64m,mode=1777]", description = "Mount a tmpfs at DST.")
     List<String> tmpfs = new ArrayList<>();
 
-    @Option(names = "--read-only", description = "Mount the root filesystem read-only (needs --image or --rootfs).")
+    @Option(names = "--read-only", description = "Mount the root filesystem read-only (always so for --rootfs "
+            + "host without --dangerously-allow-host-paths).")
     boolean readOnly;
+
+    @Option(names = "--dangerously-allow-host-paths", description = "Let -v bind the host's /, /proc, /sys, /dev or "
+            + "the daemon's own state, and make --rootfs host writable: a container given these owns the host.")
+    boolean allowHostPaths;
 
     @Option(names = "--image", paramLabel = "IMAGE", description = "An imported image (NAME[:TAG] or id) to run on; "
             + "its config gives the default command, env, workdir and user. See corral image import.")
     String image;
 
-    @Option(names = "--rootfs", paramLabel = "DIR", description = "Directory to use as the container's root "
-            + "(default: the host's root, with private mounts).")
+    @Option(names = "--rootfs", paramLabel = "DIR|host", description = "Directory to use as the container's root, "
+            + "or host: the host's root, read-only, with private /tmp and /run and the daemon's socket, state and "
+            + "token hidden. A container needs --image or --rootfs.")
     String rootfs;
 
     @Option(names = "--network", paramLabel = "none|host", description = "none (loopback only, the default) or host.")
@@ -112,6 +121,11 @@ public final class RunCommand extends ClientCommand {
     protected int run(CorralClient client) throws Exception {
         boolean generated = name == null;
         ContainerSpec containerSpec = toSpec(generated ? Names.generate() : name);
+        if (image == null && rootfs == null) { // as docker run without an image: before any request
+            err().println("corral: run needs --image IMAGE or --rootfs DIR (--rootfs host: the host's root, "
+                    + "read-only)");
+            return NO_ROOT;
+        }
         JsonNode created = create(client, containerSpec, generated);
         String n = created.path("name").asText(containerSpec.name());
         if (created.path("state").asText().equals("queued")) {
@@ -301,9 +315,12 @@ public final class RunCommand extends ClientCommand {
                 capDrop.isEmpty() ? null : List.copyOf(capDrop), null,
                 deviceCgroupRules.isEmpty() ? null : List.copyOf(deviceCgroupRules));
         ContainerSpec.Limits l = limits.toLimits(null, this::usage);
+        // --rootfs host is read-only unless the override is given (and --read-only is not).
+        Boolean readOnlyRootfs = readOnly ? Boolean.TRUE
+                : allowHostPaths && ContainerConfig.HOST.equals(rootfs) ? Boolean.FALSE : null;
         return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
-                workdir, user(), hostname, labels(), rootfs, readOnly ? Boolean.TRUE : null, namespaces, l, security,
-                mounts.isEmpty() ? null : mounts, null, image);
+                workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
+                mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image);
     }
 
     private Map<String, String> environment() {

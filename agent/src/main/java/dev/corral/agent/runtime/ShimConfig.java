@@ -62,7 +62,16 @@ final class ShimConfig {
             DeviceRules.DEFAULT.forEach(r -> s.put("device_rule", r));
             c.deviceRules().forEach(r -> s.put("device_rule", r));
         });
-        if (c.rootfs() != null) {
+        if (c.hostRoot()) {
+            // The host's root is bound on a private mount point (in the container's mount namespace only), then
+            // treated as any rootfs: fresh /proc, /dev and /sys, the masks, pivot_root.
+            Path mountPoint = Files.createDirectories(file.resolveSibling("host-root"));
+            s.put("rootfs", mountPoint.toString());
+            s.put("host_root", "1");
+            if (c.readOnlyRootfs()) {
+                s.put("readonly_rootfs", "1");
+            }
+        } else if (c.rootfs() != null) {
             s.put("rootfs", c.rootfs().toString());
             if (c.readOnlyRootfs()) {
                 s.put("readonly_rootfs", "1");
@@ -79,6 +88,10 @@ final class ShimConfig {
             }
         }
         for (ContainerConfig.MountPlan m : c.mounts()) {
+            if (m.type().equals("mask")) {
+                s.put("mask_path", m.target());
+                continue;
+            }
             String options = m.type().equals("bind") ? (m.readOnly() ? "ro" : "rw") + ",rec"
                     : m.data() + (m.readOnly() ? ",ro" : "");
             s.put("mount", m.type() + "\t" + m.source() + "\t" + m.target() + "\t" + options);

@@ -137,12 +137,24 @@ public final class Agent implements AutoCloseable {
         }
         CgroupDriver driver = CgroupDriver.forLayout(CgroupLayoutDetector.detectSystem(), options.cgroupParent());
         try {
-            return ContainerRuntime.open(options.stateDir(), driver, List.of(options.stateDir()),
+            // What no container may see: a bind may not expose them, a host root has them masked.
+            return ContainerRuntime.open(options.stateDir(), driver, protectedPaths(options),
                     options.allowUnrestrictedDevices());
         } catch (CgroupException e) {
             throw new IOException("cannot set up the container cgroup " + options.cgroupParent() + ": "
                     + e.getMessage() + " (run as root, or pass --monitor-only)", e);
         }
+    }
+
+    /**
+     * The state dir, the socket's directory (a mask over the socket itself would fall when a restarted agent
+     * replaces it; the socket itself only when it lies right under "/") and the token file.
+     */
+    static List<Path> protectedPaths(AgentOptions.RuntimeOptions options) {
+        Path socketDir = options.socket().getParent();
+        return java.util.stream.Stream.of(options.stateDir(), socketDir == null || socketDir.getParent() == null
+                        ? options.socket() : socketDir, options.tokenFile())
+                .map(p -> p.toAbsolutePath().normalize()).distinct().toList();
     }
 
     /** The container runtime, absent when the agent only observes. */

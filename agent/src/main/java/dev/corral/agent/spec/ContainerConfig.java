@@ -9,7 +9,7 @@ import java.util.Set;
 /**
  * A validated spec with every default filled in: what the runtime launches.
  *
- * @param rootfs     null for the host's root
+ * @param rootfs     a directory, {@link #HOST_ROOT} for the host's root, or null for an image's root
  * @param namespaces the namespaces to create: pid, mount, uts, ipc, net, user, cgroup
  */
 public record ContainerConfig(String name, List<String> command, Map<String, String> env, String workingDir,
@@ -19,7 +19,24 @@ public record ContainerConfig(String name, List<String> command, Map<String, Str
                               ResourceLimits limits, Set<String> capabilities, boolean noNewPrivileges,
                               List<MountPlan> mounts, List<String> deviceRules) {
 
-    /** @param data tmpfs options such as "size=64m,mode=1777"; null for binds */
+    /** The spec's rootfs value that asks for the host's root. */
+    public static final String HOST = "host";
+    /** {@link #rootfs} of a container on the host's root. */
+    public static final Path HOST_ROOT = Path.of("/");
+
+    public boolean hostRoot() {
+        return HOST_ROOT.equals(rootfs);
+    }
+
+    /**
+     * @param type "bind", "tmpfs" or "mask" (target hidden: an empty read-only tmpfs over a directory, /dev/null
+     *             over a file; skipped when missing)
+     * @param data tmpfs options such as "size=64m,mode=1777"; null for binds
+     */
     public record MountPlan(String type, String source, String target, boolean readOnly, String data) {
+
+        public static MountPlan mask(String target) {
+            return new MountPlan("mask", null, target, true, null);
+        }
     }
 }

@@ -9,9 +9,10 @@ import java.util.Map;
  * A container as a user asks for it (JSON). Unknown fields are rejected. Null means "the default"; see
  * {@link SpecValidator} for defaults and rules. Sizes accept bytes or strings like "256m", "1g", "max".
  *
- * @param rootfs                   a directory to use as "/", or null for the host's root with private mounts
- * @param dangerouslyAllowHostPaths lets mounts expose the host's "/", /proc, /sys or the agent's own state; a
- *                                  container given those owns the host
+ * @param rootfs                   a directory to use as "/", or "host" for the host's root (read-only, the agent's
+ *                                  state, socket and token masked); a container needs a rootfs or an image
+ * @param dangerouslyAllowHostPaths lets mounts expose the host's "/", /proc, /sys or the agent's own state, and a
+ *                                  host root be writable; a container given those owns the host
  * @param image                    an imported image ("name[:tag]" or an id) to run on, instead of a rootfs; its
  *                                  config gives defaults for command, env, workingDir and user
  */

@@ -62,6 +62,10 @@ public final class SpecValidator {
         }
         String hostname = spec.hostname() == null ? name : hostname(spec.hostname());
         Map<String, String> labels = labels(spec.labels());
+        if (spec.rootfs() == null && spec.image() == null) {
+            throw new SpecException("rootfs", "a container needs an image or a rootfs: give image, a rootfs "
+                    + "directory, or rootfs '" + ContainerConfig.HOST + "' for the host's root (read-only)");
+        }
         Path rootfs = rootfs(spec.rootfs());
         boolean allowHost = Boolean.TRUE.equals(spec.dangerouslyAllowHostPaths());
 
@@ -93,10 +97,11 @@ public final class SpecValidator {
             throw new SpecException("namespaces.mount", "a rootfs needs a mount namespace");
         }
         imageRules(spec, namespaces);
-        boolean readOnly = Boolean.TRUE.equals(spec.readOnlyRootfs());
-        if (readOnly && rootfs == null && spec.image() == null) {
-            throw new SpecException("readOnlyRootfs", "needs an image or a rootfs (the host's root cannot be made "
-                    + "read-only)");
+        boolean hostRoot = ContainerConfig.HOST_ROOT.equals(rootfs);
+        boolean readOnly = hostRoot ? !Boolean.FALSE.equals(spec.readOnlyRootfs())
+                : Boolean.TRUE.equals(spec.readOnlyRootfs());
+        if (hostRoot) {
+            HostRoot.check(readOnly, allowHost, namespaces);
         }
 
         ResourceLimits limits = limits(spec.limits());
@@ -104,6 +109,9 @@ public final class SpecValidator {
                 : spec.security();
         Set<String> caps = capabilities(sec);
         List<ContainerConfig.MountPlan> mounts = mounts(spec.mounts(), allowHost, namespaces.contains("mount"));
+        if (hostRoot) {
+            mounts = HostRoot.mounts(readOnly, mounts, host.protectedPaths());
+        }
         return new ContainerConfig(name, command, env, cwd, uid, gid, List.copyOf(groups), hostname, labels, rootfs,
                 readOnly, Set.copyOf(namespaces), uidMap, gidMap, limits, caps,
                 sec.noNewPrivileges() == null || sec.noNewPrivileges(), mounts, deviceRules(sec));
@@ -213,9 +221,13 @@ public final class SpecValidator {
         if (rootfs == null) {
             return null;
         }
+        if (rootfs.equals(ContainerConfig.HOST)) {
+            return ContainerConfig.HOST_ROOT;
+        }
         Path p = hostPath(rootfs, "rootfs");
         if (p.toString().equals("/")) {
-            throw new SpecException("rootfs", "leave rootfs out to use the host's root; '/' is not a container root");
+            throw new SpecException("rootfs", "use rootfs '" + ContainerConfig.HOST + "' for the host's root (read-only "
+                    + "unless dangerouslyAllowHostPaths); '/' is not a container root");
         }
         if (!Files.isDirectory(p)) {
             throw new SpecException("rootfs", "'" + rootfs + "' is not a directory");

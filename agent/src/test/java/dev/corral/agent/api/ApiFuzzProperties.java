@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import static dev.corral.agent.testing.TestRoots.HOST_JSON;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.GET;
 import static io.vertx.core.http.HttpMethod.PATCH;
@@ -43,7 +44,8 @@ class ApiFuzzProperties {
     @BeforeContainer
     static void start() throws Exception {
         fx = new AgentFixture();
-        fx.unix(POST, "/v1/containers?start=true", "{\"name\":\"target\",\"command\":[\"sleep\",\"600\"]}");
+        fx.unix(POST, "/v1/containers?start=true",
+                "{" + HOST_JSON + "\"name\":\"target\",\"command\":[\"sleep\",\"600\"]}");
     }
 
     @AfterContainer
@@ -111,9 +113,11 @@ class ApiFuzzProperties {
                 "\"true\"", "[1]", "null");
         Arbitrary<String> extra = Arbitraries.maps(Arbitraries.of(FIELDS), json(2)).ofMaxSize(4)
                 .map(ApiFuzzProperties::fields);
+        // Mostly on the host's root, so that most bodies get past "a container needs an image or a rootfs".
+        Arbitrary<String> roots = Arbitraries.of(HOST_JSON, HOST_JSON, "");
         return Arbitraries.oneOf(
-                Combinators.combine(names, commands, extra).as((n, c, e) ->
-                        "{\"name\":" + JsonObject.of("n", n).getValue("n").toString().transform(ApiFuzzProperties::quote)
+                Combinators.combine(roots, names, commands, extra).as((root, n, c, e) ->
+                        "{" + root + "\"name\":" + JsonObject.of("n", n).getValue("n").toString().transform(ApiFuzzProperties::quote)
                                 + ",\"command\":" + c + (e.isEmpty() ? "" : "," + e) + "}"),
                 json(3), junk());
     }
@@ -150,7 +154,7 @@ class ApiFuzzProperties {
                 Arbitraries.longs().map(Object::toString),
                 Arbitraries.of("-1", "0", "1", "6291456", "9223372036854775807", "1.5", "-0.5", "1e400", "true",
                         "false", "null", "\"64m\"", "\"max\"", "\"-1\"", "\"0-1\"", "\"/\"", "\"/proc\"", "\"/tmp\"",
-                        "\"../x\"", "\"ALL\"", "\"NET_ADMIN\"", "\"bind\"", "\"tmpfs\"", "\"254:0\"", "\"none\""),
+                        "\"host\"", "\"../x\"", "\"ALL\"", "\"NET_ADMIN\"", "\"bind\"", "\"tmpfs\"", "\"254:0\"", "\"none\""),
                 junk().map(ApiFuzzProperties::quote));
         if (depth == 0) {
             return leaves;

@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import static dev.corral.agent.testing.TestRoots.HOST;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.GET;
 import static io.vertx.core.http.HttpMethod.PATCH;
@@ -53,7 +54,7 @@ class ApiTest {
     @Test
     void lifecycleOverTheUnixSocket() throws Exception {
         AgentFixture.Response created = fx.unix(POST, "/v1/containers", spec(
-                "{'name':'life','command':['sh','-c','echo started; sleep 60'],'labels':{'tier':'web'}}"));
+                "{" + HOST + "'name':'life','command':['sh','-c','echo started; sleep 60'],'labels':{'tier':'web'}}"));
         assertThat(created.status()).isEqualTo(201);
         assertThat(new JsonObject(created.body()).getString("state")).isEqualTo("created");
         assertThat(fx.unix(POST, "/v1/containers/life/start", null).status()).isEqualTo(200);
@@ -77,7 +78,7 @@ class ApiTest {
         try (EventRecorder events = new EventRecorder(fx)) {
             for (int round = 0; round < 2; round++) { // the name is free again at once
                 AgentFixture.Response r = fx.unix(POST, "/v1/containers?start=true&wait=true&rm=true",
-                        spec("{'name':'once','command':['sh','-c','echo hi; exit 3'],'limits':{'memory':{'max':'64m'}}}"));
+                        spec("{" + HOST + "'name':'once','command':['sh','-c','echo hi; exit 3'],'limits':{'memory':{'max':'64m'}}}"));
                 assertThat(r.status()).as(r.body()).isEqualTo(200);
                 JsonObject exited = new JsonObject(r.body());
                 assertThat(exited.getString("state")).isEqualTo("exited");
@@ -93,18 +94,18 @@ class ApiTest {
         }
         // Without rm the exited container stays.
         AgentFixture.Response kept = fx.unix(POST, "/v1/containers?start=true&wait=true",
-                spec("{'name':'kept','command':['/bin/true']}"));
+                spec("{" + HOST + "'name':'kept','command':['/bin/true']}"));
         assertThat(new JsonObject(kept.body()).getInteger("exitCode")).isZero();
         assertThat(new JsonObject(fx.unix(GET, "/v1/containers/kept", null).body()).getString("state"))
                 .isEqualTo("exited");
         assertThat(fx.unix(DELETE, "/v1/containers/kept", null).status()).isEqualTo(204);
         // A command that cannot start: the error names the field, and rm leaves nothing behind.
         assertError(fx.unix(POST, "/v1/containers?start=true&wait=true&rm=true",
-                spec("{'name':'nostart','command':['/no/such']}")), 400, "command");
+                spec("{" + HOST + "'name':'nostart','command':['/no/such']}")), 400, "command");
         assertThat(fx.unix(GET, "/v1/containers/nostart", null).status()).isEqualTo(404);
         assertThat(fx.cgroupFile("nostart", "pids", "")).doesNotExist();
-        assertError(fx.unix(POST, "/v1/containers?wait=true", spec("{'name':'w','command':['true']}")), 400, "wait");
-        assertError(fx.unix(POST, "/v1/containers?start=true&rm=true", spec("{'name':'w','command':['true']}")), 400,
+        assertError(fx.unix(POST, "/v1/containers?wait=true", spec("{" + HOST + "'name':'w','command':['true']}")), 400, "wait");
+        assertError(fx.unix(POST, "/v1/containers?start=true&rm=true", spec("{" + HOST + "'name':'w','command':['true']}")), 400,
                 "rm");
         assertThat(fx.unix(GET, "/v1/containers/w", null).status()).isEqualTo(404);
     }
@@ -113,8 +114,8 @@ class ApiTest {
     void badRequestsAreFourHundredsNamingTheField() throws Exception {
         assertError(fx.unix(POST, "/v1/containers", "{"), 400, null);
         assertError(fx.unix(POST, "/v1/containers", ""), 400, null);
-        assertError(fx.unix(POST, "/v1/containers", spec("{'name':'x','command':['a'],'bogus':1}")), 400, "bogus");
-        assertError(fx.unix(POST, "/v1/containers", spec("{'name':'x','command':['a'],'limits':{'memory':{'max':'lots'}}}")),
+        assertError(fx.unix(POST, "/v1/containers", spec("{" + HOST + "'name':'x','command':['a'],'bogus':1}")), 400, "bogus");
+        assertError(fx.unix(POST, "/v1/containers", spec("{" + HOST + "'name':'x','command':['a'],'limits':{'memory':{'max':'lots'}}}")),
                 400, "limits.memory.max");
         assertError(fx.unix(POST, "/v1/containers/x/stop?timeout=soon", null), 400, "timeout");
         assertError(fx.unix(POST, "/v1/containers/x/kill?signal=SIGFOO", null), 400, "signal");
@@ -123,8 +124,8 @@ class ApiTest {
         assertError(fx.unix(GET, "/v1/nothing", null), 404, null);
         assertError(fx.unix(POST, "/v1/containers", "{\"name\":\"big\",\"command\":[\"" + "a".repeat(1 << 21) + "\"]}"),
                 413, null);
-        fx.unix(POST, "/v1/containers", spec("{'name':'twice','command':['true']}"));
-        assertError(fx.unix(POST, "/v1/containers", spec("{'name':'twice','command':['true']}")), 409, null);
+        fx.unix(POST, "/v1/containers", spec("{" + HOST + "'name':'twice','command':['true']}"));
+        assertError(fx.unix(POST, "/v1/containers", spec("{" + HOST + "'name':'twice','command':['true']}")), 409, null);
         fx.unix(DELETE, "/v1/containers/twice", null);
     }
 
@@ -138,7 +139,7 @@ class ApiTest {
     @Test
     void eventsShowCreatedStartedOomExitedInOrder() throws Exception {
         try (EventRecorder events = new EventRecorder(fx)) {
-            AgentFixture.Response r = fx.unix(POST, "/v1/containers?start=true", spec("{'name':'hog','command':"
+            AgentFixture.Response r = fx.unix(POST, "/v1/containers?start=true", spec("{" + HOST + "'name':'hog','command':"
                     + "['dd','if=/dev/zero','of=/dev/null','bs=128M','count=1'],'limits':{'memory':{'max':'64m'"
                     + (fx.v2() ? ",'swap':0" : "") + "}}}"));
             assertThat(r.status()).as(r.body()).isEqualTo(201);
@@ -154,7 +155,7 @@ class ApiTest {
 
     @Test
     void limitsChangeLiveAndARejectedChangeChangesNothing() throws Exception {
-        fx.unix(POST, "/v1/containers?start=true", spec("{'name':'lim','command':['sleep','60'],"
+        fx.unix(POST, "/v1/containers?start=true", spec("{" + HOST + "'name':'lim','command':['sleep','60'],"
                 + "'limits':{'memory':{'max':'128m'},'pids':{'max':50}}}"));
         String memFile = fx.v2() ? "memory.max" : "memory.limit_in_bytes";
         AgentFixture.Response ok = fx.unix(PATCH, "/v1/containers/lim/limits", spec("{'memory':{'max':'96m'}}"));
@@ -184,7 +185,7 @@ class ApiTest {
 
     @Test
     void logsFollowUntilExitAndStatsReportUsage() throws Exception {
-        fx.unix(POST, "/v1/containers?start=true", spec("{'name':'talk','command':['sh','-c',"
+        fx.unix(POST, "/v1/containers?start=true", spec("{" + HOST + "'name':'talk','command':['sh','-c',"
                 + "'for i in 1 2 3; do echo line$i; sleep 0.3; done; echo err >&2']}"));
         AgentFixture.Response logs = fx.unix(GET, "/v1/containers/talk/logs?follow=true&stream=stdout", null);
         assertThat(logs.body()).isEqualTo("line1\nline2\nline3\n");
@@ -192,7 +193,7 @@ class ApiTest {
         assertThat(fx.unix(GET, "/v1/containers/talk/logs?tail=1&stream=stdout", null).body()).isEqualTo("line3\n");
         assertError(fx.unix(GET, "/v1/containers/talk/logs?stream=both2", null), 400, "stream");
 
-        fx.unix(POST, "/v1/containers?start=true", spec("{'name':'busy','command':['sh','-c','while :; do :; done'],"
+        fx.unix(POST, "/v1/containers?start=true", spec("{" + HOST + "'name':'busy','command':['sh','-c','while :; do :; done'],"
                 + "'limits':{'cpu':{'cpus':0.3},'memory':{'max':'64m'}}}"));
         try {
             Thread.sleep(1500);

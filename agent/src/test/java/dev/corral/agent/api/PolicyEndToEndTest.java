@@ -1,10 +1,12 @@
 package dev.corral.agent.api;
 
+import static dev.corral.agent.testing.TestRoots.HOST;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.GET;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.corral.agent.testing.TestRoots;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,7 +78,7 @@ class PolicyEndToEndTest {
 
     private static String hog(String name) {
         // pinned to one CPU together, so the two hogs really compete (this machine has two cores)
-        return "{'name':'" + name + "','command':['sh','-c','while :; do :; done'],"
+        return "{" + HOST + "'name':'" + name + "','command':['sh','-c','while :; do :; done'],"
                 + "'limits':{'cpu':{'cpusetCpus':'1'}}}";
     }
 
@@ -214,8 +216,8 @@ class PolicyEndToEndTest {
     @Test
     void aPinnedHogAndAnUnpinnedOneReachJain95OnlyOnceTheUnpinnedOneIsCappedAtItsShare() throws Exception {
         String policy = "{" + policies(true, false, false, "") + "}";
-        String a = "{'name':'a','command':['sh','-c','while :; do :; done'],'limits':{'cpu':{'cpusetCpus':'0'}}}";
-        String b = "{'name':'b','command':['sh','-c','taskset -c 0 sh -c \\\"while :; do :; done\\\" & "
+        String a = "{" + HOST + "'name':'a','command':['sh','-c','while :; do :; done'],'limits':{'cpu':{'cpusetCpus':'0'}}}";
+        String b = "{" + HOST + "'name':'b','command':['sh','-c','taskset -c 0 sh -c \\\"while :; do :; done\\\" & "
                 + "exec taskset -c 1 sh -c \\\"while :; do :; done\\\"'],'limits':{'cpu':{'cpusetCpus':'0-1'}}}";
         double[] kernel;
         double kernelJain;
@@ -354,7 +356,7 @@ class PolicyEndToEndTest {
         Files.writeString(fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes"),
                 Long.toString(limit));
         Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
-        run(fx, "{'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
+        run(fx, "{" + HOST + "'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
                 + "'--vm-keep','--vm-hang','0','-t','60']}");
         long deadline = System.currentTimeMillis() + 15_000L * SLOW;
         while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
@@ -362,7 +364,7 @@ class PolicyEndToEndTest {
             assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
             Thread.sleep(50);
         }
-        run(fx, "{'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
+        run(fx, "{" + HOST + "'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
                 + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
                 + "sleep 0.5; done; "
                 + "wait']}");
@@ -490,9 +492,9 @@ class PolicyEndToEndTest {
             long limit = 1L << 30;
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
             Files.writeString(parentLimit, Long.toString(limit));
-            run(fx, "{'name':'small','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','100M',"
+            run(fx, "{" + HOST + "'name':'small','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','100M',"
                     + "'--vm-keep','--vm-hang','0','-t','60']}");
-            run(fx, "{'name':'big','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','750M',"
+            run(fx, "{" + HOST + "'name':'big','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','750M',"
                     + "'--vm-keep','--vm-hang','0','-t','60']}");
             String knob = fx.v2() ? "memory.high" : "memory.soft_limit_in_bytes";
             JsonObject squeeze = events.await(e -> e.getString("type").equals("policy")
@@ -546,7 +548,7 @@ class PolicyEndToEndTest {
             Path file = Path.of(TMP, "corral-test-cache-" + UUID.randomUUID());
             try {
                 Files.writeString(parentLimit, Long.toString(1L << 30));
-                run(fx, "{'name':'cache','command':['sh','-c','stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 100M "
+                run(fx, "{" + HOST + "'name':'cache','command':['sh','-c','stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 100M "
                         + "--vm-keep --vm-hang 0 -t 120 >/dev/null 2>&1 & dd if=/dev/zero of=" + file
                         + " bs=1M count=512 conv=fsync 2>/dev/null; wait']}");
                 long deadline = System.currentTimeMillis() + 30_000L * SLOW;
@@ -557,7 +559,7 @@ class PolicyEndToEndTest {
                 Thread.sleep(1000); // dd's fsync has returned and the page cache is clean
                 long before = usageOf(fx, "cache");
                 long t0 = System.currentTimeMillis();
-                run(fx, "{'name':'hot','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes',"
+                run(fx, "{" + HOST + "'name':'hot','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes',"
                         + "'200M','--vm-keep','--vm-hang','0','-t','120']}");
                 long floor = 100L << 20;
                 long settled;
@@ -713,12 +715,12 @@ class PolicyEndToEndTest {
         String floodWhere = scratch ? "','--offset=0','--size=128M'" : "','--size=256M'";
         String singleWhere = scratch ? "','--offset=128M','--size=128M'" : "','--size=256M'";
         try (AgentFixture fx = new AgentFixture(json(policy), false); EventRecorder events = new EventRecorder(fx)) {
-            run(fx, "{'name':'flood'," + Workloads.deviceRuleFor(floodFile)
+            run(fx, "{" + HOST + "'name':'flood'," + TestRoots.writable(floodFile, device)
                     + "'command':['fio','--name=flood','--filename=" + floodFile + floodWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=libaio','--iodepth=16','--time_based',"
                     + "'--runtime=" + 40 * SLOW + "']}");
             Thread.sleep(1500);
-            run(fx, "{'name':'single'," + Workloads.deviceRuleFor(singleFile)
+            run(fx, "{" + HOST + "'name':'single'," + TestRoots.writable(singleFile, device)
                     + "'command':['fio','--name=single','--filename=" + singleFile + singleWhere + ","
                     + "'--rw=write','--bs=1M','--direct=1','--ioengine=psync','--time_based',"
                     + "'--runtime=" + 40 * SLOW + "']}");
@@ -786,8 +788,8 @@ class PolicyEndToEndTest {
         String big = "{'classes':[{'name':'big','guarantees':{'cpu':%s},'selector':{'labels':{'size':'big'}}}]}";
         try (AgentFixture fx = new AgentFixture(json(String.format(big, "1.5")), false);
              EventRecorder events = new EventRecorder(fx)) {
-            run(fx, "{'name':'a','command':['sleep','60'],'labels':{'size':'big'}}");
-            String b = json("{'name':'b','command':['sleep','60'],'labels':{'size':'big'}}");
+            run(fx, "{" + HOST + "'name':'a','command':['sleep','60'],'labels':{'size':'big'}}");
+            String b = json("{" + HOST + "'name':'b','command':['sleep','60'],'labels':{'size':'big'}}");
             AgentFixture.Response refused = fx.unix(POST, "/v1/containers?start=true", b);
             assertThat(refused.status()).isEqualTo(409);
             assertThat(new JsonObject(refused.body()).getString("error")).contains("guaranteed cpu")
@@ -820,7 +822,7 @@ class PolicyEndToEndTest {
 
     /** A container of class big (1.5 of the 2 cores guaranteed: two do not fit) running a shell command. */
     private static String big(String name, String command) {
-        return json("{'name':'" + name + "','command':['sh','-c','" + command + "'],'labels':{'size':'big'}}");
+        return json("{" + HOST + "'name':'" + name + "','command':['sh','-c','" + command + "'],'labels':{'size':'big'}}");
     }
 
     private static JsonObject inspect(AgentFixture fx, String name) throws Exception {

@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import static dev.corral.agent.testing.TestRoots.HOST;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -71,14 +72,14 @@ class PolicyV2GuestScenarios {
             assertThat(fx.v2()).as("memory.high and per-cgroup PSI need a cgroup v2 kernel").isTrue();
             Path parentLimit = fx.parentFile("memory", "memory.max");
             Files.writeString(parentLimit, Long.toString(640 * MIB));
-            run(fx, "{'name':'resident','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','260M',"
+            run(fx, "{" + HOST + "'name':'resident','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','260M',"
                     + "'--vm-keep','--vm-hang','0','-t','120']}");
             long deadline = System.currentTimeMillis() + 60_000;
             while (number(fx.cgroupFile("resident", "memory", "memory.current")) < 250 * MIB) {
                 assertThat(System.currentTimeMillis()).as("resident allocates its 260 MiB").isLessThan(deadline);
                 Thread.sleep(100);
             }
-            run(fx, "{'name':'hog','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
+            run(fx, "{" + HOST + "'name':'hog','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
                     + "'-t','120']}");
             Path events0 = fx.cgroupFile("hog", "memory", "memory.events");
             Path pressure = fx.cgroupFile("hog", "memory", "memory.pressure");

@@ -1,5 +1,6 @@
 package dev.corral.agent.cli;
 
+import static dev.corral.agent.testing.TestRoots.HOST_JSON;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.agent.cgroup.CgroupDriver;
@@ -62,9 +63,9 @@ class AgentKillIT {
         Process agent = serve(state, parent);
         try {
             assertThat(call(state, "POST", "/v1/containers?start=true",
-                    "{\"name\":\"stays\",\"command\":[\"sleep\",\"300\"]}").status()).isEqualTo(201);
+                    "{" + HOST_JSON + "\"name\":\"stays\",\"command\":[\"sleep\",\"300\"]}").status()).isEqualTo(201);
             assertThat(call(state, "POST", "/v1/containers?start=true",
-                    "{\"name\":\"goes\",\"command\":[\"sh\",\"-c\",\"sleep 2; exit 7\"]}").status()).isEqualTo(201);
+                    "{" + HOST_JSON + "\"name\":\"goes\",\"command\":[\"sh\",\"-c\",\"sleep 2; exit 7\"]}").status()).isEqualTo(201);
             new ProcessBuilder("kill", "-9", Long.toString(agent.pid())).start().waitFor();
             assertThat(agent.waitFor(10, TimeUnit.SECONDS)).isTrue();
             Thread.sleep(3000); // "goes" exits while nobody watches

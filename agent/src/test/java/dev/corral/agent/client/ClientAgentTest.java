@@ -1,5 +1,6 @@
 package dev.corral.agent.client;
 
+import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -51,7 +52,7 @@ class ClientAgentTest {
 
     @Test
     void runPsStatsUpdatePauseStopRmRoundTrip() throws Exception {
-        assertThat(Cli.ok("run", "-d", "--name", "rt", "--memory", "128m", "--cpus", "0.5", "--pids-limit", "50",
+        assertThat(Cli.ok("run", HOST_FLAG, "-d", "--name", "rt", "--memory", "128m", "--cpus", "0.5", "--pids-limit", "50",
                 "--label", "tier=web", "sh", "-c", "echo started; exec sleep 60").out()).isEqualTo("rt\n");
         assertThat(Cli.ok("ps").out()).containsPattern("(?m)^rt +\"sh -c echo started; exec s.*…\" .* Up .* \\d+$");
         assertThat(Cli.ok("ps", "-q", "--filter", "label=tier=web").out()).isEqualTo("rt\n");
@@ -91,7 +92,7 @@ class ClientAgentTest {
 
     @Test
     void updateMemoryOnALiveContainerLowersTheCgroupLimitAndALaterAllocationIsOomKilled() throws Exception {
-        Cli.ok("run", "-d", "--name", "hog", "--memory", "256m", "sh", "-c",
+        Cli.ok("run", HOST_FLAG, "-d", "--name", "hog", "--memory", "256m", "sh", "-c",
                 "sleep 3; dd if=/dev/zero of=/dev/null bs=96M count=1");
         assertThat(cgroupLong("hog", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(256L << 20);
         if (fx.v2()) {
@@ -111,13 +112,13 @@ class ClientAgentTest {
 
     @Test
     void anAttachedRunPrintsTheOutputAndExitsWithTheExitCode() {
-        Cli.Result r = Cli.run("run", "--name", "att", "sh", "-c", "echo hi; echo oops >&2; exit 3");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "--name", "att", "sh", "-c", "echo hi; echo oops >&2; exit 3");
         assertThat(r.code()).as(r.toString()).isEqualTo(3);
         assertThat(r.out()).isEqualTo("hi\n");
         assertThat(r.err()).isEqualTo("oops\n");
         Cli.ok("rm", "att");
 
-        r = Cli.run("run", "--rm", "--memory", "64m", "sh", "-c", "dd if=/dev/zero of=/dev/null bs=128M count=1");
+        r = Cli.run("run", HOST_FLAG, "--rm", "--memory", "64m", "sh", "-c", "dd if=/dev/zero of=/dev/null bs=128M count=1");
         assertThat(r.code()).as("OOM-killed, as docker: " + r).isEqualTo(137);
         assertThat(Cli.ok("ps", "-a", "-q").out()).as("--rm removed it").isEmpty();
     }
@@ -136,7 +137,7 @@ class ClientAgentTest {
 
     @Test
     void theDaemonsValidationErrorsNameTheField() {
-        Cli.Result r = Cli.run("run", "--memory", "1m", "true");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "--memory", "1m", "true");
         assertThat(r.code()).as(r.toString()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("corral: limits.memory.max: must be at least 6m\n");
     }
@@ -166,7 +167,7 @@ class ClientAgentTest {
         events.start();
         try {
             Thread.sleep(500); // subscribed
-            assertThat(Cli.run("run", "--name", "ev", "sh", "-c", "exit 4").code()).isEqualTo(4);
+            assertThat(Cli.run("run", HOST_FLAG, "--name", "ev", "sh", "-c", "exit 4").code()).isEqualTo(4);
             Cli.ok("rm", "ev");
             long deadline = System.currentTimeMillis() + 10_000;
             while (!out.toString().contains(" removed ev") && System.currentTimeMillis() < deadline) {

@@ -118,6 +118,31 @@ class ClientArgumentsTest {
     }
 
     @Test
+    void theHostRootIsReadOnlyUnlessTheOverrideIsGiven() {
+        ContainerSpec ro = runSpec("--rootfs", "host", "x");
+        assertThat(ro.rootfs()).isEqualTo("host");
+        assertThat(ro.readOnlyRootfs()).as("the daemon's default: read-only").isNull();
+        assertThat(ro.dangerouslyAllowHostPaths()).isNull();
+        ContainerSpec rw = runSpec("--rootfs", "host", "--dangerously-allow-host-paths", "x");
+        assertThat(rw.readOnlyRootfs()).isFalse();
+        assertThat(rw.dangerouslyAllowHostPaths()).isTrue();
+        assertThat(runSpec("--rootfs", "host", "--dangerously-allow-host-paths", "--read-only", "x").readOnlyRootfs())
+                .isTrue();
+        ContainerSpec bind = runSpec("--rootfs", "/srv/root", "--dangerously-allow-host-paths", "-v", "/:/host", "x");
+        assertThat(bind.readOnlyRootfs()).as("only the host's root becomes writable").isNull();
+        assertThat(bind.dangerouslyAllowHostPaths()).isTrue();
+    }
+
+    /** As docker run without an image: exit 125 and one line, before any request (no daemon here). */
+    @Test
+    void runWithoutImageOrRootfsIsRefusedInOneLine() {
+        Cli.Result r = Cli.run("run", "--memory", "64m", "sh", "-c", "true");
+        assertThat(r.code()).as(r.toString()).isEqualTo(125);
+        assertThat(r.errLines()).as(r.toString()).singleElement().asString().startsWith("corral: ")
+                .contains("--image").contains("--rootfs host");
+    }
+
+    @Test
     void volumes() {
         RunCommand run = Cli.parse(RunCommand.class, "run", "x");
         assertThat(run.volume("/a:/b")).isEqualTo(new ContainerSpec.Mount("bind", "/a", "/b", true, null, null));

@@ -1,5 +1,6 @@
 package dev.corral.agent.client;
 
+import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -72,7 +73,7 @@ class ClientExitCodesTest {
         assertThat(r.err()).isEqualTo("corral: no such container 'nope'\n");
 
         daemon.answer(400, "{\"error\":\"must be at least 6m\",\"field\":\"limits.memory.max\"}");
-        r = Cli.run("run", "-m", "1m", "true");
+        r = Cli.run("run", HOST_FLAG, "-m", "1m", "true");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("corral: limits.memory.max: must be at least 6m\n");
 
@@ -153,7 +154,7 @@ class ClientExitCodesTest {
                 req.response().setStatusCode(404).end("{\"error\":\"unexpected " + uri + "\"}");
             }
         });
-        Cli.Result r = Cli.run("run", "--name", "job", "-m", "64m", "sh", "-c", "echo hi; exit 3");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "--name", "job", "-m", "64m", "sh", "-c", "echo hi; exit 3");
         assertThat(r.code()).as(r.toString()).isEqualTo(3);
         assertThat(r.out()).isEqualTo("hi é\n");
         assertThat(r.err()).isEqualTo("oops\n");
@@ -162,7 +163,7 @@ class ClientExitCodesTest {
         assertThat(sent.path("limits").path("memory").path("max").asLong()).isEqualTo(64L << 20);
 
         daemon.requests.clear();
-        r = Cli.run("run", "-d", "--name", "job", "true");
+        r = Cli.run("run", HOST_FLAG, "-d", "--name", "job", "true");
         assertThat(r.code()).isZero();
         assertThat(r.out()).isEqualTo("job\n");
         assertThat(daemon.requests).hasSize(1);
@@ -177,12 +178,12 @@ class ClientExitCodesTest {
                 req.response().setStatusCode(201).end(daemon.requests.get(daemon.requests.size() - 1).body());
             }
         });
-        Cli.Result r = Cli.run("run", "-d", "true");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "-d", "true");
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(daemon.requests).hasSize(3);
         assertThat(r.out().strip()).isEqualTo(SpecParser.JSON.readTree(daemon.requests.get(2).body()).path("name").asText());
         daemon.requests.clear();
-        r = Cli.run("run", "-d", "--name", "mine", "true");
+        r = Cli.run("run", HOST_FLAG, "-d", "--name", "mine", "true");
         assertThat(r.code()).as("a chosen name is not changed").isEqualTo(1);
         assertThat(daemon.requests).hasSize(1);
     }

@@ -1,5 +1,6 @@
 package dev.corral.agent.client;
 
+import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,7 @@ class CorralCliIT {
 
     @Test
     void runAttachedPrintsTheOutputAndExitsWithTheContainersCode() throws Exception {
-        Result r = corral(Map.of(), "--host", fx.host(), "run", "--name", "it-run", "--memory", "64m",
+        Result r = corral(Map.of(), "--host", fx.host(), "run", HOST_FLAG, "--name", "it-run", "--memory", "64m",
                 "sh", "-c", "echo hi; exit 3");
         assertThat(r.code()).as(r.toString()).isEqualTo(3);
         assertThat(r.out()).isEqualTo("hi\n");
@@ -86,7 +87,7 @@ class CorralCliIT {
 
     @Test
     void ctrlCIsForwardedToTheContainerAsDockersSigProxyDoes() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(CORRAL.toString(), "--host", fx.host(), "run", "--rm", "--name", "it-sig",
+        ProcessBuilder pb = new ProcessBuilder(CORRAL.toString(), "--host", fx.host(), "run", HOST_FLAG, "--rm", "--name", "it-sig",
                 "sh", "-c", "trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.1; done");
         pb.environment().remove("CORRAL_HOST");
         Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
@@ -108,7 +109,7 @@ class CorralCliIT {
     void eventsEndWhenTheirReaderDoes() throws Exception {
         Cli.environment(Map.of("CORRAL_HOST", fx.host()));
         try {
-            assertThat(Cli.run("run", "-d", "--name", "it-ev", "true").code()).isZero();
+            assertThat(Cli.run("run", HOST_FLAG, "-d", "--name", "it-ev", "true").code()).isZero();
             Process p = new ProcessBuilder(CORRAL.toString(), "--host", fx.host(), "events", "--since", "10m")
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             try {
@@ -141,7 +142,7 @@ class CorralCliIT {
         Result r = corral(Map.of(), "--host", fx.host(), "inspect", "nope");
         assertThat(r.code()).as(r.toString()).isEqualTo(1);
         assertThat(r.err().strip().lines()).singleElement().asString().startsWith("corral: ").contains("nope");
-        r = corral(Map.of(), "--host", fx.host(), "run", "--memory", "12x", "true");
+        r = corral(Map.of(), "--host", fx.host(), "run", HOST_FLAG, "--memory", "12x", "true");
         assertThat(r.code()).as(r.toString()).isEqualTo(2);
         assertThat(r.err().strip().lines()).singleElement().asString().contains("'12x' is not a size");
     }

@@ -1,5 +1,6 @@
 package dev.corral.agent.client;
 
+import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;
@@ -38,9 +39,9 @@ class QueueCliTest {
 
     @Test
     void anAttachedRunSaysItIsQueuedWaitsAndRunsOnceTheRoomIsFree() throws Exception {
-        Cli.ok("run", "-d", "--name", "first", "--label", "size=big", "sleep", "600");
+        Cli.ok("run", HOST_FLAG, "-d", "--name", "first", "--label", "size=big", "sleep", "600");
         CompletableFuture<Cli.Result> second = CompletableFuture.supplyAsync(() ->
-                Cli.run("run", "--name", "second", "--label", "size=big", "sh", "-c", "echo second ran; exit 4"));
+                Cli.run("run", HOST_FLAG, "--name", "second", "--label", "size=big", "sh", "-c", "echo second ran; exit 4"));
         long deadline = System.currentTimeMillis() + 10_000;
         while (!Cli.ok("ps").out().contains("Queued")) {
             assertThat(System.currentTimeMillis()).as("second shows as queued in ps").isLessThan(deadline);
@@ -57,8 +58,8 @@ class QueueCliTest {
 
     @Test
     void aRunRefusedAtTheQueueTimeoutFailsWithTheReasonAndLeavesNothingBehind() throws Exception {
-        Cli.ok("run", "-d", "--name", "first", "--label", "size=big", "sleep", "600");
-        Cli.Result r = Cli.run("run", "--name", "late", "--label", "size=big", "true");
+        Cli.ok("run", HOST_FLAG, "-d", "--name", "first", "--label", "size=big", "sleep", "600");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "--name", "late", "--label", "size=big", "true");
         assertThat(r.code()).as(r.toString()).isEqualTo(1);
         assertThat(r.errLines()).hasSize(2);
         assertThat(r.errLines().get(1)).startsWith("corral: admission refused for 'late': still queued after 3s")
@@ -68,8 +69,8 @@ class QueueCliTest {
 
     @Test
     void startAndDetachedRunReportTheQueueAndReturn() throws Exception {
-        Cli.ok("run", "-d", "--name", "first", "--label", "size=big", "sleep", "600");
-        Cli.Result d = Cli.ok("run", "-d", "--name", "second", "--label", "size=big", "sleep", "600");
+        Cli.ok("run", HOST_FLAG, "-d", "--name", "first", "--label", "size=big", "sleep", "600");
+        Cli.Result d = Cli.ok("run", HOST_FLAG, "-d", "--name", "second", "--label", "size=big", "sleep", "600");
         assertThat(d.out()).isEqualTo("second\n");
         assertThat(d.err()).startsWith("corral: second is queued: queued 'second': its guaranteed cpu");
         // refused at its timeout: created again, shown as not admitted; start queues it again

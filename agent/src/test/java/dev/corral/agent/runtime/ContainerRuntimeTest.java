@@ -1,10 +1,12 @@
 package dev.corral.agent.runtime;
 
+import static dev.corral.agent.testing.TestRoots.HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.corral.agent.spec.Capabilities;
+import dev.corral.agent.testing.TestRoots;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.exporter.testing.CpuQuotaCheck;
 import dev.corral.exporter.testing.Workloads;
@@ -43,8 +45,8 @@ class ContainerRuntimeTest {
 
     @Test
     void exitCodesAreRecorded() throws Exception {
-        assertThat(runToExit("{'name':'t0','command':['/bin/true']}").exitCode()).isZero();
-        ContainerRecord r = runToExit("{'name':'t3','command':['/bin/sh','-c','echo hi; echo oops >&2; exit 3']}");
+        assertThat(runToExit("{" + HOST + "'name':'t0','command':['/bin/true']}").exitCode()).isZero();
+        ContainerRecord r = runToExit("{" + HOST + "'name':'t3','command':['/bin/sh','-c','echo hi; echo oops >&2; exit 3']}");
         assertThat(r.state()).isEqualTo(ContainerState.EXITED);
         assertThat(r.exitCode()).isEqualTo(3);
         assertThat(r.oomKilled()).isFalse();
@@ -54,7 +56,7 @@ class ContainerRuntimeTest {
 
     @Test
     void insideTheContainerItIsAloneWithItsOwnHostnameAndOnlyItsCapabilities() throws Exception {
-        ContainerRecord r = runToExit("{'name':'iso','hostname':'box','command':['/bin/sh','-c',"
+        ContainerRecord r = runToExit("{" + HOST + "'name':'iso','hostname':'box','command':['/bin/sh','-c',"
                 + "'echo pid=$$; hostname; ls /proc | grep -c ^[0-9]; grep -E ^CapEff /proc/self/status;"
                 + " grep NoNewPrivs /proc/self/status; cat /sys/class/net/lo/operstate; ls /sys/class/net']}");
         assertThat(r.exitCode()).isZero();
@@ -69,7 +71,7 @@ class ContainerRuntimeTest {
 
     @Test
     void capabilitiesCanBeDroppedAndAdded() throws Exception {
-        runToExit("{'name':'caps','command':['/bin/sh','-c','grep ^CapEff /proc/self/status'],"
+        runToExit("{" + HOST + "'name':'caps','command':['/bin/sh','-c','grep ^CapEff /proc/self/status'],"
                 + "'security':{'capDrop':['ALL'],'capAdd':['net_bind_service','CAP_KILL']}}");
         Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
         assertThat(fx.stdout("caps").trim())
@@ -78,9 +80,9 @@ class ContainerRuntimeTest {
 
     @Test
     void aMemoryHogIsOomKilledAndItsNeighbourIsUntouched() throws Exception {
-        fx.runtime.run(RuntimeFixture.spec("{'name':'neighbour','command':['sleep','300'],"
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'neighbour','command':['sleep','300'],"
                 + "'limits':{'memory':{'max':'64m'}}}"));
-        ContainerRecord hog = runToExit("{'name':'hog','command':['dd','if=/dev/zero','of=/dev/null','bs=128M',"
+        ContainerRecord hog = runToExit("{" + HOST + "'name':'hog','command':['dd','if=/dev/zero','of=/dev/null','bs=128M',"
                 + "'count=1'],'limits':{'memory':{'max':'64m'" + (fx.runtime.driver().supportsMemoryHigh()
                 ? ",'swap':0" : "") + "}}}");
         assertThat(hog.oomKilled()).isTrue();
@@ -91,7 +93,7 @@ class ContainerRuntimeTest {
 
     @Test
     void aCpuQuotaHoldsABusyLoopToItsShare() throws Exception {
-        fx.runtime.run(RuntimeFixture.spec("{'name':'spin','command':['/bin/sh','-c','while :; do :; done'],"
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'spin','command':['/bin/sh','-c','while :; do :; done'],"
                 + "'limits':{'cpu':{'cpus':0.2}}}"));
         Thread.sleep(500);
         long u0 = cpuUsageNanos("spin");
@@ -108,7 +110,7 @@ class ContainerRuntimeTest {
         Path target = Workloads.writeTarget("corral-test-rt-" + ProcessHandle.current().pid());
         try {
             // In the v2 guest the target is its scratch disk's node, which the container needs allowed.
-            ContainerRecord r = runToExit("{'name':'io'," + Workloads.deviceRuleFor(target)
+            ContainerRecord r = runToExit("{" + HOST + "'name':'io'," + TestRoots.writable(target, device)
                     + "'command':['dd','if=/dev/zero','of=" + target
                     + "','bs=1M','count=10','oflag=direct'],'limits':{'io':{'devices':[{'device':'"
                     + device + "','writeBps':'5m'}]}}}");
@@ -132,7 +134,7 @@ class ContainerRuntimeTest {
     void aForkBombIsContainedByPidsMax() throws Exception {
         // The main shell forks once, before the bomb exists: a shell whose fork fails exits, and the container
         // with it. The bomb starts in a subshell (which may die that way), then the main shell execs sleep.
-        fx.runtime.run(RuntimeFixture.spec("{'name':'bomb','command':['/bin/sh','-c',"
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'bomb','command':['/bin/sh','-c',"
                 + "'(f(){ f | f & }; f); exec sleep 30'],'limits':{'pids':{'max':32}}}"));
         Thread.sleep(2000);
         long current = Long.parseLong(Files.readString(fx.cgroupDir("bomb", "pids").resolve("pids.current")).trim());
@@ -147,11 +149,11 @@ class ContainerRuntimeTest {
 
     @Test
     void stopSendsSigtermThenKillsAfterTheGrace() throws Exception {
-        fx.runtime.run(RuntimeFixture.spec("{'name':'polite','command':['/bin/sh','-c',"
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'polite','command':['/bin/sh','-c',"
                 + "'trap \\\"exit 42\\\" TERM; echo ready; sleep 100 & wait']}"));
         awaitOutput("polite", "ready");
         assertThat(fx.runtime.stop("polite", Duration.ofSeconds(10)).exitCode()).isEqualTo(42);
-        fx.runtime.run(RuntimeFixture.spec("{'name':'stubborn','command':['/bin/sh','-c',"
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'stubborn','command':['/bin/sh','-c',"
                 + "'trap \\\"\\\" TERM; echo ready; while :; do sleep 1; done']}"));
         awaitOutput("stubborn", "ready");
         long t0 = System.nanoTime();
@@ -162,7 +164,7 @@ class ContainerRuntimeTest {
 
     @Test
     void pauseFreezesAndResumeThaws() throws Exception {
-        fx.runtime.run(RuntimeFixture.spec("{'name':'pz','command':['/bin/sh','-c','while :; do :; done']}"));
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'pz','command':['/bin/sh','-c','while :; do :; done']}"));
         assertThat(fx.runtime.pause("pz").state()).isEqualTo(ContainerState.PAUSED);
         long u0 = cpuUsageNanos("pz");
         Thread.sleep(300);
@@ -179,7 +181,7 @@ class ContainerRuntimeTest {
 
     @Test
     void aPausedContainerCanBeRemovedWithForce() throws Exception {
-        fx.runtime.run(RuntimeFixture.spec("{'name':'frozen','command':['sleep','300']}"));
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'frozen','command':['sleep','300']}"));
         fx.runtime.pause("frozen");
         fx.runtime.remove("frozen", true);
         assertThat(fx.cgroupDir("frozen", "freezer")).doesNotExist();
@@ -188,8 +190,8 @@ class ContainerRuntimeTest {
 
     @Test
     void theAgentMayDieAnyTimeContainersSurviveAndExitsAreNotLost() throws Exception {
-        fx.runtime.run(RuntimeFixture.spec("{'name':'stays','command':['sleep','300']}"));
-        fx.runtime.run(RuntimeFixture.spec("{'name':'goes','command':['/bin/sh','-c','sleep 1; exit 7']}"));
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'stays','command':['sleep','300']}"));
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'goes','command':['/bin/sh','-c','sleep 1; exit 7']}"));
         fx.runtime.close(); // the agent is gone: nobody watches
         Thread.sleep(2500);
         ContainerRuntime again = fx.restart();
@@ -203,7 +205,7 @@ class ContainerRuntimeTest {
     void runToExitWithRemoveLeavesNothingAndFreesTheName() throws Exception {
         for (int round = 0; round < 2; round++) {
             ContainerRecord r = fx.runtime.runToExit(RuntimeFixture.spec(
-                    "{'name':'gone','command':['/bin/sh','-c','exit 5'],'limits':{'memory':{'max':'64m'}}}"), true)
+                    "{" + HOST + "'name':'gone','command':['/bin/sh','-c','exit 5'],'limits':{'memory':{'max':'64m'}}}"), true)
                     .get(60, TimeUnit.SECONDS);
             assertThat(r.state()).isEqualTo(ContainerState.EXITED);
             assertThat(r.exitCode()).isEqualTo(5);
@@ -212,7 +214,7 @@ class ContainerRuntimeTest {
             assertThat(fx.cgroupDir("gone", "freezer")).doesNotExist();
             assertThat(fx.stateDir.resolve("containers/gone")).doesNotExist();
         }
-        ContainerRecord kept = fx.runtime.runToExit(RuntimeFixture.spec("{'name':'kept','command':['/bin/true']}"),
+        ContainerRecord kept = fx.runtime.runToExit(RuntimeFixture.spec("{" + HOST + "'name':'kept','command':['/bin/true']}"),
                 false).get(60, TimeUnit.SECONDS);
         assertThat(kept.exitCode()).isZero();
         assertThat(fx.runtime.inspect("kept").state()).isEqualTo(ContainerState.EXITED);
@@ -221,7 +223,7 @@ class ContainerRuntimeTest {
     /** A machine crash can leave an empty record (written without fsync, see StateStore.saveTransient). */
     @Test
     void anUnreadableRecordIsMovedAsideAndItsCgroupRemovedAtRecovery() throws Exception {
-        fx.runtime.create(RuntimeFixture.spec("{'name':'torn','command':['/bin/true']}"));
+        fx.runtime.create(RuntimeFixture.spec("{" + HOST + "'name':'torn','command':['/bin/true']}"));
         assertThat(fx.cgroupDir("torn", "memory")).isDirectory();
         fx.runtime.close();
         Files.write(fx.stateDir.resolve("containers/torn/container.json"), new byte[0]);
@@ -231,7 +233,7 @@ class ContainerRuntimeTest {
         try (var moved = Files.list(fx.stateDir.resolve("unreadable-records"))) {
             assertThat(moved.map(p -> p.getFileName().toString())).singleElement().asString().startsWith("torn-");
         }
-        assertThat(runToExit("{'name':'torn','command':['/bin/true']}").exitCode()).isZero(); // the name is free
+        assertThat(runToExit("{" + HOST + "'name':'torn','command':['/bin/true']}").exitCode()).isZero(); // the name is free
     }
 
     /**
@@ -241,12 +243,14 @@ class ContainerRuntimeTest {
      */
     @Test
     void onlyTheAllowListedDevicesCanBeOpened() throws Exception {
-        // A host block device node this process can read (the container sees the host's /dev without a rootfs):
-        // its refusal inside is then the device filter's doing, not the host's.
-        Path disk = readableBlockDevice();
-        String devNo = Files.readString(Path.of("/sys/class/block", disk.getFileName().toString(), "dev")).strip();
-        ContainerRecord r = runToExit("{'name':'devs','command':['/bin/sh','-c',"
-                + "'head -c 1 /dev/null && echo null-read; echo x >/dev/null && echo null-written;"
+        // A host block device node this process can read: its refusal inside is then the device filter's doing,
+        // not the host's. The container's /dev is its own: it makes the node (mknod is allowed, access is not).
+        Path host = readableBlockDevice();
+        String devNo = Files.readString(Path.of("/sys/class/block", host.getFileName().toString(), "dev")).strip();
+        String disk = "/dev/probed";
+        String mknod = "mknod " + disk + " b " + devNo.replace(':', ' ') + ";";
+        ContainerRecord r = runToExit("{" + HOST + "'name':'devs','command':['/bin/sh','-c','" + mknod
+                + " head -c 1 /dev/null && echo null-read; echo x >/dev/null && echo null-written;"
                 + " head -c 1 /dev/zero | od -An -tx1 | grep -q 00 && echo zero-read;"
                 + " echo x >/dev/zero && echo zero-written;"
                 + " head -c 1 " + disk + " >/dev/null && echo disk-opened || echo disk-refused']}");
@@ -255,9 +259,9 @@ class ContainerRuntimeTest {
         assertThat(fx.stderr("devs")).contains("Operation not permitted");
         // A rule of the spec's own (Docker's --device-cgroup-rule) opens it for reading, not writing. The
         // write is tried in a subshell: sh exits when a redirection of the special builtin ':' fails.
-        ContainerRecord ro = runToExit("{'name':'disk-ro','security':{'deviceCgroupRules':['b "
-                + devNo + " r']},'command':['/bin/sh','-c',"
-                + "'head -c 1 " + disk + " >/dev/null && echo disk-read;"
+        ContainerRecord ro = runToExit("{" + HOST + "'name':'disk-ro','security':{'deviceCgroupRules':['b "
+                + devNo + " r']},'command':['/bin/sh','-c','" + mknod
+                + " head -c 1 " + disk + " >/dev/null && echo disk-read;"
                 + " (: >>" + disk + ") && echo disk-written || echo write-refused']}");
         assertThat(ro.exitCode()).isZero();
         assertThat(fx.stdout("disk-ro")).isEqualTo("disk-read\nwrite-refused\n");
@@ -286,7 +290,7 @@ class ContainerRuntimeTest {
 
     @Test
     void aCommandThatCannotStartFailsCleanly() throws Exception {
-        assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{'name':'nope','command':['/no/such']}")))
+        assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'nope','command':['/no/such']}")))
                 .isInstanceOf(SpecException.class).hasMessageContaining("/no/such")
                 .satisfies(e -> assertThat(((SpecException) e).field()).isEqualTo("command"));
         ContainerRecord r = fx.runtime.inspect("nope");
@@ -298,19 +302,25 @@ class ContainerRuntimeTest {
     @Test
     void badSpecsNameTheFieldAndLeaveNothingBehind() throws Exception {
         String[][] cases = {
-            {"{'name':'a','command':['x'],'colour':'red'}", "colour", "unknown field"},
-            {"{'name':'bad name','command':['x']}", "name", "not a valid name"},
-            {"{'name':'../etc','command':['x']}", "name", "not a valid name"},
-            {"{'name':'neg','command':['x'],'limits':{'memory':{'max':-5}}}", "limits.memory.max", "negative"},
-            {"{'name':'cap','command':['x'],'security':{'capAdd':['CAP_TELEPORT']}}", "security.capAdd[0]",
+            {"{" + HOST + "'name':'a','command':['x'],'colour':'red'}", "colour", "unknown field"},
+            {"{" + HOST + "'name':'bad name','command':['x']}", "name", "not a valid name"},
+            {"{" + HOST + "'name':'../etc','command':['x']}", "name", "not a valid name"},
+            {"{" + HOST + "'name':'neg','command':['x'],'limits':{'memory':{'max':-5}}}", "limits.memory.max", "negative"},
+            {"{" + HOST + "'name':'cap','command':['x'],'security':{'capAdd':['CAP_TELEPORT']}}", "security.capAdd[0]",
                 "unknown capability"},
-            {"{'name':'dev','command':['x'],'security':{'deviceCgroupRules':['b 8:0 rwx']}}",
+            {"{" + HOST + "'name':'dev','command':['x'],'security':{'deviceCgroupRules':['b 8:0 rwx']}}",
                 "security.deviceCgroupRules[0]", "'b 8:0 rwx'"},
-            {"{'name':'root','command':['x'],'mounts':[{'source':'/','target':'/host'}]}", "mounts[0].source",
+            {"{" + HOST + "'name':'root','command':['x'],'mounts':[{'source':'/','target':'/host'}]}", "mounts[0].source",
                 "dangerouslyAllowHostPaths"},
-            {"{'name':'cpu','command':['x'],'limits':{'cpu':{'cpus':0}}}", "limits.cpu.cpus", "more than 0"},
-            {"{'name':'nocmd'}", "command", "required"},
-            {"{'name':'typ','command':['x'],'limits':{'pids':{'max':'many'}}}", "limits.pids.max", "expected"},
+            {"{" + HOST + "'name':'cpu','command':['x'],'limits':{'cpu':{'cpus':0}}}", "limits.cpu.cpus", "more than 0"},
+            {"{" + HOST + "'name':'nocmd'}", "command", "required"},
+            {"{'name':'noroot','command':['x']}", "rootfs", "needs an image or a rootfs"},
+            {"{'name':'slash','rootfs':'/','command':['x']}", "rootfs", "'host'"},
+            {"{" + HOST + "'name':'rw','readOnlyRootfs':false,'command':['x']}", "readOnlyRootfs",
+                "dangerouslyAllowHostPaths"},
+            {"{" + HOST + "'name':'hostpid','namespaces':{'pid':false},'command':['x']}", "namespaces.pid",
+                "/proc/1/root"},
+            {"{" + HOST + "'name':'typ','command':['x'],'limits':{'pids':{'max':'many'}}}", "limits.pids.max", "expected"},
         };
         for (String[] c : cases) {
             assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec(c[0])))
@@ -333,7 +343,7 @@ class ContainerRuntimeTest {
     @Test
     void aLeftoverCgroupOfTheNameIsReplacedWhenEmptyAndRefusedWhenPopulated() throws Exception {
         Path empty = Files.createDirectory(fx.cgroupDir("left", "memory"));
-        assertThat(fx.runtime.runToExit(RuntimeFixture.spec("{'name':'left','command':['/bin/true']}"), true)
+        assertThat(fx.runtime.runToExit(RuntimeFixture.spec("{" + HOST + "'name':'left','command':['/bin/true']}"), true)
                 .get(120, TimeUnit.SECONDS).exitCode()).isZero();
         assertThat(empty).as("the container's own cgroup, removed with it").doesNotExist();
 
@@ -341,7 +351,7 @@ class ContainerRuntimeTest {
         Process sleeper = dev.corral.exporter.testing.TestCgroup.startIn(List.of(populated.resolve("cgroup.procs")),
                 "sleep", "100");
         try {
-            assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec("{'name':'held','command':['true']}")))
+            assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec("{" + HOST + "'name':'held','command':['true']}")))
                     .isInstanceOf(ContainerException.class).hasMessageContaining("no record accounts for");
             assertThat(sleeper.isAlive()).as("a process of no container is not killed").isTrue();
             assertThat(fx.runtime.list()).as("no record of the refused container").isEmpty();
@@ -356,8 +366,8 @@ class ContainerRuntimeTest {
 
     @Test
     void aNameIsTakenOnce() throws Exception {
-        fx.runtime.create(RuntimeFixture.spec("{'name':'once','command':['true']}"));
-        assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec("{'name':'once','command':['true']}")))
+        fx.runtime.create(RuntimeFixture.spec("{" + HOST + "'name':'once','command':['true']}"));
+        assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec("{" + HOST + "'name':'once','command':['true']}")))
                 .isInstanceOf(ContainerException.class).hasMessageContaining("already in use");
     }
 
