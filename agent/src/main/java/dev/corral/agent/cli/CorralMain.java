@@ -1,22 +1,28 @@
 package dev.corral.agent.cli;
 
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code corral} command: the daemon and its client in one artifact. */
 @Command(name = "corral", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "Linux resource control and monitoring agent.",
-        subcommands = {ServeCommand.class,
-                dev.corral.agent.client.RunCommand.class, dev.corral.agent.client.StartCommand.class,
-                dev.corral.agent.client.PsCommand.class,
-                dev.corral.agent.client.InspectCommand.class, dev.corral.agent.client.StatsCommand.class,
-                dev.corral.agent.client.UpdateCommand.class, dev.corral.agent.client.StopCommand.class,
-                dev.corral.agent.client.KillCommand.class, dev.corral.agent.client.PauseCommand.class,
-                dev.corral.agent.client.UnpauseCommand.class, dev.corral.agent.client.RmCommand.class,
-                dev.corral.agent.client.LogsCommand.class, dev.corral.agent.client.WaitCommand.class,
-                dev.corral.agent.client.EventsCommand.class, dev.corral.agent.client.InfoCommand.class,
-                dev.corral.agent.client.ImageCommand.class, CommandLine.HelpCommand.class})
+        description = "Linux resource control and monitoring agent.")
 public final class CorralMain {
+
+    /**
+     * Every subcommand. Not in the {@code @Command} annotation: picocli would then reflect over all of them (a few
+     * hundred ms of a client's start); {@link #commandLine(String...)} builds only the one a command line names.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(ServeCommand.class,
+            dev.corral.agent.client.RunCommand.class, dev.corral.agent.client.StartCommand.class,
+            dev.corral.agent.client.PsCommand.class,
+            dev.corral.agent.client.InspectCommand.class, dev.corral.agent.client.StatsCommand.class,
+            dev.corral.agent.client.UpdateCommand.class, dev.corral.agent.client.StopCommand.class,
+            dev.corral.agent.client.KillCommand.class, dev.corral.agent.client.PauseCommand.class,
+            dev.corral.agent.client.UnpauseCommand.class, dev.corral.agent.client.RmCommand.class,
+            dev.corral.agent.client.LogsCommand.class, dev.corral.agent.client.WaitCommand.class,
+            dev.corral.agent.client.EventsCommand.class, dev.corral.agent.client.InfoCommand.class,
+            dev.corral.agent.client.ImageCommand.class, CommandLine.HelpCommand.class);
 
     /** {@code corral --host X ps}: the client subcommands read these (docs/cli.md). */
     @CommandLine.Mixin
@@ -26,11 +32,35 @@ public final class CorralMain {
     public static final int USAGE = 2;
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        Integer quick = dev.corral.agent.client.QuickCli.run(args, Version.current(), System.out, System.err);
+        System.exit(quick != null ? quick : commandLine(args).execute(args));
     }
 
+    /** The whole command tree (for help and tests). */
     public static CommandLine commandLine() {
+        return configure(withSubcommands(SUBCOMMANDS));
+    }
+
+    /** The tree with only the subcommand {@code args} names, or the whole tree when it names none it knows. */
+    public static CommandLine commandLine(String... args) {
+        Class<?> named = SubcommandName.find(args, SUBCOMMANDS);
+        return configure(withSubcommands(named == null ? SUBCOMMANDS : List.of(named)));
+    }
+
+    private static CommandLine withSubcommands(List<Class<?>> subcommands) {
         CommandLine cli = new CommandLine(new CorralMain());
+        for (Class<?> c : subcommands) {
+            CommandLine sub = new CommandLine(c);
+            // addSubcommand gives the subcommand its parent's parser settings: keep the one a subcommand sets itself
+            // (run's stop at the first positional, so that "sh -c ..." belongs to the container's command)
+            boolean stopAtPositional = sub.getCommandSpec().parser().stopAtPositional();
+            cli.addSubcommand(sub);
+            sub.getCommandSpec().parser().stopAtPositional(stopAtPositional);
+        }
+        return cli;
+    }
+
+    private static CommandLine configure(CommandLine cli) {
         cli.setParameterExceptionHandler((e, a) -> {
             e.getCommandLine().getErr().println("corral: " + e.getMessage());
             return USAGE;

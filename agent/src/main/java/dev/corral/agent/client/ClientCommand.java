@@ -30,6 +30,10 @@ public abstract class ClientCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection = new ConnectionOptions();
 
+    /** Set when {@link QuickCli} runs the command without picocli (then {@link #spec} is null). */
+    private PrintWriter quickOut;
+    private PrintWriter quickErr;
+
     /** Does the work; the client connects on its first request. */
     protected abstract int run(CorralClient client) throws Exception;
 
@@ -49,6 +53,22 @@ public abstract class ClientCommand implements Callable<Integer> {
         } finally {
             out().flush();
             err().flush();
+        }
+    }
+
+    /** Runs without picocli, writing to these; a usage error throws {@link QuickCli.Fallback}. */
+    final int callWith(PrintWriter out, PrintWriter err) {
+        quickOut = out;
+        quickErr = err;
+        try {
+            return call();
+        } catch (QuickCli.Fallback e) {
+            throw e;
+        } catch (Exception e) {
+            // what picocli's execution exception handler (CorralMain) prints
+            err.println("corral: " + e.getMessage());
+            err.flush();
+            return FAILED;
         }
     }
 
@@ -85,7 +105,7 @@ public abstract class ClientCommand implements Callable<Integer> {
             try {
                 return DaemonAddress.parse(env);
             } catch (TypeConversionException e) {
-                throw new ParameterException(spec.commandLine(), "CORRAL_HOST: " + e.getMessage());
+                throw usage("CORRAL_HOST: " + e.getMessage());
             }
         }
         return DaemonAddress.DEFAULT;
@@ -101,11 +121,11 @@ public abstract class ClientCommand implements Callable<Integer> {
             try {
                 String t = Files.readString(file).strip();
                 if (t.isEmpty()) {
-                    throw new ParameterException(spec.commandLine(), "--token-file: " + file + " is empty");
+                    throw usage("--token-file: " + file + " is empty");
                 }
                 return t;
             } catch (IOException e) {
-                throw new ParameterException(spec.commandLine(), "--token-file: cannot read " + file + ": "
+                throw usage("--token-file: cannot read " + file + ": "
                         + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()));
             }
         }
@@ -125,6 +145,9 @@ public abstract class ClientCommand implements Callable<Integer> {
     }
 
     private ConnectionOptions topLevel() {
+        if (spec == null) {
+            return null;
+        }
         for (CommandSpec p = spec.parent(); p != null; p = p.parent()) {
             for (CommandSpec mixin : p.mixins().values()) {
                 if (mixin.userObject() instanceof ConnectionOptions c) {
@@ -136,15 +159,18 @@ public abstract class ClientCommand implements Callable<Integer> {
     }
 
     protected PrintWriter out() {
-        return spec.commandLine().getOut();
+        return quickOut != null ? quickOut : spec.commandLine().getOut();
     }
 
     protected PrintWriter err() {
-        return spec.commandLine().getErr();
+        return quickErr != null ? quickErr : spec.commandLine().getErr();
     }
 
-    /** A usage error: exit 2 with this one line. */
-    protected ParameterException usage(String message) {
+    /** A usage error: exit 2 with this one line (picocli prints it; run from QuickCli, picocli runs it again). */
+    protected RuntimeException usage(String message) {
+        if (spec == null) {
+            return new QuickCli.Fallback();
+        }
         return new ParameterException(spec.commandLine(), message);
     }
 

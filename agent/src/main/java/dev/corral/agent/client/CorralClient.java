@@ -271,7 +271,7 @@ public final class CorralClient implements AutoCloseable {
         String error = null;
         String field = null;
         try {
-            JsonNode n = SpecParser.JSON.readTree(body);
+            JsonNode n = ClientJson.read(body);
             if (n != null && n.isObject()) {
                 error = n.path("error").isTextual() ? n.path("error").asText() : null;
                 field = n.path("field").isTextual() ? n.path("field").asText() : null;
@@ -296,7 +296,8 @@ public final class CorralClient implements AutoCloseable {
             return NullNode.getInstance();
         }
         try {
-            return SpecParser.JSON.readTree(body);
+            JsonNode tree = ClientJson.read(body);
+            return tree == null ? NullNode.getInstance() : tree;
         } catch (IOException e) {
             String m = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             throw new ApiException(status, "the daemon's answer is not JSON: " + m, null);

@@ -2,7 +2,6 @@ package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.corral.agent.cli.DurationConverter;
-import dev.corral.agent.spec.SpecParser;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Instant;
@@ -61,7 +60,7 @@ public final class EventsCommand extends ClientCommand {
     static String line(String eventType, String data, ZoneId zone) {
         JsonNode n;
         try {
-            n = SpecParser.JSON.readTree(data);
+            n = ClientJson.read(data.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (IOException e) {
             return (eventType == null ? "" : eventType + " ") + data;
         }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.corral.agent.image.ImageRef;
 import dev.corral.agent.spec.SpecException;
-import dev.corral.agent.spec.SpecParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -150,7 +149,7 @@ public final class ImageCommand implements Callable<Integer> {
                 list.forEach(i -> out().println(i.path("id").asText()));
             } else if (format.equals("json")) {
                 for (JsonNode i : list) {
-                    out().println(SpecParser.JSON.writeValueAsString(i));
+                    out().println(ClientJson.write(i));
                 }
             } else {
                 out().print(table(list, System.currentTimeMillis()));
@@ -200,10 +199,10 @@ public final class ImageCommand implements Callable<Integer> {
         @Override
         protected int run(CorralClient client) throws Exception {
             checkRefs(this, refs);
-            ArrayNode found = SpecParser.JSON.createArrayNode();
+            ArrayNode found = ClientJson.array();
             int rc = forEachChecked(refs, r -> found.add(client.get(imagePath(r))));
             if (!found.isEmpty() || rc == 0) {
-                out().println(SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(found));
+                out().println(ClientJson.pretty(found));
             }
             return rc;
         }

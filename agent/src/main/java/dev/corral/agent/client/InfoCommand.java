@@ -2,7 +2,6 @@ package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.corral.agent.cli.Version;
-import dev.corral.agent.spec.SpecParser;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +22,7 @@ public final class InfoCommand extends ClientCommand {
         }
         JsonNode info = client.get("/v1/info");
         if (format.equals("json")) {
-            out().println(SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(info));
+            out().println(ClientJson.pretty(info));
         } else {
             out().println("Client Version: " + Version.current());
             out().println("Daemon: " + client.address());

@@ -1,7 +1,6 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.corral.agent.spec.SpecParser;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -15,10 +14,10 @@ public final class InspectCommand extends ClientCommand {
 
     @Override
     protected int run(CorralClient client) throws Exception {
-        ArrayNode found = SpecParser.JSON.createArrayNode();
+        ArrayNode found = ClientJson.array();
         int rc = forEach(names, n -> found.add(client.get(containerPath(n))));
         if (!found.isEmpty() || rc == 0) {
-            out().println(SpecParser.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(found));
+            out().println(ClientJson.pretty(found));
         }
         return rc;
     }

@@ -1,7 +1,6 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.corral.agent.spec.SpecParser;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -55,7 +54,7 @@ public final class PsCommand extends ClientCommand {
             containers.forEach(c -> out().println(c.path("name").asText()));
         } else if (format.equals("json")) {
             for (JsonNode c : containers) {
-                out().println(SpecParser.JSON.writeValueAsString(c));
+                out().println(ClientJson.write(c));
             }
         } else {
             out().print(table(containers, System.currentTimeMillis()));

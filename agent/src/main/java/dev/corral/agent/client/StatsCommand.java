@@ -1,7 +1,6 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.corral.agent.spec.SpecParser;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -48,7 +47,7 @@ public final class StatsCommand extends ClientCommand {
             List<JsonNode> stats = collect(client);
             if (json) {
                 for (JsonNode s : stats) {
-                    out().println(SpecParser.JSON.writeValueAsString(s));
+                    out().println(ClientJson.write(s));
                 }
             } else {
                 out().print((noStream ? "" : CLEAR) + table(stats, hostMemory(client, stats)));

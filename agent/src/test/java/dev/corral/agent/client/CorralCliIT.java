@@ -137,6 +137,21 @@ class CorralCliIT {
                 .contains("Start it with: bin/corral serve");
     }
 
+    /**
+     * The build's class-data-sharing archive fits the JVM and jar bin/corral runs: with -Xshare:on the JVM refuses
+     * to start when it cannot map it (bin/corral itself asks for -Xshare:auto, which would ignore it quietly).
+     */
+    @Test
+    void clientCommandsStartFromTheBuildsSharedArchive() throws Exception {
+        assertThat(REPO.resolve("agent/target/corral-client.jsa")).exists();
+        Result ps = corral(Map.of("CORRAL_HOST", fx.host(), "CORRAL_EXTRA_JAVA_OPTS", "-Xshare:on -Xlog:cds=info"),
+                "ps", "-a");
+        assertThat(ps.code()).as(ps.toString()).isZero();
+        assertThat(ps.out()).containsPattern("(?m)^NAME ");
+        assertThat(ps.out()).as("the archive was mapped (-Xlog:cds writes to stdout)")
+                .containsPattern("Mapped static +region #0").contains("corral-client.jsa");
+    }
+
     @Test
     void anUnknownContainerAndABadSizeAreOneLine() throws Exception {
         Result r = corral(Map.of(), "--host", fx.host(), "inspect", "nope");
