@@ -41,7 +41,7 @@ public abstract class ClientCommand implements Callable<Integer> {
             return run(client);
         } catch (ApiException e) {
             fail(e);
-            return FAILED;
+            return failureCode(e);
         } catch (DaemonUnreachableException e) {
             err().println("corral: " + e.getMessage() + hint(address, e));
             err().flush();
@@ -50,6 +50,11 @@ public abstract class ClientCommand implements Callable<Integer> {
             out().flush();
             err().flush();
         }
+    }
+
+    /** The exit code for a failure the daemon reported (1, as docker's commands other than run). */
+    protected int failureCode(ApiException e) {
+        return FAILED;
     }
 
     /** Prints the daemon's error as one line. */

@@ -28,8 +28,10 @@ import sun.misc.SignalHandler;
         description = {"Create and start a container running COMMAND.",
                 "Flags mean what they mean in docker run. Without -d the output is streamed and corral exits with "
                         + "the container's exit code (128+N when killed by signal N, e.g. 137 when OOM-killed).",
+                "Exit codes as docker run's: 125 when the run itself failed (bad flags, the daemon's errors), 126 when "
+                        + "the command cannot be invoked, 127 when it is not found, else the command's.",
                 "When the policy queues starts that do not fit, a queued container is announced on stderr and run "
-                        + "waits until it starts (exit 1 when it is refused at the queue timeout)."})
+                        + "waits until it starts (exit 125 when it is refused at the queue timeout)."})
 public final class RunCommand extends ClientCommand {
 
     private static final Pattern OCTAL = Pattern.compile("[0-7]{3,4}");
@@ -43,8 +45,13 @@ public final class RunCommand extends ClientCommand {
     @Option(names = "--name", paramLabel = "NAME", description = "Container name (default: two random words).")
     String name;
 
-    @Option(names = "--rm", description = "Remove the container when it exits (not with -d).")
+    @Option(names = "--rm", description = "Remove the container when it exits, or if it fails to start (the daemon "
+            + "does it, also with -d).")
     boolean remove;
+
+    @Option(names = "--init", description = "Run a small init as PID 1 that forwards signals and reaps orphans "
+            + "(by default the command is PID 1, and counts alone against --pids-limit).")
+    boolean init;
 
     @Mixin
     LimitOptions limits = new LimitOptions();
@@ -108,12 +115,29 @@ public final class RunCommand extends ClientCommand {
         }
     }
 
+    /** Exit code of a run that failed before its command ran (docker run's). */
+    public static final int RUN_FAILED = 125;
+
+    @Override
+    protected int failureCode(ApiException e) {
+        return e.exitCode() != null ? e.exitCode() : RUN_FAILED;
+    }
+
     @Override
     protected int run(CorralClient client) throws Exception {
         boolean generated = name == null;
         ContainerSpec containerSpec = toSpec(generated ? Names.generate() : name);
-        JsonNode created = create(client, containerSpec, generated);
+        // Attached with --rm, as docker run: create, attach, then start. The daemon removes the container when it
+        // exits, but not before this client (its wait's connection) is gone, so the output and status are read.
+        boolean attachFirst = remove && !detach;
+        JsonNode created = create(client, containerSpec, generated,
+                (attachFirst ? "" : "start=true") + (remove ? "&rm=true" : ""));
         String n = created.path("name").asText(containerSpec.name());
+        CorralClient.Pending exit = null;
+        if (attachFirst) {
+            exit = client.openPending("POST", containerPath(n) + "/wait?condition=next-exit");
+            created = client.post(containerPath(n) + "/start", null);
+        }
         if (created.path("state").asText().equals("queued")) {
             err().println("corral: " + n + " is queued: " + created.path("queueReason").asText()
                     + (detach ? "" : " (waiting; Ctrl-C removes it from the queue)"));
@@ -129,7 +153,7 @@ public final class RunCommand extends ClientCommand {
             out().println(n);
             return 0;
         }
-        return attach(client, n);
+        return attach(client, n, exit);
     }
 
     /**
@@ -172,16 +196,22 @@ public final class RunCommand extends ClientCommand {
         }
         if (status.path("state").asText().equals("created")) {
             err().println("corral: " + status.path("error").asText("admission refused the start of " + n));
-            client.delete(path + "?force=true");
-            return FAILED;
+            try {
+                client.delete(path + "?force=true");
+            } catch (ApiException e) {
+                if (e.status() != 404) { // with --rm the daemon removed it already
+                    throw e;
+                }
+            }
+            return RUN_FAILED;
         }
         return null;
     }
 
-    private JsonNode create(CorralClient client, ContainerSpec s, boolean generated) throws Exception {
+    private JsonNode create(CorralClient client, ContainerSpec s, boolean generated, String query) throws Exception {
         for (int attempt = 0; ; attempt++) {
             try {
-                return client.post("/v1/containers?start=true", s);
+                return client.post("/v1/containers?" + query, s);
             } catch (ApiException e) {
                 if (!generated || e.status() != 409 || attempt >= 4) {
                     throw e;
@@ -191,8 +221,11 @@ public final class RunCommand extends ClientCommand {
         }
     }
 
-    /** Streams stdout and stderr until the container exits, then waits for its status. */
-    private int attach(CorralClient client, String n) throws Exception {
+    /**
+     * Streams stdout and stderr until the container exits, then waits for its status ({@code exit}: the wait put in
+     * place before the start, or null to ask now).
+     */
+    private int attach(CorralClient client, String n, CorralClient.Pending exit) throws Exception {
         String path = containerPath(n);
         Utf8Sink stdout = new Utf8Sink(out(), System.out);
         Utf8Sink stderr = new Utf8Sink(err(), System.err);
@@ -215,15 +248,12 @@ public final class RunCommand extends ClientCommand {
             client.await(e);
             stdout.finish();
             stderr.finish();
-            JsonNode status = client.post(path + "/wait", null);
+            JsonNode status = exit != null ? exit.json() : client.post(path + "/wait", null);
             int code = status.path("exitCode").isIntegralNumber() ? status.path("exitCode").asInt() : -1;
-            if (remove) {
-                client.delete(path + "?force=true");
-            }
             if (code < 0 || code > 255) {
                 err().println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
                         ? ": " + status.path("error").asText() : ""));
-                return FAILED;
+                return RUN_FAILED;
             }
             return code;
         } finally {
@@ -281,9 +311,6 @@ public final class RunCommand extends ClientCommand {
             throw usage("--name: '" + containerName + "' is not a valid name: use 1-64 letters, digits, '_', '.' "
                     + "or '-', starting with a letter or digit");
         }
-        if (remove && detach) {
-            throw usage("--rm needs an attached run: it cannot be combined with -d yet");
-        }
         if (network != null && !network.equals("none") && !network.equals("host")) {
             throw usage("--network: '" + network + "' is not supported; use none or host");
         }
@@ -303,7 +330,7 @@ public final class RunCommand extends ClientCommand {
         ContainerSpec.Limits l = limits.toLimits(null, this::usage);
         return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
                 workdir, user(), hostname, labels(), rootfs, readOnly ? Boolean.TRUE : null, namespaces, l, security,
-                mounts.isEmpty() ? null : mounts, null, image);
+                mounts.isEmpty() ? null : mounts, null, image, init ? Boolean.TRUE : null);
     }
 
     private Map<String, String> environment() {
@@ -418,6 +445,6 @@ public final class RunCommand extends ClientCommand {
     private static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init());
     }
 }
