@@ -131,7 +131,7 @@ public final class RunCommand extends ClientCommand {
         // exits, but not before this client (its wait's connection) is gone, so the output and status are read.
         boolean attachFirst = remove && !detach;
         JsonNode created = create(client, containerSpec, generated,
-                (attachFirst ? "" : "start=true") + (remove ? "&rm=true" : ""));
+                attachFirst ? "rm=true" : remove ? "start=true&rm=true" : "start=true");
         String n = created.path("name").asText(containerSpec.name());
         CorralClient.Pending exit = null;
         if (attachFirst) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.corral.agent.image.TestImages;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.exporter.testing.CpuQuotaCheck;
@@ -37,11 +38,7 @@ class ContainerRuntimeTest {
             fx.close();
         } finally {
             for (Path root : roots) {
-                try (var all = Files.walk(root)) {
-                    for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
+                TestImages.deleteTree(root);
             }
         }
     }
@@ -413,13 +410,8 @@ class ContainerRuntimeTest {
 
     /** A root filesystem of busybox-static, removed after the test. */
     private Path busyboxRoot() throws IOException {
-        Path root = Files.createTempDirectory("corral-rmexit-root");
+        Path root = TestImages.busyboxRoot("sh", "sleep", "true");
         roots.add(root);
-        Files.createDirectories(root.resolve("bin"));
-        Files.copy(dev.corral.agent.image.TestImages.BUSYBOX, root.resolve("bin/busybox"));
-        for (String tool : List.of("sh", "sleep", "true", "cat")) {
-            Files.createSymbolicLink(root.resolve("bin/" + tool), Path.of("busybox"));
-        }
         return root;
     }
 
