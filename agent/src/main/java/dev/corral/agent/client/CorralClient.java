@@ -113,7 +113,10 @@ public final class CorralClient implements AutoCloseable {
             this.exchange = exchange;
         }
 
-        /** Blocks for the rest of the answer; a status of 400 or more is thrown as the daemon's error. */
+        /**
+         * Blocks for the rest of the answer; a status of 400 or more is thrown as the daemon's error. The connection
+         * stays open until {@link #close()}.
+         */
         public JsonNode json() throws ApiException {
             try {
                 byte[] answer = exchange.readAll();
@@ -123,8 +126,6 @@ public final class CorralClient implements AutoCloseable {
                 return parse(exchange.status(), answer);
             } catch (IOException e) {
                 throw failed(e, "the request to the daemon failed: ");
-            } finally {
-                done(exchange);
             }
         }
 

@@ -136,7 +136,12 @@ public final class RunCommand extends ClientCommand {
         CorralClient.Pending exit = null;
         if (attachFirst) {
             exit = client.openPending("POST", containerPath(n) + "/wait?condition=next-exit");
-            created = client.post(containerPath(n) + "/start", null);
+            try {
+                created = client.post(containerPath(n) + "/start", null);
+            } catch (ApiException e) {
+                removeNow(client, n); // held by our wait, the daemon would remove it only once we are gone
+                throw e;
+            }
         }
         if (created.path("state").asText().equals("queued")) {
             err().println("corral: " + n + " is queued: " + created.path("queueReason").asText()
@@ -249,6 +254,10 @@ public final class RunCommand extends ClientCommand {
             stdout.finish();
             stderr.finish();
             JsonNode status = exit != null ? exit.json() : client.post(path + "/wait", null);
+            if (exit != null) { // removed while our wait still holds it: the name cannot be taken meanwhile
+                removeNow(client, n);
+                exit.close();
+            }
             int code = status.path("exitCode").isIntegralNumber() ? status.path("exitCode").asInt() : -1;
             if (code < 0 || code > 255) {
                 err().println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
@@ -258,6 +267,18 @@ public final class RunCommand extends ClientCommand {
             return code;
         } finally {
             proxy.restore();
+        }
+    }
+
+    /**
+     * Removes an auto-remove container this client still holds (its wait), so that it is gone when run returns, as
+     * docker run --rm; if this fails or the client dies first, the daemon removes it when the wait's connection ends.
+     */
+    private static void removeNow(CorralClient client, String n) throws DaemonUnreachableException {
+        try {
+            client.delete(containerPath(n) + "?force=true");
+        } catch (ApiException e) {
+            // gone already, or the daemon's removal when our connection closes takes over
         }
     }
 

@@ -200,8 +200,8 @@ class ClientExitCodesTest {
     }
 
     /**
-     * --rm is the daemon's (rm=true), not the client's: detached it is one request; attached, as docker run, the
-     * client creates, attaches (a wait the daemon acknowledges) and then starts, and never removes by itself.
+     * --rm is the daemon's (rm=true): detached it is one request; attached, as docker run, the client creates,
+     * attaches (a wait the daemon acknowledges) and then starts.
      */
     @Test
     void runRmLeavesTheRemovalToTheDaemon() throws Exception {
@@ -225,7 +225,9 @@ class ClientExitCodesTest {
         assertThat(daemon.requests.subList(0, 3)).extracting(q -> q.method() + " " + q.uri()).containsExactly(
                 "POST /v1/containers?rm=true", "POST /v1/containers/job/wait?condition=next-exit",
                 "POST /v1/containers/job/start");
-        assertThat(daemon.requests).extracting(FakeDaemon.Request::method).doesNotContain("DELETE");
+        // then the client removes it itself, so that it is gone when run returns (the daemon would, once it left)
+        assertThat(daemon.requests.get(daemon.requests.size() - 1)).extracting(q -> q.method() + " " + q.uri())
+                .isEqualTo("DELETE /v1/containers/job?force=true");
 
         daemon.requests.clear();
         r = Cli.run("run", "-d", "--rm", "--name", "job", "true");
