@@ -347,10 +347,8 @@ public final class ContainerRuntime implements AutoCloseable {
         ContainerRecord refused = record.dequeued(why);
         save(refused);
         emit("dequeued", record.name(), Map.of("error", why));
+        autoRemoveLocked(refused, true); // its start failed: --rm leaves nothing (before the waiters hear of it)
         completeWaiters(record.name(), refused);
-        if (refused.removedAtExit()) { // its start failed: --rm leaves nothing
-            autoRemoveLocked(refused, true);
-        }
         return refused;
     }
 
@@ -400,8 +398,8 @@ public final class ContainerRuntime implements AutoCloseable {
                     e.getMessage());
             save(failed);
             emit("exited", name, Map.of("exitCode", code, "error", e.getMessage()));
-            completeWaiters(name, failed);
             autoRemoveLocked(failed, false);
+            completeWaiters(name, failed);
             String field = LaunchFailures.fieldOf(e.getMessage());
             if (field != null) {
                 throw new SpecException(field, "cannot start '" + name + "': " + e.getMessage(),
@@ -415,10 +413,10 @@ public final class ContainerRuntime implements AutoCloseable {
             ContainerRecord before = record.state() == ContainerState.QUEUED
                     ? record.dequeued("cannot start: " + e.getMessage()) : record;
             save(before);
-            completeWaiters(name, before);
             if (!(e instanceof ContainerException ce && ce.kind() == ContainerException.Kind.CONFLICT)) {
                 autoRemoveLocked(before, true); // a refusal by admission is run()'s to clean up
             }
+            completeWaiters(name, before);
             throw e instanceof ContainerException ce ? ce : failed("cannot start '" + name + "'", e);
         }
         ContainerRecord running = record.started(System.currentTimeMillis(), launched.initPid(),
@@ -765,6 +763,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 throw failed("cannot remove '" + name + "'", e);
             }
             live.remove(name);
+            holds.remove(name); // a client still attached has nothing left to hold
             emit("removed", name, Map.of());
             for (var ws : List.of(waiters, queueWaiters)) {
                 List<CompletableFuture<ContainerRecord>> gone = ws.remove(name);
