@@ -1087,17 +1087,23 @@ public final class ContainerRuntime implements AutoCloseable {
     @Override
     public void close() {
         shim.close();
-        exitListener.interrupt();
+        // Not interrupted: an exit being recorded (or a container being auto-removed) finishes first; an interrupt
+        // made its file IO fail (ClosedByInterruptException) and left a half-removed state dir. Closing the watch
+        // service ends the listener's wait, and shutdown() cancels the periodic check.
         try {
             exitFiles.close();
         } catch (IOException e) {
             // closing anyway
         }
-        watcher.shutdownNow();
+        watcher.shutdown();
         try {
-            watcher.awaitTermination(5, TimeUnit.SECONDS);
+            exitListener.join(5000);
+            if (!watcher.awaitTermination(5, TimeUnit.SECONDS)) {
+                watcher.shutdownNow();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        exitListener.interrupt(); // if it is still busy after all
     }
 }

@@ -375,8 +375,8 @@ class ContainerRuntimeTest {
         assertGone("rm-att");
 
         // the agent is down when it exits (and, the second, between its exit and its removal)
-        fx.runtime.run(RuntimeFixture.spec("{'name':'rm-down','rootfs':'" + root
-                + "','command':['sleep','1']}"), true);
+        ContainerRecord down = fx.runtime.run(RuntimeFixture.spec("{'name':'rm-down','rootfs':'" + root
+                + "','command':['sleep','300']}"), true);
         fx.runtime.create(RuntimeFixture.spec("{'name':'rm-held','rootfs':'" + root
                 + "','command':['true']}"), true);
         ContainerRuntime.Attachment held = fx.runtime.attach("rm-held");
@@ -384,6 +384,7 @@ class ContainerRuntimeTest {
         held.exit().get(60, TimeUnit.SECONDS);
         assertThat(fx.runtime.inspect("rm-held").state()).isEqualTo(ContainerState.EXITED);
         fx.runtime.close();
+        new ProcessBuilder("kill", "-KILL", Long.toString(down.initPid())).start().waitFor();
         for (int i = 0; i < 500 && !Files.exists(fx.stateDir.resolve("containers/rm-down/exit.json")); i++) {
             Thread.sleep(20);
         }
