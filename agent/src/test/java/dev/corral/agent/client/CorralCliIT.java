@@ -179,7 +179,7 @@ class CorralCliIT {
         assertThat(r.code()).as(r.toString()).isEqualTo(1);
         assertThat(r.err().strip().lines()).singleElement().asString().startsWith("corral: ").contains("nope");
         r = corral(Map.of(), "--host", fx.host(), "run", "--memory", "12x", "true");
-        assertThat(r.code()).as(r.toString()).isEqualTo(2);
+        assertThat(r.code()).as("run's flags: docker run's 125 " + r).isEqualTo(125);
         assertThat(r.err().strip().lines()).singleElement().asString().contains("'12x' is not a size");
     }
 
