@@ -70,9 +70,11 @@ hyperfine -N -w 3 -r "$runs" --export-json "$work/h.json" \
   -n corral-run "$C run --rm --memory 64m --cpus 0.5 --image bench/busybox:1 true" \
   -n docker-run "${D[*]} run --rm --network none -m 64m --cpus 0.5 bench/busybox:1 true" \
   -i >/dev/null
+# Wall time is the target; CPU time (user + system) is printed too, as it moves less when the machine is busy.
 jq -r '
-  (.results | map({(.command): .median}) | add) as $m
-  | .results[] | select(.command | startswith("corral-"))
-  | (.command | sub("corral-"; "")) as $c
-  | "\($c): corral \(.median * 1000 | round) ms, docker \($m["docker-" + $c] * 1000 | round) ms (x\(.median / $m["docker-" + $c] * 100 | round / 100)), floor \($m.floor * 1000 | round) ms (x\(.median / $m.floor * 100 | round / 100))"' \
+  (.results | map({(.command): .}) | add) as $r
+  | def cpu(x): (x.user + x.system);
+  .results[] | select(.command | startswith("corral-"))
+  | (.command | sub("corral-"; "")) as $c | $r["docker-" + $c] as $d | $r.floor as $f
+  | "\($c): wall corral \(.median * 1000 | round) ms, docker \($d.median * 1000 | round) ms (x\(.median / $d.median * 100 | round / 100)), floor \($f.median * 1000 | round) ms (x\(.median / $f.median * 100 | round / 100)); cpu corral \(cpu(.) * 1000 | round) ms, docker \(cpu($d) * 1000 | round) ms, floor \(cpu($f) * 1000 | round) ms (x\(cpu(.) / cpu($f) * 100 | round / 100))"' \
   "$work/h.json"

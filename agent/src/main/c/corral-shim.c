@@ -14,9 +14,11 @@
  *   monitor    reads and validates the config, attaches the device filter; setsid; creates the log pipes,
  *              clone()s init into the new namespaces, writes the user namespace maps, pumps the logs with
  *              rotation, waits for init and writes the exit file atomically.
- *   init       joins the cgroups first, then hostname, mounts, pivot_root, loopback, credentials,
- *              forks the command, forwards signals to it, reaps every zombie, reports the command's
- *              wait status to the monitor and exits mirroring it.
+ *   init       joins the cgroups first, then hostname, mounts, pivot_root, loopback, credentials;
+ *              then, by default (as Docker without --init), becomes the command itself: the command
+ *              is PID 1 of its pid namespace and the only process the container starts with. With
+ *              "init 1" (Docker's --init) it forks the command, forwards signals to it, reaps every
+ *              zombie, reports the command's wait status to the monitor and exits mirroring it.
  *   command    setsid, default signals, stdio = /dev/null + log pipes, PATH lookup, execve.
  *
  * Pipes between them (all O_CLOEXEC):
@@ -25,8 +27,9 @@
  *                             after "P", init after the fork, the command at its exec: so EOF after
  *                             "P" and "F" without "E" means the command exec'd, with no extra wake-up
  *                             of init or the monitor on the launch path.
- *   status  init -> monitor   records: 'F' about to fork the command, 'E' the launch failed (the
- *                             caller was told), 'S' the command's wait status
+ *   status  init -> monitor   records: 'F' about to fork (or, without init, exec) the command, 'E' the
+ *                             launch failed (the caller was told), 'S' the command's wait status (with
+ *                             init only; without, the monitor's own wait status of the command is it)
  *   sync    monitor -> init   one byte once uid_map/gid_map are written (user namespace only)
  *   execerr command -> init   one byte if the exec failed; EOF alone means it succeeded
  */
@@ -107,6 +110,7 @@ struct config {
     int clone_flags;   /* CLONE_NEW* passed to clone(2) */
     int ns_cgroup;     /* unshare(CLONE_NEWCGROUP) after joining the cgroups */
     int readonly_rootfs, no_new_privs, host_root;
+    int init;          /* run corral-init as PID 1 around the command (Docker's --init) */
     uid_t uid;
     gid_t gid;
     gid_t *groups;
@@ -193,7 +197,10 @@ static _Noreturn void fail_msg(const char *msg)
         _exit(1);
     case ROLE_COMMAND:
         report('E', msg);
-        write_all(execerr_fd, "E", 1);
+        if (execerr_fd >= 0)
+            write_all(execerr_fd, "E", 1);
+        if (status_fd >= 0) /* without init: the command is init, and tells the monitor itself */
+            send_status('E', 0);
         _exit(127);
     }
     _exit(1);
@@ -544,6 +551,8 @@ static void parse_config(const char *path)
             if (parse_ull(v, 63, &c) < 0 || (int)c > last_cap)
                 fail_config("cap: not a capability number in 0..%d: \"%s\"", last_cap, v);
             cfg.caps |= 1ULL << c;
+        } else if (strcmp(key, "init") == 0) {
+            cfg.init = (int)parse_number(key, v, 1);
         } else if (strcmp(key, "no_new_privs") == 0) {
             if (have_nnp++)
                 fail_config("%s: given more than once", key);
@@ -1056,14 +1065,23 @@ static _Noreturn void exec_command(int out_fd, int err_fd)
     /* fd 0 is already /dev/null (the monitor's). */
     if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         fail_errno(errno, "dup2 log pipes");
-    /* Keep only 0, 1, 2 and the (close-on-exec) report and exec error pipes. */
-    int lo = report_fd < execerr_fd ? report_fd : execerr_fd;
-    int hi = report_fd < execerr_fd ? execerr_fd : report_fd;
-    if (lo > 3)
-        close_fds_from(3, (unsigned)lo - 1);
-    if (hi > lo + 1)
-        close_fds_from((unsigned)lo + 1, (unsigned)hi - 1);
-    close_fds_from((unsigned)hi + 1, ~0U);
+    /* Keep only 0, 1, 2 and the (close-on-exec) report, exec error and status pipes. */
+    int keep[3] = {report_fd, execerr_fd, status_fd};
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (keep[j] < keep[i]) {
+                int t = keep[i];
+                keep[i] = keep[j];
+                keep[j] = t;
+            }
+    unsigned int next = 3;
+    for (int i = 0; i < 3; i++) {
+        if (keep[i] < (int)next)
+            continue;
+        close_fds_from(next, (unsigned)keep[i] - 1);
+        next = (unsigned)keep[i] + 1;
+    }
+    close_fds_from(next, ~0U);
 
     const char *prog = cfg.arg.v[0];
     char **envp = cfg.env.v;
@@ -1162,7 +1180,7 @@ static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
         setup_mounts();
     if (cfg.clone_flags & CLONE_NEWNET)
         loopback_up();
-    if (!(cfg.clone_flags & CLONE_NEWPID))
+    if (cfg.init && !(cfg.clone_flags & CLONE_NEWPID))
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); /* still reap the command's orphans */
     set_credentials();
     if (chdir(cfg.cwd) < 0)
@@ -1170,6 +1188,15 @@ static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
 
     sigset_t set;
     init_sigset(&set); /* already blocked since clone */
+
+    if (!cfg.init) {
+        /* The command is PID 1 itself: its signals are its own business (a PID 1 ignores those it has no
+         * handler for, as in Docker without --init; the agent's stop ends with SIGKILL). The status pipe
+         * closes at the exec; a failed exec reports 'E' on it (fail_msg). */
+        send_status('F', 0);
+        report('F', NULL);
+        exec_command(out_fd, err_fd);
+    }
 
     int ep[2];
     xpipe(ep, "exec status");
@@ -1182,6 +1209,7 @@ static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
     if (cmd == 0) {
         close(ep[0]);
         close(status_fd);
+        status_fd = -1;
         execerr_fd = ep[1];
         exec_command(out_fd, err_fd);
     }
@@ -1437,7 +1465,16 @@ static _Noreturn void run_monitor(int report_w)
         run_init(out_w, err_w, syncp[0]);
     }
     init_pid = pid;
+    /* SIGCHLD stays blocked, for the signalfd that tells when init exits (without corral-init the status
+     * pipe closes at the command's exec, long before). */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_SETMASK, &old_set, NULL);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int chld_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (chld_fd < 0)
+        fail_errno(errno, "signalfd");
     close(sp[1]);
     if (out_p[1] >= 0) {
         close(out_p[1]);
@@ -1462,14 +1499,18 @@ static _Noreturn void run_monitor(int report_w)
     /* From here the caller hears from init and the command only. The launch succeeded if init
      * reached the fork ('F') and nobody reported a failure ('E'). */
     int status_open = 1, forked = 0, failed = 0, have_cmd_status = 0, cmd_status = 0, init_status = 0;
+    int reaped = 0;
     long long finished_ms = 0;
     struct status_rec rec;
     for (;;) {
-        struct pollfd pfd[3];
-        int np = 0, idx_status = -1, idx_log[2] = {-1, -1};
+        struct pollfd pfd[4];
+        int np = 0, idx_status = -1, idx_chld = -1, idx_log[2] = {-1, -1};
         if (status_open) {
             idx_status = np;
             pfd[np++] = (struct pollfd){.fd = sp[0], .events = POLLIN};
+        } else if (!reaped) {
+            idx_chld = np;
+            pfd[np++] = (struct pollfd){.fd = chld_fd, .events = POLLIN};
         }
         for (int i = 0; i < 2; i++)
             if (logs[i].pipe_fd >= 0) {
@@ -1498,19 +1539,33 @@ static _Noreturn void run_monitor(int report_w)
                     cmd_status = rec.status;
                 }
             } else {
-                /* EOF: init is gone (or going). */
+                /* EOF: init is gone (or going), or, without corral-init, the command exec'd. */
                 status_open = 0;
                 close(sp[0]);
-                while (waitpid(pid, &init_status, 0) < 0 && errno == EINTR)
-                    ;
-                finished_ms = now_millis();
-                init_pid = -1;
+                if (failed || !forked || cfg.init) {
+                    while (waitpid(pid, &init_status, 0) < 0 && errno == EINTR)
+                        ;
+                    reaped = 1;
+                    finished_ms = now_millis();
+                    init_pid = -1;
+                }
                 if (failed)
                     _exit(1); /* the caller has the message */
                 if (!forked) /* init died before the fork without a word: tell the caller how */
                     _exit(WIFSIGNALED(init_status) ? 64 + WTERMSIG(init_status) : 2);
             }
         }
+        if (!status_open && !reaped) {
+            struct signalfd_siginfo si;
+            while (read(chld_fd, &si, sizeof si) > 0)
+                ;
+            if (waitpid(pid, &init_status, WNOHANG) == pid) {
+                reaped = 1;
+                finished_ms = now_millis();
+                init_pid = -1;
+            }
+        }
+        (void)idx_chld;
     }
     if (cfg.exit_file)
         write_exit_file(have_cmd_status ? cmd_status : init_status, finished_ms);

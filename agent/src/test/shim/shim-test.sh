@@ -189,10 +189,9 @@ if container basic arg /bin/sh arg -c arg "$script" "${ALL_NS[@]}" hostname box-
   cap 0 cap 5 cap 10 cwd /tmp env PATH=/usr/sbin:/usr/bin:/sbin:/bin "${cg_args[@]}"; then
   expect_match "launch prints init and monitor pids" '^init=[0-9]+ monitor=[0-9]+$' "$L_out"
   finish
-  expect "command is pid 2" 2 "$(field pid)"
-  expect "command's parent is pid 1" 1 "$(field ppid)"
-  expect "pid 1 is corral's init" corral-init "$(field init)"
-  expect "/proc shows only the container (init and the command)" " 1 2" "$(field procs)"
+  expect "without init: the command is pid 1" 1 "$(field pid)"
+  expect "without init: pid 1 is the command" sh "$(field init)"
+  expect "without init: /proc shows only the container (the command alone)" " 1" "$(field procs)"
   expect "hostname" box-1 "$(field hostname)"
   expect "CapEff = CHOWN|KILL|NET_BIND_SERVICE" 0000000000000421 "$(field capeff)"
   expect "NoNewPrivs" 1 "$(field nnp)"
@@ -208,13 +207,24 @@ if container basic arg /bin/sh arg -c arg "$script" "${ALL_NS[@]}" hostname box-
   check "no exit.json.tmp left" test ! -e "$C/exit.json.tmp"
 fi
 
+# --- init 1 (Docker's --init): corral-init is PID 1 and the command its child ----------------------
+if container withinit arg /bin/sh arg -c arg "$script" "${ALL_NS[@]}" init 1; then
+  finish
+  expect "init: command is pid 2" 2 "$(field pid)"
+  expect "init: command's parent is pid 1" 1 "$(field ppid)"
+  expect "init: pid 1 is corral's init" corral-init "$(field init)"
+  expect "init: /proc shows only the container (init and the command)" " 1 2" "$(field procs)"
+  expect "init: exit file" "0 0" "$(exit_of "$EXIT_JSON")"
+fi
+
 # --- Exit codes ----------------------------------------------------------------------------------
 if container exit3 arg /bin/sh arg -c arg 'echo out; exit 3' "${ALL_NS[@]}"; then
   finish
   expect "exit 3 -> exitCode 3 signal 0" "3 0" "$(exit_of "$EXIT_JSON")"
   expect "stdout lands in stdout.log" out "$OUT"
 fi
-if container kill9 arg /bin/sh arg -c arg 'kill -9 $$' "${ALL_NS[@]}"; then
+# (With init: a PID 1 cannot SIGKILL itself, the kernel drops it, as in Docker without --init.)
+if container kill9 arg /bin/sh arg -c arg 'kill -9 $$' "${ALL_NS[@]}" init 1; then
   finish
   expect "killed by SIGKILL -> exitCode 137 signal 9" "137 9" "$(exit_of "$EXIT_JSON")"
 fi
@@ -223,10 +233,22 @@ if container nopidns arg /bin/sh arg -c arg 'exit 5'; then
   expect "no namespaces at all: exit code" "5 0" "$(exit_of "$EXIT_JSON")"
 fi
 # init itself killed (as cgroup.kill or the OOM killer would): its own status is reported.
-if container initkilled arg /bin/sleep arg 100 "${ALL_NS[@]}"; then
+if container initkilled arg /bin/sleep arg 100 "${ALL_NS[@]}" init 1; then
   kill -KILL "$L_init"
   finish
   expect "init SIGKILLed -> exitCode 137 signal 9" "137 9" "$(exit_of "$EXIT_JSON")"
+fi
+if container cmdkilled arg /bin/sleep arg 100 "${ALL_NS[@]}"; then
+  kill -KILL "$L_init"
+  finish
+  expect "without init: the command SIGKILLed -> exitCode 137 signal 9" "137 9" "$(exit_of "$EXIT_JSON")"
+fi
+# Without init the command's output still flows while it runs (the monitor pumps the logs, not blocked
+# waiting for it): more than a pipe's buffer, then a clean exit.
+if container bigout arg /bin/sh arg -c arg 'head -c 300000 /dev/zero | tr "\\0" x; exit 4' "${ALL_NS[@]}"; then
+  finish
+  expect "without init: 300000 bytes of output, then exit 4" "300000 4 0" \
+    "$(wc -c <"$C/logs/stdout.log") $(exit_of "$EXIT_JSON")"
 fi
 
 # --- Signals ---------------------------------------------------------------------------------------
@@ -234,7 +256,23 @@ if container sigterm arg /bin/sh arg -c arg 'trap "exit 42" TERM; echo ready; sl
   for _ in $(seq 100); do grep -q ready "$C/logs/stdout.log" 2>/dev/null && break; sleep 0.02; done
   kill -TERM "$L_init"
   finish
+  expect "without init: SIGTERM reaches the command's trap (exits 42)" "42 0" "$(exit_of "$EXIT_JSON")"
+fi
+if container sigterm-init arg /bin/sh arg -c arg 'trap "exit 42" TERM; echo ready; sleep 100 & wait' "${ALL_NS[@]}" \
+  init 1; then
+  for _ in $(seq 100); do grep -q ready "$C/logs/stdout.log" 2>/dev/null && break; sleep 0.02; done
+  kill -TERM "$L_init"
+  finish
   expect "SIGTERM to init is forwarded (trap exits 42)" "42 0" "$(exit_of "$EXIT_JSON")"
+fi
+# A PID 1 without a handler ignores SIGTERM (as in Docker without --init): the agent's stop then kills it.
+if container pid1-term arg /bin/sleep arg 100 "${ALL_NS[@]}"; then
+  kill -TERM "$L_init"
+  sleep 0.3
+  check "without init: a PID 1 without a handler ignores SIGTERM" alive "$L_init"
+  kill -KILL "$L_init"
+  finish
+  expect "without init: then SIGKILL ends it" "137 9" "$(exit_of "$EXIT_JSON")"
 fi
 
 # --- Zombies ---------------------------------------------------------------------------------------
@@ -243,7 +281,7 @@ fi
 make_cgroup "${v2_root:-$v1_memory}" zombie
 zcg=$CG
 if container zombies arg /bin/sh arg -c arg '(sleep 0.1 &); (sleep 0.1 &); sleep 0.1 & sleep 0.1 & exec sleep 1' \
-  "${ALL_NS[@]}" cgroup_procs "$zcg/cgroup.procs"; then
+  "${ALL_NS[@]}" cgroup_procs "$zcg/cgroup.procs" init 1; then
   sleep 0.5
   zombies=$(ps -e -o ppid=,stat= | awk -v p="$L_init" '$1 == p && $2 ~ /^Z/' | wc -l)
   expect "orphans reaped by init: no zombie children of init" 0 "$zombies"
@@ -316,7 +354,7 @@ if container busybox arg sh arg -c arg "$script" "${ALL_NS[@]}" rootfs "$rootfs"
   expect "rootfs: ro bind mount is read-only" ro "$(field data_mount)"
   expect "rootfs: ro,rec bind mount: submount read-only too" ro "$(field data_sub_mount)"
   expect "rootfs: devpts" ok "$(field pts)"
-  expect_match "rootfs: ps shows only the container" '^1 2( [0-9]+)* $' "$(field ps)"
+  expect_match "rootfs: ps shows only the container" '^1( [0-9]+)* $' "$(field ps)"
   expect "rootfs: uid/gid" 1000:1000 "$(field id)"
   expect "rootfs: no error output" "" "$ERR"
   check "rootfs: nothing mounted on the host" bash -c "! grep -q ' $rootfs' /proc/self/mountinfo"
@@ -395,7 +433,7 @@ fi
 
 # --- The launcher returns at once and leaves nothing on its stdout/stderr ----------------------------
 mkdir -p "$work/detach/logs"
-printf '%s\0' arg /bin/sleep arg 3 "${ALL_NS[@]}" log_dir "$work/detach/logs" exit_file "$work/detach/exit.json" >"$work/detach/config"
+printf '%s\0' arg /bin/sleep arg 3 "${ALL_NS[@]}" init 1 log_dir "$work/detach/logs" exit_file "$work/detach/exit.json" >"$work/detach/config"
 start=$EPOCHREALTIME
 out=$("$shim" run "$work/detach/config" 2>&1)   # $(...) waits for EOF: nobody may keep the pipe
 elapsed_ms=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
@@ -510,6 +548,11 @@ bad() { # name expected-stderr-regex key value...
 bad unknown-key '^corral-shim: config .*: unknown key "bogus"$' arg /bin/true bogus 1
 bad missing-arg '^corral-shim: config .*: missing arg' ns pid
 bad missing-binary '^corral-shim: exec nosuch-binary: No such file or directory$' arg nosuch-binary "${ALL_NS[@]}"
+bad missing-binary-init '^corral-shim: exec nosuch-binary: No such file or directory$' arg nosuch-binary \
+  "${ALL_NS[@]}" init 1
+printf 'data\n' >"$work/not-executable" && chmod 644 "$work/not-executable"
+bad not-executable "^corral-shim: exec $work/not-executable: Permission denied\$" arg "$work/not-executable" \
+  "${ALL_NS[@]}"
 bad missing-cgroup "^corral-shim: join cgroup /.*/$tag-nope/cgroup.procs: No such file or directory$" \
   arg /bin/true "${ALL_NS[@]}" cgroup_procs "${v1_memory:-$v2_root}/$tag-nope/cgroup.procs"
 bad missing-rootfs '^corral-shim: bind rootfs /nonexistent-rootfs: No such file or directory$' \

@@ -17,6 +17,11 @@ public final class ApiError {
     }
 
     public static void send(RoutingContext ctx, int status, String message, String field) {
+        send(ctx, status, message, field, null);
+    }
+
+    /** @param exitCode the exit code a failed start stands for (docker run's 126/127), or null */
+    static void send(RoutingContext ctx, int status, String message, String field, Integer exitCode) {
         HttpServerResponse r = ctx.response();
         if (r.ended() || r.headWritten()) {
             if (!r.ended()) {
@@ -28,12 +33,15 @@ public final class ApiError {
         if (field != null) {
             body.put("field", field);
         }
+        if (exitCode != null) {
+            body.put("exitCode", exitCode);
+        }
         r.setStatusCode(status).putHeader("content-type", "application/json").end(body.encode());
     }
 
     static void fail(RoutingContext ctx, Throwable t) {
         if (t instanceof SpecException e) {
-            send(ctx, 400, e.problem(), e.field());
+            send(ctx, 400, e.problem(), e.field(), e.exitCode());
         } else if (t instanceof BadRequest e) {
             send(ctx, 400, e.getMessage(), e.field());
         } else if (t instanceof ContainerException e) {

@@ -100,8 +100,8 @@ public final class ApiRoutes {
 
     /**
      * Create; {@code start=true} also starts; {@code wait=true} (with start) answers when it has exited, with the
-     * exited container, and {@code rm=true} (with wait) removes it at its exit: one request for what
-     * {@code crun run} and {@code docker run --rm} do, instead of three (docs/api.md).
+     * exited container: one request for what {@code crun run} does. {@code rm=true} makes it auto-remove: the daemon
+     * removes it when it exits or its start fails, as docker's --rm (docs/api.md).
      */
     private void create(RoutingContext ctx) {
         boolean start = bool(ctx, "start");
@@ -111,14 +111,10 @@ public final class ApiRoutes {
             ApiError.send(ctx, 400, "wait=true needs start=true", "wait");
             return;
         }
-        if (rm && !wait) {
-            ApiError.send(ctx, 400, "rm=true needs wait=true (remove a detached container with DELETE)", "rm");
-            return;
-        }
         if (!wait) {
             blocking(ctx, 201, () -> {
                 ContainerSpec spec = SpecParser.parse(bodyBytes(ctx));
-                return start ? runtime.run(spec) : runtime.create(spec);
+                return start ? runtime.run(spec, rm) : runtime.create(spec, rm);
             }, ApiRoutes::queuedAccepted);
             return;
         }
@@ -200,27 +196,63 @@ public final class ApiRoutes {
 
     /**
      * Long poll: the answer comes when the container exits; with {@code condition=not-queued}, as soon as it is
-     * not waiting for admission (started, or refused back to created).
+     * not waiting for admission (started, or refused back to created); with {@code condition=next-exit}, at its
+     * next exit, the head of the answer sent as soon as the wait is in place (a client attaches, then starts), and
+     * an auto-remove container kept until this request's connection closes (so the client can read its logs).
      */
     private void waitFor(RoutingContext ctx) {
         String condition = ctx.queryParams().get("condition") == null ? "not-running"
                 : ctx.queryParams().get("condition");
+        if (condition.equals("next-exit")) {
+            attach(ctx);
+            return;
+        }
         if (!condition.equals("not-running") && !condition.equals("not-queued")) {
-            ApiError.send(ctx, 400, "must be not-running or not-queued", "condition");
+            ApiError.send(ctx, 400, "must be not-running, not-queued or next-exit", "condition");
             return;
         }
         vertx.executeBlocking(() -> condition.equals("not-queued") ? runtime.waitWhileQueued(name(ctx))
                         : runtime.waitFor(name(ctx)), false)
                 .compose(Future::fromCompletionStage)
-                .onSuccess(r -> {
-                    JsonObject body = new JsonObject().put("name", r.name()).put("state", r.state().label())
-                            .put("exitCode", r.exitCode()).put("signal", r.signal()).put("oomKilled", r.oomKilled());
-                    if (r.error() != null) {
-                        body.put("error", r.error());
-                    }
-                    ctx.response().putHeader("content-type", "application/json").end(body.encode());
-                })
+                .onSuccess(r -> ctx.response().putHeader("content-type", "application/json").end(waitBody(r)))
                 .onFailure(t -> ApiError.fail(ctx, t));
+    }
+
+    private static String waitBody(ContainerRecord r) {
+        JsonObject body = new JsonObject().put("name", r.name()).put("state", r.state().label())
+                .put("exitCode", r.exitCode()).put("signal", r.signal()).put("oomKilled", r.oomKilled());
+        if (r.error() != null) {
+            body.put("error", r.error());
+        }
+        return body.encode();
+    }
+
+    /** Longest an answered next-exit wait keeps an auto-remove container for a client that keeps its connection. */
+    private static final long ATTACH_LINGER_MILLIS = 60_000;
+
+    private void attach(RoutingContext ctx) {
+        vertx.executeBlocking(() -> runtime.attach(name(ctx)), false).onSuccess(a -> {
+            Runnable release = () -> vertx.executeBlocking(() -> {
+                a.release().run();
+                return null;
+            }, false);
+            HttpServerResponse resp = ctx.response();
+            ctx.request().connection().closeHandler(v -> release.run());
+            if (resp.closed()) {
+                release.run();
+                return;
+            }
+            resp.setChunked(true).putHeader("content-type", "application/json");
+            resp.writeHead(); // the client starts the container once it has this
+            Future.fromCompletionStage(a.exit(), vertx.getOrCreateContext()).onComplete(done -> {
+                if (done.succeeded() && !resp.closed()) {
+                    resp.end(waitBody(done.result()));
+                } else if (!resp.closed()) {
+                    resp.end(); // removed meanwhile (DELETE): no status to give
+                }
+                vertx.setTimer(ATTACH_LINGER_MILLIS, id -> release.run());
+            });
+        }).onFailure(t -> ApiError.fail(ctx, t));
     }
 
     private void stats(RoutingContext ctx) {

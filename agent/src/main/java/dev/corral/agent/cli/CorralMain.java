@@ -62,13 +62,27 @@ public final class CorralMain {
 
     private static CommandLine configure(CommandLine cli) {
         cli.setParameterExceptionHandler((e, a) -> {
-            e.getCommandLine().getErr().println("corral: " + e.getMessage());
-            return USAGE;
+            CommandLine line = e.getCommandLine();
+            line.getErr().println("corral: " + message(e));
+            // docker run's convention: 125 for whatever fails before the command runs, its flags included
+            return line.getCommand() instanceof dev.corral.agent.client.RunCommand
+                    ? dev.corral.agent.client.RunCommand.RUN_FAILED : USAGE;
         });
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             line.getErr().println("corral: " + e.getMessage());
             return 1;
         });
         return cli;
+    }
+
+    /** picocli's message, except that a word where a subcommand belongs is named as not one. */
+    private static String message(CommandLine.ParameterException e) {
+        CommandLine line = e.getCommandLine();
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !line.getSubcommands().isEmpty()
+                && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
+            String self = line.getCommandSpec().qualifiedName();
+            return "'" + u.getUnmatched().get(0) + "' is not a " + self + " command (see " + self + " --help)";
+        }
+        return e.getMessage();
     }
 }

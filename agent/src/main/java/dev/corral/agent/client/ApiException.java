@@ -9,12 +9,24 @@ public final class ApiException extends Exception {
     private final int status;
     private final String error;
     private final String field;
+    private final Integer exitCode;
 
     public ApiException(int status, String error, String field) {
+        this(status, error, field, null);
+    }
+
+    /** @param exitCode what the daemon says the failure stands for: docker run's 127 or 126 for a failed start */
+    public ApiException(int status, String error, String field, Integer exitCode) {
         super(field == null || field.isEmpty() ? error : field + ": " + error);
         this.status = status;
         this.error = error;
         this.field = field;
+        this.exitCode = exitCode;
+    }
+
+    /** The exit code the daemon gave the failure (a command not found: 127, not runnable: 126), or null. */
+    public Integer exitCode() {
+        return exitCode;
     }
 
     public int status() {

@@ -45,7 +45,7 @@ public abstract class ClientCommand implements Callable<Integer> {
             return run(client);
         } catch (ApiException e) {
             fail(e);
-            return FAILED;
+            return failureCode(e);
         } catch (DaemonUnreachableException e) {
             err().println("corral: " + e.getMessage() + hint(address, e));
             err().flush();
@@ -70,6 +70,11 @@ public abstract class ClientCommand implements Callable<Integer> {
             err.flush();
             return FAILED;
         }
+    }
+
+    /** The exit code for a failure the daemon reported (1, as docker's commands other than run). */
+    protected int failureCode(ApiException e) {
+        return FAILED;
     }
 
     /** Prints the daemon's error as one line. */

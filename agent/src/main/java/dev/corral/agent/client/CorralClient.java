@@ -97,6 +97,44 @@ public final class CorralClient implements AutoCloseable {
         }
     }
 
+    /**
+     * A request whose answer's head has arrived (the daemon acknowledged it, e.g. a wait it has put in place) and
+     * whose body is read later with {@link Pending#json()}. Closing it (or the client) drops the connection.
+     */
+    public Pending openPending(String method, String uri) throws ApiException, DaemonUnreachableException {
+        return new Pending(open(method, uri, null));
+    }
+
+    /** See {@link #openPending}. */
+    public final class Pending implements AutoCloseable {
+        private final HttpTransport.Exchange exchange;
+
+        private Pending(HttpTransport.Exchange exchange) {
+            this.exchange = exchange;
+        }
+
+        /**
+         * Blocks for the rest of the answer; a status of 400 or more is thrown as the daemon's error. The connection
+         * stays open until {@link #close()}.
+         */
+        public JsonNode json() throws ApiException {
+            try {
+                byte[] answer = exchange.readAll();
+                if (exchange.status() >= 400) {
+                    throw error(exchange.status(), answer);
+                }
+                return parse(exchange.status(), answer);
+            } catch (IOException e) {
+                throw failed(e, "the request to the daemon failed: ");
+            }
+        }
+
+        @Override
+        public void close() {
+            done(exchange);
+        }
+    }
+
     /** POST with a file streamed as the body (application/x-tar); the daemon's JSON answer. */
     public JsonNode upload(String uri, java.nio.file.Path file) throws ApiException, DaemonUnreachableException {
         if (closed) {
@@ -270,11 +308,13 @@ public final class CorralClient implements AutoCloseable {
     static ApiException error(int status, byte[] body) {
         String error = null;
         String field = null;
+        Integer exitCode = null;
         try {
             JsonNode n = ClientJson.read(body);
             if (n != null && n.isObject()) {
                 error = n.path("error").isTextual() ? n.path("error").asText() : null;
                 field = n.path("field").isTextual() ? n.path("field").asText() : null;
+                exitCode = n.path("exitCode").isInt() ? n.path("exitCode").asInt() : null;
             }
         } catch (IOException e) {
             // not JSON: use the text below
@@ -288,7 +328,7 @@ public final class CorralClient implements AutoCloseable {
             }
             error = "the daemon answered HTTP " + status + (text.isEmpty() ? "" : ": " + text);
         }
-        return new ApiException(status, error, field);
+        return new ApiException(status, error, field, exitCode);
     }
 
     static JsonNode parse(int status, byte[] body) throws ApiException {

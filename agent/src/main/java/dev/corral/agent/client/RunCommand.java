@@ -29,8 +29,10 @@ import sun.misc.SignalHandler;
         description = {"Create and start a container running COMMAND.",
                 "Flags mean what they mean in docker run. Without -d the output is streamed and corral exits with "
                         + "the container's exit code (128+N when killed by signal N, e.g. 137 when OOM-killed).",
+                "Exit codes as docker run's: 125 when the run itself failed (bad flags, the daemon's errors), 126 when "
+                        + "the command cannot be invoked, 127 when it is not found, else the command's.",
                 "When the policy queues starts that do not fit, a queued container is announced on stderr and run "
-                        + "waits until it starts (exit 1 when it is refused at the queue timeout)."})
+                        + "waits until it starts (exit 125 when it is refused at the queue timeout)."})
 public final class RunCommand extends ClientCommand {
 
     private static final Pattern OCTAL = Pattern.compile("[0-7]{3,4}");
@@ -46,8 +48,13 @@ public final class RunCommand extends ClientCommand {
     @Option(names = "--name", paramLabel = "NAME", description = "Container name (default: two random words).")
     String name;
 
-    @Option(names = "--rm", description = "Remove the container when it exits (not with -d).")
+    @Option(names = "--rm", description = "Remove the container when it exits, or if it fails to start (the daemon "
+            + "does it, also with -d).")
     boolean remove;
+
+    @Option(names = "--init", description = "Run a small init as PID 1 that forwards signals and reaps orphans "
+            + "(by default the command is PID 1, and counts alone against --pids-limit).")
+    boolean init;
 
     @Mixin
     LimitOptions limits = new LimitOptions();
@@ -117,6 +124,14 @@ public final class RunCommand extends ClientCommand {
         }
     }
 
+    /** Exit code of a run that failed before its command ran (docker run's). */
+    public static final int RUN_FAILED = 125;
+
+    @Override
+    protected int failureCode(ApiException e) {
+        return e.exitCode() != null ? e.exitCode() : RUN_FAILED;
+    }
+
     @Override
     protected int run(CorralClient client) throws Exception {
         boolean generated = name == null;
@@ -126,8 +141,22 @@ public final class RunCommand extends ClientCommand {
                     + "read-only)");
             return NO_ROOT;
         }
-        JsonNode created = create(client, containerSpec, generated);
+        // Attached with --rm, as docker run: create, attach, then start. The daemon removes the container when it
+        // exits, but not before this client (its wait's connection) is gone, so the output and status are read.
+        boolean attachFirst = remove && !detach;
+        JsonNode created = create(client, containerSpec, generated,
+                attachFirst ? "rm=true" : remove ? "start=true&rm=true" : "start=true");
         String n = created.path("name").asText(containerSpec.name());
+        CorralClient.Pending exit = null;
+        if (attachFirst) {
+            exit = client.openPending("POST", containerPath(n) + "/wait?condition=next-exit");
+            try {
+                created = client.post(containerPath(n) + "/start", null);
+            } catch (ApiException e) {
+                removeNow(client, n); // held by our wait, the daemon would remove it only once we are gone
+                throw e;
+            }
+        }
         if (created.path("state").asText().equals("queued")) {
             err().println("corral: " + n + " is queued: " + created.path("queueReason").asText()
                     + (detach ? "" : " (waiting; Ctrl-C removes it from the queue)"));
@@ -143,7 +172,7 @@ public final class RunCommand extends ClientCommand {
             out().println(n);
             return 0;
         }
-        return attach(client, n);
+        return attach(client, n, exit);
     }
 
     /**
@@ -186,16 +215,22 @@ public final class RunCommand extends ClientCommand {
         }
         if (status.path("state").asText().equals("created")) {
             err().println("corral: " + status.path("error").asText("admission refused the start of " + n));
-            client.delete(path + "?force=true");
-            return FAILED;
+            try {
+                client.delete(path + "?force=true");
+            } catch (ApiException e) {
+                if (e.status() != 404) { // with --rm the daemon removed it already
+                    throw e;
+                }
+            }
+            return RUN_FAILED;
         }
         return null;
     }
 
-    private JsonNode create(CorralClient client, ContainerSpec s, boolean generated) throws Exception {
+    private JsonNode create(CorralClient client, ContainerSpec s, boolean generated, String query) throws Exception {
         for (int attempt = 0; ; attempt++) {
             try {
-                return client.post("/v1/containers?start=true", s);
+                return client.post("/v1/containers?" + query, s);
             } catch (ApiException e) {
                 if (!generated || e.status() != 409 || attempt >= 4) {
                     throw e;
@@ -205,8 +240,11 @@ public final class RunCommand extends ClientCommand {
         }
     }
 
-    /** Streams stdout and stderr until the container exits, then waits for its status. */
-    private int attach(CorralClient client, String n) throws Exception {
+    /**
+     * Streams stdout and stderr until the container exits, then waits for its status ({@code exit}: the wait put in
+     * place before the start, or null to ask now).
+     */
+    private int attach(CorralClient client, String n, CorralClient.Pending exit) throws Exception {
         String path = containerPath(n);
         Utf8Sink stdout = new Utf8Sink(out(), System.out);
         Utf8Sink stderr = new Utf8Sink(err(), System.err);
@@ -229,19 +267,32 @@ public final class RunCommand extends ClientCommand {
             client.await(e);
             stdout.finish();
             stderr.finish();
-            JsonNode status = client.post(path + "/wait", null);
-            int code = status.path("exitCode").isIntegralNumber() ? status.path("exitCode").asInt() : -1;
-            if (remove) {
-                client.delete(path + "?force=true");
+            JsonNode status = exit != null ? exit.json() : client.post(path + "/wait", null);
+            if (exit != null) { // removed while our wait still holds it: the name cannot be taken meanwhile
+                removeNow(client, n);
+                exit.close();
             }
+            int code = status.path("exitCode").isIntegralNumber() ? status.path("exitCode").asInt() : -1;
             if (code < 0 || code > 255) {
                 err().println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
                         ? ": " + status.path("error").asText() : ""));
-                return FAILED;
+                return RUN_FAILED;
             }
             return code;
         } finally {
             proxy.restore();
+        }
+    }
+
+    /**
+     * Removes an auto-remove container this client still holds (its wait), so that it is gone when run returns, as
+     * docker run --rm; if this fails or the client dies first, the daemon removes it when the wait's connection ends.
+     */
+    private static void removeNow(CorralClient client, String n) throws DaemonUnreachableException {
+        try {
+            client.delete(containerPath(n) + "?force=true");
+        } catch (ApiException e) {
+            // gone already, or the daemon's removal when our connection closes takes over
         }
     }
 
@@ -295,9 +346,6 @@ public final class RunCommand extends ClientCommand {
             throw usage("--name: '" + containerName + "' is not a valid name: use 1-64 letters, digits, '_', '.' "
                     + "or '-', starting with a letter or digit");
         }
-        if (remove && detach) {
-            throw usage("--rm needs an attached run: it cannot be combined with -d yet");
-        }
         if (network != null && !network.equals("none") && !network.equals("host")) {
             throw usage("--network: '" + network + "' is not supported; use none or host");
         }
@@ -320,7 +368,7 @@ public final class RunCommand extends ClientCommand {
                 : allowHostPaths && ContainerConfig.HOST.equals(rootfs) ? Boolean.FALSE : null;
         return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
                 workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
-                mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image);
+                mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image, init ? Boolean.TRUE : null);
     }
 
     private Map<String, String> environment() {
@@ -435,6 +483,6 @@ public final class RunCommand extends ClientCommand {
     private static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init());
     }
 }

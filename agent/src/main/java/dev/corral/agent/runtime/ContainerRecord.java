@@ -15,44 +15,60 @@ import dev.corral.agent.spec.ContainerSpec;
  * @param queuedAtMillis    while QUEUED: when it joined the admission queue
  * @param queueDeadlineMillis while QUEUED: when it is refused if still not admitted
  * @param queueReason       while QUEUED: why it waits (names the resource, e.g. "guaranteed memory")
+ * @param autoRemove        true: removed by the daemon once it exits or fails to start (docker run --rm), also
+ *                          when that happens while the daemon is down
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerRecord(String name, ContainerSpec spec, ContainerState state, String cgroup,
                               long createdAtMillis, Long startedAtMillis, Long finishedAtMillis, Long initPid,
                               Long monitorPid, Long monitorStartTicks, Integer exitCode, Integer signal,
                               Boolean oomKilled, String error, Long queuedAtMillis, Long queueDeadlineMillis,
-                              String queueReason) {
+                              String queueReason, Boolean autoRemove) {
+
+    public ContainerRecord(String name, ContainerSpec spec, ContainerState state, String cgroup, long createdAtMillis,
+                           Long startedAtMillis, Long finishedAtMillis, Long initPid, Long monitorPid,
+                           Long monitorStartTicks, Integer exitCode, Integer signal, Boolean oomKilled, String error,
+                           Long queuedAtMillis, Long queueDeadlineMillis, String queueReason) {
+        this(name, spec, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis, initPid, monitorPid,
+                monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis, queueDeadlineMillis, queueReason,
+                null);
+    }
+
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean removedAtExit() {
+        return Boolean.TRUE.equals(autoRemove);
+    }
 
     public ContainerRecord withState(ContainerState s) {
         return new ContainerRecord(name, spec, s, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
                 initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
-                queueDeadlineMillis, queueReason);
+                queueDeadlineMillis, queueReason, autoRemove);
     }
 
     /** Waiting in the admission queue; what it last ran (exit code, times) is kept. */
     public ContainerRecord queued(long at, long deadline, String reason) {
         return new ContainerRecord(name, spec, ContainerState.QUEUED, cgroup, createdAtMillis, startedAtMillis,
-                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, null, at, deadline, reason);
+                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, null, at, deadline, reason, autoRemove);
     }
 
     /** Refused by admission control after waiting in the queue, or taken out of it: created again. */
     public ContainerRecord dequeued(String why) {
         return new ContainerRecord(name, spec, ContainerState.CREATED, cgroup, createdAtMillis, startedAtMillis,
-                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, why, null, null, null);
+                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, why, null, null, null, autoRemove);
     }
 
     public ContainerRecord started(long at, long init, long monitor, long monitorTicks) {
         return new ContainerRecord(name, spec, ContainerState.RUNNING, cgroup, createdAtMillis, at, null, init,
-                monitor, monitorTicks, null, null, null, null, null, null, null);
+                monitor, monitorTicks, null, null, null, null, null, null, null, autoRemove);
     }
 
     public ContainerRecord starting() {
         return new ContainerRecord(name, spec, ContainerState.STARTING, cgroup, createdAtMillis, null, null, null,
-                null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, autoRemove);
     }
 
     public ContainerRecord exited(long at, Integer code, Integer sig, boolean oom, String why) {
         return new ContainerRecord(name, spec, ContainerState.EXITED, cgroup, createdAtMillis, startedAtMillis, at,
-                initPid, monitorPid, monitorStartTicks, code, sig, oom, why, null, null, null);
+                initPid, monitorPid, monitorStartTicks, code, sig, oom, why, null, null, null, autoRemove);
     }
 }

@@ -60,8 +60,8 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
     private final Map<String, List<CompletableFuture<ContainerRecord>>> queueWaiters = new ConcurrentHashMap<>();
     private final Object admissionLock = new Object();
-    /** Containers run by {@link #runToExit} with remove: their exit removes them instead of recording it. */
-    private final Set<String> autoRemove = ConcurrentHashMap.newKeySet();
+    /** Clients attached to an auto-remove container ({@link #attach}): its removal waits until they are gone. */
+    private final Map<String, Integer> holds = new ConcurrentHashMap<>();
     private final List<Consumer<ContainerEvent>> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService watcher;
     private final WatchService exitFiles;
@@ -173,9 +173,14 @@ public final class ContainerRuntime implements AutoCloseable {
     // ---- lifecycle -------------------------------------------------------------------------------------
 
     public ContainerRecord create(ContainerSpec spec) throws SpecException, ContainerException {
+        return create(spec, false);
+    }
+
+    /** @param autoRemove removed once it exits or fails to start, as docker's --rm ({@link ContainerRecord#autoRemove}) */
+    public ContainerRecord create(ContainerSpec spec, boolean autoRemove) throws SpecException, ContainerException {
         ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         synchronized (lock(config.name())) {
-            ContainerRecord created = createLocked(spec, config);
+            ContainerRecord created = createLocked(spec, config, autoRemove);
             save(created);
             emit("created", created.name(), Map.of());
             return created;
@@ -186,7 +191,7 @@ public final class ContainerRuntime implements AutoCloseable {
      * Makes the cgroup (and the image's directories) under a CREATING record; the caller records what follows.
      * Holds the container's lock.
      */
-    private ContainerRecord createLocked(ContainerSpec spec, ContainerConfig config)
+    private ContainerRecord createLocked(ContainerSpec spec, ContainerConfig config, boolean autoRemove)
             throws SpecException, ContainerException {
         String name = config.name();
         if (store.exists(name)) {
@@ -195,7 +200,7 @@ public final class ContainerRuntime implements AutoCloseable {
         }
         ContainerRecord record = new ContainerRecord(name, spec, ContainerState.CREATING,
                 driver.open(name).path(), System.currentTimeMillis(), null, null, null, null, null, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, autoRemove ? Boolean.TRUE : null);
         try {
             store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
             try {
@@ -316,18 +321,17 @@ public final class ContainerRuntime implements AutoCloseable {
      */
     public ContainerRecord admitQueued(String name) throws ContainerException {
         synchronized (lock(name)) {
-            ContainerRecord record;
-            try {
-                record = store.load(name).orElse(null);
-            } catch (IOException e) {
-                throw failed("cannot read the record of '" + name + "'", e);
-            }
+            ContainerRecord record = stored(name);
             if (record == null || record.state() != ContainerState.QUEUED) {
                 return record;
             }
             try {
                 return launch(record, validator.validate(withImageDefaults(record.spec(), name)));
-            } catch (SpecException e) { // its image or spec went bad while it waited
+            } catch (SpecException e) { // its image or spec went bad while it waited, or its command failed to start
+                ContainerRecord now = stored(name);
+                if (now == null || now.state() != ContainerState.QUEUED) {
+                    return now; // the launch recorded (or auto-removed) it
+                }
                 return refuseQueued(record, "cannot start: " + e.getMessage());
             } catch (ContainerException e) {
                 if (e.kind() == ContainerException.Kind.CONFLICT && load(name).state() == ContainerState.QUEUED) {
@@ -343,6 +347,7 @@ public final class ContainerRuntime implements AutoCloseable {
         ContainerRecord refused = record.dequeued(why);
         save(refused);
         emit("dequeued", record.name(), Map.of("error", why));
+        autoRemoveLocked(refused, true); // its start failed: --rm leaves nothing (before the waiters hear of it)
         completeWaiters(record.name(), refused);
         return refused;
     }
@@ -383,18 +388,22 @@ public final class ContainerRuntime implements AutoCloseable {
             cgroup.allowDevices(config.deviceRules());
             Path logs = Files.createDirectories(dir.resolve("logs"));
             ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
-                    dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
+                    dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config),
+                    Boolean.TRUE.equals(record.spec().init()));
             launched = shim.launch(dir.resolve("launch.conf"));
         } catch (LaunchException e) {
             killQuietly(cgroup);
-            ContainerRecord failed = record.starting().exited(System.currentTimeMillis(), 127, 0, false,
+            int code = LaunchFailures.exitCode(e.getMessage());
+            ContainerRecord failed = record.starting().exited(System.currentTimeMillis(), code, 0, false,
                     e.getMessage());
             save(failed);
-            emit("exited", name, Map.of("exitCode", 127, "error", e.getMessage()));
+            emit("exited", name, Map.of("exitCode", code, "error", e.getMessage()));
+            autoRemoveLocked(failed, false);
             completeWaiters(name, failed);
             String field = LaunchFailures.fieldOf(e.getMessage());
             if (field != null) {
-                throw new SpecException(field, "cannot start '" + name + "': " + e.getMessage());
+                throw new SpecException(field, "cannot start '" + name + "': " + e.getMessage(),
+                        code == LaunchFailures.START_FAILED ? null : code);
             }
             throw new ContainerException(ContainerException.Kind.FAILED, "cannot start '" + name + "': "
                     + e.getMessage(), e);
@@ -404,6 +413,9 @@ public final class ContainerRuntime implements AutoCloseable {
             ContainerRecord before = record.state() == ContainerState.QUEUED
                     ? record.dequeued("cannot start: " + e.getMessage()) : record;
             save(before);
+            if (!(e instanceof ContainerException ce && ce.kind() == ContainerException.Kind.CONFLICT)) {
+                autoRemoveLocked(before, true); // a refusal by admission is run()'s to clean up
+            }
             completeWaiters(name, before);
             throw e instanceof ContainerException ce ? ce : failed("cannot start '" + name + "'", e);
         }
@@ -430,7 +442,12 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     public ContainerRecord run(ContainerSpec spec) throws SpecException, ContainerException {
-        return run(spec, null);
+        return run(spec, false, null);
+    }
+
+    /** Create and start; with autoRemove the container is removed once it exits or if its start fails. */
+    public ContainerRecord run(ContainerSpec spec, boolean autoRemove) throws SpecException, ContainerException {
+        return run(spec, autoRemove, null);
     }
 
     /**
@@ -439,11 +456,12 @@ public final class ContainerRuntime implements AutoCloseable {
      *
      * @param beforeStart called with the name once the container exists, before it starts (or null)
      */
-    private ContainerRecord run(ContainerSpec spec, Consumer<String> beforeStart) throws SpecException, ContainerException {
+    private ContainerRecord run(ContainerSpec spec, boolean autoRemove, Consumer<String> beforeStart)
+            throws SpecException, ContainerException {
         ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         String name = config.name();
         synchronized (lock(name)) {
-            ContainerRecord created = createLocked(spec, config);
+            ContainerRecord created = createLocked(spec, config, autoRemove);
             emit("created", name, Map.of());
             ContainerConfig startConfig;
             try {
@@ -453,7 +471,12 @@ public final class ContainerRuntime implements AutoCloseable {
                     beforeStart.accept(name);
                 }
             } catch (SpecException | ContainerException | RuntimeException e) {
-                save(created);
+                if (autoRemove) {
+                    discard(name);
+                    emit("removed", name, Map.of());
+                } else {
+                    save(created);
+                }
                 throw e;
             }
             try {
@@ -471,54 +494,84 @@ public final class ContainerRuntime implements AutoCloseable {
 
     /**
      * What {@code crun run} and {@code docker run [--rm]} do in one call: create, start, and a future that completes
-     * with the exited record. With {@code remove} the exit removes the container (cgroups, record, logs) before the
-     * future completes, as docker's auto-remove does; if that removal fails the container stays, exited, and the
-     * failure is logged. A start that fails also removes it with {@code remove}, and the error is thrown. Not kept
-     * across an agent restart: a container whose agent restarted while it ran stays exited (docs/api.md).
+     * with the exited record. With {@code remove} the container is auto-remove ({@link ContainerRecord#autoRemove}):
+     * its exit removes it (cgroups, record, logs) before the future completes, as docker's auto-remove does, and so
+     * does a failed start, whose error is thrown.
      */
     public CompletableFuture<ContainerRecord> runToExit(ContainerSpec spec, boolean remove)
             throws SpecException, ContainerException {
         String name = spec.name();
         CompletableFuture<ContainerRecord> exited = new CompletableFuture<>();
         try {
-            run(spec, n -> {
-                // In place before the start: a /bin/true may exit (and be removed) before start() returns.
-                waiters.computeIfAbsent(n, k -> new CopyOnWriteArrayList<>()).add(exited);
-                if (remove) {
-                    autoRemove.add(n);
-                }
-            });
+            // In place before the start: a /bin/true may exit (and be removed) before start() returns.
+            run(spec, remove, n -> waiters.computeIfAbsent(n, k -> new CopyOnWriteArrayList<>()).add(exited));
         } catch (SpecException | ContainerException | RuntimeException e) {
             List<CompletableFuture<ContainerRecord>> ws = name == null ? null : waiters.get(name);
             if (ws != null) {
                 ws.remove(exited);
             }
-            if (remove && name != null && autoRemove.remove(name)) {
-                try {
-                    if (store.exists(name)) {
-                        remove(name, true);
-                    }
-                } catch (ContainerException cleanup) {
-                    e.addSuppressed(cleanup);
-                }
-            }
             throw e;
         }
-        if (remove) {
-            // A queued start that admission refuses at its queue timeout ends the wait with the refused (created)
-            // record; with remove, nothing is left of it either.
-            return exited.thenApply(r -> {
-                if (r.state() != ContainerState.EXITED && autoRemove.remove(name)) {
-                    try {
-                        remove(name, true);
-                    } catch (ContainerException e) {
-                        LOG.warn("cannot remove '{}' after its queued start was refused: {}", name, e.getMessage());
-                    }
+        return exited;
+    }
+
+    /**
+     * A client attaching to a container before it starts (docker run's attach-then-start): a future completed at its
+     * next exit (or when a start fails or a queued start is refused), registered before this returns, so the client
+     * may start it next. Until {@link Attachment#release()}, an auto-remove container that exited keeps its record and
+     * logs for the client to read; the release removes it then.
+     */
+    public Attachment attach(String name) throws ContainerException {
+        synchronized (lock(name)) {
+            load(name);
+            holds.merge(name, 1, Integer::sum);
+            CompletableFuture<ContainerRecord> f = new CompletableFuture<>();
+            waiters.computeIfAbsent(name, n -> new CopyOnWriteArrayList<>()).add(f);
+            java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+            return new Attachment(f, () -> {
+                if (released.compareAndSet(false, true)) {
+                    release(name);
                 }
-                return r;
             });
         }
-        return exited;
+    }
+
+    /** @param release call once the client is done (its connection closed); idempotent; blocks (removal) */
+    public record Attachment(CompletableFuture<ContainerRecord> exit, Runnable release) {
+    }
+
+    private void release(String name) {
+        synchronized (lock(name)) {
+            if (holds.merge(name, -1, Integer::sum) <= 0) {
+                holds.remove(name);
+            }
+            try {
+                ContainerRecord r = store.load(name).orElse(null);
+                if (r != null && r.state() == ContainerState.EXITED) {
+                    autoRemoveLocked(r, false);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("removing {} after its client left failed: {}", name, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Under the container's lock: removes an auto-remove container that is done (exited, or, with {@code failedStart},
+     * created again after its start failed), unless a client is still attached ({@link #attach}); true if removed.
+     */
+    private boolean autoRemoveLocked(ContainerRecord r, boolean failedStart) {
+        String name = r.name();
+        if (!r.removedAtExit() || holds.containsKey(name)
+                || !(r.state() == ContainerState.EXITED || (failedStart && r.state() == ContainerState.CREATED))) {
+            return false;
+        }
+        if (!removeExited(name, driver.open(name))) {
+            return false;
+        }
+        live.remove(name);
+        emit("removed", name, Map.of());
+        return true;
     }
 
     /** SIGTERM to the container's init (which forwards it), then SIGKILL to the whole cgroup after the grace. */
@@ -696,7 +749,7 @@ public final class ContainerRuntime implements AutoCloseable {
         }
         synchronized (lock(name)) {
             if (!store.exists(name)) {
-                return; // its exit removed it meanwhile (runToExit with remove)
+                return; // its exit removed it meanwhile (autoRemove)
             }
             try {
                 ContainerCgroup cg = driver.open(name);
@@ -710,6 +763,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 throw failed("cannot remove '" + name + "'", e);
             }
             live.remove(name);
+            holds.remove(name); // a client still attached has nothing left to hold
             emit("removed", name, Map.of());
             for (var ws : List.of(waiters, queueWaiters)) {
                 List<CompletableFuture<ContainerRecord>> gone = ws.remove(name);
@@ -832,7 +886,8 @@ public final class ContainerRuntime implements AutoCloseable {
             done = status == null
                     ? r.exited(System.currentTimeMillis(), null, null, oom, "the monitor process is gone; exit status unknown")
                     : r.exited(status.finishedAtMillis(), status.exitCode(), status.signal(), oom, null);
-            removed = autoRemove.remove(name) && removeExited(name, cg);
+            // an attached client reads the logs first; its release removes it (attach)
+            removed = r.removedAtExit() && !holds.containsKey(name) && removeExited(name, cg);
             if (!removed) {
                 save(done);
             }
@@ -857,7 +912,7 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     /**
-     * The auto-removal of an exited container (runToExit with remove), under its lock: what remove() does, without
+     * The auto-removal of an exited container (autoRemove), under its lock: what remove() does, without
      * recording the exit first. False (and logged) if something stays; the caller then records the exit.
      */
     private boolean removeExited(String name, ContainerCgroup cg) {
@@ -908,8 +963,10 @@ public final class ContainerRuntime implements AutoCloseable {
                     } else {
                         LOG.info("{} was starting when the agent stopped: killing what it started", name);
                         killQuietly(cg);
-                        save(r.exited(System.currentTimeMillis(), null, null, false,
-                                "the agent stopped while starting it"));
+                        ContainerRecord exited = r.exited(System.currentTimeMillis(), null, null, false,
+                                "the agent stopped while starting it");
+                        save(exited);
+                        autoRemoveLocked(exited, false);
                     }
                 }
                 case RUNNING, PAUSED -> {
@@ -919,8 +976,15 @@ public final class ContainerRuntime implements AutoCloseable {
                         LOG.info("re-adopted {} ({})", name, r.state().label());
                     } else {
                         killQuietly(cg);
-                        save(r.exited(System.currentTimeMillis(), null, null, false,
-                                "its monitor was gone when the agent restarted"));
+                        ContainerRecord exited = r.exited(System.currentTimeMillis(), null, null, false,
+                                "its monitor was gone when the agent restarted");
+                        save(exited);
+                        autoRemoveLocked(exited, false);
+                    }
+                }
+                case EXITED -> {
+                    if (autoRemoveLocked(r, false)) { // the agent stopped between its exit and its removal
+                        LOG.info("removed {}: it exited while the agent was down and was to be removed", name);
                     }
                 }
                 default -> {
@@ -939,6 +1003,15 @@ public final class ContainerRuntime implements AutoCloseable {
 
     private Object lock(String name) {
         return locks.computeIfAbsent(name, n -> new Object());
+    }
+
+    /** The record, or null when there is none. */
+    private ContainerRecord stored(String name) throws ContainerException {
+        try {
+            return store.load(name).orElse(null);
+        } catch (IOException e) {
+            throw failed("cannot read the record of '" + name + "'", e);
+        }
     }
 
     private ContainerRecord load(String name) throws ContainerException {
@@ -1014,17 +1087,23 @@ public final class ContainerRuntime implements AutoCloseable {
     @Override
     public void close() {
         shim.close();
-        exitListener.interrupt();
+        // Not interrupted: an exit being recorded (or a container being auto-removed) finishes first; an interrupt
+        // made its file IO fail (ClosedByInterruptException) and left a half-removed state dir. Closing the watch
+        // service ends the listener's wait, and shutdown() cancels the periodic check.
         try {
             exitFiles.close();
         } catch (IOException e) {
             // closing anyway
         }
-        watcher.shutdownNow();
+        watcher.shutdown();
         try {
-            watcher.awaitTermination(5, TimeUnit.SECONDS);
+            exitListener.join(5000);
+            if (!watcher.awaitTermination(5, TimeUnit.SECONDS)) {
+                watcher.shutdownNow();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        exitListener.interrupt(); // if it is still busy after all
     }
 }

@@ -6,7 +6,22 @@ package dev.corral.agent.runtime;
  */
 final class LaunchFailures {
 
+    /** Docker's exit codes for a start that failed: the command not found, found but not runnable, anything else. */
+    static final int NOT_FOUND = 127;
+    static final int CANNOT_INVOKE = 126;
+    static final int START_FAILED = 125;
+
     private LaunchFailures() {
+    }
+
+    /** The exit code a failed start is recorded (and the CLI exits) with, as docker run's. */
+    static int exitCode(String shimMessage) {
+        if (!shimMessage.startsWith("exec ")) {
+            return START_FAILED;
+        }
+        // corral-shim's "exec PROG: strerror(errno)": ENOENT and ENOTDIR mean there is no such command
+        return shimMessage.endsWith(": No such file or directory") || shimMessage.endsWith(": Not a directory")
+                ? NOT_FOUND : CANNOT_INVOKE;
     }
 
     /** The spec field at fault, or null when the failure is the host's. */

@@ -43,11 +43,15 @@ final class ShimConfig {
     /**
      * @param deviceFilter false only when the operator allowed unrestricted devices on a kernel without the v2 filter
      * @param image the overlay of a container made from an image, or null
+     * @param init corral-init as PID 1 around the command (Docker's --init); else the command is PID 1
      */
     static void write(Path file, ContainerConfig c, ContainerCgroup cgroup, boolean deviceFilter, Capabilities caps,
-                      Path logDir, Path exitFile, ContainerRootfs.Plan image) throws IOException {
+                      Path logDir, Path exitFile, ContainerRootfs.Plan image, boolean init) throws IOException {
         ShimConfig s = new ShimConfig();
         c.command().forEach(a -> s.put("arg", a));
+        if (init) {
+            s.put("init", "1");
+        }
         for (Map.Entry<String, String> e : c.env().entrySet()) {
             s.put("env", e.getKey() + "=" + e.getValue());
         }

@@ -15,12 +15,23 @@ import java.util.Map;
  *                                  host root be writable; a container given those owns the host
  * @param image                    an imported image ("name[:tag]" or an id) to run on, instead of a rootfs; its
  *                                  config gives defaults for command, env, workingDir and user
+ * @param init                     true: a small init (corral-init) is PID 1, reaps orphans and forwards signals to
+ *                                  the command, as Docker's --init; by default the command itself is PID 1
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
                             User user, String hostname, Map<String, String> labels, String rootfs,
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
-                            List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image) {
+                            List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init) {
+
+    /** Without init (the default). */
+    public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
+                         String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,
+                         Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
+                         Boolean dangerouslyAllowHostPaths, String image) {
+        this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
+                security, mounts, dangerouslyAllowHostPaths, image, null);
+    }
 
     /** @param additionalGids supplementary groups */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -4,10 +4,22 @@ package dev.corral.agent.spec;
 public final class SpecException extends Exception {
 
     private final String field;
+    private final Integer exitCode;
 
     public SpecException(String field, String message) {
+        this(field, message, null);
+    }
+
+    /** @param exitCode for a command that could not start: 127 not found, 126 not runnable (docker run's codes) */
+    public SpecException(String field, String message, Integer exitCode) {
         super(field == null ? message : field + ": " + message);
         this.field = field;
+        this.exitCode = exitCode;
+    }
+
+    /** The exit code the failure stands for (a command that could not start), or null. */
+    public Integer exitCode() {
+        return exitCode;
     }
 
     /** A dotted path such as "limits.memory.max", or null when the whole input is at fault. */

@@ -99,15 +99,24 @@ class ApiTest {
         assertThat(new JsonObject(fx.unix(GET, "/v1/containers/kept", null).body()).getString("state"))
                 .isEqualTo("exited");
         assertThat(fx.unix(DELETE, "/v1/containers/kept", null).status()).isEqualTo(204);
-        // A command that cannot start: the error names the field, and rm leaves nothing behind.
-        assertError(fx.unix(POST, "/v1/containers?start=true&wait=true&rm=true",
-                spec("{" + HOST + "'name':'nostart','command':['/no/such']}")), 400, "command");
+        // A command that cannot start: the error names the field and docker's exit code, rm leaves nothing behind.
+        AgentFixture.Response noStart = fx.unix(POST, "/v1/containers?start=true&wait=true&rm=true",
+                spec("{" + HOST + "'name':'nostart','command':['/no/such']}"));
+        assertError(noStart, 400, "command");
+        assertThat(new JsonObject(noStart.body()).getInteger("exitCode")).as("not found").isEqualTo(127);
         assertThat(fx.unix(GET, "/v1/containers/nostart", null).status()).isEqualTo(404);
         assertThat(fx.cgroupFile("nostart", "pids", "")).doesNotExist();
-        assertError(fx.unix(POST, "/v1/containers?wait=true", spec("{" + HOST + "'name':'w','command':['true']}")), 400, "wait");
-        assertError(fx.unix(POST, "/v1/containers?start=true&rm=true", spec("{" + HOST + "'name':'w','command':['true']}")), 400,
-                "rm");
+        assertError(fx.unix(POST, "/v1/containers?wait=true", spec("{" + HOST + "'name':'w','command':['true']}")), 400,
+                "wait");
         assertThat(fx.unix(GET, "/v1/containers/w", null).status()).isEqualTo(404);
+        // rm without wait (docker run -d --rm): the daemon removes it at its exit, nobody waiting
+        assertThat(fx.unix(POST, "/v1/containers?start=true&rm=true", spec("{'name':'w','command':['true']}")).status())
+                .isEqualTo(201);
+        for (int i = 0; i < 500 && fx.unix(GET, "/v1/containers/w", null).status() != 404; i++) {
+            Thread.sleep(20);
+        }
+        assertThat(fx.unix(GET, "/v1/containers/w", null).status()).isEqualTo(404);
+        assertThat(fx.cgroupFile("w", "pids", "")).doesNotExist();
     }
 
     @Test

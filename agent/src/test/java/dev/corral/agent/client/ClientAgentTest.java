@@ -123,6 +123,43 @@ class ClientAgentTest {
         assertThat(Cli.ok("ps", "-a", "-q").out()).as("--rm removed it").isEmpty();
     }
 
+    /**
+     * --rm is kept by the daemon whatever ends the container (here a failed exec and a failed start, both twice: the
+     * name is free again, and a detached run's exit), and run exits as docker run: 127 not found, 125 a failed start.
+     * Without --init the command is PID 1 and the container's only process: --pids-limit 1 runs.
+     */
+    @Test
+    void runRmLeavesNothingWhateverHappensWithDockersExitCodes() throws Exception {
+        java.nio.file.Path root = dev.corral.agent.image.TestImages.busyboxRoot("sh", "sleep");
+        try {
+            String r = root.toString();
+            for (int round = 0; round < 2; round++) {
+                Cli.Result notFound = Cli.run("run", "--rm", "--name", "rm-nf", "--rootfs", r, "nosuchcmd");
+                assertThat(notFound.code()).as(notFound.toString()).isEqualTo(127);
+                assertThat(notFound.errLines()).singleElement().asString().contains("nosuchcmd");
+                assertThat(Cli.ok("ps", "-a", "-q").out().lines()).as("nothing left").doesNotContain("rm-nf");
+
+                Cli.Result forkFails = Cli.run("run", "--rm", "--name", "rm-pid", "--rootfs", r, "--init",
+                        "--pids-limit", "1", "sleep", "1");
+                assertThat(forkFails.code()).as("init leaves no pid for the command: " + forkFails).isEqualTo(125);
+                assertThat(Cli.ok("ps", "-a", "-q").out().lines()).as("nothing left").doesNotContain("rm-pid");
+            }
+            Cli.Result one = Cli.run("run", "--rm", "--rootfs", r, "--pids-limit", "1", "sh", "-c", "echo $$; exit 6");
+            assertThat(one.code()).as(one.toString()).isEqualTo(6);
+            assertThat(one.out()).as("the command is PID 1").isEqualTo("1\n");
+
+            assertThat(Cli.ok("run", "-d", "--rm", "--name", "rm-d", "--rootfs", r, "sh", "-c", "exit 3").out())
+                    .isEqualTo("rm-d\n");
+            for (int i = 0; i < 500 && Cli.ok("ps", "-a", "-q").out().lines().anyMatch("rm-d"::equals); i++) {
+                Thread.sleep(20);
+            }
+            assertThat(Cli.ok("ps", "-a", "-q").out().lines()).as("run -d --rm: removed at its exit")
+                    .doesNotContain("rm-d");
+        } finally {
+            dev.corral.agent.image.TestImages.deleteTree(root);
+        }
+    }
+
     @Test
     void anUnknownContainerIsExitOneWithOneLine() {
         for (String cmd : new String[] {"inspect", "stop", "kill", "pause", "unpause", "rm", "logs", "wait"}) {
@@ -138,7 +175,7 @@ class ClientAgentTest {
     @Test
     void theDaemonsValidationErrorsNameTheField() {
         Cli.Result r = Cli.run("run", HOST_FLAG, "--memory", "1m", "true");
-        assertThat(r.code()).as(r.toString()).isEqualTo(1);
+        assertThat(r.code()).as("docker run's 125: " + r).isEqualTo(125);
         assertThat(r.err()).isEqualTo("corral: limits.memory.max: must be at least 6m\n");
     }
 

@@ -74,7 +74,7 @@ class ClientExitCodesTest {
 
         daemon.answer(400, "{\"error\":\"must be at least 6m\",\"field\":\"limits.memory.max\"}");
         r = Cli.run("run", HOST_FLAG, "-m", "1m", "true");
-        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.code()).as("run: 125, as docker run").isEqualTo(125);
         assertThat(r.err()).isEqualTo("corral: limits.memory.max: must be at least 6m\n");
 
         daemon.answer(req -> req.response().setStatusCode(500).end("<html>\nboom\n</html>"));
@@ -169,6 +169,74 @@ class ClientExitCodesTest {
         assertThat(daemon.requests).hasSize(1);
     }
 
+    /** docker run's: 125 for the run's own errors, 126 cannot invoke, 127 not found; 2 for an unknown command. */
+    @Test
+    void runExitsAsDockerRunAndAnUnknownCommandIsOneLine() {
+        daemon.answer(400, "{\"error\":\"cannot start 'x': exec nosuchcmd: No such file or directory\","
+                + "\"field\":\"command\",\"exitCode\":127}");
+        Cli.Result r = Cli.run("run", "-d", "nosuchcmd");
+        assertThat(r.code()).as(r.toString()).isEqualTo(127);
+        assertThat(r.errLines()).singleElement().asString().contains("nosuchcmd: No such file or directory");
+        daemon.answer(400, "{\"error\":\"cannot start 'x': exec /etc: Permission denied\",\"field\":\"command\","
+                + "\"exitCode\":126}");
+        assertThat(Cli.run("run", "/etc").code()).isEqualTo(126);
+        daemon.answer(400, "{\"error\":\"no image 'nosuch:latest'; see corral image ls\",\"field\":\"image\"}");
+        r = Cli.run("run", "--image", "nosuch", "true");
+        assertThat(r.code()).as("a missing image: 125").isEqualTo(125);
+        daemon.answer(500, "{\"error\":\"cannot start 'x': fork the command: Resource temporarily unavailable\"}");
+        assertThat(Cli.run("run", "true").code()).isEqualTo(125);
+        int before = daemon.requests.size();
+        r = Cli.run("run", "--bogus", "true");
+        assertThat(r.code()).as("run's flags: 125 too").isEqualTo(125);
+        assertThat(r.errLines()).singleElement().asString().contains("--bogus");
+        assertThat(daemon.requests).hasSize(before);
+
+        r = Cli.run("frobnicate", "-a");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("corral: 'frobnicate' is not a corral command (see corral --help)\n");
+        r = Cli.run("image", "frobnicate");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("corral: 'frobnicate' is not a corral image command (see corral image --help)\n");
+        assertThat(r.out()).isEmpty();
+    }
+
+    /**
+     * --rm is the daemon's (rm=true): detached it is one request; attached, as docker run, the client creates,
+     * attaches (a wait the daemon acknowledges) and then starts.
+     */
+    @Test
+    void runRmLeavesTheRemovalToTheDaemon() throws Exception {
+        daemon.answer(req -> {
+            String uri = req.uri();
+            if (uri.startsWith("/v1/containers?")) {
+                req.response().setStatusCode(201).end("{\"name\":\"job\",\"state\":\"created\"}");
+            } else if (uri.equals("/v1/containers/job/wait?condition=next-exit")) {
+                req.response().setChunked(true).end("{\"exitCode\":7,\"signal\":null,\"oomKilled\":false}");
+            } else if (uri.equals("/v1/containers/job/start")) {
+                req.response().end("{\"name\":\"job\",\"state\":\"running\"}");
+            } else if (uri.startsWith("/v1/containers/job/logs?follow=true&stream=")) {
+                req.response().end(uri.endsWith("stdout") ? "out\n" : "");
+            } else {
+                req.response().setStatusCode(404).end("{\"error\":\"unexpected " + uri + "\"}");
+            }
+        });
+        Cli.Result r = Cli.run("run", "--rm", "--name", "job", "sh", "-c", "echo out; exit 7");
+        assertThat(r.code()).as(r.toString()).isEqualTo(7);
+        assertThat(r.out()).isEqualTo("out\n");
+        assertThat(daemon.requests.subList(0, 3)).extracting(q -> q.method() + " " + q.uri()).containsExactly(
+                "POST /v1/containers?rm=true", "POST /v1/containers/job/wait?condition=next-exit",
+                "POST /v1/containers/job/start");
+        // then the client removes it itself, so that it is gone when run returns (the daemon would, once it left)
+        assertThat(daemon.requests.get(daemon.requests.size() - 1)).extracting(q -> q.method() + " " + q.uri())
+                .isEqualTo("DELETE /v1/containers/job?force=true");
+
+        daemon.requests.clear();
+        r = Cli.run("run", "-d", "--rm", "--name", "job", "true");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(daemon.requests).extracting(FakeDaemon.Request::uri)
+                .containsExactly("/v1/containers?start=true&rm=true");
+    }
+
     @Test
     void aGeneratedNameIsRetriedWhenTaken() throws Exception {
         daemon.answer(req -> {
@@ -184,7 +252,7 @@ class ClientExitCodesTest {
         assertThat(r.out().strip()).isEqualTo(SpecParser.JSON.readTree(daemon.requests.get(2).body()).path("name").asText());
         daemon.requests.clear();
         r = Cli.run("run", HOST_FLAG, "-d", "--name", "mine", "true");
-        assertThat(r.code()).as("a chosen name is not changed").isEqualTo(1);
+        assertThat(r.code()).as("a chosen name is not changed").isEqualTo(125);
         assertThat(daemon.requests).hasSize(1);
     }
 

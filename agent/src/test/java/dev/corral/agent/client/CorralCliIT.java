@@ -105,6 +105,43 @@ class CorralCliIT {
         }
     }
 
+    /**
+     * The third Ctrl-C detaches a run --rm and leaves it running; its removal is the daemon's: a later stop (SIGTERM
+     * ignored by the PID 1 sleep, then SIGKILL) leaves nothing, and the name is free again.
+     */
+    @Test
+    void aDetachedRunRmIsRemovedWhenItIsStoppedLater() throws Exception {
+        Path root = dev.corral.agent.image.TestImages.busyboxRoot("sh", "sleep");
+        ProcessBuilder pb = new ProcessBuilder(CORRAL.toString(), "--host", fx.host(), "run", "--rm", "--name", "it-det",
+                "--rootfs", root.toString(), "sh", "-c", "trap '' INT; echo ready; exec sleep 600");
+        pb.environment().remove("CORRAL_HOST");
+        Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(readLine(out, "it-det")).isEqualTo("ready");
+            for (int i = 0; i < 3; i++) {
+                assertThat(new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor()).isZero();
+                Thread.sleep(200);
+            }
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the third Ctrl-C detaches").isTrue();
+            assertThat(p.exitValue()).isEqualTo(130);
+            Map<String, String> env = Map.of("CORRAL_HOST", fx.host());
+            assertThat(corral(env, "ps", "-q").out()).contains("it-det");
+            Result stop = corral(env, "stop", "-t", "1", "it-det");
+            assertThat(stop.code()).as(stop.toString()).isZero();
+            for (int i = 0; i < 250 && corral(env, "ps", "-a", "-q").out().contains("it-det"); i++) {
+                Thread.sleep(20);
+            }
+            assertThat(corral(env, "ps", "-a", "-q").out()).as("removed at its exit").doesNotContain("it-det");
+            Result again = corral(env, "run", "--rm", "--name", "it-det", "--rootfs", root.toString(), "sh", "-c", "exit 4");
+            assertThat(again.code()).as("the name is free: " + again).isEqualTo(4);
+        } finally {
+            p.destroyForcibly();
+            dev.corral.agent.image.TestImages.deleteTree(root);
+        }
+    }
+
     @Test
     void eventsEndWhenTheirReaderDoes() throws Exception {
         Cli.environment(Map.of("CORRAL_HOST", fx.host()));
@@ -158,7 +195,7 @@ class CorralCliIT {
         assertThat(r.code()).as(r.toString()).isEqualTo(1);
         assertThat(r.err().strip().lines()).singleElement().asString().startsWith("corral: ").contains("nope");
         r = corral(Map.of(), "--host", fx.host(), "run", HOST_FLAG, "--memory", "12x", "true");
-        assertThat(r.code()).as(r.toString()).isEqualTo(2);
+        assertThat(r.code()).as("run's flags: docker run's 125 " + r).isEqualTo(125);
         assertThat(r.err().strip().lines()).singleElement().asString().contains("'12x' is not a size");
     }
 

@@ -26,6 +26,29 @@ public final class TestImages {
     private TestImages() {
     }
 
+    /**
+     * A directory to run containers on (a spec's rootfs): /bin/busybox and links to it for {@code tools}. The caller
+     * removes it ({@link #deleteTree}).
+     */
+    public static Path busyboxRoot(String... tools) throws IOException {
+        Path root = Files.createTempDirectory("corral-test-busybox-root");
+        Files.createDirectories(root.resolve("bin"));
+        Files.copy(BUSYBOX, root.resolve("bin/busybox"));
+        for (String tool : tools) {
+            Files.createSymbolicLink(root.resolve("bin/" + tool), Path.of("busybox"));
+        }
+        return root;
+    }
+
+    /** Removes a directory tree made by a test. */
+    public static void deleteTree(Path dir) throws IOException {
+        try (var all = Files.walk(dir)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     /** A layer tar, built entry by entry. */
     public static final class Layer {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.corral.agent.image.TestImages;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.testing.TestRoots;
 import dev.corral.agent.spec.SpecException;
@@ -35,7 +36,13 @@ class ContainerRuntimeTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        fx.close();
+        try {
+            fx.close();
+        } finally {
+            for (Path root : roots) {
+                TestImages.deleteTree(root);
+            }
+        }
     }
 
     private ContainerRecord runToExit(String json) throws Exception {
@@ -62,10 +69,10 @@ class ContainerRuntimeTest {
         assertThat(r.exitCode()).isZero();
         String out = fx.stdout("iso");
         Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
-        assertThat(out).contains("pid=2\n").contains("box\n")
+        assertThat(out).as("the command is PID 1 (no --init)").contains("pid=1\n").contains("box\n")
                 .contains("CapEff:\t" + caps.mask(Capabilities.DEFAULT) + "\n").contains("NoNewPrivs:\t1\n");
         String[] lines = out.split("\n");
-        assertThat(Integer.parseInt(lines[2].trim())).as("processes visible: init, sh, ls, grep").isLessThanOrEqualTo(4);
+        assertThat(Integer.parseInt(lines[2].trim())).as("processes visible: sh, ls, grep").isLessThanOrEqualTo(3);
         assertThat(lines[lines.length - 1].trim()).as("only loopback in the network namespace").isEqualTo("lo");
     }
 
@@ -292,11 +299,125 @@ class ContainerRuntimeTest {
     void aCommandThatCannotStartFailsCleanly() throws Exception {
         assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'nope','command':['/no/such']}")))
                 .isInstanceOf(SpecException.class).hasMessageContaining("/no/such")
-                .satisfies(e -> assertThat(((SpecException) e).field()).isEqualTo("command"));
+                .satisfies(e -> assertThat(((SpecException) e).field()).isEqualTo("command"))
+                .satisfies(e -> assertThat(((SpecException) e).exitCode()).as("not found, as docker").isEqualTo(127));
         ContainerRecord r = fx.runtime.inspect("nope");
         assertThat(r.state()).isEqualTo(ContainerState.EXITED);
         assertThat(r.exitCode()).isEqualTo(127);
         assertThat(Files.readString(fx.cgroupDir("nope", "pids").resolve("cgroup.procs"))).isEmpty();
+
+        Path root = busyboxRoot();
+        Files.writeString(root.resolve("data"), "not a program\n"); // mode 644: execve says EACCES, even to root
+        assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{'name':'noexec','rootfs':'" + root
+                + "','command':['/data']}"))).isInstanceOf(SpecException.class)
+                .satisfies(e -> assertThat(((SpecException) e).exitCode()).as("cannot invoke, as docker").isEqualTo(126));
+        assertThat(fx.runtime.inspect("noexec").exitCode()).isEqualTo(126);
+    }
+
+    /**
+     * As docker without --init, the command is PID 1 and the container's only process: it counts alone against
+     * pids.max (corral's init used to take the one pid of --pids-limit 1), ps shows its pid, and stop ends a PID 1
+     * that ignores SIGTERM with SIGKILL. With init, corral-init is PID 1 and forwards the SIGTERM.
+     */
+    @Test
+    void theCommandIsPid1AloneUnlessInitIsAsked() throws Exception {
+        String root = busyboxRoot().toString();
+        ContainerRecord one = runToExit("{'name':'one-pid','rootfs':'" + root + "','limits':{'pids':{'max':1}},"
+                + "'command':['/bin/sh','-c','echo pid=$$; read c < /proc/1/comm; echo comm=$c']}");
+        assertThat(one.exitCode()).as(fx.stderr("one-pid")).isZero();
+        assertThat(fx.stdout("one-pid")).isEqualTo("pid=1\ncomm=sh\n");
+
+        ContainerRecord bare = fx.runtime.run(RuntimeFixture.spec("{'name':'bare','rootfs':'" + root
+                + "','command':['sleep','300']}"));
+        ContainerRecord inited = fx.runtime.run(RuntimeFixture.spec("{'name':'inited','rootfs':'" + root
+                + "','init':true,'command':['sleep','300']}"));
+        assertThat(Files.readString(Path.of("/proc/" + bare.initPid() + "/comm")).strip()).isEqualTo("sleep");
+        assertThat(Files.readString(Path.of("/proc/" + inited.initPid() + "/comm")).strip()).isEqualTo("corral-init");
+        assertThat(pidsCurrent("bare")).isEqualTo(1);
+        assertThat(pidsCurrent("inited")).isEqualTo(2);
+
+        ContainerRecord killed = fx.runtime.stop("bare", Duration.ofMillis(300));
+        assertThat(killed.signal()).as("SIGTERM ignored by PID 1, then SIGKILL").isEqualTo(9);
+        assertThat(killed.exitCode()).isEqualTo(137);
+        ContainerRecord termed = fx.runtime.stop("inited", Duration.ofSeconds(30));
+        assertThat(termed.exitCode()).as("init forwarded SIGTERM to sleep").isEqualTo(143);
+    }
+
+    private long pidsCurrent(String name) throws IOException {
+        return Long.parseLong(Files.readString(fx.cgroupDir(name, "pids").resolve("pids.current")).strip());
+    }
+
+    /**
+     * docker run --rm: an auto-remove container is removed by the runtime whatever ends it: a failed exec, a failed
+     * start, its exit, an exit while the agent was down; an attached client reads it first.
+     */
+    @Test
+    void anAutoRemoveContainerLeavesNothingWhateverEndsIt() throws Exception {
+        String root = busyboxRoot().toString();
+        for (int round = 0; round < 2; round++) { // the name is free again
+            assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{'name':'rm-nocmd','rootfs':'" + root
+                    + "','command':['nosuchcmd']}"), true)).isInstanceOf(SpecException.class);
+            assertGone("rm-nocmd");
+        }
+        // with init and pids.max 1, init cannot fork the command: a failed start that is not the command's
+        assertThatThrownBy(() -> fx.runtime.run(RuntimeFixture.spec("{'name':'rm-fork','rootfs':'" + root
+                + "','init':true,'limits':{'pids':{'max':1}},'command':['sleep','1']}"), true))
+                .isInstanceOf(ContainerException.class).hasMessageContaining("fork the command");
+        assertGone("rm-fork");
+
+        fx.runtime.run(RuntimeFixture.spec("{'name':'rm-exit','rootfs':'" + root + "','command':['sh','-c','exit 3']}"),
+                true);
+        awaitGone("rm-exit");
+
+        fx.runtime.create(RuntimeFixture.spec("{'name':'rm-att','rootfs':'" + root
+                + "','command':['sh','-c','echo out; exit 4']}"), true);
+        ContainerRuntime.Attachment attached = fx.runtime.attach("rm-att");
+        fx.runtime.start("rm-att");
+        assertThat(attached.exit().get(60, TimeUnit.SECONDS).exitCode()).isEqualTo(4);
+        assertThat(fx.stdout("rm-att")).as("kept for the attached client").isEqualTo("out\n");
+        attached.release().run();
+        assertGone("rm-att");
+
+        // the agent is down when it exits (and, the second, between its exit and its removal)
+        ContainerRecord down = fx.runtime.run(RuntimeFixture.spec("{'name':'rm-down','rootfs':'" + root
+                + "','command':['sleep','300']}"), true);
+        fx.runtime.create(RuntimeFixture.spec("{'name':'rm-held','rootfs':'" + root
+                + "','command':['true']}"), true);
+        ContainerRuntime.Attachment held = fx.runtime.attach("rm-held");
+        fx.runtime.start("rm-held");
+        held.exit().get(60, TimeUnit.SECONDS);
+        assertThat(fx.runtime.inspect("rm-held").state()).isEqualTo(ContainerState.EXITED);
+        fx.runtime.close();
+        new ProcessBuilder("kill", "-KILL", Long.toString(down.initPid())).start().waitFor();
+        for (int i = 0; i < 500 && !Files.exists(fx.stateDir.resolve("containers/rm-down/exit.json")); i++) {
+            Thread.sleep(20);
+        }
+        fx.restart();
+        assertGone("rm-down");
+        assertGone("rm-held");
+    }
+
+    private void assertGone(String name) {
+        assertThatThrownBy(() -> fx.runtime.inspect(name)).isInstanceOf(ContainerException.class)
+                .hasMessageContaining("no container named");
+        assertThat(fx.cgroupDir(name, "pids")).doesNotExist();
+        assertThat(fx.stateDir.resolve("containers/" + name)).doesNotExist();
+    }
+
+    private void awaitGone(String name) throws Exception {
+        for (int i = 0; i < 500 && fx.runtime.list().stream().anyMatch(r -> r.name().equals(name)); i++) {
+            Thread.sleep(20);
+        }
+        assertGone(name);
+    }
+
+    private final List<Path> roots = new ArrayList<>();
+
+    /** A root filesystem of busybox-static, removed after the test. */
+    private Path busyboxRoot() throws IOException {
+        Path root = TestImages.busyboxRoot("sh", "sleep", "true");
+        roots.add(root);
+        return root;
     }
 
     @Test
