@@ -21,7 +21,7 @@ import java.util.TreeSet;
  * A throttle changes at most once per cooldown, by at most +25 % / −30 % at a time. A container above its share is throttled
  * at it (never below its guarantee); throttles follow the share, and are lifted liftAfter after contention ends.
  * <p>
- * A container's rate and stall are judged over the last {@link #RATE_WINDOW_MILLIS}, not over one collection
+ * A container's rate is judged over the last {@link #RATE_WINDOW_MILLIS}, not over one collection
  * interval, and a throttled one counts as using its throttle from {@link #USING} of it: the counters move in
  * whole requests and are read a little after their timestamp, so on a slow disk an interval holds a few requests
  * (a 1 MiB writer held at 6 MiB/s shows 0, 5 or 10 MiB/s in 200 ms intervals). Judged per interval, a flooder
@@ -39,7 +39,7 @@ final class IoFairness implements Rule {
     private static final double RAISE = 1.25;
     private static final double LOWER = 0.7;
     /**
-     * A container's rate and stall are taken over at least this long: some twenty requests at half of a 24 MiB/s
+     * A container's rate is taken over at least this long: some twenty requests at half of a 24 MiB/s
      * disk, so one request more or less, or a read 100 ms late, moves the rate by a few per cent only.
      */
     static final long RATE_WINDOW_MILLIS = 2000;
@@ -89,14 +89,12 @@ final class IoFairness implements Rule {
         List<Member> active = new ArrayList<>();
         // who does IO: this interval's rate (a writer that stopped is gone at once); how much: the window's
         Map<Member, Double> rates = new HashMap<>();
-        Map<Member, Double> stalls = new HashMap<>();
         for (Map.Entry<Member, Double> e : intervalRates.entrySet()) {
             Member m = e.getKey();
             total += e.getValue();
             Window w = windows.computeIfAbsent(dev + " " + m.name(), k -> new Window());
-            w.add(e.getValue() * c.seconds(), c.seconds(), m.ioPressure() * c.seconds(), true);
+            w.add(e.getValue() * c.seconds(), c.seconds(), true);
             rates.put(m, w.rate());
-            stalls.put(m, w.stall());
             if (e.getValue() >= p.minActive()) {
                 active.add(m);
             }
@@ -110,7 +108,7 @@ final class IoFairness implements Rule {
         Map<String, Long> set = throttles.computeIfAbsent(dev, d -> new HashMap<>());
         boolean ioBound = false;
         for (Member m : active) {
-            ioBound |= stalls.get(m) >= IO_BOUND;
+            ioBound |= m.ioPressure() >= IO_BOUND;
         }
         boolean saturated = (cap > 0 && total >= p.saturation() * cap) || hostPsi >= p.psiThreshold() || ioBound;
         boolean contention = active.size() >= 2 && (saturated || !set.isEmpty());
@@ -138,7 +136,7 @@ final class IoFairness implements Rule {
             String key = dev + " " + m.name();
             double rate = rates.get(m);
             Long t = set.get(m.name());
-            double stall = stalls.get(m);
+            double stall = m.ioPressure(); // time, not counted requests: one interval measures it
             weight[i] = m.weight();
             // Throttle changed less than a window ago: what it does under the new one is not known yet; it wants
             // what it was judged to want, and its throttle waits.
@@ -196,7 +194,7 @@ final class IoFairness implements Rule {
     private double sustained(Cycle c, String dev, double total) {
         java.util.ArrayDeque<Double> totals = recent.computeIfAbsent(dev, d -> new java.util.ArrayDeque<>());
         Window w = filling.computeIfAbsent(dev, d -> new Window());
-        w.add(total * c.seconds(), c.seconds(), Double.NaN, false);
+        w.add(total * c.seconds(), c.seconds(), false);
         if (w.seconds >= CAPACITY_WINDOW_MILLIS / 1000.0) {
             totals.addLast(w.rate());
             filling.remove(dev);
@@ -211,13 +209,13 @@ final class IoFairness implements Rule {
         return sorted[sorted.length / 2];
     }
 
-    /** Bytes and stalled time over consecutive intervals; sliding, the oldest go once the rest span a window. */
+    /** Bytes over consecutive intervals; sliding, the oldest go once the rest span a window. */
     private static final class Window {
         private final java.util.ArrayDeque<double[]> intervals = new java.util.ArrayDeque<>();
         private double seconds;
 
-        void add(double bytes, double s, double stalledSeconds, boolean slide) {
-            intervals.addLast(new double[] {bytes, s, stalledSeconds});
+        void add(double bytes, double s, boolean slide) {
+            intervals.addLast(new double[] {bytes, s});
             seconds += s;
             while (slide && seconds - intervals.peekFirst()[1] >= RATE_WINDOW_MILLIS / 1000.0) {
                 seconds -= intervals.removeFirst()[1];
@@ -226,11 +224,6 @@ final class IoFairness implements Rule {
 
         double rate() {
             return intervals.stream().mapToDouble(i -> i[0]).sum() / seconds;
-        }
-
-        /** The share of the window stalled on IO; NaN if an interval in it had no pressure figure. */
-        double stall() {
-            return Math.min(1, intervals.stream().mapToDouble(i -> i[2]).sum() / seconds);
         }
     }
 
