@@ -12,14 +12,23 @@ import java.util.TreeSet;
 
 /**
  * IO fairness under device saturation (the v1 kernel gives none with mq-deadline). Per device: the capacity is
- * the highest throughput it sustained (median of five intervals), or the configured one. The device is contended when at least two
- * containers do IO on it and it is saturated (throughput at a fraction of capacity, host IO PSI high, or one of
- * them stalled on IO nearly all the time), and
- * stays so while throttles are in force and two containers still do IO. Under contention the capacity (times
+ * the highest throughput it sustained (median of five disjoint windows of a second), or the configured one. The
+ * device is contended when at least two containers do IO on it and it is saturated (throughput at a fraction of
+ * capacity, host IO PSI high, or one of them stalled on IO nearly all the time), and stays so while throttles
+ * are in force and two containers still do IO. Under contention the capacity (times
  * headroom) is shared by weighted max-min over demands: a throttled container using its throttle, or one
  * stalled on IO nearly all the time, wants more; another wants its rate, more by the share of time it stalled.
  * A throttle changes at most once per cooldown, by at most +25 % / −30 % at a time. A container above its share is throttled
  * at it (never below its guarantee); throttles follow the share, and are lifted liftAfter after contention ends.
+ * <p>
+ * A container's rate is judged over the last {@link #RATE_WINDOW_MILLIS}, not over one collection
+ * interval, and a throttled one counts as using its throttle from {@link #USING} of it: the counters move in
+ * whole requests and are read a little after their timestamp, so on a slow disk an interval holds a few requests
+ * (a 1 MiB writer held at 6 MiB/s shows 0, 5 or 10 MiB/s in 200 ms intervals). Judged per interval, a flooder
+ * held at its throttle seemed not to use it whenever an interval caught few of its requests, its throttle was
+ * stepped down to that rate, a high interval raised it by a quarter only, and it drifted far below its share
+ * (issue 14: 5.9 against 18 MiB/s on a disk capped at 24). The capacity, a running maximum, likewise climbed on
+ * noisy intervals (92 MiB/s there): its samples are totals over disjoint windows of {@link #CAPACITY_WINDOW_MILLIS}.
  */
 final class IoFairness implements Rule {
 
@@ -29,6 +38,19 @@ final class IoFairness implements Rule {
     /** A throttle rises at most this much per change and falls at most to LOWER × the rate, so it settles. */
     private static final double RAISE = 1.25;
     private static final double LOWER = 0.7;
+    /**
+     * A container's rate is taken over at least this long: some twenty requests at half of a 24 MiB/s
+     * disk, so one request more or less, or a read 100 ms late, moves the rate by a few per cent only.
+     */
+    static final long RATE_WINDOW_MILLIS = 2000;
+    /**
+     * A throttled container at this share of its throttle or more uses it (wants more). Below 1/RAISE: a window
+     * that began before a raise still counts a container that used its old throttle, and counting noise of a few
+     * per cent never takes one held at its throttle for one that wants less.
+     */
+    private static final double USING = 0.75;
+    /** The device's total is sampled over disjoint windows this long for its capacity. */
+    static final long CAPACITY_WINDOW_MILLIS = 1000;
 
     private final Policies.IoFairness p;
     private final Map<String, Double> capacity = new HashMap<>();
@@ -37,6 +59,12 @@ final class IoFairness implements Rule {
     private final Map<String, Long> calmSince = new HashMap<>();
     private final Map<String, Long> changedAt = new HashMap<>();
     private final Map<String, java.util.ArrayDeque<Double>> recent = new HashMap<>();
+    /** device → the device's total over the window being filled, for the capacity samples. */
+    private final Map<String, Window> filling = new HashMap<>();
+    /** "device container" → its IO over the last {@link #RATE_WINDOW_MILLIS}, since its throttle last changed. */
+    private final Map<String, Window> windows = new HashMap<>();
+    /** "device container" → its demand when last judged over a full window. */
+    private final Map<String, Double> judged = new HashMap<>();
 
     IoFairness(Policies.IoFairness p) {
         this.p = p;
@@ -56,18 +84,27 @@ final class IoFairness implements Rule {
         }
     }
 
-    private void decide(Cycle c, String dev, Map<Member, Double> rates, double hostPsi, List<Action> out) {
+    private void decide(Cycle c, String dev, Map<Member, Double> intervalRates, double hostPsi, List<Action> out) {
         double total = 0;
         List<Member> active = new ArrayList<>();
-        for (Map.Entry<Member, Double> e : rates.entrySet()) {
+        // who does IO: this interval's rate (a writer that stopped is gone at once); how much: the window's
+        Map<Member, Double> rates = new HashMap<>();
+        for (Map.Entry<Member, Double> e : intervalRates.entrySet()) {
+            Member m = e.getKey();
             total += e.getValue();
+            Window w = windows.computeIfAbsent(dev + " " + m.name(), k -> new Window());
+            w.add(e.getValue() * c.seconds(), c.seconds(), true);
+            rates.put(m, w.rate());
             if (e.getValue() >= p.minActive()) {
-                active.add(e.getKey());
+                active.add(m);
             }
         }
         Long configured = p.capacity().get(dev);
-        double cap = configured != null ? configured : Math.max(capacity.getOrDefault(dev, 0.0), sustained(dev, total));
+        double cap = configured != null ? configured : Math.max(capacity.getOrDefault(dev, 0.0), sustained(c, dev, total));
         capacity.put(dev, cap);
+        if (!(cap > 0)) {
+            return; // the device's first seconds are not measured yet: nothing to share
+        }
         Map<String, Long> set = throttles.computeIfAbsent(dev, d -> new HashMap<>());
         boolean ioBound = false;
         for (Member m : active) {
@@ -93,17 +130,27 @@ final class IoFairness implements Rule {
         int n = active.size();
         double[] demand = new double[n];
         double[] weight = new double[n];
+        boolean[] settling = new boolean[n];
         for (int i = 0; i < n; i++) {
             Member m = active.get(i);
+            String key = dev + " " + m.name();
             double rate = rates.get(m);
             Long t = set.get(m.name());
-            double stall = m.ioPressure();
+            double stall = m.ioPressure(); // time, not counted requests: one interval measures it
+            weight[i] = m.weight();
+            // Throttle changed less than a window ago: what it does under the new one is not known yet; it wants
+            // what it was judged to want, and its throttle waits.
+            settling[i] = t != null && windows.get(key).seconds < RATE_WINDOW_MILLIS / 1000.0 && judged.containsKey(key);
+            if (settling[i]) {
+                demand[i] = judged.get(key);
+                continue;
+            }
             // Held at its throttle, or waiting on IO nearly all the time: unbounded. Otherwise its rate, grown by
-            // the share of time it stalled (offered more, it shows next cycle whether it takes it).
-            boolean unbounded = (t != null && rate >= 0.85 * t) || stall >= IO_BOUND;
+            // the share of time it stalled (offered more, it shows next window whether it takes it).
+            boolean unbounded = (t != null && rate >= USING * t) || stall >= IO_BOUND;
             demand[i] = unbounded ? Double.POSITIVE_INFINITY
                     : rate * (1 + (Double.isNaN(stall) ? 0 : stall)) + p.minActive();
-            weight[i] = m.weight();
+            judged.put(key, demand[i]);
         }
         double[] share = MaxMin.shares(cap * p.headroom(), demand, weight);
         for (int i = 0; i < n; i++) {
@@ -118,8 +165,8 @@ final class IoFairness implements Rule {
             if (target < from * LOWER) {
                 target = (long) (from * LOWER); // step down: the contender shows next time whether it takes more
             }
-            if (t == null && rate <= share[i]) {
-                continue; // within its share
+            if (t == null && rate <= share[i] || settling[i]) {
+                continue; // within its share, or its throttle just changed
             }
             if (t != null && Math.abs(target - t) <= 0.1 * t) {
                 continue; // hysteresis
@@ -134,22 +181,50 @@ final class IoFairness implements Rule {
             }
             set.put(m.name(), target);
             changedAt.put(dev + " " + m.name(), c.now());
+            windows.put(dev + " " + m.name(), new Window()); // judged again on what it does under this throttle
             write(c, m, dev, target, "set-io-throttle", "saturation", t, rate, share[i], total, cap, hostPsi, out);
         }
     }
 
     /**
-     * The median of the device's last five totals: what it sustains, not a one-interval burst (a file laid out
-     * through the page cache, counters caught up after a slow read).
+     * The median of the device's totals over its last five windows of at least a second: what it sustains, not
+     * a burst (a file laid out through the page cache, counters caught up after a slow read, a throttle's queue
+     * released at once). 0 until two windows are full.
      */
-    private double sustained(String dev, double total) {
-        java.util.ArrayDeque<Double> last = recent.computeIfAbsent(dev, d -> new java.util.ArrayDeque<>());
-        last.addLast(total);
-        if (last.size() > 5) {
-            last.removeFirst();
+    private double sustained(Cycle c, String dev, double total) {
+        java.util.ArrayDeque<Double> totals = recent.computeIfAbsent(dev, d -> new java.util.ArrayDeque<>());
+        Window w = filling.computeIfAbsent(dev, d -> new Window());
+        w.add(total * c.seconds(), c.seconds(), false);
+        if (w.seconds >= CAPACITY_WINDOW_MILLIS / 1000.0) {
+            totals.addLast(w.rate());
+            filling.remove(dev);
+            if (totals.size() > 5) {
+                totals.removeFirst();
+            }
         }
-        double[] sorted = last.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        if (totals.size() < 2) {
+            return 0; // the first window may hold the writers' start (a host run took 92 MiB/s for 1.2 GB/s)
+        }
+        double[] sorted = totals.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return sorted[sorted.length / 2];
+    }
+
+    /** Bytes over consecutive intervals; sliding, the oldest go once the rest span a window. */
+    private static final class Window {
+        private final java.util.ArrayDeque<double[]> intervals = new java.util.ArrayDeque<>();
+        private double seconds;
+
+        void add(double bytes, double s, boolean slide) {
+            intervals.addLast(new double[] {bytes, s});
+            seconds += s;
+            while (slide && seconds - intervals.peekFirst()[1] >= RATE_WINDOW_MILLIS / 1000.0) {
+                seconds -= intervals.removeFirst()[1];
+            }
+        }
+
+        double rate() {
+            return intervals.stream().mapToDouble(i -> i[0]).sum() / seconds;
+        }
     }
 
     /** Throttles reads and writes alike: a flooder of either kind takes the same device time. */
@@ -177,5 +252,7 @@ final class IoFairness implements Rule {
             set.keySet().retainAll(liveNames);
         }
         changedAt.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
+        windows.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
+        judged.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
     }
 }

@@ -115,14 +115,19 @@ final class Recorded {
 
     /** Advances one interval: {@code step} changes the counters, then the engine decides. */
     Decision cycle(Runnable step) {
+        return cycle(intervalMillis, step);
+    }
+
+    /** Advances {@code millis} (a late or a catching-up collection), then as {@link #cycle(Runnable)}. */
+    Decision cycle(long millis, Runnable step) {
         if (previous == null) {
             previous = snapshot();
         }
-        now += intervalMillis;
+        now += millis;
         for (Cg cg : cgroups.values()) {
-            cg.cpuSome += (long) (cg.cpuStall * intervalMillis * 1000);
-            cg.memSome += (long) (cg.memStall * intervalMillis * 1000);
-            cg.ioSome += (long) (cg.ioStall * intervalMillis * 1000);
+            cg.cpuSome += (long) (cg.cpuStall * millis * 1000);
+            cg.memSome += (long) (cg.memStall * millis * 1000);
+            cg.ioSome += (long) (cg.ioStall * millis * 1000);
         }
         step.run();
         Snapshot current = snapshot();
