@@ -71,7 +71,8 @@ function chart(title, times, series, opts) {
   for (const l of opts.lines || []) {
     if (l.value == null) continue;
     s.append(svg('line', { class: l.cls || 'limit', x1: L, x2: W, y1: y(l.value), y2: y(l.value) }));
-    const lt = svg('text', { x: L + 2, y: y(l.value) - 2 }); lt.textContent = l.label; s.append(lt);
+    // limits labelled on the left, the entitlement on the right: they are often the same value
+    const lt = svg('text', { x: l.cls === 'ent' ? W - 48 : L + 2, y: y(l.value) - 2 }); lt.textContent = l.label; s.append(lt);
   }
   for (const m of opts.marks || []) {
     if (m < t0 || m > t1) continue;
@@ -152,9 +153,11 @@ function sample(f) {
   pushCapped(st.times, f.t, POINTS());
   for (const k of Object.keys(st.host)) pushCapped(st.host[k], f.host[k] == null ? null : f.host[k], POINTS());
   st.hostNow = f.host;
-  const seen = new Map();
-  for (const r of f.rows) {
-    seen.set(r.id, r);
+  // a full frame has every row; others only those that changed, and the ids of those gone
+  const seen = f.full ? new Map() : st.rows;
+  for (const r of f.rows) seen.set(r.id, r);
+  for (const id of f.removed || []) { seen.delete(id); st.spark.delete(id); }
+  for (const r of seen.values()) {
     if (r.state !== 'gone') {
       const sp = st.spark.get(r.id) || [];
       pushCapped(sp, r.cpu == null ? null : r.cpu, 60);

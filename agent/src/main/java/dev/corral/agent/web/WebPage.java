@@ -59,6 +59,7 @@ public final class WebPage implements CollectorListener, AutoCloseable {
     private double collectTotalMillis;
     private long collectCount;
     private volatile JsonArray rows = new JsonArray();
+    private Map<String, JsonObject> sent = Map.of(); // the last frame's rows by cgroup; on the web thread only
     private volatile JsonObject hostNow = new JsonObject();
     volatile ContainerEvent lastLoaded;
     volatile ContainerEvent lastRejected;
@@ -106,6 +107,7 @@ public final class WebPage implements CollectorListener, AutoCloseable {
         Map<String, Double> entitled = entitled();
         Map<String, float[]> values = new HashMap<>();
         JsonArray out = new JsonArray();
+        Map<String, JsonObject> byId = new HashMap<>();
         Rows.forEach(current, (s, live) -> {
             CgroupSample before = live && previous != null ? previous.live().get(s.path()) : null;
             float[] v = Rows.values(s, before, intervalMillis);
@@ -113,8 +115,10 @@ public final class WebPage implements CollectorListener, AutoCloseable {
                 values.put(s.path(), v);
             }
             ContainerRecord record = records.get(s.path());
-            out.add(Rows.row(record != null ? record.name() : names.nameOf(s.path()), s, v, live, record,
-                    policy == null ? null : policy.policy(), entitled.get(s.path())));
+            JsonObject row = Rows.row(record != null ? record.name() : names.nameOf(s.path()), s, v, live, record,
+                    policy == null ? null : policy.policy(), entitled.get(s.path()));
+            out.add(row);
+            byId.put(s.path(), row);
         });
         float[] h = host.read();
         h[History.H_COLLECT_MS] = collectMillis();
@@ -127,10 +131,27 @@ public final class WebPage implements CollectorListener, AutoCloseable {
         }
         rows = out;
         hostNow = hostValues;
-        if (streams.open() > 0) { // encoded once for every open page
-            streams.sample(Buffer.buffer("event: sample\ndata: " + new JsonObject().put("t", current.timestampMillis())
-                    .put("host", hostValues).put("rows", out).encode() + "\n\n"));
+        Map<String, JsonObject> before = sent;
+        sent = byId;
+        if (streams.open() > 0) { // encoded once for all open pages, which get only the rows that changed
+            JsonArray changed = new JsonArray();
+            byId.forEach((id, row) -> {
+                if (!row.equals(before.get(id))) {
+                    changed.add(row);
+                }
+            });
+            JsonArray removed = new JsonArray();
+            before.keySet().stream().filter(id -> !byId.containsKey(id)).forEach(removed::add);
+            Buffer delta = frame(current.timestampMillis(), hostValues, changed, removed, false);
+            Buffer full = streams.fresh() ? frame(current.timestampMillis(), hostValues, out, new JsonArray(), true)
+                    : null;
+            streams.sample(delta, full);
         }
+    }
+
+    private static Buffer frame(long t, JsonObject host, JsonArray rows, JsonArray removed, boolean full) {
+        return Buffer.buffer("event: sample\ndata: " + new JsonObject().put("t", t).put("full", full).put("host", host)
+                .put("rows", rows).put("removed", removed).encode() + "\n\n");
     }
 
     private void refreshRecords() {

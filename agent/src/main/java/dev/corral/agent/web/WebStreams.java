@@ -16,12 +16,14 @@ import java.util.function.Consumer;
 /**
  * The page's live stream, GET /web/stream (server-sent events): a {@code sample} event each collection cycle (the
  * same encoded buffer for every open page) and the container events of /v1/events as {@code event} (the recent ones
- * replayed first: policy actions on the timeline). A page that cannot keep up misses samples instead of queueing
+ * replayed first: policy actions on the timeline). A sample has only the rows that changed, but a page's first and
+ * any after one it missed have them all. A page that cannot keep up misses samples instead of queueing
  * them in the agent.
  */
 final class WebStreams implements AutoCloseable {
 
-    private record Client(Context context, HttpServerResponse response) {
+    /** @param fresh true until it got its first (full) frame */
+    private record Client(Context context, HttpServerResponse response, java.util.concurrent.atomic.AtomicBoolean fresh) {
     }
 
     private final Vertx vertx;
@@ -37,11 +39,26 @@ final class WebStreams implements AutoCloseable {
         return clients.size();
     }
 
-    void sample(Buffer frame) {
+    /** Whether a page opened since the last frame: it needs every row once, not only those that changed. */
+    boolean fresh() {
+        return clients.stream().anyMatch(c -> c.fresh().get());
+    }
+
+    /**
+     * @param delta the rows that changed since the last frame
+     * @param full  every row, for pages that have had no frame yet; null when there is none
+     */
+    void sample(Buffer delta, Buffer full) {
         for (Client c : clients) {
+            Buffer frame = full != null && c.fresh().getAndSet(false) ? full : delta;
+            if (frame == delta && c.fresh().get()) {
+                continue; // opened after this frame was made: the next one is its full frame
+            }
             c.context().runOnContext(v -> {
                 if (!c.response().closed() && !c.response().writeQueueFull()) {
                     c.response().write(frame);
+                } else {
+                    c.fresh().set(true); // a frame missed: its rows are sent whole again next time
                 }
             });
         }
@@ -51,7 +68,7 @@ final class WebStreams implements AutoCloseable {
     void open(RoutingContext ctx, long sinceMillis) {
         HttpServerResponse resp = ctx.response().setChunked(true).putHeader("content-type", "text/event-stream")
                 .putHeader("cache-control", "no-cache");
-        Client client = new Client(vertx.getOrCreateContext(), resp);
+        Client client = new Client(vertx.getOrCreateContext(), resp, new java.util.concurrent.atomic.AtomicBoolean(true));
         resp.write(": corral web\n\n");
         Consumer<ContainerEvent> subscriber = null;
         if (events != null) {

@@ -125,6 +125,13 @@ class WebPageBrowserTest {
                 assertThat(text(browser, "[data-class=capped]")).isEqualTo("busy");
                 assertThat(text(browser, "[data-class=rest]")).isEqualTo("idle");
                 assertThat(text(browser, "[data-fact=dryRun]")).isEqualTo("no");
+                // A bad new version of the file is rejected, and the page says why (the old policy stays).
+                Files.writeString(fx.policyFile(), json("{'classes':[{'name':'capped','weight':1000}]}"));
+                wait.until(d -> {
+                    String rejected = text(d, "#p-rejected");
+                    return rejected != null && rejected.contains("weight");
+                });
+                assertThat(text(browser, "[data-class=capped]")).isEqualTo("busy");
 
                 List<LogEntry> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
                         .filter(e -> e.getLevel().intValue() >= java.util.logging.Level.SEVERE.intValue()).toList();
