@@ -47,16 +47,21 @@ grep -q 'serving on' "$work/err" || { echo "the agent did not start: $(tail -1 "
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/err" | head -1)/
 port=${url##*:}; port=${port%/}
 
-# measure NAME: agent CPU (ms per s) over the window after the warm-up
+# measure NAME: agent CPU (ms per s) over the window after the warm-up, then its threads' (ticks: 10 ms, so one
+# tick in a 60 s window is 0.17 ms/s): the event loop and corral-web serve the pages, VM_Thread is GC; the
+# collector's share grows with the machine's load, pages or not.
 measure() {
   sleep "$warmup"
   local c0 c1 t0 t1
-  c0=$(cat "$meas/cpuacct.usage"); t0=$(date +%s.%N)
+  bench_thread_ticks "$pid" >"$work/ticks0"; c0=$(cat "$meas/cpuacct.usage"); t0=$(date +%s.%N)
   sleep "$window"
-  c1=$(cat "$meas/cpuacct.usage"); t1=$(date +%s.%N)
+  bench_thread_ticks "$pid" >"$work/ticks1"; c1=$(cat "$meas/cpuacct.usage"); t1=$(date +%s.%N)
   printf '%-28s %6.2f ms/s (%5.2f %% of a core), %d streams open, load average %s\n' "$1" \
     "$(echo "($c1 - $c0) / 1000000 / ($t1 - $t0)" | bc -l)" "$(echo "($c1 - $c0) / 10000000 / ($t1 - $t0)" | bc -l)" \
     "$(ss -Htn state established "( sport = :$port )" | wc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  join -a 2 -e 0 -o 0,1.2,2.2 "$work/ticks0" "$work/ticks1" \
+    | awk -v hz="$(getconf CLK_TCK)" -v s="$(echo "$t1 - $t0" | bc -l)" \
+      '{d = ($3 - $2) * 1000 / hz / s; if (d > 0) printf "    %6.2f ms/s  %s\n", d, $1}' | sort -rn | head -6
 }
 
 echo "# web-page $(date -u +%Y-%m-%dT%H:%MZ): $n cgroups, $pages pages, warm-up ${warmup}s, window ${window}s; $BENCH_JAR_INFO"

@@ -26,7 +26,11 @@ final class HostReader {
     private long[] last; // busy ticks, disk read/written sectors, net rx/tx, self ticks, psi micros x5
     private final float[] out = new float[History.HOST_FIELDS];
 
-    HostReader(Path procRoot, Path sysBlock) {
+    private final long minMillis;
+
+    /** @param intervalMillis rates are over at least half of it */
+    HostReader(Path procRoot, Path sysBlock, long intervalMillis) {
+        this.minMillis = intervalMillis / 2;
         this.proc = procRoot;
         this.sysBlock = sysBlock;
         this.pressure = new HostPressureReader(procRoot.resolve("pressure"));
@@ -34,7 +38,8 @@ final class HostReader {
 
     /**
      * The host's values now, in {@link History#HOST} order; NaN where not known (yet). Rates are over the time
-     * between the reads, not between snapshots: the page may handle a snapshot late.
+     * between the reads, not between snapshots (the page may handle a snapshot late), and at least half an interval:
+     * over the few milliseconds between two snapshots handled back to back, 10 ms ticks made rates of 8 cores.
      */
     float[] read() {
         long nowMillis = System.nanoTime() / 1_000_000;
@@ -65,7 +70,10 @@ final class HostReader {
             put(now, 9, p.io(), false);
             put(now, 10, p.io(), true);
         }
-        if (last != null && nowMillis > lastMillis) {
+        if (last != null && nowMillis - lastMillis < minMillis) {
+            return out.clone(); // no rates this time; the next read measures from the last one that had them
+        }
+        if (last != null) {
             double seconds = (nowMillis - lastMillis) / 1000.0;
             out[History.H_CPU] = rate(now, 0, seconds * (1 / SECONDS_PER_TICK));
             out[History.H_IO_READ] = rate(now, 1, seconds / 512.0);

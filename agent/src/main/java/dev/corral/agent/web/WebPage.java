@@ -75,7 +75,7 @@ public final class WebPage implements CollectorListener, AutoCloseable {
         this.events = events;
         this.policy = policy;
         this.intervalMillis = intervalMillis;
-        this.host = new HostReader(procRoot, Path.of("/sys/block"));
+        this.host = new HostReader(procRoot, Path.of("/sys/block"), intervalMillis);
         this.machine = MachineInfo.read(procRoot);
         this.thread = vertx.createSharedWorkerExecutor("corral-web", 1);
         this.streams = new WebStreams(vertx, events);
