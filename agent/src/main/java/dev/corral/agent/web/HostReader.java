@@ -25,6 +25,10 @@ final class HostReader {
     private long lastMillis;
     private long[] last; // busy ticks, disk read/written sectors, net rx/tx, self ticks, psi micros x5
     private final float[] out = new float[History.HOST_FIELDS];
+    private final float[] rates = new float[History.HOST_FIELDS]; // the last read's, carried over a read too soon
+    private static final int[] RATES = {History.H_CPU, History.H_IO_READ, History.H_IO_WRITE, History.H_NET_RX,
+        History.H_NET_TX, History.H_SELF_CPU, History.H_PSI_CPU_SOME, History.H_PSI_CPU_SOME + 1,
+        History.H_PSI_CPU_SOME + 2, History.H_PSI_CPU_SOME + 3, History.H_PSI_CPU_SOME + 4};
 
     private final long minMillis;
 
@@ -71,7 +75,11 @@ final class HostReader {
             put(now, 10, p.io(), true);
         }
         if (last != null && nowMillis - lastMillis < minMillis) {
-            return out.clone(); // no rates this time; the next read measures from the last one that had them
+            // too soon for rates: the last ones hold (no gap in the charts), the next read measures from that one
+            for (int f : RATES) {
+                out[f] = rates[f];
+            }
+            return out.clone();
         }
         if (last != null) {
             double seconds = (nowMillis - lastMillis) / 1000.0;
@@ -87,6 +95,7 @@ final class HostReader {
         }
         last = now;
         lastMillis = nowMillis;
+        System.arraycopy(out, 0, rates, 0, out.length);
         return out.clone();
     }
 

@@ -36,6 +36,38 @@ final class Rows {
      * were read further apart than their timestamps say (rates of hundreds of cores, seen on a loaded host).
      */
     static float[] values(CgroupSample now, CgroupSample before, long intervalMillis) {
+        return values(now, before, intervalMillis, null);
+    }
+
+    /**
+     * @param base   the sample rates are measured from (the last one that gave rates), or null
+     * @param carried the values given with {@code base}'s rates: when {@code now} is too close to {@code base}, its
+     *               rates are carried over (no gap in the charts) and {@code base} stays the base
+     * @return the values; {@link #newBase} says whether {@code now} becomes the next base
+     */
+    static float[] values(CgroupSample now, CgroupSample base, long intervalMillis, float[] carried) {
+        long millis = base == null ? 0 : now.timestampMillis() - base.timestampMillis();
+        if (base != null && millis < intervalMillis / 2) {
+            float[] v = values(now, null, intervalMillis);
+            if (carried != null) {
+                for (int f : RATE_FIELDS) {
+                    v[f] = carried[f];
+                }
+            }
+            return v;
+        }
+        return rawValues(now, base, intervalMillis);
+    }
+
+    /** The fields that are rates over an interval (cpu, io read, io write, throttled share). */
+    static final int[] RATE_FIELDS = {0, 3, 4, 5};
+
+    /** Whether values at {@code now} were measured from {@code base} (or there was none): now is the next base. */
+    static boolean newBase(CgroupSample now, CgroupSample base, long intervalMillis) {
+        return base == null || now.timestampMillis() - base.timestampMillis() >= intervalMillis / 2;
+    }
+
+    private static float[] rawValues(CgroupSample now, CgroupSample before, long intervalMillis) {
         float[] v = new float[History.CGROUP_FIELDS];
         java.util.Arrays.fill(v, Float.NaN);
         long millis = before == null ? 0 : now.timestampMillis() - before.timestampMillis();

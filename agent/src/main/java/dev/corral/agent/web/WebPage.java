@@ -60,6 +60,9 @@ public final class WebPage implements CollectorListener, AutoCloseable {
     private long collectCount;
     private volatile JsonArray rows = new JsonArray();
     private Map<String, JsonObject> sent = Map.of(); // the last frame's rows by cgroup; on the web thread only
+    /** By cgroup: the sample its rates are measured from, and its last values (web thread only; see Rows). */
+    private Map<String, CgroupSample> bases = Map.of();
+    private Map<String, float[]> lastValues = Map.of();
     private volatile JsonObject hostNow = new JsonObject();
     volatile ContainerEvent lastLoaded;
     volatile ContainerEvent lastRejected;
@@ -108,11 +111,13 @@ public final class WebPage implements CollectorListener, AutoCloseable {
         Map<String, float[]> values = new HashMap<>();
         JsonArray out = new JsonArray();
         Map<String, JsonObject> byId = new HashMap<>();
+        Map<String, CgroupSample> nextBases = new HashMap<>();
         Rows.forEach(current, (s, live) -> {
-            CgroupSample before = live && previous != null ? previous.live().get(s.path()) : null;
-            float[] v = Rows.values(s, before, intervalMillis);
+            CgroupSample base = live ? bases.get(s.path()) : null;
+            float[] v = Rows.values(s, base, intervalMillis, lastValues.get(s.path()));
             if (live) {
                 values.put(s.path(), v);
+                nextBases.put(s.path(), Rows.newBase(s, base, intervalMillis) ? s : base);
             }
             ContainerRecord record = records.get(s.path());
             JsonObject row = Rows.row(record != null ? record.name() : names.nameOf(s.path()), s, v, live, record,
@@ -123,6 +128,8 @@ public final class WebPage implements CollectorListener, AutoCloseable {
         float[] h = host.read();
         h[History.H_COLLECT_MS] = collectMillis();
         history.add(current.timestampMillis(), h, values);
+        bases = nextBases;
+        lastValues = values;
         JsonObject hostValues = new JsonObject();
         for (int f = 0; f < History.HOST_FIELDS; f++) {
             if (!Float.isNaN(h[f])) {
