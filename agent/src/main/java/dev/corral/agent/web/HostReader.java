@@ -89,8 +89,8 @@ final class HostReader {
             out[History.H_NET_RX] = rate(now, 3, seconds);
             out[History.H_NET_TX] = rate(now, 4, seconds);
             out[History.H_SELF_CPU] = rate(now, 5, seconds * (1 / SECONDS_PER_TICK));
-            for (int i = 0; i < 5; i++) {
-                out[History.H_PSI_CPU_SOME + i] = rate(now, 6 + i, seconds * 1e6);
+            for (int i = 0; i < 5; i++) { // a share of time: the kernel's totals lag a little, so cap at all of it
+                out[History.H_PSI_CPU_SOME + i] = Math.min(1f, rate(now, 6 + i, seconds * 1e6));
             }
         }
         last = now;
