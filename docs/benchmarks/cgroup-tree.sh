@@ -91,6 +91,15 @@ bench_meas_cgroup() {
   bench_mkdir "$BENCH_MEAS_DIR"
 }
 
+# bench_thread_ticks PID: "name ticks" per thread: utime + stime, fields 14 and 15 of stat, counted after the name
+# (field 2, in parentheses, may contain spaces) and the state, so the 11th and 12th of the rest
+bench_thread_ticks() {
+  for f in /proc/"$1"/task/*/stat; do
+    (sed -E 's/^[0-9]+ \((.*)\) [A-Za-z] (.*)$/\1\t\2/' "$f" 2>/dev/null || true) \
+      | awk -F'\t' '{split($2, a, " "); n = $1; gsub(/[0-9]+$/, "#", n); gsub(/ /, "_", n); print n, a[11] + a[12]}'
+  done | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort
+}
+
 # bench_runtime_flags NAME DIR: the serve options that run an agent's container runtime privately (state dir and
 # socket in DIR, containers under /NAME), in BENCH_RUNTIME_FLAGS (not printed: a $(...) subshell would lose the
 # cleanup record of the parent cgroup, made by bench_runtime_parent).

@@ -42,14 +42,6 @@ bench_meas_cgroup corral-bench-meas-threads
 meas=$BENCH_MEAS_DIR
 flags=--monitor-only
 
-# thread_ticks PID: "name ticks" per thread: utime + stime, fields 14 and 15 of stat, counted after the name
-# (field 2, in parentheses, may contain spaces) and the state, so the 11th and 12th of the rest
-thread_ticks() {
-  for f in /proc/"$1"/task/*/stat; do
-    sed -E 's/^[0-9]+ \((.*)\) [A-Za-z] (.*)$/\1\t\2/' "$f" 2>/dev/null \
-      | awk -F'\t' '{split($2, a, " "); n = $1; gsub(/[0-9]+$/, "#", n); gsub(/ /, "_", n); print n, a[11] + a[12]}'
-  done | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort
-}
 
 echo "# thread-cpu $(date -u +%Y-%m-%dT%H:%MZ): $n cgroups, ${monitor:+monitor-only, }warm-up ${warmup}s, window ${window}s; $BENCH_JAR_INFO"
 for spec in "${jars[@]}"; do
@@ -68,9 +60,9 @@ for spec in "${jars[@]}"; do
   grep -q 'serving on' "$work/err" || { echo "$name failed: $(tail -1 "$work/err")"; continue; }
   log "$name ($jar${extra:+ $extra}): pid $pid, warm-up ${warmup}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   sleep "$warmup"
-  thread_ticks "$pid" >"$work/t0"; c0=$(cat "$meas/cpuacct.usage"); t0=$(date +%s.%N)
+  bench_thread_ticks "$pid" >"$work/t0"; c0=$(cat "$meas/cpuacct.usage"); t0=$(date +%s.%N)
   sleep "$window"
-  thread_ticks "$pid" >"$work/t1"; c1=$(cat "$meas/cpuacct.usage"); t1=$(date +%s.%N)
+  bench_thread_ticks "$pid" >"$work/t1"; c1=$(cat "$meas/cpuacct.usage"); t1=$(date +%s.%N)
   secs=$(echo "$t1 - $t0" | bc -l)
   echo
   printf '%s: %.2f ms/s for the whole cgroup (JVM + children), %d threads, load average %s\n' "$name" \

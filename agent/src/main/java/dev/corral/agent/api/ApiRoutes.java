@@ -63,6 +63,11 @@ public final class ApiRoutes {
         });
     }
 
+    /** The container events (also read by the web page's stream). */
+    public EventLog events() {
+        return events;
+    }
+
     /** The routes, to be mounted at /v1. */
     public Router router() {
         Router r = Router.router(vertx);
@@ -362,7 +367,7 @@ public final class ApiRoutes {
         });
     }
 
-    private static String sse(ContainerEvent e) {
+    public static String sse(ContainerEvent e) {
         JsonObject data = new JsonObject().put("type", e.type()).put("name", e.name()).put("timeMillis", e.timeMillis())
                 .put("attributes", new JsonObject(new java.util.HashMap<>(e.attributes())));
         return "event: " + e.type() + "\ndata: " + data.encode() + "\n\n";

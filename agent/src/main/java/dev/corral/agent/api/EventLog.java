@@ -9,7 +9,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /** The recent container events (for replay) and the live subscribers of the event stream. */
-final class EventLog implements Consumer<ContainerEvent> {
+public final class EventLog implements Consumer<ContainerEvent> {
 
     static final int KEPT = 1000;
 
@@ -28,7 +28,7 @@ final class EventLog implements Consumer<ContainerEvent> {
     }
 
     /** Subscribes and returns the kept events after {@code sinceMillis}, atomically, so none is missed. */
-    List<ContainerEvent> subscribe(Consumer<ContainerEvent> subscriber, long sinceMillis) {
+    public List<ContainerEvent> subscribe(Consumer<ContainerEvent> subscriber, long sinceMillis) {
         synchronized (recent) {
             subscribers.add(subscriber);
             List<ContainerEvent> replay = new ArrayList<>();
@@ -41,7 +41,7 @@ final class EventLog implements Consumer<ContainerEvent> {
         }
     }
 
-    void unsubscribe(Consumer<ContainerEvent> subscriber) {
+    public void unsubscribe(Consumer<ContainerEvent> subscriber) {
         subscribers.remove(subscriber);
     }
 }

@@ -121,7 +121,7 @@ public final class ServeCommand implements Callable<Integer> {
                 policy == null ? null : policy.toAbsolutePath(), policyDryRun);
         try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime,
                 policyOptions))) {
-            System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (metrics at /metrics)"
+            System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (the web page at /, metrics at /metrics)"
                     + (runtime == null ? "" : " and the API on unix://" + runtime.socket()));
             stop.await();
             System.err.println("corral: shutting down");

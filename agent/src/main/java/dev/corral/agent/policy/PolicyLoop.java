@@ -97,6 +97,15 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         return engine.policy();
     }
 
+    /** Where the policy comes from (the web page's policy view). */
+    public String source() {
+        return source.describe();
+    }
+
+    public boolean dryRun() {
+        return engine.dryRun();
+    }
+
     @Override
     public void collected(Snapshot before, Snapshot current) {
         if (queued.compareAndSet(false, true)) {

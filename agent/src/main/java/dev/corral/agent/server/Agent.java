@@ -8,6 +8,8 @@ import dev.corral.agent.cli.Version;
 import dev.corral.agent.policy.PolicyLoop;
 import dev.corral.agent.policy.PolicySource;
 import dev.corral.agent.runtime.ContainerRuntime;
+import dev.corral.agent.web.WebPage;
+import dev.corral.agent.web.WebRoutes;
 import dev.corral.exporter.Exporter;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.metrics.ContainerNames;
@@ -32,15 +34,17 @@ public final class Agent implements AutoCloseable {
     private final HttpServer http;
     private final HttpServer socket;
     private final PolicyLoop policy;
+    private final WebPage web;
 
     private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http, HttpServer socket,
-                  PolicyLoop policy) {
+                  PolicyLoop policy, WebPage web) {
         this.vertx = vertx;
         this.runtime = runtime;
         this.exporter = exporter;
         this.http = http;
         this.socket = socket;
         this.policy = policy;
+        this.web = web;
     }
 
     public static Agent start(AgentOptions options) throws IOException {
@@ -70,6 +74,7 @@ public final class Agent implements AutoCloseable {
         HttpServer http = null;
         HttpServer socket = null;
         PolicyLoop policy = null;
+        WebPage web = null;
         try {
             policy = startPolicy(options, runtime, registry);
             if (policy != null) {
@@ -77,8 +82,13 @@ public final class Agent implements AutoCloseable {
             }
             ApiRoutes api = runtime == null ? null : new ApiRoutes(vertx, runtime, exporter, interval);
             ApiToken token = runtime == null ? null : ApiToken.loadOrCreate(options.runtime().tokenFile());
-            http = listen(vertx, HttpRoutes.router(vertx, registry, exporter, interval,
-                    api == null ? null : api.router(), token), SocketAddress.inetSocketAddress(options.httpPort(),
+            web = new WebPage(vertx, exporter, registry, names, runtime, api == null ? null : api.events(), policy,
+                    interval.toMillis(), options.exporter().paths().procRoot());
+            exporter.collector().addListener(web);
+            Router routes = HttpRoutes.router(vertx, registry, exporter, interval, api == null ? null : api.router(),
+                    token);
+            WebRoutes.addTo(routes, web); // read-only, like /metrics: on the open listener only
+            http = listen(vertx, routes, SocketAddress.inetSocketAddress(options.httpPort(),
                     options.httpHost()), options.httpHost() + ":" + options.httpPort());
             if (api != null) {
                 Path path = options.runtime().socket();
@@ -87,10 +97,13 @@ public final class Agent implements AutoCloseable {
                         SocketAddress.domainSocketAddress(path.toString()), path.toString());
                 UnixSocket.secure(path);
             }
-            return new Agent(vertx, runtime, exporter, http, socket, policy);
+            return new Agent(vertx, runtime, exporter, http, socket, policy, web);
         } catch (Exception e) {
             if (policy != null) {
                 policy.close();
+            }
+            if (web != null) {
+                web.close();
             }
             closeQuietly(http);
             closeQuietly(socket);
@@ -178,6 +191,7 @@ public final class Agent implements AutoCloseable {
         closeQuietly(http);
         closeQuietly(socket);
         exporter.close();
+        web.close(); // after the collector: it hands every snapshot to the page
         if (runtime != null) {
             runtime.close(); // containers keep running: their monitors outlive the agent
         }
