@@ -48,6 +48,7 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
     }
 
     private final Vertx vertx;
+    private final io.vertx.core.Context context;
     private final ContainerNames own;
     private final List<DockerApi> apis;
     private final Set<String> labelKeys;
@@ -71,6 +72,7 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
      */
     public ForeignContainers(Vertx vertx, ContainerNames own, List<DockerApi> apis, Set<String> labelKeys) {
         this.vertx = vertx;
+        this.context = vertx.getOrCreateContext();
         this.own = own;
         this.apis = List.copyOf(apis);
         this.labelKeys = Set.copyOf(labelKeys);
@@ -79,7 +81,7 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
 
     /** Opens each runtime's event stream (and keeps reopening it while the runtime is away). */
     public ForeignContainers start() {
-        apis.forEach(this::connect);
+        context.runOnContext(v -> apis.forEach(this::connect));
         return this;
     }
 
@@ -159,8 +161,12 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
                 if (!paths.containsKey(path)) {
                     PathEntry e = entry(path);
                     paths.put(path, e);
-                    if (e.origin().isContainer()) {
-                        ask(e.origin().containerId(), apisFor(e.origin().runtime()));
+                    if (e.origin().isContainer()) { // on the event loop: this thread only hands it over
+                        String id = e.origin().containerId();
+                        List<DockerApi> candidates = apisFor(e.origin().runtime());
+                        if (!candidates.isEmpty()) {
+                            context.runOnContext(v -> ask(id, candidates));
+                        }
                     }
                 }
             }
@@ -237,8 +243,12 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
                     LOG.debug("no answer from {} about {}: {}", api.runtime(), id, r.cause().toString());
                     int tries = attempts.merge(id, 1, Integer::sum);
                     asking.remove(id);
-                    if (tries < MAX_ATTEMPTS && !closed) {
-                        vertx.setTimer(RETRY_MILLIS * tries, t -> ask(id, candidates));
+                    if (!closed) { // 2 s, 4 s, then every 30 s while its cgroup is retained
+                        vertx.setTimer(tries < MAX_ATTEMPTS ? RETRY_MILLIS * tries : MAX_BACKOFF_MILLIS, t -> {
+                            if (unanswered.contains(id)) {
+                                ask(id, candidates);
+                            }
+                        });
                     }
                 }
             }
