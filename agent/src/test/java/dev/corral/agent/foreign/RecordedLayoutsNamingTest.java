@@ -266,6 +266,38 @@ class RecordedLayoutsNamingTest {
                 .toString();
     }
 
+    /**
+     * Podman's containers (its systemd layout, rootful) are asked of Podman's Docker-compatible API, not of
+     * Docker's. Podman 4.3 cannot start containers on this host (see the notes), so its API answers are recorded.
+     */
+    @Test
+    void podmanContainersAreAskedOfPodmansSocket() throws Exception {
+        String id = hex64();
+        try (TestParent dirs = new TestParent("corral-test-foreign"); Tree tree = new Tree()) {
+            Path docker = dirs.stateDir.resolve("docker.sock");
+            Path podman = dirs.stateDir.resolve("podman.sock");
+            Map<String, JsonObject> recorded = Map.of(id, inspect(id, "cache", "docker.io/library/redis:7",
+                    Map.of("io.containers.autoupdate", "registry", "PODMAN_SYSTEMD_UNIT", "cache.service")));
+            try (StubDockerApi dockerStub = new StubDockerApi(docker, Map.of(), false);
+                 StubDockerApi podmanStub = new StubDockerApi(podman, recorded, false)) {
+                String path = tree.make("machine.slice", "libpod-" + id + ".scope");
+                AgentOptions options = new AgentOptions("127.0.0.1", 0, config(), null, null,
+                        new AgentOptions.ForeignOptions(docker, podman, Set.of("PODMAN_SYSTEMD_UNIT"),
+                                Duration.ofSeconds(2)));
+                try (Agent agent = Agent.start(options)) {
+                    PromText page = until(agent, Duration.ofSeconds(20), p -> "cache".equals(labels(p, path)
+                            .get("name")));
+                    assertThat(labels(page, path)).containsEntry("image", "docker.io/library/redis:7");
+                    assertThat(page.find("container_info", "id", path).get(0).labels())
+                            .containsEntry("runtime", "podman")
+                            .containsEntry("container_label_PODMAN_SYSTEMD_UNIT", "cache.service");
+                    assertThat(dockerStub.inspectsOf(id)).isZero();
+                    assertThat(podmanStub.inspectsOf(id)).isBetween(1, 3);
+                }
+            }
+        }
+    }
+
     @Test
     void aHungOrAbsentRuntimeNeverStallsCollection() throws Exception {
         String uid = UUID.randomUUID().toString();
