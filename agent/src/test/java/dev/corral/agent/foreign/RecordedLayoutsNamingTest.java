@@ -176,7 +176,8 @@ class RecordedLayoutsNamingTest {
                                 Duration.ofSeconds(2)));
                 try (Agent agent = Agent.start(options)) {
                   try {
-                    PromText page = until(agent, Duration.ofSeconds(20), p -> "app".equals(labels(p, appPath)
+                    // a bound that only catches a hang: a cold JVM in the emulated v2 guest took over 20 s
+                    PromText page = until(agent, Duration.ofSeconds(90), p -> "app".equals(labels(p, appPath)
                             .get("container")) && "worker".equals(labels(p, scopedPath).get("container")));
 
                     assertThat(labels(page, appPath)).containsEntry("name", "k8s_app_web-0_shop_" + uid + "_0")
