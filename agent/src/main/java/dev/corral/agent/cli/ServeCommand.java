@@ -79,6 +79,20 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--policy-dry-run", description = "Make and publish every policy decision but apply none.")
     boolean policyDryRun;
 
+    @Option(names = "--docker-socket", paramLabel = "PATH", defaultValue = "/var/run/docker.sock",
+            description = "Docker's Engine API socket, asked for the names, images and labels of Docker containers "
+                    + "and followed through its events; \"\" to not ask (default: ${DEFAULT-VALUE}).")
+    String dockerSocket;
+
+    @Option(names = "--podman-socket", paramLabel = "PATH", defaultValue = "/run/podman/podman.sock",
+            description = "Podman's Docker-compatible API socket, used as --docker-socket is; \"\" to not ask "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String podmanSocket;
+
+    @Option(names = "--container-label", paramLabel = "KEY", description = "A runtime label key exported on "
+            + "container_info as container_label_<KEY>; repeatable (default: none, so cardinality stays bounded).")
+    List<String> containerLabels = new java.util.ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         List<String> roots;
@@ -89,6 +103,11 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (rescanEvery < 1) {
             throw new ParameterException(spec.commandLine(), "--rescan-every must be at least 1");
+        }
+        for (String key : containerLabels) {
+            if (key.isBlank()) {
+                throw new ParameterException(spec.commandLine(), "--container-label: the label key is empty");
+            }
         }
         String parent;
         try {
@@ -119,8 +138,12 @@ public final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         AgentOptions.PolicyOptions policyOptions = new AgentOptions.PolicyOptions(
                 policy == null ? null : policy.toAbsolutePath(), policyDryRun);
+        AgentOptions.ForeignOptions foreign = new AgentOptions.ForeignOptions(
+                dockerSocket.isEmpty() ? null : Path.of(dockerSocket).toAbsolutePath(),
+                podmanSocket.isEmpty() ? null : Path.of(podmanSocket).toAbsolutePath(),
+                java.util.Set.copyOf(containerLabels), Duration.ofSeconds(2));
         try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime,
-                policyOptions))) {
+                policyOptions, foreign))) {
             System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (the web page at /, metrics at /metrics)"
                     + (runtime == null ? "" : " and the API on unix://" + runtime.socket()));
             stop.await();

@@ -25,6 +25,10 @@ public final class PsCommand extends ClientCommand {
             description = "label=KEY[=VALUE], state=STATE (or status=), name=PREFIX; repeatable.")
     List<String> filters = new ArrayList<>();
 
+    @Option(names = "--all-runtimes", description = "Also list, read-only, the containers other runtimes started "
+            + "(Docker, Podman, containerd, CRI-O, Kubernetes), with their runtime.")
+    boolean allRuntimes;
+
     @Override
     protected int run(CorralClient client) throws Exception {
         if (!format.equals("table") && !format.equals("json")) {
@@ -50,6 +54,12 @@ public final class PsCommand extends ClientCommand {
         List<JsonNode> containers = new ArrayList<>();
         list.forEach(containers::add);
         containers.sort(Comparator.comparingLong((JsonNode c) -> c.path("createdAtMillis").asLong()).reversed());
+        if (allRuntimes) {
+            List<JsonNode> foreign = new ArrayList<>();
+            client.get("/v1/foreign-containers").forEach(foreign::add);
+            printAll(containers, foreign);
+            return 0;
+        }
         if (quiet) {
             containers.forEach(c -> out().println(c.path("name").asText()));
         } else if (format.equals("json")) {
@@ -61,6 +71,48 @@ public final class PsCommand extends ClientCommand {
         }
         out().flush();
         return 0;
+    }
+
+    /** Corral's containers, then the others (marked read-only), in one list with a RUNTIME column. */
+    private void printAll(List<JsonNode> own, List<JsonNode> foreign) throws Exception {
+        long now = System.currentTimeMillis();
+        if (format.equals("json")) {
+            for (JsonNode c : own) {
+                out().println(SpecParser.JSON.writeValueAsString(((com.fasterxml.jackson.databind.node.ObjectNode) c
+                        .deepCopy()).put("runtime", "corral")));
+            }
+            for (JsonNode c : foreign) {
+                out().println(SpecParser.JSON.writeValueAsString(c));
+            }
+        } else if (quiet) {
+            own.forEach(c -> out().println(c.path("name").asText()));
+            foreign.forEach(c -> out().println(foreignName(c)));
+        } else {
+            out().print(allTable(own, foreign, now));
+        }
+        out().flush();
+    }
+
+    private static String foreignName(JsonNode c) {
+        String name = c.path("name").asText("");
+        return name.isEmpty() ? c.path("containerId").asText("").substring(0, Math.min(12,
+                c.path("containerId").asText("").length())) : name;
+    }
+
+    static String allTable(List<JsonNode> own, List<JsonNode> foreign, long now) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"NAME", "RUNTIME", "IMAGE", "POD", "STATUS"});
+        for (JsonNode c : own) {
+            rows.add(new String[] {c.path("name").asText(), "corral", c.path("spec").path("image").asText(""), "",
+                    status(c, now)});
+        }
+        for (JsonNode c : foreign) {
+            String ns = c.path("namespace").asText("");
+            String pod = c.path("pod").asText("");
+            rows.add(new String[] {foreignName(c), c.path("runtime").asText(), c.path("image").asText(""),
+                    pod.isEmpty() ? "" : (ns.isEmpty() ? pod : ns + "/" + pod), "Running (read-only)"});
+        }
+        return Formats.table(rows);
     }
 
     static String table(List<JsonNode> containers, long now) {

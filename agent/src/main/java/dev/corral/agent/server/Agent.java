@@ -5,6 +5,9 @@ import dev.corral.agent.api.ApiToken;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cli.Version;
+import dev.corral.agent.foreign.DockerApi;
+import dev.corral.agent.foreign.ForeignContainers;
+import dev.corral.agent.foreign.ForeignRoutes;
 import dev.corral.agent.policy.PolicyLoop;
 import dev.corral.agent.policy.PolicySource;
 import dev.corral.agent.runtime.ContainerRuntime;
@@ -13,6 +16,7 @@ import dev.corral.agent.web.WebRoutes;
 import dev.corral.exporter.Exporter;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.metrics.ContainerNames;
+import dev.corral.exporter.naming.CgroupOrigin;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
@@ -35,9 +39,11 @@ public final class Agent implements AutoCloseable {
     private final HttpServer socket;
     private final PolicyLoop policy;
     private final WebPage web;
+    private final ForeignContainers foreign;
 
     private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http, HttpServer socket,
-                  PolicyLoop policy, WebPage web) {
+                  PolicyLoop policy, WebPage web, ForeignContainers foreign) {
+        this.foreign = foreign;
         this.vertx = vertx;
         this.runtime = runtime;
         this.exporter = exporter;
@@ -50,16 +56,28 @@ public final class Agent implements AutoCloseable {
     public static Agent start(AgentOptions options) throws IOException {
         ContainerRuntime runtime = openRuntime(options.runtime());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ContainerNames names = runtime == null ? ContainerNames.NONE : runtime::nameOfCgroup;
+        ContainerNames own = runtime == null ? ContainerNames.NONE : runtime::nameOfCgroup;
+        // Netty 4.2 registers its allocator's JFR events at the first buffer it allocates, on an event loop:
+        // measured 3.4 s of a blocked loop (the first runtime lookup, or the first scrape) on a loaded host
+        if (System.getProperty("io.netty.jfr.enabled") == null) {
+            System.setProperty("io.netty.jfr.enabled", "false");
+        }
+        Vertx vertx = Vertx.vertx();
+        ForeignContainers foreign = new ForeignContainers(vertx, own, runtimeApis(vertx, options.foreign()),
+                options.foreign().labelKeys());
         Exporter exporter;
         try {
-            exporter = Exporter.start(options.exporter(), registry, names, Version.current());
+            exporter = Exporter.start(options.exporter(), registry, foreign, Version.current());
         } catch (IOException | RuntimeException e) {
+            foreign.close();
             if (runtime != null) {
                 runtime.close();
             }
+            closeQuietly(vertx);
             throw e;
         }
+        exporter.collector().addListener(foreign);
+        foreign.start();
         // Limits are read every few cycles: show the agent's own changes at the next one. "started" too: a cgroup
         // found by inotify between its mkdir and the runtime's writes was read half made (an empty v1 cpuset).
         if (runtime != null) {
@@ -69,7 +87,6 @@ public final class Agent implements AutoCloseable {
                 }
             });
         }
-        Vertx vertx = Vertx.vertx();
         Duration interval = options.exporter().interval();
         HttpServer http = null;
         HttpServer socket = null;
@@ -85,19 +102,20 @@ public final class Agent implements AutoCloseable {
             web = new WebPage(vertx, exporter, registry, names, runtime, api == null ? null : api.events(), policy,
                     interval.toMillis(), options.exporter().paths().procRoot());
             exporter.collector().addListener(web);
-            Router routes = HttpRoutes.router(vertx, registry, exporter, interval, api == null ? null : api.router(),
-                    token);
+            Router routes = HttpRoutes.router(vertx, registry, exporter, interval,
+                    api == null ? null : withForeign(api.router(), foreign, exporter), token);
             WebRoutes.addTo(routes, web); // read-only, like /metrics: on the open listener only
             http = listen(vertx, routes, SocketAddress.inetSocketAddress(options.httpPort(),
                     options.httpHost()), options.httpHost() + ":" + options.httpPort());
             if (api != null) {
                 Path path = options.runtime().socket();
                 UnixSocket.prepare(path);
-                socket = listen(vertx, HttpRoutes.router(vertx, registry, exporter, interval, api.router(), null),
+                socket = listen(vertx, HttpRoutes.router(vertx, registry, exporter, interval,
+                        withForeign(api.router(), foreign, exporter), null),
                         SocketAddress.domainSocketAddress(path.toString()), path.toString());
                 UnixSocket.secure(path);
             }
-            return new Agent(vertx, runtime, exporter, http, socket, policy, web);
+            return new Agent(vertx, runtime, exporter, http, socket, policy, web, foreign);
         } catch (Exception e) {
             if (policy != null) {
                 policy.close();
@@ -108,12 +126,34 @@ public final class Agent implements AutoCloseable {
             closeQuietly(http);
             closeQuietly(socket);
             exporter.close();
+            foreign.close();
             if (runtime != null) {
                 runtime.close();
             }
             closeQuietly(vertx);
             throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
         }
+    }
+
+    private static List<DockerApi> runtimeApis(Vertx vertx, AgentOptions.ForeignOptions options) {
+        List<DockerApi> apis = new java.util.ArrayList<>();
+        if (options.dockerSocket() != null) {
+            apis.add(new DockerApi(vertx, CgroupOrigin.DOCKER, options.dockerSocket(), options.deadline()));
+        }
+        if (options.podmanSocket() != null) {
+            apis.add(new DockerApi(vertx, CgroupOrigin.PODMAN, options.podmanSocket(), options.deadline()));
+        }
+        return apis;
+    }
+
+    private static Router withForeign(Router api, ForeignContainers foreign, Exporter exporter) {
+        ForeignRoutes.addTo(api, foreign, exporter);
+        return api;
+    }
+
+    /** What the agent knows about containers other runtimes started. */
+    public ForeignContainers foreign() {
+        return foreign;
     }
 
     private static PolicyLoop startPolicy(AgentOptions options, ContainerRuntime runtime,
@@ -192,6 +232,7 @@ public final class Agent implements AutoCloseable {
         closeQuietly(socket);
         exporter.close();
         web.close(); // after the collector: it hands every snapshot to the page
+        foreign.close();
         if (runtime != null) {
             runtime.close(); // containers keep running: their monitors outlive the agent
         }

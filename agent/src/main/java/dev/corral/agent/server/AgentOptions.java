@@ -10,10 +10,35 @@ import java.nio.file.Path;
  * @param policy  null to run no policy (tests of other parts); {@code corral serve} always gives one
  */
 public record AgentOptions(String httpHost, int httpPort, ExporterConfig exporter, RuntimeOptions runtime,
-                           PolicyOptions policy) {
+                           PolicyOptions policy, ForeignOptions foreign) {
 
     public AgentOptions(String httpHost, int httpPort, ExporterConfig exporter, RuntimeOptions runtime) {
         this(httpHost, httpPort, exporter, runtime, null);
+    }
+
+    /** Names foreign containers from their paths only: no runtime is asked (tests of other parts). */
+    public AgentOptions(String httpHost, int httpPort, ExporterConfig exporter, RuntimeOptions runtime,
+                        PolicyOptions policy) {
+        this(httpHost, httpPort, exporter, runtime, policy, ForeignOptions.PATHS_ONLY);
+    }
+
+    /**
+     * How containers other runtimes started are named.
+     *
+     * @param dockerSocket Docker's Engine API socket, null to not ask Docker
+     * @param podmanSocket Podman's Docker-compatible API socket, null to not ask Podman
+     * @param labelKeys    runtime label keys exported on {@code container_info}
+     * @param deadline     how long one lookup may take
+     */
+    public record ForeignOptions(java.nio.file.Path dockerSocket, java.nio.file.Path podmanSocket,
+                                 java.util.Set<String> labelKeys, java.time.Duration deadline) {
+
+        public static final ForeignOptions PATHS_ONLY = new ForeignOptions(null, null, java.util.Set.of(),
+                java.time.Duration.ofSeconds(2));
+
+        public ForeignOptions {
+            labelKeys = java.util.Set.copyOf(labelKeys);
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.corral.exporter.metrics;
 
 import dev.corral.exporter.collect.Snapshot;
 import dev.corral.exporter.metrics.Family.Type;
+import dev.corral.exporter.naming.ContainerIdentity;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
@@ -14,6 +15,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
 
@@ -47,6 +50,9 @@ public final class ContainerMetrics {
     private record PerDevice(Family family, boolean byOperation, Function<BlkioDevice, long[]> raw) {
     }
 
+    /** Placeholder in {@link #FAMILIES} for {@code container_info}, written by {@link #writeInfo}. */
+    private static final PerCgroup INFO = new PerCgroup(new Family(Type.GAUGE, "container_info",
+            "Runtime, image and allow-listed runtime labels of a container; always 1"), s -> 1, 1, false);
     private static final List<Object> FAMILIES = families();
     private static final Family MACHINE_CPU_CORES = new Family(Type.GAUGE, "machine_cpu_cores",
             "Number of logical CPU cores");
@@ -134,6 +140,7 @@ public final class ContainerMetrics {
                 s -> Limits.isUnlimited(s.cpuQuotaMicros()) ? Absent.VALUE : s.cpuQuotaMicros());
         spec(f, "container_spec_cpu_period", "CPU period of the container (microseconds)", SpecStats::cpuPeriodMicros);
         spec(f, "container_spec_cpu_shares", "CPU share of the container", SpecStats::cpuShares);
+        f.add(INFO);
         f.sort(Comparator.comparing(ContainerMetrics::familyName));
         return List.copyOf(f);
     }
@@ -172,10 +179,14 @@ public final class ContainerMetrics {
     }
 
     /**
-     * One cgroup's sample with its label block {@code id="...",name="..."}, escaped and encoded once per scrape
-     * for all its series; {@code nameAt} is where {@code name="} starts.
+     * One cgroup's sample with its label block, escaped and encoded once per scrape for all its series, in
+     * client_java's order (label names sorted): {@code [container="..",]id="..",[image="..",]name=".."
+     * [,namespace=".."][,pod=".."]}. The offsets are where the device families insert their labels:
+     * {@code device} at {@code idAt}, {@code major}/{@code minor} at {@code nameAt}, {@code operation} at
+     * {@code podAt}.
      */
-    private record Row(CgroupSample sample, boolean live, int labelsFrom, int nameAt, int labelsTo) {
+    private record Row(CgroupSample sample, ContainerIdentity identity, boolean live, int labelsFrom, int idAt,
+                       int nameAt, int podAt, int labelsTo) {
     }
 
     /** One block device of one cgroup, in the order client_java sorts such series (device, id, major, minor). */
@@ -198,15 +209,23 @@ public final class ContainerMetrics {
         List<DeviceRow> deviceRows = new ArrayList<>();
         for (int i = 0; i < rows.length; i++) {
             CgroupSample s = samples.get(i);
+            ContainerIdentity who = names.identityOf(s.path());
             int from = labels.size();
+            label(labels, "container", who.container(), true);
+            int idAt = labels.size();
             labels.writeAscii("id=\"");
             labels.writeEscaped(s.path());
             labels.writeAscii("\",");
+            label(labels, "image", who.image(), true);
             int nameAt = labels.size();
             labels.writeAscii("name=\"");
-            labels.writeEscaped(names.nameOf(s.path()));
+            labels.writeEscaped(who.name());
             labels.write((byte) '"');
-            rows[i] = new Row(s, snapshot.live().containsKey(s.path()), from, nameAt, labels.size());
+            label(labels, "namespace", who.namespace(), false);
+            int podAt = labels.size();
+            label(labels, "pod", who.pod(), false);
+            rows[i] = new Row(s, who, snapshot.live().containsKey(s.path()), from, idAt, nameAt, podAt,
+                    labels.size());
             if (s.blkio() != null) {
                 for (BlkioDevice d : s.blkio()) {
                     deviceRows.add(new DeviceRow(devices.nameOf(d.device()), rows[i], d));
@@ -216,7 +235,9 @@ public final class ContainerMetrics {
         deviceRows.sort(DEVICE_ORDER);
         byte[] labelBytes = labels.bytes();
         for (Object f : FAMILIES) {
-            if (f instanceof PerCgroup p) {
+            if (f == INFO) {
+                writeInfo(rows, out);
+            } else if (f instanceof PerCgroup p) {
                 writeFamily(p, rows, labelBytes, out);
             } else {
                 writeFamily((PerDevice) f, deviceRows, labelBytes, out);
@@ -259,11 +280,13 @@ public final class ContainerMetrics {
                     continue;
                 }
                 out.write(f.family().sampleName);
-                out.writeAscii("{device=\"");
+                Row r = d.row();
+                out.write((byte) '{');
+                out.write(labels, r.labelsFrom(), r.idAt() - r.labelsFrom()); // container="...",
+                out.writeAscii("device=\"");
                 out.writeEscaped(d.device());
                 out.writeAscii("\",");
-                Row r = d.row();
-                out.write(labels, r.labelsFrom(), r.nameAt() - r.labelsFrom()); // id="...",
+                out.write(labels, r.idAt(), r.nameAt() - r.idAt()); // id="...",image="...",
                 if (f.byOperation()) {
                     out.writeAscii("major=\"");
                     out.writeDigits(d.io().major());
@@ -271,15 +294,89 @@ public final class ContainerMetrics {
                     out.writeDigits(d.io().minor());
                     out.writeAscii("\",");
                 }
-                out.write(labels, r.nameAt(), r.labelsTo() - r.nameAt()); // name="..."
+                out.write(labels, r.nameAt(), r.podAt() - r.nameAt()); // name="...",namespace="..."
                 if (f.byOperation()) {
                     out.writeAscii(op == 0 ? ",operation=\"Read\"" : ",operation=\"Write\"");
                 }
+                out.write(labels, r.podAt(), r.labelsTo() - r.podAt()); // ,pod="..."
                 out.writeAscii("} ");
                 writeValue(out, values[op], 1);
                 out.write((byte) '\n');
             }
         }
+    }
+
+    /** {@code key="value",} (or {@code ,key="value"} when not {@code before}); nothing for an empty value. */
+    private static void label(TextOut out, String key, String value, boolean before) {
+        if (value.isEmpty()) {
+            return;
+        }
+        if (!before) {
+            out.write((byte) ',');
+        }
+        out.writeAscii(key);
+        out.writeAscii("=\"");
+        out.writeEscaped(value);
+        out.write((byte) '"');
+        if (before) {
+            out.write((byte) ',');
+        }
+    }
+
+    /**
+     * {@code container_info}: one series, value 1, per cgroup whose runtime is known, with the labels no other
+     * series carries (the runtime and the allow-listed runtime labels as {@code container_label_<key>}, as
+     * cAdvisor names them), so a query joins them onto any series by {@code id}.
+     */
+    private static void writeInfo(Row[] rows, TextOut out) {
+        boolean any = false;
+        TreeMap<String, String> series = new TreeMap<>();
+        for (Row r : rows) {
+            ContainerIdentity who = r.identity();
+            if (who.runtime().isEmpty()) {
+                continue;
+            }
+            if (!any) {
+                out.write(INFO.family().header);
+                any = true;
+            }
+            series.clear();
+            for (Map.Entry<String, String> l : who.labels().entrySet()) {
+                series.put(labelName(l.getKey()), l.getValue());
+            }
+            series.put("container", who.container());
+            series.put("id", r.sample().path());
+            series.put("image", who.image());
+            series.put("name", who.name());
+            series.put("namespace", who.namespace());
+            series.put("pod", who.pod());
+            series.put("runtime", who.runtime());
+            series.values().removeIf(String::isEmpty);
+            out.write(INFO.family().sampleName);
+            out.write((byte) '{');
+            boolean first = true;
+            for (Map.Entry<String, String> l : series.entrySet()) {
+                if (!first) {
+                    out.write((byte) ',');
+                }
+                first = false;
+                out.writeAscii(l.getKey());
+                out.writeAscii("=\"");
+                out.writeEscaped(l.getValue());
+                out.write((byte) '"');
+            }
+            out.writeAscii("} 1.0\n");
+        }
+    }
+
+    /** cAdvisor's name for a runtime label: {@code container_label_} and the key with invalid characters as _. */
+    static String labelName(String key) {
+        StringBuilder b = new StringBuilder("container_label_");
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            b.append((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ? c : '_');
+        }
+        return b.toString();
     }
 
     /**
