@@ -78,11 +78,11 @@ public final class PsCommand extends ClientCommand {
         long now = System.currentTimeMillis();
         if (format.equals("json")) {
             for (JsonNode c : own) {
-                out().println(SpecParser.JSON.writeValueAsString(((com.fasterxml.jackson.databind.node.ObjectNode) c
+                out().println(ClientJson.write(((com.fasterxml.jackson.databind.node.ObjectNode) c
                         .deepCopy()).put("runtime", "corral")));
             }
             for (JsonNode c : foreign) {
-                out().println(SpecParser.JSON.writeValueAsString(c));
+                out().println(ClientJson.write(c));
             }
         } else if (quiet) {
             own.forEach(c -> out().println(c.path("name").asText()));

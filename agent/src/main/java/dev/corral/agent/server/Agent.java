@@ -99,7 +99,7 @@ public final class Agent implements AutoCloseable {
             }
             ApiRoutes api = runtime == null ? null : new ApiRoutes(vertx, runtime, exporter, interval);
             ApiToken token = runtime == null ? null : ApiToken.loadOrCreate(options.runtime().tokenFile());
-            web = new WebPage(vertx, exporter, registry, names, runtime, api == null ? null : api.events(), policy,
+            web = new WebPage(vertx, exporter, registry, foreign, runtime, api == null ? null : api.events(), policy,
                     interval.toMillis(), options.exporter().paths().procRoot());
             exporter.collector().addListener(web);
             Router routes = HttpRoutes.router(vertx, registry, exporter, interval,
