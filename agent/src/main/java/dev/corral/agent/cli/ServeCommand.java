@@ -76,6 +76,14 @@ public final class ServeCommand implements Callable<Integer> {
             + "(warned once at startup) instead of refusing to start them.")
     boolean allowUnrestrictedDevices;
 
+    @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]", description = "A registry that may be pulled "
+            + "from over plain HTTP (repeatable); those on 127.0.0.0/8 always may, as with Docker.")
+    java.util.List<String> insecureRegistries = new java.util.ArrayList<>();
+
+    @Option(names = "--registry-ca", paramLabel = "FILE", description = "PEM CA certificates trusted for "
+            + "registries, besides the system's.")
+    Path registryCa;
+
     @Option(names = "--policy-dry-run", description = "Make and publish every policy decision but apply none.")
     boolean policyDryRun;
 
@@ -119,6 +127,11 @@ public final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         AgentOptions.PolicyOptions policyOptions = new AgentOptions.PolicyOptions(
                 policy == null ? null : policy.toAbsolutePath(), policyDryRun);
+        try {
+            dev.corral.agent.image.RegistryPuller.configure(java.util.Set.copyOf(insecureRegistries), registryCa);
+        } catch (java.io.IOException e) {
+            throw new ParameterException(spec.commandLine(), "--registry-ca: " + e.getMessage());
+        }
         try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime,
                 policyOptions))) {
             System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (metrics at /metrics)"

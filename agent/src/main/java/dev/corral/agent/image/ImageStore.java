@@ -69,6 +69,14 @@ public final class ImageStore {
         return s;
     }
 
+    /**
+     * Where pulls keep the blobs they verified until the image is recorded: kept across restarts, so that a pull
+     * broken off resumes; a pull removes its part when done.
+     */
+    public Path pullCache() throws IOException {
+        return Files.createDirectories(root.resolve("pulls"));
+    }
+
     /** A directory for staging files (an upload on its way in), on the store's filesystem; removed on open. */
     public Path stagingDir() {
         return tmp;
@@ -138,6 +146,11 @@ public final class ImageStore {
             String what = "layer " + i + " (sha256:" + (l.blobDigest() != null ? l.blobDigest() : l.diffId()) + ")";
             Path dest = staging.resolve("layer-" + i);
             boolean present = Files.isDirectory(layerDir(l.diffId()));
+            if (present && !plan.source().has(l.blob())) { // a pull skips the layers the store has
+                staged.add(new Staged(l.diffId(), null, 0));
+                size += layerSize(l.diffId());
+                continue;
+            }
             Checked c;
             try (InputStream blob = plan.source().open(l.blob())) {
                 c = readLayer(blob, present ? null : dest, what);
