@@ -39,6 +39,8 @@ final class ImageRoutes {
     void addTo(Router r) {
         r.post("/images").handler(this::importImage);
         r.post("/images/pull").handler(this::pull);
+        r.post("/images/:ref/tag").handler(ctx -> api.blocking(ctx, 201,
+                () -> store.tag(ctx.pathParam("ref"), ctx.queryParams().get("name"))));
         r.get("/images").handler(ctx -> api.blocking(ctx, 200, store::list));
         r.get("/images/:ref").handler(ctx -> api.blocking(ctx, 200, () -> store.get(ctx.pathParam("ref"))));
         r.delete("/images/:ref").handler(ctx -> api.blocking(ctx, 204, () -> {

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 dev.corral.agent.client.LogsCommand.class, dev.corral.agent.client.WaitCommand.class,
                 dev.corral.agent.client.EventsCommand.class, dev.corral.agent.client.InfoCommand.class,
                 dev.corral.agent.client.ImageCommand.class, dev.corral.agent.client.PullCommand.class,
+                dev.corral.agent.client.ImagesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class CorralMain {
 

@@ -39,11 +39,35 @@ public final class PullCommand extends ClientCommand {
         if (r.name() == null) {
             throw usage("NAME[:TAG]: '" + ref + "' is an image id; pull needs a name");
         }
-        return pull(client, r, this);
+        return pull(client, r, this, out());
+    }
+
+    /**
+     * For run --pull: pulls {@code image} when the policy says so (always; missing: when the daemon has no such
+     * image; never), progress on stderr as docker run shows it. Null when the run may go on, else the exit code.
+     */
+    static Integer ensure(CorralClient client, String image, String policy, ClientCommand c) throws Exception {
+        ImageRef r = ImageRef.parse(image, "--image");
+        if (r.name() == null || policy.equals("never") || r.idPrefix() != null && policy.equals("missing")) {
+            return null; // an id is never pulled; a hex-only name is tried as an id first
+        }
+        if (policy.equals("missing")) {
+            try {
+                client.get("/v1/images/" + CorralClient.enc(image));
+                return null;
+            } catch (ApiException e) {
+                if (e.status() != 404) {
+                    throw e;
+                }
+                c.err().println("Unable to find image '" + r.nameTag() + "' locally");
+            }
+        }
+        int rc = pull(client, r, c, c.err());
+        return rc == 0 ? null : 125;
     }
 
     /** Pulls and prints progress; 0 when pulled, else 1 with the error on stderr. Used by run --pull too. */
-    static int pull(CorralClient client, ImageRef r, ClientCommand c) throws Exception {
+    static int pull(CorralClient client, ImageRef r, ClientCommand c, java.io.PrintWriter out) throws Exception {
         Map<String, Object> body = credentials(r.registry());
         Map<String, long[]> started = new HashMap<>(); // id -> {start nanos}
         String[] error = {null};
@@ -56,20 +80,20 @@ public final class PullCommand extends ClientCommand {
                 String line = all.substring(0, nl);
                 all = all.substring(nl + 1);
                 if (!line.isBlank()) {
-                    show(line, started, error, c);
+                    show(line, started, error, out);
                 }
             }
             pending.reset();
             pending.writeBytes(all.getBytes(StandardCharsets.UTF_8));
         }, () -> false);
         if (error[0] != null) {
-            c.err().println("corral pull: " + error[0]);
+            c.err().println("corral: pull " + r.nameTag() + ": " + error[0]);
             return FAILED;
         }
         return 0;
     }
 
-    private static void show(String line, Map<String, long[]> started, String[] error, ClientCommand c) {
+    private static void show(String line, Map<String, long[]> started, String[] error, java.io.PrintWriter out) {
         JsonNode n;
         try {
             n = SpecParser.JSON.readTree(line);
@@ -82,11 +106,11 @@ public final class PullCommand extends ClientCommand {
         }
         String status = n.path("status").asText();
         if (status.equals("done")) {
-            c.out().println(n.path("image").path("names").path(0).asText(n.path("image").path("id").asText()));
+            out.println(n.path("image").path("names").path(0).asText(n.path("image").path("id").asText()));
             return;
         }
         if (n.path("id").isNull() || n.path("id").isMissingNode()) {
-            c.out().println(status);
+            out.println(status);
             return;
         }
         String id = n.path("id").asText();
@@ -96,10 +120,10 @@ public final class PullCommand extends ClientCommand {
         long total = n.path("total").asLong();
         if (status.equals("Downloading") || status.equals("Download complete")) {
             double secs = Math.max(1e-3, (now - start) / 1e9);
-            c.out().printf("%s: %s %s/%s %s/s%n", id, status, Formats.decimalSize(cur),
+            out.printf("%s: %s %s/%s %s/s%n", id, status, Formats.decimalSize(cur),
                     total > 0 ? Formats.decimalSize(total) : "?", Formats.decimalSize(cur / secs));
         } else {
-            c.out().println(id + ": " + status);
+            out.println(id + ": " + status);
         }
     }
 

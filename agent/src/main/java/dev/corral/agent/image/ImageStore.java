@@ -290,6 +290,17 @@ public final class ImageStore {
         return images.stream().filter(i -> i.names().contains(ref.nameTag())).findFirst();
     }
 
+    /** Gives an image another name (taken from any image that had it), as docker tag. */
+    public synchronized Image tag(String ref, String newName) throws SpecException, ContainerException, IOException {
+        String target = ImageRef.parse(newName, "name").nameTag();
+        Image image = get(ref);
+        if (target == null) {
+            throw new SpecException("name", "'" + newName + "' is an id, not a NAME[:TAG]");
+        }
+        return commit(new Image(image.id(), List.of(target), image.layers(), image.size(), image.created(),
+                image.importedAtMillis(), image.config()), List.of());
+    }
+
     /**
      * Removes a name, or the image when given its id or its last name; refused while a container uses it. Layers
      * no other image references are deleted.
