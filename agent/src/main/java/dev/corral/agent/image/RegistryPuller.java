@@ -378,7 +378,7 @@ public final class RegistryPuller {
                     }
                     throw new RegistryException(r.statusCode(), "registry " + registry + " answered "
                             + r.statusCode() + " for " + repo + path + (r.statusCode() == 401
-                            ? " (unauthorized: corral login " + registry + ")" : "") + ": " + body);
+                            ? " (unauthorized: docker login " + registry + " writes the credentials corral reads)" : "") + ": " + body);
                 }
                 return r;
             }
@@ -390,7 +390,7 @@ public final class RegistryPuller {
             if (challenge.regionMatches(true, 0, "Basic", 0, 5)) {
                 if (basic == null) {
                     throw new RegistryException(401, "registry " + registry + " wants a user name and password: "
-                            + "corral login " + registry);
+                            + "docker login " + registry + " writes the credentials corral reads");
                 }
                 return basic;
             }
@@ -424,7 +424,7 @@ public final class RegistryPuller {
                     HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) {
                 throw new RegistryException(401, "registry " + registry + ": the token service answered "
-                        + r.statusCode() + (basic == null ? " (corral login " + registry + "?)" : ""));
+                        + r.statusCode() + (basic == null ? " (docker login " + registry + "?)" : ""));
             }
             JsonNode t = ImageArchive.JSON.readTree(r.body());
             String token = t.path("token").asText(t.path("access_token").asText(""));

@@ -76,7 +76,7 @@ class RegistryCliIT {
 
             Result anonymous = corral("pull", reg.host() + "/corral/two:v1");
             assertThat(anonymous.code()).as(anonymous.toString()).isEqualTo(1);
-            assertThat(anonymous.err()).contains("corral login").hasLineCount(1);
+            assertThat(anonymous.err()).contains("docker login").hasLineCount(1);
 
             Files.writeString(tmp.resolve("config.json"), "{\"auths\":{\"" + reg.host() + "\":{\"auth\":\""
                     + Base64.getEncoder().encodeToString("corral:s3cret".getBytes(StandardCharsets.UTF_8)) + "\"}}}");

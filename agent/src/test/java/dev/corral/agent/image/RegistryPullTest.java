@@ -102,7 +102,7 @@ class RegistryPullTest {
         try (TestRegistry reg = TestRegistry.start("corral", "s3cret")) {
             reg.push(dockerArchive(), "docker-archive", "corral/two:v1", "corral:s3cret");
             assertThatThrownBy(() -> puller().pull(reg.host() + "/corral/two:v1", null, p -> { }))
-                    .isInstanceOf(RegistryPuller.RegistryException.class).hasMessageContaining("corral login");
+                    .isInstanceOf(RegistryPuller.RegistryException.class).hasMessageContaining("docker login");
             assertThatThrownBy(() -> puller().pull(reg.host() + "/corral/two:v1",
                     new RegistryPuller.Credentials("corral", "wrong"), p -> { }))
                     .isInstanceOf(RegistryPuller.RegistryException.class).hasMessageContaining("401");
