@@ -113,6 +113,21 @@ class RegistryPullTest {
     }
 
     @Test
+    void tlsWithAGivenCaFile() throws Exception {
+        try (TestRegistry reg = TestRegistry.startTls()) {
+            reg.push(dockerArchive(), "docker-archive", "corral/two:v1", null);
+            RegistryPuller withCa = new RegistryPuller(store, Set.of(), RegistryPuller.sslWith(reg.dir.resolve("ca.pem")));
+            Image img = withCa.pull(reg.host() + "/corral/two:v1", null, p -> { });
+            assertThat(img.layers()).isEqualTo(diffIds());
+            store.remove(img.id());
+            // Without the CA the certificate is not trusted: no image (the plain-HTTP fallback meets TLS).
+            assertThatThrownBy(() -> puller().pull(reg.host() + "/corral/two:v1", null, p -> { }))
+                    .isInstanceOf(RegistryPuller.RegistryException.class);
+            assertThat(store.list()).isEmpty();
+        }
+    }
+
+    @Test
     void aCorruptedBlobIsRefusedAndNothingIsStored() throws Exception {
         try (TestRegistry reg = TestRegistry.start(null, null); Proxy proxy = new Proxy(reg.port)) {
             reg.push(dockerArchive(), "docker-archive", "corral/two:v1", null);

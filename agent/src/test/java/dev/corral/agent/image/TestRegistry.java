@@ -22,6 +22,7 @@ public final class TestRegistry implements AutoCloseable {
     public final Path dir;
     public final int port;
     private final String htpasswd;
+    private boolean tls;
     private Process process;
 
     private TestRegistry(Path dir, int port, String htpasswd) {
@@ -61,6 +62,33 @@ public final class TestRegistry implements AutoCloseable {
         return r;
     }
 
+    /**
+     * Starts a registry serving TLS with a certificate for 127.0.0.1 from a CA made here (openssl); the CA's
+     * PEM is {@code dir/ca.pem}.
+     */
+    public static TestRegistry startTls() throws Exception {
+        TestRegistry r = start(null, null);
+        r.kill();
+        Path d = r.dir;
+        sh(d, "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=corral-test-ca -keyout ca.key -out ca.pem "
+                + "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
+        sh(d, "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr");
+        Files.writeString(d.resolve("san.ext"), "subjectAltName=IP:127.0.0.1\n");
+        sh(d, "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext "
+                + "-out server.pem");
+        r.tls = true;
+        r.startProcess();
+        return r;
+    }
+
+    private static void sh(Path dir, String cmd) throws Exception {
+        Process p = new ProcessBuilder(List.of(cmd.split(" "))).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new AssertionError(cmd + " failed: " + out);
+        }
+    }
+
     public String host() {
         return "127.0.0.1:" + port;
     }
@@ -71,6 +99,10 @@ public final class TestRegistry implements AutoCloseable {
                 + dir.resolve("data") + "\n  delete:\n    enabled: true\nhttp:\n  addr: \"127.0.0.1:" + port + "\"\n");
         if (htpasswd != null) {
             cfg.append("auth:\n  htpasswd:\n    realm: corral-test\n    path: ").append(htpasswd).append('\n');
+        }
+        if (tls) {
+            cfg.append("  tls:\n    certificate: ").append(dir.resolve("server.pem")).append("\n    key: ")
+                    .append(dir.resolve("server.key")).append('\n');
         }
         Files.writeString(dir.resolve("config.yml"), cfg);
         process = new ProcessBuilder("docker-registry", "serve", dir.resolve("config.yml").toString())
