@@ -7,7 +7,13 @@ import dev.corral.agent.spec.SpecException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.file.OpenOptions;
+import dev.corral.agent.image.RegistryPuller;
+import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import dev.corral.agent.spec.SpecParser;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.file.Path;
@@ -32,12 +38,85 @@ final class ImageRoutes {
     /** Must come before a body handler: the import reads its own body. */
     void addTo(Router r) {
         r.post("/images").handler(this::importImage);
+        r.post("/images/pull").handler(this::pull);
+        r.post("/images/:ref/tag").handler(ctx -> api.blocking(ctx, 201,
+                () -> store.tag(ctx.pathParam("ref"), ctx.queryParams().get("name"))));
         r.get("/images").handler(ctx -> api.blocking(ctx, 200, store::list));
         r.get("/images/:ref").handler(ctx -> api.blocking(ctx, 200, () -> store.get(ctx.pathParam("ref"))));
         r.delete("/images/:ref").handler(ctx -> api.blocking(ctx, 204, () -> {
             store.remove(ctx.pathParam("ref"));
             return null;
         }));
+    }
+
+    /**
+     * Pulls {@code ?ref=NAME[:TAG]} from its registry, answering with a stream of progress (one JSON object a
+     * line, as Docker's pull does): {@code {"id","status","current","total"}}, then {@code {"status":"done",
+     * "image":{...}}} or {@code {"error":"..."}} (the status line was sent before the outcome was known).
+     * Credentials, if any, come as the body: {@code {"username","password"}}.
+     */
+    private void pull(RoutingContext ctx) {
+        String ref = ctx.queryParams().get("ref");
+        try {
+            ImageRef r = ImageRef.parse(ref, "ref");
+            if (r.name() == null) {
+                throw new SpecException("ref", "'" + ref + "' is an image id; pull needs NAME[:TAG]");
+            }
+        } catch (SpecException e) {
+            ApiError.fail(ctx, e);
+            return;
+        }
+        ctx.request().body().onFailure(t -> ApiError.fail(ctx, t)).onSuccess(body -> {
+            RegistryPuller.Credentials creds;
+            try {
+                creds = credentials(body.toString(StandardCharsets.UTF_8));
+            } catch (SpecException e) {
+                ApiError.fail(ctx, e);
+                return;
+            }
+            HttpServerResponse resp = ctx.response().setChunked(true)
+                    .putHeader("content-type", "application/x-ndjson").setStatusCode(200);
+            resp.write(""); // the head now: the client shows progress as it comes
+            Context vctx = vertx.getOrCreateContext();
+            vertx.executeBlocking(() -> SpecParser.JSON.writeValueAsString(RegistryPuller.forDaemon(store).pull(
+                    ref, creds, p -> {
+                        String line = new JsonObject().put("id", p.id()).put("status", p.status())
+                                .put("current", p.current()).put("total", p.total()).encode() + "\n";
+                        vctx.runOnContext(v -> {
+                            if (!resp.ended()) {
+                                resp.write(line);
+                            }
+                        });
+                    })), false).onComplete(ar -> {
+                        JsonObject last = ar.succeeded()
+                                ? new JsonObject().put("status", "done").put("image", new JsonObject(ar.result()))
+                                : new JsonObject().put("error", message(ar.cause()));
+                        if (!resp.ended()) {
+                            resp.end(last.encode() + "\n");
+                        }
+                    });
+        });
+    }
+
+    private static String message(Throwable t) {
+        if (t instanceof SpecException e) {
+            return e.field() + ": " + e.problem();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    /** The optional body: {@code {"username","password"}} for the registry. */
+    private static RegistryPuller.Credentials credentials(String body) throws SpecException {
+        if (body.isBlank()) {
+            return null;
+        }
+        try {
+            JsonObject o = new JsonObject(body);
+            return o.getString("username") == null ? null
+                    : new RegistryPuller.Credentials(o.getString("username"), o.getString("password", ""));
+        } catch (RuntimeException e) {
+            throw new SpecException("body", "is not JSON {\"username\",\"password\"}");
+        }
     }
 
     private void importImage(RoutingContext ctx) {

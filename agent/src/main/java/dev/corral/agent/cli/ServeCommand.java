@@ -76,6 +76,14 @@ public final class ServeCommand implements Callable<Integer> {
             + "(warned once at startup) instead of refusing to start them.")
     boolean allowUnrestrictedDevices;
 
+    @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]", description = "A registry that may be pulled "
+            + "from over plain HTTP (repeatable); those on 127.0.0.0/8 always may, as with Docker.")
+    java.util.List<String> insecureRegistries = new java.util.ArrayList<>();
+
+    @Option(names = "--registry-ca", paramLabel = "FILE", description = "PEM CA certificates trusted for "
+            + "registries, besides the system's.")
+    Path registryCa;
+
     @Option(names = "--policy-dry-run", description = "Make and publish every policy decision but apply none.")
     boolean policyDryRun;
 
@@ -142,6 +150,11 @@ public final class ServeCommand implements Callable<Integer> {
                 dockerSocket.isEmpty() ? null : Path.of(dockerSocket).toAbsolutePath(),
                 podmanSocket.isEmpty() ? null : Path.of(podmanSocket).toAbsolutePath(),
                 java.util.Set.copyOf(containerLabels), Duration.ofSeconds(2));
+        try {
+            dev.corral.agent.image.RegistryPuller.configure(java.util.Set.copyOf(insecureRegistries), registryCa);
+        } catch (java.io.IOException e) {
+            throw new ParameterException(spec.commandLine(), "--registry-ca: " + e.getMessage());
+        }
         try (Agent agent = Agent.start(new AgentOptions(listen.host(), listen.port(), exporter, runtime,
                 policyOptions, foreign))) {
             System.err.println("corral: serving on http://" + listen.host() + ":" + agent.httpPort() + " (the web page at /, metrics at /metrics)"

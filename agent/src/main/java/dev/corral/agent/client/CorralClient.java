@@ -181,7 +181,19 @@ public final class CorralClient implements AutoCloseable {
      */
     public void stream(String uri, Consumer<byte[]> onData, BooleanSupplier stop)
             throws ApiException, DaemonUnreachableException {
-        HttpTransport.Exchange exchange = open("GET", uri, null);
+        stream("GET", uri, null, onData, stop);
+    }
+
+    /** A streaming request with a JSON body (e.g. a pull's progress). */
+    public void stream(String method, String uri, Object body, Consumer<byte[]> onData, BooleanSupplier stop)
+            throws ApiException, DaemonUnreachableException {
+        byte[] bytes;
+        try {
+            bytes = body == null ? null : dev.corral.agent.spec.SpecParser.JSON.writeValueAsBytes(body);
+        } catch (IOException e) {
+            throw new ApiException(0, "cannot encode the request: " + e.getMessage(), null);
+        }
+        HttpTransport.Exchange exchange = open(method, uri, bytes);
         try {
             if (exchange.status() >= 400) {
                 byte[] answer;

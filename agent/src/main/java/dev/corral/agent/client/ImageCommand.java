@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "image", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
         description = "Manage images: import archives, list, inspect, remove.",
         subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Inspect.class,
-            ImageCommand.Rm.class})
+            ImageCommand.Rm.class, ImageCommand.Tag.class, PullCommand.class})
 public final class ImageCommand implements Callable<Integer> {
 
     @Spec
@@ -130,7 +130,7 @@ public final class ImageCommand implements Callable<Integer> {
 
     @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
             description = "List images: one row per name (untagged ones as <none>).")
-    public static final class Ls extends ClientCommand {
+    public static class Ls extends ClientCommand {
 
         @Option(names = {"-q", "--quiet"}, description = "Print ids only.")
         boolean quiet;
@@ -205,6 +205,24 @@ public final class ImageCommand implements Callable<Integer> {
                 out().println(ClientJson.pretty(found));
             }
             return rc;
+        }
+    }
+
+    @Command(name = "tag", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+            description = "Give IMAGE another name, NAME[:TAG] (taken from the image that had it, if any).")
+    public static final class Tag extends ClientCommand {
+
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        String ref;
+
+        @Parameters(index = "1", paramLabel = "NAME[:TAG]")
+        String name;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            checkRefs(this, List.of(ref, name));
+            client.post(imagePath(ref) + "/tag?name=" + CorralClient.enc(name), null);
+            return 0;
         }
     }
 

@@ -95,6 +95,10 @@ public final class RunCommand extends ClientCommand {
             + "its config gives the default command, env, workdir and user. See corral image import.")
     String image;
 
+    @Option(names = "--pull", paramLabel = "always|missing|never", defaultValue = "missing", description = "Pull "
+            + "--image from its registry: always, when missing here (default), or never.")
+    String pull;
+
     @Option(names = "--rootfs", paramLabel = "DIR|host", description = "Directory to use as the container's root, "
             + "or host: the host's root, read-only, with private /tmp and /run and the daemon's socket, state and "
             + "token hidden. A container needs --image or --rootfs.")
@@ -140,6 +144,15 @@ public final class RunCommand extends ClientCommand {
             err().println("corral: run needs --image IMAGE or --rootfs DIR (--rootfs host: the host's root, "
                     + "read-only)");
             return NO_ROOT;
+        }
+        if (!List.of("always", "missing", "never").contains(pull)) {
+            throw usage("--pull: '" + pull + "' is not always, missing or never");
+        }
+        if (image != null) {
+            Integer failed = PullCommand.ensure(client, image, pull, this);
+            if (failed != null) {
+                return failed;
+            }
         }
         // Attached with --rm, as docker run: create, attach, then start. The daemon removes the container when it
         // exits, but not before this client (its wait's connection) is gone, so the output and status are read.

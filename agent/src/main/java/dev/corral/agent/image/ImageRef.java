@@ -9,7 +9,9 @@ import java.util.regex.Pattern;
  */
 public record ImageRef(String name, String tag, String idPrefix) {
 
-    private static final Pattern NAME = Pattern.compile("[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*");
+    // An optional registry host[:port]/ first (as Docker's grammar allows), then the path components.
+    private static final Pattern NAME = Pattern.compile("([a-zA-Z0-9.-]+:[0-9]{1,5}/)?"
+            + "[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*");
     private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
     private static final Pattern HEX = Pattern.compile("[0-9a-f]{12,64}");
 
@@ -39,6 +41,26 @@ public record ImageRef(String name, String tag, String idPrefix) {
                     + "or '-', not starting with '.' or '-'");
         }
         return new ImageRef(name, tag == null ? "latest" : tag, null);
+    }
+
+    /**
+     * The registry a name is pulled from: its first part when that looks like a host (has '.' or ':', or is
+     * localhost), else Docker Hub, as Docker reads names.
+     */
+    public String registry() {
+        int slash = name.indexOf('/');
+        String first = slash < 0 ? "" : name.substring(0, slash);
+        return slash > 0 && (first.contains(".") || first.contains(":") || first.equals("localhost"))
+                ? first : "registry-1.docker.io";
+    }
+
+    /** The repository in the registry: the name without its registry; Docker Hub's official images under library/. */
+    public String repository() {
+        String reg = registry();
+        if (name.startsWith(reg + "/")) {
+            return name.substring(reg.length() + 1);
+        }
+        return name.contains("/") ? name : "library/" + name;
     }
 
     /** {@code name:tag}, or null for an id. */

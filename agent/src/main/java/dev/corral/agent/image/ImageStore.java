@@ -69,6 +69,14 @@ public final class ImageStore {
         return s;
     }
 
+    /**
+     * Where pulls keep the blobs they verified until the image is recorded: kept across restarts, so that a pull
+     * broken off resumes; a pull removes its part when done.
+     */
+    public Path pullCache() throws IOException {
+        return Files.createDirectories(root.resolve("pulls"));
+    }
+
     /** A directory for staging files (an upload on its way in), on the store's filesystem; removed on open. */
     public Path stagingDir() {
         return tmp;
@@ -138,6 +146,11 @@ public final class ImageStore {
             String what = "layer " + i + " (sha256:" + (l.blobDigest() != null ? l.blobDigest() : l.diffId()) + ")";
             Path dest = staging.resolve("layer-" + i);
             boolean present = Files.isDirectory(layerDir(l.diffId()));
+            if (present && !plan.source().has(l.blob())) { // a pull skips the layers the store has
+                staged.add(new Staged(l.diffId(), null, 0));
+                size += layerSize(l.diffId());
+                continue;
+            }
             Checked c;
             try (InputStream blob = plan.source().open(l.blob())) {
                 c = readLayer(blob, present ? null : dest, what);
@@ -275,6 +288,17 @@ public final class ImageStore {
             return Optional.empty();
         }
         return images.stream().filter(i -> i.names().contains(ref.nameTag())).findFirst();
+    }
+
+    /** Gives an image another name (taken from any image that had it), as docker tag. */
+    public synchronized Image tag(String ref, String newName) throws SpecException, ContainerException, IOException {
+        String target = ImageRef.parse(newName, "name").nameTag();
+        Image image = get(ref);
+        if (target == null) {
+            throw new SpecException("name", "'" + newName + "' is an id, not a NAME[:TAG]");
+        }
+        return commit(new Image(image.id(), List.of(target), image.layers(), image.size(), image.created(),
+                image.importedAtMillis(), image.config()), List.of());
     }
 
     /**

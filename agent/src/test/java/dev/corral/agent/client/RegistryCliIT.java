@@ -1,0 +1,101 @@
+package dev.corral.agent.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.corral.agent.image.TestImages;
+import dev.corral.agent.image.TestRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * corral pull and run --image from a real registry (Debian's docker-registry on 127.0.0.1, with htpasswd auth;
+ * credentials from a docker config.json), through bin/corral as a user runs it, against a real agent.
+ */
+class RegistryCliIT {
+
+    private static final Path REPO = Path.of(System.getenv().getOrDefault("CORRAL_REPO", ".."));
+    private static ClientAgentFixture fx;
+
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        assumeTrue(TestRegistry.available(), "docker-registry and skopeo are not installed");
+        fx = new ClientAgentFixture();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    private Result corral(String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(REPO.resolve("bin/corral").toString()));
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(argv);
+        pb.environment().remove("CORRAL_TOKEN");
+        pb.environment().putAll(Map.of("CORRAL_HOST", fx.host(), "DOCKER_CONFIG", tmp.toString()));
+        Process p = pb.start();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new Result(p.exitValue(), out, err.get(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void pullAndRunFromARegistryWithCredentialsFromDockerConfig() throws Exception {
+        try (TestRegistry reg = TestRegistry.start("corral", "s3cret")) {
+            Path archive = TestImages.write(tmp, "two.docker.tar", TestImages.dockerArchive(TestImages.twoLayers(),
+                    TestImages.twoLayerConfig(), null));
+            reg.push(archive, "docker-archive", "corral/two:v1", "corral:s3cret");
+            reg.push(archive, "docker-archive", "corral/two:v2", "corral:s3cret");
+
+            Result anonymous = corral("pull", reg.host() + "/corral/two:v1");
+            assertThat(anonymous.code()).as(anonymous.toString()).isEqualTo(1);
+            assertThat(anonymous.err()).contains("docker login").hasLineCount(1);
+
+            Files.writeString(tmp.resolve("config.json"), "{\"auths\":{\"" + reg.host() + "\":{\"auth\":\""
+                    + Base64.getEncoder().encodeToString("corral:s3cret".getBytes(StandardCharsets.UTF_8)) + "\"}}}");
+            Result pull = corral("pull", reg.host() + "/corral/two:v1");
+            assertThat(pull.code()).as(pull.toString()).isZero();
+            assertThat(pull.out()).contains("Download complete").contains(reg.host() + "/corral/two:v1")
+                    .containsPattern("Download complete [0-9.]+ ?[kMG]?B/[0-9.]+ ?[kMG]?B [0-9.]+ ?[kMG]?B/s");
+            assertThat(corral("images").out()).contains(reg.host() + "/corral/two:v1");
+
+            // run --image pulls what is missing (its layers are here already), then runs it.
+            Result run = corral("run", "--rm", "--image", reg.host() + "/corral/two:v2", "/bin/busybox", "cat",
+                    "/etc/replaced");
+            assertThat(run.code()).as(run.toString()).isZero();
+            assertThat(run.out()).isEqualTo("two\n");
+            assertThat(run.err()).contains("Unable to find image").contains("Already exists");
+
+            Result never = corral("run", "--rm", "--pull", "never", "--image", reg.host() + "/corral/two:v3", "true");
+            assertThat(never.code()).as(never.toString()).isNotZero(); // run's own code for a missing image
+            assertThat(never.err()).contains("no image").doesNotContain("Unable to find");
+        }
+    }
+}

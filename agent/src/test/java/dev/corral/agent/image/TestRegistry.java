@@ -1,0 +1,154 @@
+package dev.corral.agent.image;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real registry on 127.0.0.1 for tests: Debian's docker-registry (distribution 2.8) with a config written here
+ * (optionally htpasswd basic auth), and images put there by skopeo. With CI=true a missing tool fails the test.
+ */
+public final class TestRegistry implements AutoCloseable {
+
+    public final Path dir;
+    public final int port;
+    private final String htpasswd;
+    private boolean tls;
+    private Process process;
+
+    private TestRegistry(Path dir, int port, String htpasswd) {
+        this.dir = dir;
+        this.port = port;
+        this.htpasswd = htpasswd;
+    }
+
+    /** Whether docker-registry and skopeo are here; with CI=true their absence is a failure, not a skip. */
+    public static boolean available() {
+        boolean here = Files.isExecutable(Path.of("/usr/bin/docker-registry")) && Files.isExecutable(Path.of("/usr/bin/skopeo"));
+        if (!here && "true".equals(System.getenv("CI"))) {
+            throw new AssertionError("docker-registry and skopeo are needed (apt-get install docker-registry skopeo)");
+        }
+        return here;
+    }
+
+    /** Starts a registry; {@code user}/{@code password} non-null turns on htpasswd basic auth. */
+    public static TestRegistry start(String user, String password) throws Exception {
+        Path dir = Files.createTempDirectory("corral-test-registry");
+        String htpasswd = null;
+        if (user != null) {
+            Process p = new ProcessBuilder("htpasswd", "-Bbn", user, password).redirectErrorStream(true).start();
+            String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0) {
+                throw new AssertionError("htpasswd (apache2-utils) failed: " + line);
+            }
+            Files.writeString(dir.resolve("htpasswd"), line + "\n");
+            htpasswd = dir.resolve("htpasswd").toString();
+        }
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        TestRegistry r = new TestRegistry(dir, port, htpasswd);
+        r.startProcess();
+        return r;
+    }
+
+    /**
+     * Starts a registry serving TLS with a certificate for 127.0.0.1 from a CA made here (openssl); the CA's
+     * PEM is {@code dir/ca.pem}.
+     */
+    public static TestRegistry startTls() throws Exception {
+        TestRegistry r = start(null, null);
+        r.kill();
+        Path d = r.dir;
+        sh(d, "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=corral-test-ca -keyout ca.key -out ca.pem "
+                + "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign");
+        sh(d, "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr");
+        Files.writeString(d.resolve("san.ext"), "subjectAltName=IP:127.0.0.1\n");
+        sh(d, "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext "
+                + "-out server.pem");
+        r.tls = true;
+        r.startProcess();
+        return r;
+    }
+
+    private static void sh(Path dir, String cmd) throws Exception {
+        Process p = new ProcessBuilder(List.of(cmd.split(" "))).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new AssertionError(cmd + " failed: " + out);
+        }
+    }
+
+    public String host() {
+        return "127.0.0.1:" + port;
+    }
+
+    /** (Re)starts the registry process on the same port and storage. */
+    public void startProcess() throws Exception {
+        StringBuilder cfg = new StringBuilder("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "
+                + dir.resolve("data") + "\n  delete:\n    enabled: true\nhttp:\n  addr: \"127.0.0.1:" + port + "\"\n");
+        if (htpasswd != null) {
+            cfg.append("auth:\n  htpasswd:\n    realm: corral-test\n    path: ").append(htpasswd).append('\n');
+        }
+        if (tls) {
+            cfg.append("  tls:\n    certificate: ").append(dir.resolve("server.pem")).append("\n    key: ")
+                    .append(dir.resolve("server.key")).append('\n');
+        }
+        Files.writeString(dir.resolve("config.yml"), cfg);
+        process = new ProcessBuilder("docker-registry", "serve", dir.resolve("config.yml").toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline) {
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                return;
+            } catch (IOException e) {
+                if (!process.isAlive()) {
+                    throw new AssertionError("docker-registry exited: " + Files.readString(dir.resolve("registry.log")));
+                }
+                Thread.sleep(50);
+            }
+        }
+        throw new AssertionError("docker-registry did not listen on " + port + " within 20 s");
+    }
+
+    /** Kills the registry process (SIGKILL), as a registry that dies. */
+    public void kill() throws InterruptedException {
+        if (process != null) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Puts an archive (docker-archive or oci-archive) into the registry as NAME:TAG with skopeo. */
+    public void push(Path archive, String transport, String nameTag, String creds) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("skopeo", "copy", "--quiet", "--dest-tls-verify=false"));
+        if (creds != null) {
+            cmd.add("--dest-creds=" + creds);
+        }
+        cmd.add(transport + ":" + archive);
+        cmd.add("docker://" + host() + "/" + nameTag);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new AssertionError("skopeo copy failed: " + out);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        kill();
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+}
