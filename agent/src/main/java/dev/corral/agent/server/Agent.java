@@ -4,7 +4,7 @@ import dev.corral.agent.api.ApiRoutes;
 import dev.corral.agent.api.ApiToken;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
-import dev.corral.agent.cli.Version;
+import dev.corral.agent.Version;
 import dev.corral.agent.policy.PolicyLoop;
 import dev.corral.agent.policy.PolicySource;
 import dev.corral.agent.runtime.ContainerRuntime;
