@@ -18,9 +18,11 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The v1 and v2 drivers against the real kernel (v1/hybrid here, v2 in the qemu guest). */
+@Tag("root")
 class CgroupDriverTest {
 
     private CgroupLayout layout;
