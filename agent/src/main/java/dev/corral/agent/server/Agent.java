@@ -33,6 +33,8 @@ public final class Agent implements AutoCloseable {
     private final HttpServer socket;
     private final PolicyLoop policy;
 
+    private SelfMetrics self; // set once by start()
+
     private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http, HttpServer socket,
                   PolicyLoop policy) {
         this.vertx = vertx;
@@ -46,11 +48,13 @@ public final class Agent implements AutoCloseable {
     public static Agent start(AgentOptions options) throws IOException {
         ContainerRuntime runtime = openRuntime(options.runtime());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        SelfMetrics self = new SelfMetrics(registry);
         ContainerNames names = runtime == null ? ContainerNames.NONE : runtime::nameOfCgroup;
         Exporter exporter;
         try {
             exporter = Exporter.start(options.exporter(), registry, names, Version.current());
         } catch (IOException | RuntimeException e) {
+            self.close();
             if (runtime != null) {
                 runtime.close();
             }
@@ -87,7 +91,9 @@ public final class Agent implements AutoCloseable {
                         SocketAddress.domainSocketAddress(path.toString()), path.toString());
                 UnixSocket.secure(path);
             }
-            return new Agent(vertx, runtime, exporter, http, socket, policy);
+            Agent agent = new Agent(vertx, runtime, exporter, http, socket, policy);
+            agent.self = self;
+            return agent;
         } catch (Exception e) {
             if (policy != null) {
                 policy.close();
@@ -99,6 +105,7 @@ public final class Agent implements AutoCloseable {
                 runtime.close();
             }
             closeQuietly(vertx);
+            self.close();
             throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
         }
     }
@@ -172,6 +179,9 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        if (self != null) {
+            self.close();
+        }
         if (policy != null) {
             policy.close();
         }
