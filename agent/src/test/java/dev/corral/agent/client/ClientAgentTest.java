@@ -1,5 +1,6 @@
 package dev.corral.agent.client;
 
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,6 +10,7 @@ import dev.corral.agent.spec.SpecParser;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -171,10 +173,7 @@ class ClientAgentTest {
             Thread.sleep(500); // subscribed
             assertThat(Cli.run("run", HOST_FLAG, "--name", "ev", "sh", "-c", "exit 4").code()).isEqualTo(4);
             Cli.ok("rm", "ev");
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (!out.toString().contains(" removed ev") && System.currentTimeMillis() < deadline) {
-                Thread.sleep(50);
-            }
+            await(() -> out.toString().contains(" removed ev"), Duration.ofSeconds(10), "the removed event");
         } finally {
             events.interrupt();
             events.join(10_000);
