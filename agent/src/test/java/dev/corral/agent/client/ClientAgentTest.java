@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** The CLI, in-process, against a real agent running real containers in real cgroups. */
-@Tag("unit")
+@Tag("root")
 class ClientAgentTest {
 
     private static ClientAgentFixture fx;

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * {@code run} says the container is queued and waits for it, {@code start} says so and returns, {@code ps} shows
  * it, a refusal at the queue timeout fails the run with the reason and leaves nothing behind.
  */
-@Tag("unit")
+@Tag("root")
 class QueueCliTest {
 
     /** Class big guarantees 1.5 of the host's cores: two of them do not fit on this machine's 2. */
