@@ -88,7 +88,7 @@ class QuickCliTest {
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Integer quick = QuickCli.run(argv, dev.corral.agent.cli.Version.current(),
+        Integer quick = QuickCli.run(argv, dev.corral.agent.Version.current(),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         List<FakeDaemon.Request> quickRequests = List.copyOf(daemon.requests);
         daemon.requests.clear();
