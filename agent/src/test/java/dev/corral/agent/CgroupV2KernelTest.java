@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,6 +18,8 @@ import org.junit.jupiter.api.Test;
  * (tools/v2vm/run-in-v2vm.sh) and runs the real-cgroup test classes there, where the layout is pure v2 with
  * every controller. Production hosts are mostly v2; this host is hybrid.
  */
+@Tag("vm")
+@Tag("slow")
 class CgroupV2KernelTest {
 
     /** Test classes that exercise real cgroups, and how many tests each has at least. */

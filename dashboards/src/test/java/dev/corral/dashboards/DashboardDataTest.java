@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
  * containers are throttled, OOM-killed, write-limited, growing and competing for a CPU under a policy with
  * weighted classes, with the shipped rules loaded.
  */
+@Tag("root")
 class DashboardDataTest {
 
     /** Panel queries (dashboard / panel / refId) that may be empty here, each with the reason. */

@@ -8,9 +8,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.assertj.core.api.SoftAssertions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The conventions every shipped dashboard keeps (see the issue and README). */
+@Tag("unit")
 class DashboardLintTest {
 
     private static final String DATASOURCE = "${datasource}";

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The Prometheus scrape config, Grafana provisioning and Kubernetes manifests parse and agree. */
+@Tag("unit")
 class DeployFilesTest {
 
     @Test

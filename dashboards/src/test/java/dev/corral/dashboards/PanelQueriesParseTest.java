@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Every panel, annotation and variable query, with Grafana's variables replaced by sample values, is parsed by
  * Prometheus' own parser: promtool checks a rule file holding one recording rule per query.
  */
+@Tag("unit")
 class PanelQueriesParseTest {
 
     static final Map<String, String> SAMPLE_VALUES = Map.of("__rate_interval", "1m", "instance", "host:9431",

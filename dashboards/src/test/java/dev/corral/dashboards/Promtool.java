@@ -1,12 +1,12 @@
 package dev.corral.dashboards;
 
+import dev.corral.exporter.testing.Children;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /** Runs Debian's promtool (package prometheus, which .ci/run installs); a missing binary fails the test. */
 final class Promtool {
@@ -25,12 +25,8 @@ final class Promtool {
         }
         List<String> argv = new ArrayList<>(List.of(BINARY.toString()));
         argv.addAll(List.of(args));
-        Process p = new ProcessBuilder(argv).directory(workDir.toFile()).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("promtool " + List.of(args) + " did not finish in 60 s");
-        }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        Children.Finished done = Children.run(
+                new ProcessBuilder(argv).directory(workDir.toFile()).redirectErrorStream(true), Duration.ofSeconds(60));
+        return new Result(done.exitCode(), done.output());
     }
 }

@@ -8,9 +8,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The shipped rules pass promtool's checks and unit tests, and every rule has a unit test. */
+@Tag("unit")
 class RulesTest {
 
     private static final Set<String> ALERTS = Set.of("ContainerCpuThrottlingHigh", "ContainerMemoryNearLimit",

@@ -1,6 +1,6 @@
 package dev.corral.agent.api;
 
-import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.spec.SpecException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;

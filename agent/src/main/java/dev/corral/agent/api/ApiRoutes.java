@@ -1,6 +1,6 @@
 package dev.corral.agent.api;
 
-import dev.corral.agent.cli.Version;
+import dev.corral.agent.Version;
 import dev.corral.agent.runtime.ContainerEvent;
 import dev.corral.agent.runtime.ContainerRecord;
 import dev.corral.agent.runtime.ContainerRuntime;

@@ -1,6 +1,6 @@
 package dev.corral.agent.api;
 
-import dev.corral.exporter.read.KernelText;
+import dev.corral.exporter.io.KernelText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

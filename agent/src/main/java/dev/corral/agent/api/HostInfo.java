@@ -6,7 +6,7 @@ import dev.corral.exporter.Exporter;
 import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.Hierarchy;
 import dev.corral.exporter.metrics.MachineInfo;
-import dev.corral.exporter.read.KernelText;
+import dev.corral.exporter.io.KernelText;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package dev.corral.agent.cgroup;
 
 import dev.corral.agent.posix.Posix;
-import dev.corral.exporter.read.KernelText;
+import dev.corral.exporter.io.KernelText;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

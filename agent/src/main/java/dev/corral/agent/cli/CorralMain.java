@@ -1,5 +1,6 @@
 package dev.corral.agent.cli;
 
+import dev.corral.agent.Version;
 import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,5 +1,7 @@
 package dev.corral.agent.cli;
 
+import dev.corral.agent.client.DurationConverter;
+import dev.corral.agent.Version;
 import dev.corral.agent.server.Agent;
 import dev.corral.agent.server.AgentOptions;
 import dev.corral.exporter.ExporterConfig;

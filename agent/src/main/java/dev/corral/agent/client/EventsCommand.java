@@ -1,7 +1,6 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.corral.agent.cli.DurationConverter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Instant;
@@ -16,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
 /** {@code corral events}: one line per container event ({@code TIME TYPE NAME attrs}) until interrupted. */
-@Command(name = "events", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "events", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "Print container events as they happen (TIME TYPE NAME attributes), until interrupted.")
 public final class EventsCommand extends ClientCommand {
 

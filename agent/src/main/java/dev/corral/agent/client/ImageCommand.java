@@ -25,7 +25,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code corral image import|ls|inspect|rm}: the daemon's image store. */
-@Command(name = "image", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "image", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "Manage images: import archives, list, inspect, remove.",
         subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Inspect.class,
             ImageCommand.Rm.class, ImageCommand.Tag.class, PullCommand.class})
@@ -54,7 +54,7 @@ public final class ImageCommand implements Callable<Integer> {
         return "/v1/images/" + CorralClient.enc(ref);
     }
 
-    @Command(name = "import", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "import", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = {"Import an image from FILE: an OCI image layout (a directory or a tar, as skopeo copy "
                     + "... oci: or podman save --format oci-archive write), a docker save archive, or a root "
                     + "filesystem tarball (one layer); plain or gzip. Prints the image id.",
@@ -128,7 +128,7 @@ public final class ImageCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = "List images: one row per name (untagged ones as <none>).")
     public static class Ls extends ClientCommand {
 
@@ -189,7 +189,7 @@ public final class ImageCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = "Show images as JSON.")
     public static final class Inspect extends ClientCommand {
 
@@ -208,7 +208,7 @@ public final class ImageCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "tag", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "tag", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = "Give IMAGE another name, NAME[:TAG] (taken from the image that had it, if any).")
     public static final class Tag extends ClientCommand {
 
@@ -226,7 +226,7 @@ public final class ImageCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = {"Remove images (or one name of an image that has several).",
                 "Refused while a container uses the image; its layers go when no image references them."})
     public static final class Rm extends ClientCommand {

@@ -1,7 +1,7 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.corral.agent.cli.Version;
+import dev.corral.agent.Version;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code corral info}: the daemon's host facts ({@code GET /v1/info}). */
-@Command(name = "info", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Show the daemon's host, cgroup mode and kernel support.")
+@Command(name = "info", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Show the daemon's host, cgroup mode and kernel support.")
 public final class InfoCommand extends ClientCommand {
 
     @Option(names = "--format", paramLabel = "text|json", defaultValue = "text", description = "text (default) or json.")

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral inspect NAME...}: the containers as the API describes them, as a JSON array. */
-@Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Show containers as JSON.")
+@Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Show containers as JSON.")
 public final class InspectCommand extends ClientCommand {
 
     @Parameters(paramLabel = "NAME", arity = "1..*")

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral kill [-s SIGNAL] NAME...}. */
-@Command(name = "kill", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Send a signal to running containers.")
+@Command(name = "kill", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Send a signal to running containers.")
 public final class KillCommand extends ClientCommand {
 
     @Option(names = {"-s", "--signal"}, paramLabel = "SIGNAL", defaultValue = "KILL",

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral logs [-f] [--tail N] NAME}: the container's stdout to stdout and its stderr to stderr. */
-@Command(name = "logs", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Print a container's output.")
+@Command(name = "logs", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Print a container's output.")
 public final class LogsCommand extends ClientCommand {
 
     @Option(names = {"-f", "--follow"}, description = "Keep printing until the container exits.")

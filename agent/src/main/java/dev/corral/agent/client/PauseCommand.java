@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral pause NAME...}: freeze. */
-@Command(name = "pause", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Freeze all processes of containers.")
+@Command(name = "pause", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Freeze all processes of containers.")
 public final class PauseCommand extends ClientCommand {
 
     @Parameters(paramLabel = "NAME", arity = "1..*")

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code corral ps}: list containers (running ones unless -a). */
-@Command(name = "ps", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "List containers (running ones unless -a).")
+@Command(name = "ps", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "List containers (running ones unless -a).")
 public final class PsCommand extends ClientCommand {
 
     @Option(names = {"-a", "--all"}, description = "Also list created and exited containers.")

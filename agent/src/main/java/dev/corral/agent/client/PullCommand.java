@@ -20,7 +20,7 @@ import picocli.CommandLine.Parameters;
  * rate), as {@code docker pull} shows it. Credentials for the registry come from {@code ~/.docker/config.json}'s
  * {@code auths} (as {@code docker login} writes them) and are sent to the daemon with the request.
  */
-@Command(name = "pull", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "pull", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = {"Pull an image from a registry (HOST[:PORT]/NAME[:TAG]; Docker Hub when no host is given).",
             "Credentials: ~/.docker/config.json (auths), as docker login writes them."})
 public final class PullCommand extends ClientCommand {

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral rm [-f] NAME...}. */
-@Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Remove containers.")
+@Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Remove containers.")
 public final class RmCommand extends ClientCommand {
 
     @Option(names = {"-f", "--force"}, description = "Kill running containers first.")

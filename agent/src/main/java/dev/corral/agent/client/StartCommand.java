@@ -9,7 +9,7 @@ import picocli.CommandLine.Parameters;
  * {@code corral start NAME...}: start created or exited containers in the background and print their names. One
  * that admission control queues is announced on stderr (it starts by itself later; {@code corral ps} shows it).
  */
-@Command(name = "start", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "start", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = {"Start created or exited containers (in the background) and print their names.",
                 "A start the policy queues is reported on stderr: the container starts by itself once it fits."})
 public final class StartCommand extends ClientCommand {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
  * {@code corral stats [--no-stream] [NAME...]}: a live table of running containers' usage, refreshed every second
  * like docker stats; {@code --no-stream} prints it once.
  */
-@Command(name = "stats", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "stats", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "Show containers' CPU, memory, block IO and pids, refreshed every second (all running "
                 + "containers unless named).")
 public final class StatsCommand extends ClientCommand {

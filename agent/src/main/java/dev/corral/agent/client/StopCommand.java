@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral stop [-t SECONDS] NAME...}: SIGTERM, then SIGKILL after the timeout. */
-@Command(name = "stop", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "stop", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "Stop containers: SIGTERM, then SIGKILL to the whole cgroup after the timeout.")
 public final class StopCommand extends ClientCommand {
 

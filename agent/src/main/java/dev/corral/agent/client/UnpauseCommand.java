@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral unpause NAME...}: thaw ({@code POST .../resume}). */
-@Command(name = "unpause", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class, description = "Thaw paused containers.")
+@Command(name = "unpause", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Thaw paused containers.")
 public final class UnpauseCommand extends ClientCommand {
 
     @Parameters(paramLabel = "NAME", arity = "1..*")

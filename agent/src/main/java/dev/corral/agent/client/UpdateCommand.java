@@ -8,7 +8,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral update [limit flags] NAME...}: change the limits of live containers. */
-@Command(name = "update", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "update", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = {"Change the resource limits of running containers (the same flags as run).",
                 "Limits not given are left as they are; all controllers change or none."})
 public final class UpdateCommand extends ClientCommand {

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral wait NAME...}: block until each exits and print its exit code. */
-@Command(name = "wait", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "wait", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "Wait until containers exit, then print their exit codes.")
 public final class WaitCommand extends ClientCommand {
 

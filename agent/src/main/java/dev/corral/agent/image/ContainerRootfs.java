@@ -1,6 +1,6 @@
 package dev.corral.agent.image;
 
-import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.SpecException;

@@ -2,7 +2,7 @@ package dev.corral.agent.image;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecParser;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.corral.agent.policy;
 
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ResourceLimits;
-import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.policies.engine.Action;
 import java.util.List;

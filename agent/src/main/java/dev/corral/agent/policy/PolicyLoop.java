@@ -3,7 +3,7 @@ package dev.corral.agent.policy;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.runtime.AdmissionGate;
 import dev.corral.agent.runtime.ContainerEvent;
-import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.runtime.ContainerRecord;
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.agent.runtime.ContainerState;

@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.ContainerException;
 import java.util.List;
 
 /**

@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ContainerCgroup;

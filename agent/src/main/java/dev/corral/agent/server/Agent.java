@@ -4,7 +4,7 @@ import dev.corral.agent.api.ApiRoutes;
 import dev.corral.agent.api.ApiToken;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
-import dev.corral.agent.cli.Version;
+import dev.corral.agent.Version;
 import dev.corral.agent.foreign.DockerApi;
 import dev.corral.agent.foreign.ForeignContainers;
 import dev.corral.agent.foreign.ForeignRoutes;
@@ -41,6 +41,8 @@ public final class Agent implements AutoCloseable {
     private final WebPage web;
     private final ForeignContainers foreign;
 
+    private SelfMetrics self; // set once by start()
+
     private Agent(Vertx vertx, ContainerRuntime runtime, Exporter exporter, HttpServer http, HttpServer socket,
                   PolicyLoop policy, WebPage web, ForeignContainers foreign) {
         this.foreign = foreign;
@@ -56,6 +58,7 @@ public final class Agent implements AutoCloseable {
     public static Agent start(AgentOptions options) throws IOException {
         ContainerRuntime runtime = openRuntime(options.runtime());
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        SelfMetrics self = new SelfMetrics(registry);
         ContainerNames own = runtime == null ? ContainerNames.NONE : runtime::nameOfCgroup;
         // Netty 4.2 registers its allocator's JFR events at the first buffer it allocates, on an event loop:
         // measured 3.4 s of a blocked loop (the first runtime lookup, or the first scrape) on a loaded host
@@ -70,6 +73,7 @@ public final class Agent implements AutoCloseable {
             exporter = Exporter.start(options.exporter(), registry, foreign, Version.current());
         } catch (IOException | RuntimeException e) {
             foreign.close();
+            self.close();
             if (runtime != null) {
                 runtime.close();
             }
@@ -115,7 +119,9 @@ public final class Agent implements AutoCloseable {
                         SocketAddress.domainSocketAddress(path.toString()), path.toString());
                 UnixSocket.secure(path);
             }
-            return new Agent(vertx, runtime, exporter, http, socket, policy, web, foreign);
+            Agent agent = new Agent(vertx, runtime, exporter, http, socket, policy, web, foreign);
+            agent.self = self;
+            return agent;
         } catch (Exception e) {
             if (policy != null) {
                 policy.close();
@@ -131,6 +137,7 @@ public final class Agent implements AutoCloseable {
                 runtime.close();
             }
             closeQuietly(vertx);
+            self.close();
             throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
         }
     }
@@ -225,6 +232,9 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        if (self != null) {
+            self.close();
+        }
         if (policy != null) {
             policy.close();
         }

@@ -1,6 +1,6 @@
 package dev.corral.agent.spec;
 
-import dev.corral.exporter.read.KernelText;
+import dev.corral.exporter.io.KernelText;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

@@ -209,7 +209,7 @@ public final class WebPage implements CollectorListener, AutoCloseable {
                 .put("cpus", machine.cpuCores()).put("memoryBytes", machine.memoryBytes())
                 .put("intervalMillis", intervalMillis).put("points", History.POINTS)
                 .put("runtime", runtime != null).put("policy", policy != null)
-                .put("version", dev.corral.agent.cli.Version.current());
+                .put("version", dev.corral.agent.Version.current());
         JsonObject spark = new JsonObject();
         history.field(0, SPARK_POINTS).forEach((id, values) -> spark.put(id, new JsonArray(values)));
         return new JsonObject().put("info", info).put("times", new JsonArray(history.times()))

@@ -31,6 +31,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * Fuzzes the API of a real agent: whatever the body or parameters, the answer is never a 5xx, and once the
  * containers the fuzzing happened to create are removed, no cgroup or process is left.
  */
+@net.jqwik.api.Tag("root")
 class ApiFuzzProperties {
 
     private static final List<String> FIELDS = List.of("name", "command", "env", "workingDir", "user", "hostname",

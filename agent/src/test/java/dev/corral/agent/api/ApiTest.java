@@ -15,9 +15,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The /v1 API of a real agent running real containers, over its unix socket and over TCP. */
+@Tag("root")
 class ApiTest {
 
     private static AgentFixture fx;

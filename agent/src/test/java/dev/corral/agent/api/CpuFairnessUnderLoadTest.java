@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * below a container's weighted share of CPU 0, none is entitled to nothing, and no quota is set, lifted and set
  * again.
  */
+@Tag("root")
 class CpuFairnessUnderLoadTest {
 
     private static final int REPEATS = 9;

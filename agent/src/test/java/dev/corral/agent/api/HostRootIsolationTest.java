@@ -23,6 +23,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * The agent's state dir, socket dir and token file are each in a directory of their own under /var/tmp, outside the
  * container's private /tmp and /run: what hides them is their masks, not those tmpfs.
  */
+@Tag("root")
 class HostRootIsolationTest {
 
     private static final Path ETC_PROBE = Path.of("/etc/corral-test-saferoot");

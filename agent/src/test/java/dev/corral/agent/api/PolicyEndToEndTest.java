@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.UUID;
 import dev.corral.exporter.testing.Workloads;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * limit, an IO flooder (stress-ng, fio), admission and hot reload. Assertions are on what the policy controls
  * (the knobs it writes, usage measured over a window after it acted), since other work shares this machine.
  */
+@Tag("root")
 class PolicyEndToEndTest {
 
     /** stress-ng needs a writable directory: the JVM's temp dir is one here and in the v2 guest, where /tmp may be

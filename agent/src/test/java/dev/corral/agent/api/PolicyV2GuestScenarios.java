@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * {@code CgroupV2KernelTest} in the qemu guest only (the name keeps surefire from picking it up on this hybrid
  * host); it fails on any other layout. The rest of the policies run there from {@link PolicyEndToEndTest}.
  */
+@Tag("vm")
 class PolicyV2GuestScenarios {
 
     /** stress-ng needs a writable directory: the JVM's temp dir is one here and in the v2 guest, where /tmp may be

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
@@ -33,6 +34,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * policy sets its cpu.shares: an action on its timeline), and an idle one. Screenshots go to
  * {@code -Dcorral.webScreenshots=DIR} (default target/screenshots; ../docs/images refreshes the README's).
  */
+@Tag("root")
 class WebPageBrowserTest {
 
     private static final Path CHROMIUM = Path.of("/usr/lib/chromium/chromium");

@@ -1,5 +1,6 @@
 package dev.corral.agent.cgroup;
 
+import static dev.corral.exporter.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,14 +14,17 @@ import dev.corral.exporter.testing.TestCgroup;
 import dev.corral.exporter.testing.Workloads;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The v1 and v2 drivers against the real kernel (v1/hybrid here, v2 in the qemu guest). */
+@Tag("root")
 class CgroupDriverTest {
 
     private CgroupLayout layout;
@@ -200,11 +204,7 @@ class CgroupDriverTest {
         assertThat(cg.frozen()).isFalse();
         cg.killAll();
         assertThat(loop.waitFor(5, TimeUnit.SECONDS)).isTrue();
-        long deadline = System.currentTimeMillis() + 5000;
-        while (cg.populated() && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(cg.populated()).isFalse();
+        await(() -> !cg.populated(), Duration.ofSeconds(5), "the killed cgroup to be unpopulated");
         assertThat(cg.pids()).isEmpty();
         cg.remove();
         assertThat(cg.exists()).isFalse();

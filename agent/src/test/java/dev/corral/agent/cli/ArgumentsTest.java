@@ -1,14 +1,17 @@
 package dev.corral.agent.cli;
 
+import dev.corral.agent.client.DurationConverter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
+@Tag("unit")
 class ArgumentsTest {
 
     @Test

@@ -2,6 +2,7 @@ package dev.corral.agent.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.corral.exporter.testing.Children;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -10,14 +11,17 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The packaged agent started through bin/corral, as a user starts it, and stopped with SIGTERM. */
+@Tag("root")
 class ServeProcessIT {
 
     private static final Path CORRAL = Path.of(System.getenv().getOrDefault("CORRAL_REPO", "..")).resolve("bin/corral");
@@ -71,21 +75,19 @@ class ServeProcessIT {
 
     @Test
     void badUsageExitsTwoWithOneLineOnStderr() throws Exception {
-        Process p = new ProcessBuilder(CORRAL.toString(), "serve", "--interval", "soon")
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(2);
+        Children.Finished p = Children.run(new ProcessBuilder(CORRAL.toString(), "serve", "--interval", "soon")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD), Duration.ofSeconds(30));
+        String err = p.output();
+        assertThat(p.exitCode()).isEqualTo(2);
         assertThat(err.strip().lines()).hasSize(1);
         assertThat(err).contains("'soon' is not a duration");
     }
 
     @Test
     void helpListsTheSubcommands() throws Exception {
-        Process p = corral("--help");
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isZero();
+        Children.Finished p = Children.run(new ProcessBuilder(CORRAL.toString(), "--help").redirectErrorStream(true), Duration.ofSeconds(30));
+        String out = p.output();
+        assertThat(p.exitCode()).isZero();
         assertThat(out).contains("serve");
     }
 }

@@ -1,5 +1,6 @@
 package dev.corral.agent.client;
 
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,16 +10,19 @@ import dev.corral.agent.spec.SpecParser;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** The CLI, in-process, against a real agent running real containers in real cgroups. */
+@Tag("root")
 class ClientAgentTest {
 
     private static ClientAgentFixture fx;
@@ -206,10 +210,7 @@ class ClientAgentTest {
             Thread.sleep(500); // subscribed
             assertThat(Cli.run("run", HOST_FLAG, "--name", "ev", "sh", "-c", "exit 4").code()).isEqualTo(4);
             Cli.ok("rm", "ev");
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (!out.toString().contains(" removed ev") && System.currentTimeMillis() < deadline) {
-                Thread.sleep(50);
-            }
+            await(() -> out.toString().contains(" removed ev"), Duration.ofSeconds(10), "the removed event");
         } finally {
             events.interrupt();
             events.join(10_000);

@@ -13,10 +13,12 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine.ParameterException;
 
 /** Flags to specs and limit patches, without a daemon. */
+@Tag("unit")
 class ClientArgumentsTest {
 
     private static final long MIB = 1L << 20;

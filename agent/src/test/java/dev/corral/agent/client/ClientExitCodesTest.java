@@ -20,9 +20,11 @@ import picocli.CommandLine;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Exit codes and messages against a scripted daemon, and against none at all. */
+@Tag("root")
 class ClientExitCodesTest {
 
     private FakeDaemon daemon;

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * {@code package} (failsafe); when the jar is older than the compiled client (e.g. -Dtest under surefire) it is
  * skipped rather than testing stale code.
  */
+@Tag("root")
 class CorralCliIT {
 
     private static final Path REPO = Path.of(System.getenv().getOrDefault("CORRAL_REPO", ".."));

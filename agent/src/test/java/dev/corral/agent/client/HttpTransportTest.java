@@ -25,11 +25,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** The HTTP/1.1 client against a raw scripted server, over a unix socket and over TCP. */
 @Timeout(30)
+@Tag("unit")
 class HttpTransportTest {
 
     /** What the client sent: the head (request line and headers) and the body. */

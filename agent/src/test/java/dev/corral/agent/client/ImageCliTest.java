@@ -14,12 +14,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Images through the CLI and the real agent: archives streamed to the daemon (over the unix socket and over TCP),
  * listed, run, refused while used, removed.
  */
+@Tag("root")
 class ImageCliTest {
 
     private static ClientAgentFixture fx;

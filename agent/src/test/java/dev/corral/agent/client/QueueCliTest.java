@@ -1,13 +1,16 @@
 package dev.corral.agent.client;
 
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * {@code run} says the container is queued and waits for it, {@code start} says so and returns, {@code ps} shows
  * it, a refusal at the queue timeout fails the run with the reason and leaves nothing behind.
  */
+@Tag("root")
 class QueueCliTest {
 
     /** Class big guarantees 1.5 of the host's cores: two of them do not fit on this machine's 2. */
@@ -42,11 +46,7 @@ class QueueCliTest {
         Cli.ok("run", HOST_FLAG, "-d", "--name", "first", "--label", "size=big", "sleep", "600");
         CompletableFuture<Cli.Result> second = CompletableFuture.supplyAsync(() ->
                 Cli.run("run", HOST_FLAG, "--name", "second", "--label", "size=big", "sh", "-c", "echo second ran; exit 4"));
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (!Cli.ok("ps").out().contains("Queued")) {
-            assertThat(System.currentTimeMillis()).as("second shows as queued in ps").isLessThan(deadline);
-            Thread.sleep(100);
-        }
+        await(() -> Cli.ok("ps").out().contains("Queued"), Duration.ofSeconds(10), "second shows as queued in ps");
         assertThat(second).isNotDone();
         Cli.ok("rm", "-f", "first");
         Cli.Result r = second.get(20, TimeUnit.SECONDS);
@@ -74,11 +74,8 @@ class QueueCliTest {
         assertThat(d.out()).isEqualTo("second\n");
         assertThat(d.err()).startsWith("corral: second is queued: queued 'second': its guaranteed cpu");
         // refused at its timeout: created again, shown as not admitted; start queues it again
-        long deadline = System.currentTimeMillis() + 15_000;
-        while (!Cli.ok("ps", "-a").out().contains("Created (not admitted)")) {
-            assertThat(System.currentTimeMillis()).as("refused after 3 s").isLessThan(deadline);
-            Thread.sleep(200);
-        }
+        await(() -> Cli.ok("ps", "-a").out().contains("Created (not admitted)"), Duration.ofSeconds(15),
+                "refused after 3 s");
         Cli.Result s = Cli.ok("start", "second");
         assertThat(s.out()).isEqualTo("second\n");
         assertThat(s.err()).startsWith("corral: second is queued: ");

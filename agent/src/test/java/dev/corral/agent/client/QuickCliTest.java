@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -16,6 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The quick path and picocli give the same answer to every command line: the same exit code, output, errors and
  * requests; where the quick path does not take a line (help, rare options, any usage error) it sends nothing.
  */
+@Tag("unit")
 class QuickCliTest {
 
     private static final String WEB = "{\"name\":\"web\",\"state\":\"running\",\"initPid\":42,"
@@ -88,7 +90,7 @@ class QuickCliTest {
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Integer quick = QuickCli.run(argv, dev.corral.agent.cli.Version.current(),
+        Integer quick = QuickCli.run(argv, dev.corral.agent.Version.current(),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         List<FakeDaemon.Request> quickRequests = List.copyOf(daemon.requests);
         daemon.requests.clear();

@@ -18,11 +18,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Tag;
 
 /**
  * corral pull and run --image from a real registry (Debian's docker-registry on 127.0.0.1, with htpasswd auth;
  * credentials from a docker config.json), through bin/corral as a user runs it, against a real agent.
  */
+@Tag("root")
 class RegistryCliIT {
 
     private static final Path REPO = Path.of(System.getenv().getOrDefault("CORRAL_REPO", ".."));

@@ -19,12 +19,14 @@ import java.util.UUID;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * A real dockerd's containers on a real agent's /metrics: named within 2 s of {@code docker run}, renamed with
  * {@code docker rename}, kept with their last counters for the retention after {@code docker rm}, then gone.
  */
+@Tag("root")
 class DockerNamingTest {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -41,6 +42,7 @@ import picocli.CommandLine;
  * a stub Docker API answering with label sets recorded from cri-dockerd containers; and a runtime that hangs or
  * is absent, which must not stall collection.
  */
+@Tag("root")
 class RecordedLayoutsNamingTest {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();

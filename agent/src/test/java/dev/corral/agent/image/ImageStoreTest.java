@@ -20,12 +20,14 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The layer store on a real filesystem: imports of each format, whiteouts as overlayfs reads them (0/0 character
  * devices, the trusted.overlay.opaque xattr), layer sharing, and hostile archives refused with nothing left.
  */
+@Tag("root")
 class ImageStoreTest {
 
     private Path state;

@@ -26,12 +26,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Pulls from a real registry (Debian's docker-registry on 127.0.0.1, images put there by skopeo): Docker v2 and
  * OCI manifests, basic auth, layers the store has not fetched again, a corrupted blob refused and a registry dying
  * mid-pull, each leaving the store as it was.
  */
+@Tag("root")
 class RegistryPullTest {
 
     @TempDir

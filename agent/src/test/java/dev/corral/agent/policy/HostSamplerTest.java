@@ -8,10 +8,12 @@ import dev.corral.exporter.sample.Absent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** HostSampler's kept-open /proc/stat and /proc/meminfo against the same files read independently. */
+@Tag("unit")
 class HostSamplerTest {
 
     private static long busyTicks(Path stat) throws Exception {

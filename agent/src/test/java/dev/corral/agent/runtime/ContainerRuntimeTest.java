@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.ContainerException;
 import static dev.corral.agent.testing.TestRoots.HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -22,9 +23,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Containers launched for real: the kernel enforces their limits and isolation. */
+@Tag("root")
 class ContainerRuntimeTest {
 
     private RuntimeFixture fx;

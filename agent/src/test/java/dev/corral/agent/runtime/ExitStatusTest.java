@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The monitor's exit.json, including what a machine crash can leave of it (renamed before its fsync). */
+@Tag("unit")
 class ExitStatusTest {
 
     @TempDir

@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.ContainerException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,12 +14,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Containers on imported images: the overlay the shim mounts in the container's mount namespace shows the
  * merged layers, containers share the lower layers and keep their writes apart, and nothing is left on rm.
  */
+@Tag("root")
 class ImageContainerTest {
 
     private RuntimeFixture fx;

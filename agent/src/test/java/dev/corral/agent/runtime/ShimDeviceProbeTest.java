@@ -7,12 +7,14 @@ import dev.corral.agent.image.Trees;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * What --allow-unrestricted-devices asks at startup: whether this kernel loads the cgroup v2 device filter
  * (here and in the v2 guest it does, for the default list), and the shim's reason when it does not.
  */
+@Tag("root")
 class ShimDeviceProbeTest {
 
     @Test

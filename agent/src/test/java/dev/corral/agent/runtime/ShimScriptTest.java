@@ -2,9 +2,10 @@ package dev.corral.agent.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
+import dev.corral.exporter.testing.Children;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Test;
  * pivot_root, masks, capabilities, no_new_privs, loopback, cgroup joins, exit codes, log rotation, zombie
  * reaping, signal forwarding, failures that leave nothing running), on the binary this build packaged.
  */
+@Tag("root")
 class ShimScriptTest {
 
     @Test
@@ -22,11 +24,10 @@ class ShimScriptTest {
         ProcessBuilder pb = new ProcessBuilder("bash", repo.resolve("agent/src/test/shim/shim-test.sh").toString())
                 .redirectErrorStream(true);
         pb.environment().put("CORRAL_SHIM", shim.toString());
-        Process run = pb.start();
-        String out = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(run.waitFor(300, TimeUnit.SECONDS)).isTrue();
+        Children.Finished run = Children.run(pb, Duration.ofSeconds(300));
+        String out = run.output();
         System.out.println(out);
-        assertThat(run.exitValue()).as(out).isZero();
+        assertThat(run.exitCode()).as(out).isZero();
         assertThat(out).doesNotContain("FAIL");
     }
 }

@@ -17,9 +17,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** A real agent scraped over real HTTP while real cgroups are throttled, OOM-killed and write-limited. */
+@Tag("root")
 class AgentScrapeTest {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -171,6 +173,24 @@ class AgentScrapeTest {
             assertThat(health.statusCode()).isEqualTo(200);
             assertThat(health.body()).contains("\"status\":\"ok\"");
             assertThat(get(agent, "/nope").statusCode()).isEqualTo(404);
+        }
+    }
+
+    /** Micrometer's JVM and process binders: the agent's own heap, GC, threads, classes, CPU and uptime. */
+    @Test
+    void theAgentsOwnJvmIsExported() throws Exception {
+        try (TestCgroup cg = TestCgroup.create(); Agent agent = startAgent(cg.path())) {
+            System.gc(); // the agent runs in this JVM here: one collection so a GC pause has been recorded
+            PromText t = scrape(agent);
+            assertThat(t.find("jvm_memory_used_bytes", "area", "heap")).isNotEmpty()
+                    .allSatisfy(s -> assertThat(s.value()).isNotNegative());
+            assertThat(t.find("jvm_memory_used_bytes", "area", "heap").stream().mapToDouble(PromText.Sample::value)
+                    .sum()).isPositive();
+            assertThat(t.find("jvm_gc_pause_seconds_count")).as("a GC pause was recorded").isNotEmpty();
+            assertThat(t.value("jvm_threads_live_threads").orElseThrow()).isGreaterThan(1);
+            assertThat(t.value("jvm_classes_loaded_classes").orElseThrow()).isPositive();
+            assertThat(t.value("process_cpu_usage")).isPresent();
+            assertThat(t.value("process_uptime_seconds").orElseThrow()).isPositive();
         }
     }
 

@@ -2,8 +2,10 @@ package dev.corral.agent.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("unit")
 class GzipMetricsTest {
 
     @Test

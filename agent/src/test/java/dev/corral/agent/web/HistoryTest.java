@@ -6,9 +6,11 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The charts' history keeps a fixed window, marks gaps and forgets what left it. */
+@Tag("unit")
 class HistoryTest {
 
     private static float[] host(float cpu) {

@@ -1,6 +1,6 @@
 package dev.corral.exporter.discovery;
 
-import dev.corral.exporter.read.KernelText;
+import dev.corral.exporter.io.KernelText;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

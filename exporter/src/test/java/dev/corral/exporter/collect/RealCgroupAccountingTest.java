@@ -19,12 +19,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The collector against real cgroups and real kernel effects. Runs on this host's layout (hybrid here) and,
  * through the qemu harness, on a pure cgroup v2 kernel.
  */
+@Tag("root")
 class RealCgroupAccountingTest {
 
     private CgroupLayout layout;

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  * subdirectories, which kernfs (cgroupfs) guarantees and ext4 and tmpfs also keep; filesystems that do not
  * (btrfs reports 1) skip these tests. {@link RealCgroupScannerTest} covers real cgroupfs.
  */
+@Tag("unit")
 class CgroupScannerTest {
 
     @TempDir

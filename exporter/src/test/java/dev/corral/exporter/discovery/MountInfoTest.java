@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** proc(5) mountinfo: {@code id parent maj:min root mount-point options [optional...] - fstype source super-options}. */
+@Tag("unit")
 class MountInfoTest {
 
     private static List<MountInfo> mounts(String layout) {

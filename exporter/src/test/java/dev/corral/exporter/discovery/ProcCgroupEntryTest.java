@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** cgroups(7) /proc/PID/cgroup: {@code hierarchy-ID:controller-list:cgroup-path}. */
+@Tag("unit")
 class ProcCgroupEntryTest {
 
     private static List<ProcCgroupEntry> entries(String layout) {

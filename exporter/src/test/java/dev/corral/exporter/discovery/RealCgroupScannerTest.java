@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.exporter.testing.TestCgroup;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The scanner on this host's real cgroupfs, where link counts come from kernfs. */
+@Tag("root")
 class RealCgroupScannerTest {
 
     @Test

@@ -21,10 +21,12 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The labels that name foreign containers: where they go, in client_java's order and escaping. */
+@Tag("unit")
 class ContainerLabelsTest {
 
     @TempDir

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.exporter.sample.BlkioDevice;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** v1 blkio files: "MAJ:MIN Op N" lines for Read, Write, Sync, Async, Discard, Total, then "Total N". */
+@Tag("unit")
 class BlkioParserTest {
 
     /** blkio.throttle.io_service_bytes_recursive of this host's root. */

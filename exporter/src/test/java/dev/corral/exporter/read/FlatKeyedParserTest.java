@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.Limits;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** "key value" files, with contents copied from this host's v1 files and from the kernel's cgroup-v2.rst. */
+@Tag("unit")
 class FlatKeyedParserTest {
 
     /** v1 memory.stat of this host's root memory cgroup (kernel 6.18). */

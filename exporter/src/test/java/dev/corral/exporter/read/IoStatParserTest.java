@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.exporter.sample.BlkioDevice;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** v2 io.stat, one line per device: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N". */
+@Tag("unit")
 class IoStatParserTest {
 
     private static List<BlkioDevice> parse(String text) {

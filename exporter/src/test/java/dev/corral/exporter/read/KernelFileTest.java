@@ -12,10 +12,12 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Reads through libcorral-read (where it loads) and, in a child JVM, through FileChannel. */
+@Tag("unit")
 class KernelFileTest {
 
     @TempDir

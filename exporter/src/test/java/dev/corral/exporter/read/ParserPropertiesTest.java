@@ -18,6 +18,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.LongRange;
 
+@net.jqwik.api.Tag("unit")
 class ParserPropertiesTest {
 
     @Provide

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.Pressure;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** PSI: "some avg10=... avg60=... avg300=... total=USEC" and the same for "full". */
+@Tag("unit")
 class PressureParserTest {
 
     private static Pressure parse(String text) {

@@ -11,9 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** A removed cgroup must read as gone (null), so the collector keeps its last real sample. */
+@Tag("root")
 class RealCgroupReaderGoneTest {
 
     private final List<String> errors = new ArrayList<>();

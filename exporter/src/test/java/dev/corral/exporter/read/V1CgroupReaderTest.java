@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The v1 reader on fake hierarchies laid out like this host (hybrid: cpu and cpuacct apart, a cgroup2 mount
  * for PSI), with file contents copied from this host's /sys/fs/cgroup.
  */
+@Tag("unit")
 class V1CgroupReaderTest {
 
     private static final String PATH = "/docker/abc";

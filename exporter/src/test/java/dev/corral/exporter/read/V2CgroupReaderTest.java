@@ -26,10 +26,12 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The v2 reader on a fake cgroup directory with the files of a pure-v2 host (formats from cgroup-v2.rst). */
+@Tag("unit")
 class V2CgroupReaderTest {
 
     private static final String PATH = "/kubepods/pod1/c1";

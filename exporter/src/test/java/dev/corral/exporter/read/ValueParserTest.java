@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.Limits;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("unit")
 class ValueParserTest {
 
     private static long first(String text) {

@@ -7,6 +7,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.DoubleRange;
 import net.jqwik.api.constraints.LongRange;
 
+@net.jqwik.api.Tag("unit")
 class CgroupConversionsPropertiesTest {
 
     @Property

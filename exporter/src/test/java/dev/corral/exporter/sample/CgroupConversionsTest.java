@@ -3,6 +3,7 @@ package dev.corral.exporter.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -12,6 +13,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * ({@code ceil(10^((l^2 + 125 l) / 612 - 7/34))}, l = log2(shares), clamped to [2, 262144] → [1, 10000], 0 stays 0)
  * and ConvertBlkIOToIOWeightValue ({@code 1 + (w - 10) * 9999 / 990}, 0 stays 0).
  */
+@Tag("unit")
 class CgroupConversionsTest {
 
     /** runc's formula written out again, with an exact log2 for powers of two as Go's math.Log2 has. */

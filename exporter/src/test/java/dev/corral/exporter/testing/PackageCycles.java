@@ -7,6 +7,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -17,9 +18,9 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Finds package cycles in a source tree from what its files name (imports and fully qualified names, comments
- * left out), without a bytecode tool: every set of packages that reach each other (a strongly connected component
- * of more than one package) is a cycle. jdeps -verbose:package on target/classes gives the same graph.
+ * Finds package cycles in a source tree from what its files name (imports and fully qualified names; comments and
+ * string literals left out), without a bytecode tool: every set of packages that all reach each other (a strongly
+ * connected component of more than one package) is a cycle. jdeps -verbose:package on target/classes agrees.
  */
 public final class PackageCycles {
 
@@ -31,7 +32,7 @@ public final class PackageCycles {
     private PackageCycles() {
     }
 
-    /** Package -> the packages under {@code prefix} its sources name. */
+    /** Package -> the other packages under {@code prefix} its sources name. */
     public static Map<String, Set<String>> graph(Path sourceRoot, String prefix) throws IOException {
         Pattern reference = Pattern.compile(Pattern.quote(prefix) + "(?:\\.[a-z_][a-z0-9_]*)*(?=\\.(?:[A-Z]|\\*))");
         Map<String, Set<String>> graph = new TreeMap<>();
@@ -43,8 +44,9 @@ public final class PackageCycles {
                     continue;
                 }
                 String from = pkg.group(1);
-                String code = STRING.matcher(LINE_COMMENT.matcher(BLOCK_COMMENT.matcher(text).replaceAll(" "))
-                        .replaceAll(" ")).replaceAll("\"\"");
+                String code = BLOCK_COMMENT.matcher(text).replaceAll(" ");
+                code = LINE_COMMENT.matcher(code).replaceAll(" ");
+                code = STRING.matcher(code).replaceAll("\"\"");
                 Set<String> to = graph.computeIfAbsent(from, k -> new TreeSet<>());
                 Matcher m = reference.matcher(code);
                 while (m.find()) {
@@ -57,48 +59,56 @@ public final class PackageCycles {
         return graph;
     }
 
-    /** The cycles (each a sorted set of packages that all reach each other), empty when the graph is a DAG. */
+    /** The cycles (each the set of packages that all reach each other); empty when the graph has none. */
     public static List<Set<String>> cycles(Map<String, Set<String>> graph) {
-        // Tarjan's strongly connected components, iterative enough for a few dozen packages.
-        Map<String, Integer> index = new HashMap<>();
-        Map<String, Integer> low = new HashMap<>();
-        Deque<String> stack = new ArrayDeque<>();
-        Set<String> onStack = new TreeSet<>();
-        List<Set<String>> found = new ArrayList<>();
-        int[] counter = {0};
+        Tarjan t = new Tarjan(graph);
         for (String node : graph.keySet()) {
-            if (!index.containsKey(node)) {
-                connect(node, graph, index, low, stack, onStack, found, counter);
+            if (!t.index.containsKey(node)) {
+                t.connect(node);
             }
         }
-        return found;
+        return t.found;
     }
 
-    private static void connect(String v, Map<String, Set<String>> graph, Map<String, Integer> index,
-            Map<String, Integer> low, Deque<String> stack, Set<String> onStack, List<Set<String>> found, int[] counter) {
-        index.put(v, counter[0]);
-        low.put(v, counter[0]);
-        counter[0]++;
-        stack.push(v);
-        onStack.add(v);
-        for (String w : graph.getOrDefault(v, Set.of())) {
-            if (!index.containsKey(w)) {
-                connect(w, graph, index, low, stack, onStack, found, counter);
-                low.put(v, Math.min(low.get(v), low.get(w)));
-            } else if (onStack.contains(w)) {
-                low.put(v, Math.min(low.get(v), index.get(w)));
-            }
+    /** Tarjan's strongly connected components; recursion depth is at most the number of packages. */
+    private static final class Tarjan {
+        final Map<String, Set<String>> graph;
+        final Map<String, Integer> index = new HashMap<>();
+        final Map<String, Integer> low = new HashMap<>();
+        final Deque<String> stack = new ArrayDeque<>();
+        final Set<String> onStack = new HashSet<>();
+        final List<Set<String>> found = new ArrayList<>();
+        int counter;
+
+        Tarjan(Map<String, Set<String>> graph) {
+            this.graph = graph;
         }
-        if (low.get(v).equals(index.get(v))) {
-            Set<String> component = new TreeSet<>();
-            String w;
-            do {
-                w = stack.pop();
-                onStack.remove(w);
-                component.add(w);
-            } while (!w.equals(v));
-            if (component.size() > 1) {
-                found.add(component);
+
+        void connect(String v) {
+            index.put(v, counter);
+            low.put(v, counter);
+            counter++;
+            stack.push(v);
+            onStack.add(v);
+            for (String w : graph.getOrDefault(v, Set.of())) {
+                if (!index.containsKey(w)) {
+                    connect(w);
+                    low.put(v, Math.min(low.get(v), low.get(w)));
+                } else if (onStack.contains(w)) {
+                    low.put(v, Math.min(low.get(v), index.get(w)));
+                }
+            }
+            if (low.get(v).equals(index.get(v))) {
+                Set<String> component = new TreeSet<>();
+                String w;
+                do {
+                    w = stack.pop();
+                    onStack.remove(w);
+                    component.add(w);
+                } while (!w.equals(v));
+                if (component.size() > 1) {
+                    found.add(component);
+                }
             }
         }
     }

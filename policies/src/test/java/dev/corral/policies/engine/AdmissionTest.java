@@ -9,8 +9,10 @@ import dev.corral.policies.file.PolicyLoader;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("unit")
 class AdmissionTest {
 
     static final String POLICY = "{'classes':[{'name':'big','guarantees':{'cpu':1.5,'memory':'4g'},"

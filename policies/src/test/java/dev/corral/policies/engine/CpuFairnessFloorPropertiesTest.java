@@ -25,6 +25,7 @@ import net.jqwik.api.constraints.DoubleRange;
  * over all 15 on a 4-CPU host), with each busy container taken as using all it may (its cpuset, its own quota)
  * and each idle one at what it used plus what it waited for.
  */
+@net.jqwik.api.Tag("unit")
 class CpuFairnessFloorPropertiesTest {
 
     private static final int CPUS = 4;

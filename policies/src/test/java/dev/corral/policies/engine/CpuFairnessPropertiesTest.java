@@ -17,6 +17,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /** Entitlements of backlogged containers with random cpusets and weights on a 4-CPU host. */
+@net.jqwik.api.Tag("unit")
 class CpuFairnessPropertiesTest {
 
     private static final int CPUS = 4;

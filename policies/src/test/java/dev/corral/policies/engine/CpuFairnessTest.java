@@ -7,8 +7,10 @@ import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.Limits;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("unit")
 class CpuFairnessTest {
 
     static final String POLICY = "{'classes':[{'name':'hi','weight':3,'selector':{'names':['b']}},"

@@ -7,8 +7,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.corral.exporter.sample.Limits;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("unit")
 class IoFairnessTest {
 
     static final String POLICY = "{'policies':{'cpuFairness':{'enabled':false},'oomProtection':{'enabled':false},"

@@ -12,6 +12,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.DoubleRange;
 import java.util.List;
 
+@net.jqwik.api.Tag("unit")
 class MaxMinPropertiesTest {
 
     record Claim(double demand, double weight) {

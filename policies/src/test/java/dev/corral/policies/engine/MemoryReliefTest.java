@@ -7,8 +7,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.corral.exporter.sample.Limits;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("unit")
 class MemoryReliefTest {
 
     static final String POLICY = "{'classes':[{'name':'g','guarantees':{'memory':'3g'},'selector':{'names':['g']}}],"

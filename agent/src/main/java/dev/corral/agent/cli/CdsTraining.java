@@ -1,6 +1,6 @@
-package dev.corral.agent.client;
+package dev.corral.agent.cli;
 
-import dev.corral.agent.cli.CorralMain;
+import dev.corral.agent.client.QuickCli;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;

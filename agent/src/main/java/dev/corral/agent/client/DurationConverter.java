@@ -1,4 +1,4 @@
-package dev.corral.agent.cli;
+package dev.corral.agent.client;
 
 import java.time.Duration;
 import picocli.CommandLine.ITypeConverter;

@@ -1,4 +1,4 @@
-package dev.corral.exporter.read;
+package dev.corral.exporter.io;
 
 import java.io.IOException;
 import java.io.InputStream;

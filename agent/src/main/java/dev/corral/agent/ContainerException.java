@@ -1,4 +1,4 @@
-package dev.corral.agent.runtime;
+package dev.corral.agent;
 
 /** A lifecycle request that cannot be done; {@link #kind()} says why (and so which HTTP status fits). */
 public final class ContainerException extends Exception {
@@ -21,7 +21,7 @@ public final class ContainerException extends Exception {
         return kind;
     }
 
-    static ContainerException notFound(String name) {
+    public static ContainerException notFound(String name) {
         return new ContainerException(Kind.NOT_FOUND, "no container named '" + name + "'");
     }
 }

@@ -1,4 +1,4 @@
-package dev.corral.agent.cli;
+package dev.corral.agent;
 
 import picocli.CommandLine.IVersionProvider;
 
