@@ -29,7 +29,8 @@ public final class SpecValidator {
     /** The kernel's least CFS quota (cpu.cfs_quota_us, cpu.max), in microseconds per period. */
     private static final long MIN_QUOTA_MICROS = 1000;
     private static final long MAX_ID = 4_294_967_294L;
-    private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    /** A container's PATH when neither its spec nor its image gives one. */
+    public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     private final HostFacts host;
 
