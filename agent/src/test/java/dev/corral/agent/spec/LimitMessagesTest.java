@@ -36,7 +36,8 @@ class LimitMessagesTest {
     void cpusBelowTheKernelsLeastQuotaAreRefusedNotClampedBehindTheUsersBack() throws Exception {
         SpecException e = refusal("{'cpus':0.001}");
         assertThat(e.field()).isEqualTo("limits.cpu.cpus");
-        assertThat(e.problem()).startsWith("0.001 is below the kernel's minimum of 0.01");
+        assertThat(e.problem()).isEqualTo("0.001 is below the kernel's minimum of 0.01 (a CFS quota of at least 1 ms "
+                + "per 100 ms period)");
         assertThat(refusal("{'cpus':0.0001}").problem()).startsWith("0.0001 is below");
         assertThat(validate("{'cpus':0.01}").limits().cpu().quotaMicros()).isEqualTo(1000);
         // The minimum is 1 ms per period: a longer period allows less.
