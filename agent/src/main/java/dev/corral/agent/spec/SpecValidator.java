@@ -307,7 +307,8 @@ public final class SpecValidator {
             // The kernel's least CFS quota is 1 ms a period; cpusToQuotaMicros would round up to it silently
             if (Math.round(c.cpus() * period) < MIN_QUOTA_MICROS) {
                 throw new SpecException("limits.cpu.cpus", plain(c.cpus()) + " is below the kernel's minimum of "
-                        + minCpus(period) + " (a CFS quota of at least 1 ms per " + plain(period / 1000.0) + " ms period)");
+                        + minCpus(period) + " (a CFS quota of at least 1 ms per " + plain(period / 1000.0)
+                        + " ms period)");
             }
             quota = CgroupConversions.cpusToQuotaMicros(c.cpus(), period);
         } else if (quota != null) {
