@@ -12,6 +12,7 @@ import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.cgroup.ResourceLimits;
 import dev.corral.agent.spec.HostFacts;
+import dev.corral.agent.spec.LimitRefusals;
 import dev.corral.agent.spec.LimitsPatch;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecValidator;
@@ -113,7 +114,8 @@ public final class ContainerRuntime implements AutoCloseable {
         driver.ensureParent();
         Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
         HostFacts facts = new HostFacts(caps, Runtime.getRuntime().availableProcessors(),
-                driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor);
+                driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor,
+                HostTopology.onlineCpus(Path.of("/sys")), HostTopology.memoryNodes(Path.of("/sys")));
         ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
                 facts, new ContainerRootfs(ImageStore.open(stateDir)));
         // Only asked when it matters: by default a kernel without the filter fails each start with its reason.
@@ -217,7 +219,7 @@ public final class ContainerRuntime implements AutoCloseable {
             pinImage(name, spec);
         } catch (CgroupException.InvalidValue e) {
             discard(name);
-            throw new SpecException("limits", "the kernel refused a limit: " + e.getMessage());
+            throw LimitRefusals.explain(e, spec.limits());
         } catch (CgroupException e) {
             discard(name);
             throw failed("cannot create the cgroup of '" + name + "'", e);
@@ -674,7 +676,7 @@ public final class ContainerRuntime implements AutoCloseable {
             try {
                 driver.open(name).update(changes);
             } catch (CgroupException.InvalidValue | CgroupException.Busy e) {
-                throw new SpecException("limits", "the kernel refused the change: " + e.getMessage());
+                throw LimitRefusals.explain(e, patch);
             } catch (CgroupException e) {
                 throw failed("cannot update the limits of '" + name + "'", e);
             }
