@@ -84,8 +84,13 @@ public final class RunCommand extends ClientCommand {
             + "(default: the host's root, with private mounts).")
     String rootfs;
 
-    @Option(names = "--network", paramLabel = "none|host", description = "none (loopback only, the default) or host.")
+    @Option(names = "--network", paramLabel = "bridge|none|host", description = "bridge (a veth on the agent's "
+            + "bridge, an address, NAT; the agent's default), none (loopback only) or host.")
     String network;
+
+    @Option(names = {"-p", "--publish"}, paramLabel = "[IP:]HOSTPORT:PORT[/udp]", description = "Publish a container "
+            + "port on the host (bridge network); PORT alone picks a free host port (see corral port).")
+    List<String> publish = new ArrayList<>();
 
     @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "Set a label.")
     List<String> labels = new ArrayList<>();
@@ -284,8 +289,12 @@ public final class RunCommand extends ClientCommand {
         if (remove && detach) {
             throw usage("--rm needs an attached run: it cannot be combined with -d yet");
         }
-        if (network != null && !network.equals("none") && !network.equals("host")) {
-            throw usage("--network: '" + network + "' is not supported; use none or host");
+        if (network != null && !SpecValidator.NAME.matcher(network).matches()) {
+            throw usage("--network: '" + network + "' is not bridge, none, host or a network's name");
+        }
+        List<ContainerSpec.Port> ports = new ArrayList<>();
+        for (String p : publish) {
+            ports.add(PublishOption.parse(p, this::usage));
         }
         ContainerSpec.Namespaces namespaces = network == null ? null
                 : new ContainerSpec.Namespaces(null, null, null, null, network, null, null);
@@ -303,7 +312,7 @@ public final class RunCommand extends ClientCommand {
         ContainerSpec.Limits l = limits.toLimits(null, this::usage);
         return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
                 workdir, user(), hostname, labels(), rootfs, readOnly ? Boolean.TRUE : null, namespaces, l, security,
-                mounts.isEmpty() ? null : mounts, null, image);
+                mounts.isEmpty() ? null : mounts, null, image, ports.isEmpty() ? null : List.copyOf(ports));
     }
 
     private Map<String, String> environment() {
@@ -418,6 +427,6 @@ public final class RunCommand extends ClientCommand {
     private static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image());
+                s.dangerouslyAllowHostPaths(), s.image(), s.ports());
     }
 }

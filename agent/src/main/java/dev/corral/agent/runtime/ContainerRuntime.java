@@ -6,6 +6,8 @@ import dev.corral.agent.cgroup.ContainerCgroup;
 import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.image.ImageStore;
+import dev.corral.agent.network.NetworkManager;
+import dev.corral.agent.network.NetworkOptions;
 import dev.corral.agent.posix.Posix;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
@@ -55,6 +57,7 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Capabilities capabilities;
     private final SpecValidator validator;
     private final ContainerRootfs images;
+    private final NetworkManager networks;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final Set<String> live = ConcurrentHashMap.newKeySet();
     private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
@@ -72,8 +75,9 @@ public final class ContainerRuntime implements AutoCloseable {
     private volatile boolean deviceFilter = true;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
-                             HostFacts facts, ContainerRootfs images) {
+                             HostFacts facts, ContainerRootfs images, NetworkManager networks) {
         this.images = images;
+        this.networks = networks;
         this.store = store;
         this.driver = driver;
         this.shim = shim;
@@ -109,13 +113,20 @@ public final class ContainerRuntime implements AutoCloseable {
      */
     public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths,
                                         boolean allowUnrestrictedDevices) throws IOException, CgroupException {
+        return open(stateDir, driver, protectedPaths, allowUnrestrictedDevices, NetworkOptions.none());
+    }
+
+    /** @param network bridge networking ({@link NetworkOptions#none()}: containers default to none, bridge refused) */
+    public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths,
+                                        boolean allowUnrestrictedDevices, NetworkOptions network)
+            throws IOException, CgroupException {
         Files.createDirectories(stateDir);
         driver.ensureParent();
         Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
         HostFacts facts = new HostFacts(caps, Runtime.getRuntime().availableProcessors(),
                 driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor);
         ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
-                facts, new ContainerRootfs(ImageStore.open(stateDir)));
+                facts, new ContainerRootfs(ImageStore.open(stateDir)), NetworkManager.open(stateDir, network));
         // Only asked when it matters: by default a kernel without the filter fails each start with its reason.
         if (allowUnrestrictedDevices && driver.open("corral-device-probe").deviceFilterDir().isPresent()) {
             Optional<String> unloadable = rt.shim.probeDeviceFilter(DeviceRules.DEFAULT);
@@ -140,6 +151,10 @@ public final class ContainerRuntime implements AutoCloseable {
 
     public ImageStore images() {
         return images.store();
+    }
+
+    public NetworkManager networks() {
+        return networks;
     }
 
     /** Checked by every start (the policy engine's admission control). */
@@ -173,6 +188,7 @@ public final class ContainerRuntime implements AutoCloseable {
     // ---- lifecycle -------------------------------------------------------------------------------------
 
     public ContainerRecord create(ContainerSpec spec) throws SpecException, ContainerException {
+        spec = networks.withDefault(spec);
         ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         synchronized (lock(config.name())) {
             ContainerRecord created = createLocked(spec, config);
@@ -198,6 +214,15 @@ public final class ContainerRuntime implements AutoCloseable {
                 null, null, null, null, null);
         try {
             store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
+            try {
+                networks.attach(name, spec, config.hostname(), store.dir(name)); // first: a busy port refuses all
+            } catch (SpecException | IOException e) {
+                forgetRecord(name); // nothing else is made yet (a same-named cgroup may not be ours)
+                if (e instanceof SpecException se) {
+                    throw se;
+                }
+                throw failed("cannot set up the network of '" + name + "'", e);
+            }
             try {
                 driver.create(name, config.limits());
             } catch (CgroupException.Exists e) {
@@ -238,6 +263,7 @@ public final class ContainerRuntime implements AutoCloseable {
 
     /** The record only: for a refused name whose cgroup is not ours to touch. */
     private void forgetRecord(String name) {
+        networks.detach(name);
         try {
             store.delete(name);
         } catch (IOException e) {
@@ -247,6 +273,7 @@ public final class ContainerRuntime implements AutoCloseable {
 
     private void discard(String name) {
         discardCgroup(name);
+        networks.detach(name);
         try {
             store.delete(name);
             images.remove(name);
@@ -384,6 +411,9 @@ public final class ContainerRuntime implements AutoCloseable {
             Path logs = Files.createDirectories(dir.resolve("logs"));
             ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
                     dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
+            Files.write(dir.resolve("launch.conf"), networks.launchKeys(name, dir, config.namespaces().contains("mount"),
+                    config.mounts().stream().map(ContainerConfig.MountPlan::target).collect(
+                            java.util.stream.Collectors.toSet())), java.nio.file.StandardOpenOption.APPEND);
             launched = shim.launch(dir.resolve("launch.conf"));
         } catch (LaunchException e) {
             killQuietly(cgroup);
@@ -440,6 +470,7 @@ public final class ContainerRuntime implements AutoCloseable {
      * @param beforeStart called with the name once the container exists, before it starts (or null)
      */
     private ContainerRecord run(ContainerSpec spec, Consumer<String> beforeStart) throws SpecException, ContainerException {
+        spec = networks.withDefault(spec);
         ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         String name = config.name();
         synchronized (lock(name)) {
@@ -704,6 +735,7 @@ public final class ContainerRuntime implements AutoCloseable {
                     cg.killAll();
                     cg.remove();
                 }
+                networks.detach(name);
                 store.delete(name);
                 images.remove(name);
             } catch (CgroupException | IOException e) {
@@ -863,6 +895,7 @@ public final class ContainerRuntime implements AutoCloseable {
     private boolean removeExited(String name, ContainerCgroup cg) {
         try {
             cg.remove(); // a directory already gone is not an error
+            networks.detach(name);
             store.delete(name);
             images.remove(name);
             return true;
@@ -1014,6 +1047,7 @@ public final class ContainerRuntime implements AutoCloseable {
     @Override
     public void close() {
         shim.close();
+        networks.close();
         exitListener.interrupt();
         try {
             exitFiles.close();

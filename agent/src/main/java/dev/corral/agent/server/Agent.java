@@ -136,7 +136,7 @@ public final class Agent implements AutoCloseable {
         CgroupDriver driver = CgroupDriver.forLayout(CgroupLayoutDetector.detectSystem(), options.cgroupParent());
         try {
             return ContainerRuntime.open(options.stateDir(), driver, List.of(options.stateDir()),
-                    options.allowUnrestrictedDevices());
+                    options.allowUnrestrictedDevices(), options.network());
         } catch (CgroupException e) {
             throw new IOException("cannot set up the container cgroup " + options.cgroupParent() + ": "
                     + e.getMessage() + " (run as root, or pass --monitor-only)", e);
