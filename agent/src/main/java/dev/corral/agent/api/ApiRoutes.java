@@ -68,6 +68,7 @@ public final class ApiRoutes {
         Router r = Router.router(vertx);
         new ImageRoutes(vertx, runtime.images(), this).addTo(r); // before the body handler: imports stream theirs
         r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY));
+        new NetworkRoutes(runtime.networks(), this).addTo(r);
         r.post("/containers").handler(this::create);
         r.get("/containers").handler(this::list);
         r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));

@@ -1,6 +1,7 @@
 package dev.corral.agent.network;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.corral.agent.runtime.ContainerException;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.SpecException;
 import java.io.ByteArrayOutputStream;
@@ -17,26 +18,30 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bridge networking (docs/design.md, "The network"): the default network's bridge and nftables table, made on the
- * first container that needs them; each networked container's address (IPAM), published ports and /etc files,
- * from its create to its removal. The state is the containers' network.json files: rebuilt from them at start, when
- * veths and rules that belong to no container are removed. Every method is synchronized: they are short, and one
- * at a time keeps addresses and ports unique under parallel starts.
+ * Bridge networking (docs/design.md, "The network"): the networks' bridges and the agent's nftables table, made
+ * when first needed; each networked container's address (IPAM), published ports and /etc files, from its create to
+ * its removal. The state is the containers' network.json files and the networks' files: rebuilt from them at
+ * start, when veths and rules that belong to no container are removed. Every method is synchronized: they are
+ * short, and one at a time keeps addresses and ports unique under parallel starts.
  */
 public final class NetworkManager implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(NetworkManager.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}");
     static final String FILE = "network.json";
-    /** Tried in order for the default network when no subnet is given: clear of Docker's 172.17/16 and podman's. */
+    /** Tried in order when no subnet is given: clear of Docker's 172.17/16 and podman's 10.88/16 and 10.89/16. */
     static final int FIRST_CANDIDATE = Subnet.parseIp("10.77.0.0");
     static final int CANDIDATES = 20;
 
@@ -44,10 +49,10 @@ public final class NetworkManager implements AutoCloseable {
     private final Path containers;
     private final Path networksDir;
     private final Path hostResolvConf;
+    private final Map<String, Network> networks = new TreeMap<>();
     private final Map<String, Attachment> attachments = new HashMap<>();
     private final Map<String, List<NetworkChannel>> holds = new HashMap<>();
-    private Subnet subnet;
-    private boolean ready;
+    private final Set<String> ready = new HashSet<>();
 
     private NetworkManager(Path stateDir, NetworkOptions options, Path hostResolvConf) {
         this.options = options;
@@ -56,7 +61,7 @@ public final class NetworkManager implements AutoCloseable {
         this.hostResolvConf = hostResolvConf;
     }
 
-    /** Reads every container's attachment; if the bridge exists, removes stale veths and rewrites the rules. */
+    /** Reads the networks and every container's attachment; removes stale veths, rewrites the rules. */
     public static NetworkManager open(Path stateDir, NetworkOptions options) throws IOException {
         NetworkManager m = new NetworkManager(stateDir, options, Path.of("/etc/resolv.conf"));
         m.recover();
@@ -68,6 +73,17 @@ public final class NetworkManager implements AutoCloseable {
     }
 
     private synchronized void recover() throws IOException {
+        if (options.bridge() == null) {
+            return;
+        }
+        if (Files.isDirectory(networksDir)) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(networksDir, "*.json")) {
+                for (Path f : files) {
+                    Network n = JSON.readValue(f.toFile(), Network.class);
+                    networks.put(n.name(), n);
+                }
+            }
+        }
         if (Files.isDirectory(containers)) {
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(containers)) {
                 for (Path d : dirs) {
@@ -82,15 +98,19 @@ public final class NetworkManager implements AutoCloseable {
                 }
             }
         }
-        if (options.bridge() == null || !Bridge.exists(options.bridge())) {
-            return; // made with the first networked container
-        }
         Set<String> known = new HashSet<>();
         attachments.values().forEach(a -> known.add(a.veth()));
-        for (String link : Bridge.portsOf(options.bridge())) {
-            if (!known.contains(link)) {
-                LOG.info("removing {}: on {} but no container's", link, options.bridge());
-                Bridge.deleteLink(link);
+        boolean any = false;
+        for (Network n : networks.values()) {
+            if (!Bridge.exists(n.bridge())) {
+                continue; // made again with its first container
+            }
+            any = true;
+            for (String link : Bridge.portsOf(n.bridge())) {
+                if (!known.contains(link)) {
+                    LOG.info("removing {}: on {} but no container's", link, n.bridge());
+                    Bridge.deleteLink(link);
+                }
             }
         }
         for (Map.Entry<String, Attachment> e : attachments.entrySet()) {
@@ -104,7 +124,15 @@ public final class NetworkManager implements AutoCloseable {
             }
             holds.put(e.getKey(), held);
         }
-        ensureBridge();
+        if (any) {
+            for (Network n : networks.values()) {
+                if (Bridge.exists(n.bridge())) {
+                    Bridge.enableForwarding(n.bridge());
+                    ready.add(n.name());
+                }
+            }
+            applyRules();
+        }
     }
 
     /** The spec with namespaces.network filled in with this agent's default where it is silent. */
@@ -126,6 +154,165 @@ public final class NetworkManager implements AutoCloseable {
         return s.namespaces() == null || s.namespaces().network() == null ? "none" : s.namespaces().network();
     }
 
+    // ---- networks ------------------------------------------------------------------------------------
+
+    /** Every network: the default one (with the subnet it has or will have) and the user-defined ones. */
+    public synchronized List<Network> list() throws IOException {
+        if (options.bridge() == null) {
+            return List.of();
+        }
+        defaultNetwork();
+        return List.copyOf(networks.values());
+    }
+
+    public synchronized Network get(String name) throws ContainerException, IOException {
+        return network(name).orElseThrow(() -> new ContainerException(ContainerException.Kind.NOT_FOUND,
+                "no network named '" + name + "'"));
+    }
+
+    /** The containers on a network, by name (their addresses and ports). */
+    public synchronized Map<String, Attachment> containersOf(String network) {
+        Map<String, Attachment> out = new TreeMap<>();
+        attachments.forEach((c, a) -> {
+            if (a.network().equals(network)) {
+                out.put(c, a);
+            }
+        });
+        return out;
+    }
+
+    private Optional<Network> network(String name) throws IOException {
+        if (options.bridge() == null) {
+            return Optional.empty();
+        }
+        if (name.equals("bridge") || name.equals(NetworkOptions.DEFAULT_NETWORK)) {
+            return Optional.of(defaultNetwork());
+        }
+        return Optional.ofNullable(networks.get(name));
+    }
+
+    /** A user-defined network (its bridge is made with its first container). */
+    public synchronized Network create(String name, String subnet) throws SpecException, ContainerException,
+            IOException {
+        if (options.bridge() == null) {
+            throw new SpecException(null, "this agent has no bridge networking (serve --bridge)");
+        }
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new SpecException("name", "a network's name is 1-64 letters, digits, '_', '.' or '-', starting "
+                    + "with a letter or digit; not '" + name + "'");
+        }
+        if (List.of("bridge", "none", "host", NetworkOptions.DEFAULT_NETWORK).contains(name)) {
+            throw new SpecException("name", "'" + name + "' is reserved");
+        }
+        if (networks.containsKey(name)) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "a network named '" + name
+                    + "' exists already");
+        }
+        defaultNetwork();
+        Subnet s;
+        if (subnet != null) {
+            try {
+                s = Subnet.parse(subnet);
+            } catch (IllegalArgumentException e) {
+                throw new SpecException("subnet", e.getMessage());
+            }
+            for (Network n : networks.values()) {
+                if (n.parsedSubnet().overlaps(s)) {
+                    throw new SpecException("subnet", s + " overlaps " + n.subnet() + " of network '" + n.name() + "'");
+                }
+            }
+            for (Subnet r : Bridge.routedSubnets()) {
+                if (r.overlaps(s) && !ownSubnet(r)) {
+                    throw new SpecException("subnet", s + " overlaps " + r + ", which the host already routes");
+                }
+            }
+        } else {
+            s = pickSubnet();
+        }
+        Network n = Network.of(name, bridgeName(name), s, false);
+        save(n);
+        networks.put(name, n);
+        return n;
+    }
+
+    private boolean ownSubnet(Subnet routed) {
+        return networks.values().stream().anyMatch(n -> n.parsedSubnet().equals(routed));
+    }
+
+    /** Removes a network with no container on it (exited ones count: they keep their address until removed). */
+    public synchronized void remove(String name) throws ContainerException, IOException {
+        if (name.equals("bridge") || name.equals(NetworkOptions.DEFAULT_NETWORK)) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "the default network cannot be removed");
+        }
+        Network n = get(name);
+        Set<String> on = containersOf(name).keySet();
+        if (!on.isEmpty()) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "network '" + name + "' has containers: "
+                    + String.join(", ", on) + "; remove them first");
+        }
+        Bridge.deleteLink(n.bridge());
+        networks.remove(name);
+        ready.remove(name);
+        Files.deleteIfExists(networksDir.resolve(name + ".json"));
+        if (!ready.isEmpty()) {
+            applyRules();
+        }
+    }
+
+    /** A user network's bridge: 15 bytes at most, unique per agent (the default bridge's name is in the hash). */
+    String bridgeName(String network) {
+        return "cb" + hash(options.bridge() + "/" + network).substring(0, 10);
+    }
+
+    private void save(Network n) throws IOException {
+        Files.createDirectories(networksDir);
+        Path tmp = networksDir.resolve(n.name() + ".json.tmp");
+        JSON.writeValue(tmp.toFile(), n);
+        Files.move(tmp, networksDir.resolve(n.name() + ".json"), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The default network: its subnet is the bridge's, else the one given, else one picked (then recorded). */
+    private Network defaultNetwork() throws IOException {
+        Network known = networks.get(NetworkOptions.DEFAULT_NETWORK);
+        if (known != null) {
+            return known;
+        }
+        String bridge = options.bridge();
+        Subnet s;
+        if (Bridge.exists(bridge)) {
+            s = Bridge.subnetOf(bridge).orElseThrow(() -> new IOException("bridge " + bridge
+                    + " exists but has no IPv4 address; remove it (ip link del " + bridge + ") or name another"));
+        } else if (options.subnet() != null) {
+            s = Subnet.parse(options.subnet());
+            for (Subnet r : Bridge.routedSubnets()) {
+                if (r.overlaps(s)) {
+                    throw new IOException("the bridge subnet " + s + " overlaps " + r
+                            + ", which the host already routes; give another (--bridge-subnet)");
+                }
+            }
+        } else {
+            s = pickSubnet();
+        }
+        Network n = Network.of(NetworkOptions.DEFAULT_NETWORK, bridge, s, true);
+        save(n);
+        networks.put(n.name(), n);
+        return n;
+    }
+
+    private Subnet pickSubnet() throws IOException {
+        List<Subnet> taken = new ArrayList<>(Bridge.routedSubnets());
+        networks.values().forEach(n -> taken.add(n.parsedSubnet()));
+        for (int i = 0; i < CANDIDATES; i++) {
+            Subnet c = new Subnet(FIRST_CANDIDATE + (i << 16), 16);
+            if (taken.stream().noneMatch(c::overlaps)) {
+                return c;
+            }
+        }
+        throw new IOException("no free subnet among 10.77.0.0/16..10.96.0.0/16; give one");
+    }
+
+    // ---- containers ----------------------------------------------------------------------------------
+
     /**
      * Gives a container of a bridge network its address, host ports and /etc files (nothing for none and host).
      * Refuses, with nothing made, an unknown network, a bad or busy port.
@@ -134,22 +321,22 @@ public final class NetworkManager implements AutoCloseable {
      */
     public synchronized Optional<Attachment> attach(String name, ContainerSpec spec, String hostname,
                                                     Path containerDir) throws SpecException, IOException {
-        String network = networkOf(spec);
+        String networkName = networkOf(spec);
         List<ContainerSpec.Port> ports = spec.ports() == null ? List.of() : spec.ports();
-        if (network.equals("none") || network.equals("host")) {
+        if (networkName.equals("none") || networkName.equals("host")) {
             if (!ports.isEmpty()) {
-                throw new SpecException("ports", "publishing a port needs a bridge network, not '" + network + "'");
+                throw new SpecException("ports", "publishing a port needs a bridge network, not '" + networkName
+                        + "'");
             }
             return Optional.empty();
-        }
-        if (!network.equals("bridge") && !network.equals(NetworkOptions.DEFAULT_NETWORK)) {
-            throw new SpecException("namespaces.network", "no network named '" + network + "'");
         }
         if (options.bridge() == null) {
             throw new SpecException("namespaces.network", "this agent has no bridge networking (serve --bridge)");
         }
+        Network net = network(networkName).orElseThrow(() -> new SpecException("namespaces.network",
+                "no network named '" + networkName + "' (corral network ls)"));
         List<Attachment.Published> wanted = Ports.validate(ports);
-        ensureBridge();
+        ensureBridge(net);
         List<NetworkChannel> held = new ArrayList<>();
         List<Attachment.Published> published = new ArrayList<>();
         try {
@@ -167,17 +354,18 @@ public final class NetworkManager implements AutoCloseable {
                 published.add(new Attachment.Published(p.hostIp(), PortHolds.port(ch), p.containerPort(),
                         p.protocol()));
             }
-            int address = allocate();
-            Attachment a = new Attachment(NetworkOptions.DEFAULT_NETWORK, options.bridge(), Subnet.ip(address),
-                    subnet.prefix(), Subnet.ip(subnet.gateway()), Attachment.macOf(address),
-                    vethName(options.bridge(), name), List.copyOf(published));
+            Subnet subnet = net.parsedSubnet();
+            int address = allocate(net);
+            Attachment a = new Attachment(net.name(), net.bridge(), Subnet.ip(address), subnet.prefix(),
+                    net.gateway(), Attachment.macOf(address), vethName(net.bridge(), name), List.copyOf(published));
             attachments.put(name, a);
             holds.put(name, held);
             try {
                 Path tmp = containerDir.resolve(FILE + ".tmp");
                 JSON.writeValue(tmp.toFile(), a);
                 Files.move(tmp, containerDir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE);
-                EtcFiles.write(containerDir, hostname, a.address(), Map.of(), hostResolvConf);
+                EtcFiles.write(containerDir, hostname, a.address(), peers(net, name), hostResolvConf);
+                updatePeers(net, name);
                 if (!published.isEmpty()) {
                     applyRules();
                 }
@@ -194,24 +382,61 @@ public final class NetworkManager implements AutoCloseable {
         }
     }
 
-    /** The lowest free address of the subnet. */
-    private int allocate() throws IOException {
+    /** On a user-defined network, the other containers by name; none on the default network (as Docker). */
+    private Map<String, String> peers(Network net, String except) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (!net.builtin()) {
+            containersOf(net.name()).forEach((c, a) -> {
+                if (!c.equals(except)) {
+                    out.put(c, a.address());
+                }
+            });
+        }
+        return out;
+    }
+
+    /** Rewrites the /etc/hosts of the network's other containers (their bind mounts see it at once). */
+    private void updatePeers(Network net, String changed) {
+        if (net.builtin()) {
+            return;
+        }
+        containersOf(net.name()).forEach((c, a) -> {
+            if (c.equals(changed)) {
+                return;
+            }
+            Path dir = containers.resolve(c);
+            try {
+                String hostname = Files.readString(EtcFiles.dir(dir).resolve("hostname")).strip();
+                EtcFiles.writeHosts(dir, hostname, a.address(), peers(net, c));
+            } catch (IOException e) {
+                LOG.warn("cannot update /etc/hosts of {}: {}", c, e.getMessage());
+            }
+        });
+    }
+
+    /** The lowest free address of the network's subnet. */
+    private int allocate(Network net) throws IOException {
+        Subnet subnet = net.parsedSubnet();
         Set<Integer> used = new HashSet<>();
-        attachments.values().forEach(a -> used.add(Subnet.parseIp(a.address())));
+        attachments.values().stream().filter(a -> a.network().equals(net.name()))
+                .forEach(a -> used.add(Subnet.parseIp(a.address())));
         for (int ip = subnet.firstHost(); ip <= subnet.lastHost(); ip++) {
             if (!used.contains(ip)) {
                 return ip;
             }
         }
-        throw new IOException("no free address left in " + subnet);
+        throw new IOException("no free address left in " + subnet + " (network " + net.name() + ")");
     }
 
     /** The host end's name: 15 bytes at most, the same for the same container on the same bridge. */
     static String vethName(String bridge, String container) {
+        return "cv" + hash(bridge + "/" + container).substring(0, 11);
+    }
+
+    private static String hash(String s) {
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest((bridge + "/" + container)
-                    .getBytes(StandardCharsets.UTF_8));
-            return "cv" + HexFormat.of().formatHex(h).substring(0, 11);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(
+                    s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -231,7 +456,11 @@ public final class NetworkManager implements AutoCloseable {
         if (a == null) {
             return new byte[0];
         }
-        ensureBridge();
+        Network net = networks.get(a.network());
+        if (net == null) {
+            throw new IOException("the network '" + a.network() + "' of '" + name + "' is gone");
+        }
+        ensureBridge(net);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         put(out, "net_veth", a.veth());
         put(out, "net_bridge", a.bridge());
@@ -256,8 +485,9 @@ public final class NetworkManager implements AutoCloseable {
     }
 
     /**
-     * Releases the container's address and ports, removes its rules and its veth if still there. Never throws: a
-     * removal goes on, and what could not be removed is logged (and removed at the next start at the latest).
+     * Releases the container's address and ports, removes its rules and its veth if still there, and its name from
+     * its network's other containers. Never throws: a removal goes on, and what could not be removed is logged
+     * (and removed at the next start at the latest).
      */
     public synchronized void detach(String name) {
         Attachment a = attachments.remove(name);
@@ -270,6 +500,10 @@ public final class NetworkManager implements AutoCloseable {
         }
         try {
             Bridge.deleteLink(a.veth());
+            Network net = networks.get(a.network());
+            if (net != null) {
+                updatePeers(net, name);
+            }
             if (!a.ports().isEmpty()) {
                 applyRules();
             }
@@ -278,63 +512,28 @@ public final class NetworkManager implements AutoCloseable {
         }
     }
 
-    /** The default network's subnet: the bridge's, else the one recorded, given, or picked (then recorded). */
-    private Subnet subnet() throws IOException {
-        if (subnet != null) {
-            return subnet;
+    /** The bridge up with its gateway address, forwarding on and the rules in place. */
+    private void ensureBridge(Network net) throws IOException {
+        if (!Bridge.exists(net.bridge())) {
+            Bridge.create(net.bridge(), net.parsedSubnet());
+            ready.remove(net.name());
         }
-        String bridge = options.bridge();
-        Path recorded = networksDir.resolve(NetworkOptions.DEFAULT_NETWORK + ".subnet");
-        if (Bridge.exists(bridge)) {
-            subnet = Bridge.subnetOf(bridge).orElseThrow(() -> new IOException("bridge " + bridge
-                    + " exists but has no IPv4 address; remove it (ip link del " + bridge + ") or name another"));
-        } else if (Files.exists(recorded)) {
-            subnet = Subnet.parse(Files.readString(recorded).strip());
-        } else {
-            List<Subnet> routed = Bridge.routedSubnets();
-            if (options.subnet() != null) {
-                Subnet given = Subnet.parse(options.subnet());
-                for (Subnet r : routed) {
-                    if (r.overlaps(given)) {
-                        throw new IOException("the bridge subnet " + given + " overlaps " + r
-                                + ", which the host already routes; give another (--bridge-subnet)");
-                    }
-                }
-                subnet = given;
-            } else {
-                for (int i = 0; i < CANDIDATES && subnet == null; i++) {
-                    Subnet c = new Subnet(FIRST_CANDIDATE + (i << 16), 16);
-                    if (routed.stream().noneMatch(c::overlaps)) {
-                        subnet = c;
-                    }
-                }
-                if (subnet == null) {
-                    throw new IOException("no free subnet among 10.77.0.0/16..10.96.0.0/16; give one (--bridge-subnet)");
-                }
+        if (!ready.contains(net.name())) {
+            Bridge.enableForwarding(net.bridge());
+            ready.add(net.name());
+            applyRules();
+        }
+    }
+
+    /** The whole table: every network whose bridge is up, with its containers' published ports. */
+    private void applyRules() throws IOException {
+        List<NatRules.Net> nets = new ArrayList<>();
+        for (Network n : networks.values()) {
+            if (ready.contains(n.name())) {
+                nets.add(new NatRules.Net(n.bridge(), n.parsedSubnet(), containersOf(n.name()).values()));
             }
         }
-        Files.createDirectories(networksDir);
-        Files.writeString(recorded, subnet + "\n");
-        return subnet;
-    }
-
-    /** The bridge up with its gateway address, forwarding on and the rules in place. */
-    private void ensureBridge() throws IOException {
-        Subnet s = subnet();
-        if (!Bridge.exists(options.bridge())) {
-            Bridge.create(options.bridge(), s);
-            ready = false;
-        }
-        if (!ready) {
-            Bridge.enableForwarding(options.bridge());
-            applyRules();
-            ready = true;
-        }
-    }
-
-    private void applyRules() throws IOException {
-        NatRules.apply(options.table(), List.of(new NatRules.Net(options.bridge(), subnet(),
-                List.copyOf(attachments.values()))));
+        NatRules.apply(options.table(), nets);
     }
 
     /** The agent stops: its sockets holding published ports close (the next agent holds them again); rules stay. */
@@ -342,5 +541,17 @@ public final class NetworkManager implements AutoCloseable {
     public synchronized void close() {
         holds.values().forEach(PortHolds::closeAll);
         holds.clear();
+    }
+
+    /**
+     * Removes what the agent made on the host for its networks: every bridge and the nftables table. For tests and
+     * for an operator's clean-up; containers must be gone first.
+     */
+    public synchronized void removeAll() throws IOException {
+        for (Network n : networks.values()) {
+            Bridge.deleteLink(n.bridge());
+        }
+        ready.clear();
+        NatRules.delete(options.table());
     }
 }

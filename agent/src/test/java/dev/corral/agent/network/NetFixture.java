@@ -38,7 +38,8 @@ final class NetFixture implements AutoCloseable {
             Files.createDirectories(rootfs.resolve(d));
         }
         Files.copy(Path.of("/bin/busybox"), rootfs.resolve("bin/busybox"));
-        for (String a : List.of("sh", "httpd", "wget", "ip", "cat", "sleep", "hostname", "nc", "ping", "true")) {
+        for (String a : List.of("sh", "httpd", "wget", "ip", "cat", "sleep", "hostname", "nc", "ping", "true",
+                "timeout", "seq", "grep")) {
             Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
         }
         Files.writeString(rootfs.resolve("www/index.html"), "hello from corral\n");
@@ -78,9 +79,15 @@ final class NetFixture implements AutoCloseable {
         return Files.exists(log) ? Files.readString(log) : "";
     }
 
-    /** The host ends on the bridge (none once every container is removed). */
+    /** The host ends on the networks' bridges (none once every container is removed). */
     List<String> bridgePorts() throws IOException {
-        return Bridge.exists(options.bridge()) ? Bridge.portsOf(options.bridge()) : List.of();
+        List<String> out = new ArrayList<>();
+        for (Network n : runtime.networks().list()) {
+            if (Bridge.exists(n.bridge())) {
+                out.addAll(Bridge.portsOf(n.bridge()));
+            }
+        }
+        return out;
     }
 
     /** The DNAT rules in the agent's table. */
@@ -112,8 +119,7 @@ final class NetFixture implements AutoCloseable {
         } finally {
             runtime.close();
             try {
-                Bridge.deleteLink(options.bridge());
-                NatRules.delete(options.table());
+                runtime.networks().removeAll();
             } finally {
                 dev.corral.agent.image.Trees.delete(rootfs);
                 dirs.close();
