@@ -6,12 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.corral.agent.runtime.ContainerRecord;
 import dev.corral.agent.spec.SpecException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.URL;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,26 +41,6 @@ class BridgeNetworkTest {
         }
     }
 
-    /** GET from the host, retried for up to 10 s while the server starts. */
-    private static String fetch(String url) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (true) {
-            try {
-                HttpURLConnection c = (HttpURLConnection) new URL(url).openConnection();
-                c.setConnectTimeout(1000);
-                c.setReadTimeout(2000);
-                try (InputStream in = c.getInputStream()) {
-                    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                }
-            } catch (IOException e) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(100);
-            }
-        }
-    }
-
     @Test
     void aPortPublishedOnLoopbackServesTheHostAndContainersReachEachOtherByAddress() throws Exception {
         int port = freePort();
@@ -72,7 +48,7 @@ class BridgeNetworkTest {
                 + "'ports':[{'hostIp':'127.0.0.1','hostPort':" + port + ",'containerPort':80}]}"));
         Attachment a = fx.runtime.networks().attachment("web").orElseThrow();
         assertThat(a.ports()).containsExactly(new Attachment.Published("127.0.0.1", port, 80, "tcp"));
-        assertThat(fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
         assertThat(fx.bridgePorts()).containsExactly(a.veth());
 
         ContainerRecord client = fx.runToExit("{'name':'client','command':['/bin/sh','-c','cat /etc/hostname; "
@@ -182,7 +158,7 @@ class BridgeNetworkTest {
         int port = freePort();
         fx.runtime.run(fx.spec("{'name':'web','command':['/bin/httpd','-f','-p','80','-h','/www'],"
                 + "'ports':[{'hostIp':'127.0.0.1','hostPort':" + port + ",'containerPort':80}]}"));
-        assertThat(fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
         Attachment before = fx.runtime.networks().attachment("web").orElseThrow();
         String stale = "cvstale" + UUID.randomUUID().toString().substring(0, 6);
         NetFixture.sh("ip", "link", "add", stale, "master", fx.options.bridge(), "type", "veth", "peer", "name",
@@ -191,7 +167,7 @@ class BridgeNetworkTest {
         assertThat(fx.bridgePorts()).containsExactly(before.veth());
         assertThat(Bridge.exists(stale + "p")).isFalse();
         assertThat(fx.runtime.networks().attachment("web")).contains(before);
-        assertThat(fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
         // the port is held again: a host process cannot take it
         assertThatThrownBy(() -> new ServerSocket(port, 1, InetAddress.getLoopbackAddress()).close())
                 .isInstanceOf(IOException.class);

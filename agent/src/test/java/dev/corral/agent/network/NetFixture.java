@@ -105,6 +105,26 @@ final class NetFixture implements AutoCloseable {
         return out;
     }
 
+    /** GET from the host (to 127.0.0.1 or a test container's address), retried for up to 10 s while it starts. */
+    static String fetch(String url) throws Exception {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+            try {
+                java.net.HttpURLConnection c = (java.net.HttpURLConnection) new java.net.URL(url).openConnection();
+                c.setConnectTimeout(1000);
+                c.setReadTimeout(2000);
+                try (java.io.InputStream in = c.getInputStream()) {
+                    return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                }
+            } catch (IOException e) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     static String sh(String... argv) throws IOException {
         return HostCommands.run(argv);
     }
