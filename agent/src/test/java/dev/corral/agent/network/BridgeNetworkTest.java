@@ -10,7 +10,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
@@ -90,6 +89,19 @@ class BridgeNetworkTest {
         fx.runToExit("{'name':'next','command':['/bin/true']}");
         assertThat(fx.runtime.networks().attachment("next").orElseThrow().address())
                 .isEqualTo(Subnet.ip(Subnet.parse(fx.options.subnet()).firstHost()));
+    }
+
+    /** A start that fails after the veth was made (the command does not exist): nothing is left on the bridge. */
+    @Test
+    void aFailedStartLeavesNoVeth() throws Exception {
+        assertThatThrownBy(() -> fx.runtime.run(fx.spec(
+                "{'name':'nosuch','command':['/bin/no-such-command']}"))).hasMessageContaining("no-such-command");
+        assertThat(fx.bridgePorts()).isEmpty();
+        Attachment kept = fx.runtime.networks().attachment("nosuch").orElseThrow();
+        fx.runtime.remove("nosuch", false);
+        assertThat(fx.runtime.networks().attachment("nosuch")).isEmpty();
+        fx.runToExit("{'name':'reuse','command':['/bin/true']}");
+        assertThat(fx.runtime.networks().attachment("reuse").orElseThrow().address()).isEqualTo(kept.address());
     }
 
     @Test
