@@ -53,6 +53,13 @@ public final class NetworkManager implements AutoCloseable {
     private final Map<String, Attachment> attachments = new HashMap<>();
     private final Map<String, List<NetworkChannel>> holds = new HashMap<>();
     private final Set<String> ready = new HashSet<>();
+    /** Removes a veth the kernel has not removed with its netns a moment after its container's removal. */
+    private final java.util.concurrent.ScheduledExecutorService sweeper =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "corral-veth-sweeper");
+                t.setDaemon(true);
+                return t;
+            });
 
     private NetworkManager(Path stateDir, NetworkOptions options, Path hostResolvConf) {
         this.options = options;
@@ -498,8 +505,13 @@ public final class NetworkManager implements AutoCloseable {
         if (a == null) {
             return;
         }
+        if (Bridge.exists(a.veth())) {
+            // Its netns is going (the container's processes are gone) and takes the pair with it: an `ip` process
+            // here would add tens of milliseconds to every removal. Whatever is still there in a second goes then,
+            // unless a container of the same name (the same veth name) has come meanwhile.
+            sweeper.schedule(() -> sweep(a.veth()), 1, java.util.concurrent.TimeUnit.SECONDS);
+        }
         try {
-            Bridge.deleteLink(a.veth());
             Network net = networks.get(a.network());
             if (net != null) {
                 updatePeers(net, name);
@@ -509,6 +521,17 @@ public final class NetworkManager implements AutoCloseable {
             }
         } catch (IOException e) {
             LOG.warn("cleaning up the network of {} failed: {}", name, e.getMessage());
+        }
+    }
+
+    private synchronized void sweep(String veth) {
+        if (attachments.values().stream().anyMatch(a -> a.veth().equals(veth))) {
+            return;
+        }
+        try {
+            Bridge.deleteLink(veth);
+        } catch (IOException e) {
+            LOG.warn("cannot remove {}: {}", veth, e.getMessage());
         }
     }
 
@@ -539,6 +562,7 @@ public final class NetworkManager implements AutoCloseable {
     /** The agent stops: its sockets holding published ports close (the next agent holds them again); rules stay. */
     @Override
     public synchronized void close() {
+        sweeper.shutdownNow(); // the next agent removes what is left (stale veths at start)
         holds.values().forEach(PortHolds::closeAll);
         holds.clear();
     }

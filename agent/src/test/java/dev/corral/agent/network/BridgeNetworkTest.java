@@ -83,7 +83,7 @@ class BridgeNetworkTest {
         }
         assertThat(fx.runtime.list()).isEmpty();
         assertThat(fx.runtime.networks().attachment("busy")).isEmpty();
-        assertThat(fx.bridgePorts()).isEmpty();
+        assertThat(fx.bridgePortsSettled()).isEmpty();
         assertThat(fx.dnatRules()).isEmpty();
         // its address was not taken either: the next container gets the first one
         fx.runToExit("{'name':'next','command':['/bin/true']}");
@@ -96,7 +96,7 @@ class BridgeNetworkTest {
     void aFailedStartLeavesNoVeth() throws Exception {
         assertThatThrownBy(() -> fx.runtime.run(fx.spec(
                 "{'name':'nosuch','command':['/bin/no-such-command']}"))).hasMessageContaining("no-such-command");
-        assertThat(fx.bridgePorts()).isEmpty();
+        assertThat(fx.bridgePortsSettled()).isEmpty();
         Attachment kept = fx.runtime.networks().attachment("nosuch").orElseThrow();
         fx.runtime.remove("nosuch", false);
         assertThat(fx.runtime.networks().attachment("nosuch")).isEmpty();
@@ -189,7 +189,7 @@ class BridgeNetworkTest {
         assertThat(fx.runtime.networks().attachment("second").orElseThrow().address()).isNotEqualTo(before.address());
         fx.runtime.remove("web", true);
         fx.runtime.remove("second", true);
-        assertThat(fx.bridgePorts()).isEmpty();
+        assertThat(fx.bridgePortsSettled()).isEmpty();
         assertThat(fx.dnatRules()).isEmpty();
         new ServerSocket(port, 1, InetAddress.getLoopbackAddress()).close(); // released
     }

@@ -90,6 +90,20 @@ final class NetFixture implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The host ends left on the bridges once the kernel has finished with the removed containers' netns (it removes
+     * their pairs asynchronously, within milliseconds): polled for up to 5 s until none is left.
+     */
+    List<String> bridgePortsSettled() throws Exception {
+        long deadline = System.currentTimeMillis() + 5000;
+        List<String> left = bridgePorts();
+        while (!left.isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+            left = bridgePorts();
+        }
+        return left;
+    }
+
     /** The DNAT rules in the agent's table. */
     List<String> dnatRules() throws IOException {
         List<String> out = new ArrayList<>();
@@ -134,7 +148,7 @@ final class NetFixture implements AutoCloseable {
         List<String> left = new ArrayList<>();
         try {
             TestParent.removeContainers(runtime);
-            left.addAll(bridgePorts());
+            left.addAll(bridgePortsSettled());
             left.addAll(dnatRules());
         } finally {
             runtime.close();

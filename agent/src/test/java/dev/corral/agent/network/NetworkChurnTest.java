@@ -74,7 +74,7 @@ class NetworkChurnTest {
                 fx.runtime.remove("churn-" + c + "-" + i, false);
             }
         }
-        assertThat(fx.bridgePorts()).isEmpty();
+        assertThat(fx.bridgePortsSettled()).isEmpty();
 
         List<String> live = new ArrayList<>();
         for (int i = 0; i < LIVE; i++) {
