@@ -411,9 +411,12 @@ public final class ContainerRuntime implements AutoCloseable {
             Path logs = Files.createDirectories(dir.resolve("logs"));
             ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
                     dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config));
-            Files.write(dir.resolve("launch.conf"), networks.launchKeys(name, dir, config.namespaces().contains("mount"),
+            byte[] net = networks.launchKeys(name, dir, config.namespaces().contains("mount"),
                     config.mounts().stream().map(ContainerConfig.MountPlan::target).collect(
-                            java.util.stream.Collectors.toSet())), java.nio.file.StandardOpenOption.APPEND);
+                            java.util.stream.Collectors.toSet()));
+            if (net.length > 0) { // none and host: nothing more on the launch path
+                Files.write(dir.resolve("launch.conf"), net, java.nio.file.StandardOpenOption.APPEND);
+            }
             launched = shim.launch(dir.resolve("launch.conf"));
         } catch (LaunchException e) {
             killQuietly(cgroup);
