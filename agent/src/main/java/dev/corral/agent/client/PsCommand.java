@@ -48,6 +48,7 @@ public final class PsCommand extends ClientCommand {
             query.append(query.length() == 0 ? '?' : '&').append(param).append('=').append(CorralClient.enc(value));
         }
         JsonNode list = client.get("/v1/containers" + query);
+        long now = System.currentTimeMillis(); // ages as of the answer, not of the ports' request after it
         List<JsonNode> containers = new ArrayList<>();
         list.forEach(containers::add);
         containers.sort(Comparator.comparingLong((JsonNode c) -> c.path("createdAtMillis").asLong()).reversed());
@@ -58,7 +59,7 @@ public final class PsCommand extends ClientCommand {
                 out().println(SpecParser.JSON.writeValueAsString(c));
             }
         } else {
-            out().print(table(containers, System.currentTimeMillis(), NetworkCommand.portsByContainer(client)));
+            out().print(table(containers, now, NetworkCommand.portsByContainer(client)));
         }
         out().flush();
         return 0;
