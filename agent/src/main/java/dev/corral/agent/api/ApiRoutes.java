@@ -67,6 +67,7 @@ public final class ApiRoutes {
         Router r = Router.router(vertx);
         new ImageRoutes(vertx, runtime.images(), this).addTo(r); // before the body handler: imports stream theirs
         r.route().handler(new RawBody(MAX_BODY)); // JSON whatever the content type says (docs/api.md)
+        new NetworkRoutes(runtime.networks(), this).addTo(r);
         r.post("/containers").handler(this::create);
         r.get("/containers").handler(this::list);
         r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));

@@ -22,7 +22,8 @@ public final class CorralMain {
             dev.corral.agent.client.UnpauseCommand.class, dev.corral.agent.client.RmCommand.class,
             dev.corral.agent.client.LogsCommand.class, dev.corral.agent.client.WaitCommand.class,
             dev.corral.agent.client.EventsCommand.class, dev.corral.agent.client.InfoCommand.class,
-            dev.corral.agent.client.ImageCommand.class, CommandLine.HelpCommand.class);
+            dev.corral.agent.client.ImageCommand.class, dev.corral.agent.client.NetworkCommand.class,
+            dev.corral.agent.client.PortCommand.class, CommandLine.HelpCommand.class);
 
     /** {@code corral --host X ps}: the client subcommands read these (docs/cli.md). */
     @CommandLine.Mixin

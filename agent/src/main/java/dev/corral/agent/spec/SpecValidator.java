@@ -81,10 +81,11 @@ public final class SpecValidator {
         addIf(namespaces, "uts", ns.uts());
         addIf(namespaces, "ipc", ns.ipc());
         String network = ns.network() == null ? "none" : ns.network();
-        if (!network.equals("none") && !network.equals("host")) {
-            throw new SpecException("namespaces.network", "must be 'none' or 'host', not '" + printable(network) + "'");
+        if (!NAME.matcher(network).matches()) { // a network's name, or bridge, none, host (NetworkManager checks it)
+            throw new SpecException("namespaces.network", "must be bridge, none, host or a network's name, not '"
+                    + printable(network) + "'");
         }
-        if (network.equals("none")) {
+        if (!network.equals("host")) {
             namespaces.add("net");
         }
         if (Boolean.TRUE.equals(ns.cgroup())) {
