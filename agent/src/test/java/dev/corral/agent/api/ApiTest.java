@@ -110,7 +110,7 @@ class ApiTest {
                 "wait");
         assertThat(fx.unix(GET, "/v1/containers/w", null).status()).isEqualTo(404);
         // rm without wait (docker run -d --rm): the daemon removes it at its exit, nobody waiting
-        assertThat(fx.unix(POST, "/v1/containers?start=true&rm=true", spec("{'name':'w','command':['true']}")).status())
+        assertThat(fx.unix(POST, "/v1/containers?start=true&rm=true", spec("{" + HOST + "'name':'w','command':['true']}")).status())
                 .isEqualTo(201);
         for (int i = 0; i < 500 && fx.unix(GET, "/v1/containers/w", null).status() != 404; i++) {
             Thread.sleep(20);

@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import static dev.corral.agent.testing.TestRoots.HOST_JSON;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -40,7 +41,7 @@ class RequestBodyTest {
 
     /** A spec of about {@code bytes}: one long argument (it is only created, nothing runs). */
     private static String spec(String name, int bytes) {
-        return "{\"name\":\"" + name + "\",\"command\":[\"true\",\"" + "x".repeat(bytes) + "\"]}";
+        return "{" + HOST_JSON + "\"name\":\"" + name + "\",\"command\":[\"true\",\"" + "x".repeat(bytes) + "\"]}";
     }
 
     @Test

@@ -174,19 +174,19 @@ class ClientExitCodesTest {
     void runExitsAsDockerRunAndAnUnknownCommandIsOneLine() {
         daemon.answer(400, "{\"error\":\"cannot start 'x': exec nosuchcmd: No such file or directory\","
                 + "\"field\":\"command\",\"exitCode\":127}");
-        Cli.Result r = Cli.run("run", "-d", "nosuchcmd");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "-d", "nosuchcmd");
         assertThat(r.code()).as(r.toString()).isEqualTo(127);
         assertThat(r.errLines()).singleElement().asString().contains("nosuchcmd: No such file or directory");
         daemon.answer(400, "{\"error\":\"cannot start 'x': exec /etc: Permission denied\",\"field\":\"command\","
                 + "\"exitCode\":126}");
-        assertThat(Cli.run("run", "/etc").code()).isEqualTo(126);
+        assertThat(Cli.run("run", HOST_FLAG, "/etc").code()).isEqualTo(126);
         daemon.answer(400, "{\"error\":\"no image 'nosuch:latest'; see corral image ls\",\"field\":\"image\"}");
         r = Cli.run("run", "--image", "nosuch", "true");
         assertThat(r.code()).as("a missing image: 125").isEqualTo(125);
         daemon.answer(500, "{\"error\":\"cannot start 'x': fork the command: Resource temporarily unavailable\"}");
-        assertThat(Cli.run("run", "true").code()).isEqualTo(125);
+        assertThat(Cli.run("run", HOST_FLAG, "true").code()).isEqualTo(125);
         int before = daemon.requests.size();
-        r = Cli.run("run", "--bogus", "true");
+        r = Cli.run("run", HOST_FLAG, "--bogus", "true");
         assertThat(r.code()).as("run's flags: 125 too").isEqualTo(125);
         assertThat(r.errLines()).singleElement().asString().contains("--bogus");
         assertThat(daemon.requests).hasSize(before);
@@ -220,7 +220,7 @@ class ClientExitCodesTest {
                 req.response().setStatusCode(404).end("{\"error\":\"unexpected " + uri + "\"}");
             }
         });
-        Cli.Result r = Cli.run("run", "--rm", "--name", "job", "sh", "-c", "echo out; exit 7");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "--rm", "--name", "job", "sh", "-c", "echo out; exit 7");
         assertThat(r.code()).as(r.toString()).isEqualTo(7);
         assertThat(r.out()).isEqualTo("out\n");
         assertThat(daemon.requests.subList(0, 3)).extracting(q -> q.method() + " " + q.uri()).containsExactly(
