@@ -231,7 +231,7 @@ class ClientExitCodesTest {
                 .isEqualTo("DELETE /v1/containers/job?force=true");
 
         daemon.requests.clear();
-        r = Cli.run("run", "-d", "--rm", "--name", "job", "true");
+        r = Cli.run("run", HOST_FLAG, "-d", "--rm", "--name", "job", "true");
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(daemon.requests).extracting(FakeDaemon.Request::uri)
                 .containsExactly("/v1/containers?start=true&rm=true");
