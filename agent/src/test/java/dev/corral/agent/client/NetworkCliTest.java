@@ -62,7 +62,7 @@ class NetworkCliTest {
             Cli.Result byName = Cli.run("run", "--rm", "--rootfs", rootfs.toString(), "--network", "blue", "wget",
                     "-q", "-O", "-", "http://web/");
             assertThat(byName.code()).as(byName.toString()).isZero();
-            assertThat(byName.out()).isEqualTo("hello\n");
+            assertThat(byName.out()).as(byName.toString()).isEqualTo("hello\n");
             Cli.Result busy = Cli.run("run", "-d", "--rootfs", rootfs.toString(), "-p", "127.0.0.1:" + port + ":80",
                     "httpd", "-f");
             assertThat(busy.code()).isNotZero();
