@@ -106,7 +106,8 @@ bench_thread_ticks() {
 bench_runtime_flags() {
   bench_runtime_parent "$1"
   mkdir -p "$2"
-  BENCH_RUNTIME_FLAGS="--state-dir $2 --cgroup-parent /$1 --socket $2/corral.sock"
+  # --default-network none: the launch figures are of the plain launch (a bridge network is measured apart)
+  BENCH_RUNTIME_FLAGS="--state-dir $2 --cgroup-parent /$1 --socket $2/corral.sock --default-network none"
 }
 
 bench_runtime_parent() { # name: the parent cgroup an agent's runtime makes, in every hierarchy, removed on exit

@@ -51,7 +51,8 @@ launch_start_daemons() {
     mkdir -p "$work/$name"
     cp "${v#*=}" "$work/$name/corral.jar"
     CORRAL_JAR="$work/$name/corral.jar" "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/$name/state" \
-      --cgroup-parent "$parent-$name" --socket "$work/$name/corral.sock" --interval 1s >"$work/$name/agent.log" 2>&1 &
+      --cgroup-parent "$parent-$name" --socket "$work/$name/corral.sock" --interval 1s --default-network none \
+      >"$work/$name/agent.log" 2>&1 &
     agent_pids+=($!)
     variants+=("$name")
   done

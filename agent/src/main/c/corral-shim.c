@@ -30,7 +30,8 @@
  *   status  init -> monitor   records: 'F' about to fork (or, without init, exec) the command, 'E' the
  *                             launch failed (the caller was told), 'S' the command's wait status (with
  *                             init only; without, the monitor's own wait status of the command is it)
- *   sync    monitor -> init   one byte once uid_map/gid_map are written (user namespace only)
+ *   sync    monitor -> init   one byte once uid_map/gid_map are written and eth0 is made (user namespace or
+ *                             bridge network only)
  *   execerr command -> init   one byte if the exec failed; EOF alone means it succeeded
  */
 #define _GNU_SOURCE
@@ -61,6 +62,8 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
+
+#include "corral-net.h"
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -122,6 +125,8 @@ struct config {
     int log_max_files;
     const char *device_cgroup; /* cgroup v2: attach the device filter built from device_rule here */
     struct strv device_rule;
+    /* bridge networking (corral-net.c): the host end's name, its bridge, eth0's MAC, address/prefix, gateway */
+    const char *net_veth, *net_bridge, *net_mac, *net_address, *net_gateway;
 };
 
 static struct config cfg;
@@ -580,6 +585,18 @@ static void parse_config(const char *path)
             set_once(key, &cfg.device_cgroup, v);
         } else if (strcmp(key, "device_rule") == 0) {
             strv_push(&cfg.device_rule, v);
+        } else if (strcmp(key, "net_veth") == 0) {
+            if (strlen(v) == 0 || strlen(v) >= IFNAMSIZ)
+                fail_config("net_veth: not an interface name: \"%s\"", v);
+            set_once(key, &cfg.net_veth, v);
+        } else if (strcmp(key, "net_bridge") == 0) {
+            set_once(key, &cfg.net_bridge, v);
+        } else if (strcmp(key, "net_mac") == 0) {
+            set_once(key, &cfg.net_mac, v);
+        } else if (strcmp(key, "net_address") == 0) {
+            set_once(key, &cfg.net_address, v);
+        } else if (strcmp(key, "net_gateway") == 0) {
+            set_once(key, &cfg.net_gateway, v);
         } else {
             fail_config("unknown key \"%s\"", key);
         }
@@ -607,6 +624,11 @@ static void parse_config(const char *path)
         fail_config("\"ns user\" needs uid_map and gid_map");
     if (!user && (cfg.uid_map.n || cfg.gid_map.n))
         fail_config("uid_map and gid_map need \"ns user\"");
+    int net = !!cfg.net_veth + !!cfg.net_bridge + !!cfg.net_mac + !!cfg.net_address + !!cfg.net_gateway;
+    if (net != 0 && net != 5)
+        fail_config("net_veth, net_bridge, net_mac, net_address and net_gateway go together");
+    if (net && !(cfg.clone_flags & CLONE_NEWNET))
+        fail_config("net_veth needs \"ns net\"");
     if (!cfg.cwd)
         cfg.cwd = "/";
 }
@@ -1166,9 +1188,9 @@ static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
             _exit(1); /* the monitor failed and reports it */
         close(sync_fd);
         /* Become the namespace's root (mapped) before the rest of the setup. */
-        if (setresgid(0, 0, 0) < 0)
+        if ((cfg.clone_flags & CLONE_NEWUSER) && setresgid(0, 0, 0) < 0)
             fail_errno(errno, "setgid 0 in the user namespace");
-        if (setresuid(0, 0, 0) < 0)
+        if ((cfg.clone_flags & CLONE_NEWUSER) && setresuid(0, 0, 0) < 0)
             fail_errno(errno, "setuid 0 in the user namespace");
     }
 
@@ -1180,6 +1202,11 @@ static _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
         setup_mounts();
     if (cfg.clone_flags & CLONE_NEWNET)
         loopback_up();
+    if (cfg.net_veth) { /* the monitor made eth0 before the sync byte */
+        char msg[MSG_MAX];
+        if (net_setup_eth0(cfg.net_address, cfg.net_gateway, msg, sizeof msg) < 0)
+            fail_msg(msg);
+    }
     if (cfg.init && !(cfg.clone_flags & CLONE_NEWPID))
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); /* still reap the command's orphans */
     set_credentials();
@@ -1438,8 +1465,8 @@ static _Noreturn void run_monitor(int report_w)
 
     int sp[2], syncp[2] = {-1, -1};
     xpipe(sp, "status");
-    if (cfg.clone_flags & CLONE_NEWUSER)
-        xpipe(syncp, "user namespace sync");
+    if ((cfg.clone_flags & CLONE_NEWUSER) || cfg.net_veth)
+        xpipe(syncp, "user namespace or network sync");
 
     sigset_t init_set, old_set;
     init_sigset(&init_set);
@@ -1482,7 +1509,13 @@ static _Noreturn void run_monitor(int report_w)
     }
     if (syncp[0] >= 0) {
         close(syncp[0]);
-        write_id_maps(pid);
+        if (cfg.clone_flags & CLONE_NEWUSER)
+            write_id_maps(pid);
+    }
+    if (cfg.net_veth) {
+        char msg[MSG_MAX];
+        if (net_make_veth(cfg.net_veth, cfg.net_bridge, cfg.net_mac, pid, msg, sizeof msg) < 0)
+            fail_msg(msg); /* kills init: its netns, and with it anything made, goes */
     }
     char pidbuf[16];
     snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);

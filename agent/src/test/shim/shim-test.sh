@@ -70,7 +70,7 @@ if [ -n "${CORRAL_SHIM:-}" ]; then
   shim=$CORRAL_SHIM
 else
   shim=$work/corral-shim
-  cc -O2 -Wall -Wextra -Werror -std=gnu11 -o "$shim" "$src" || { echo "shim-test: compile failed" >&2; exit 1; }
+  cc -O2 -Wall -Wextra -Werror -std=gnu11 -o "$shim" "$src" "$here/../../main/c/corral-net.c" || { echo "shim-test: compile failed" >&2; exit 1; }
 fi
 
 # busybox-static: the rootfs of the pivot_root tests, and its `ip` for the network checks.

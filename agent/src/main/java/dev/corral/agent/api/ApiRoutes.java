@@ -18,7 +18,6 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +71,8 @@ public final class ApiRoutes {
     public Router router() {
         Router r = Router.router(vertx);
         new ImageRoutes(vertx, runtime.images(), this).addTo(r); // before the body handler: imports stream theirs
-        r.route().handler(BodyHandler.create(false).setBodyLimit(MAX_BODY));
+        r.route().handler(new RawBody(MAX_BODY)); // JSON whatever the content type says (docs/api.md)
+        new NetworkRoutes(runtime.networks(), this).addTo(r);
         r.post("/containers").handler(this::create);
         r.get("/containers").handler(this::list);
         r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));
@@ -419,7 +419,7 @@ public final class ApiRoutes {
     }
 
     private static byte[] bodyBytes(RoutingContext ctx) {
-        return ctx.body() == null || ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        return RawBody.of(ctx);
     }
 
     private static String name(RoutingContext ctx) throws SpecException {

@@ -20,7 +20,10 @@ final class CgroupFiles {
         }
         String message = "write '" + value.strip() + "' to " + file + ": " + Posix.get().strerror(errno) + " ("
                 + Posix.errnoName(errno) + ")";
-        if (errno == Errno.EINVAL.intValue() || errno == Errno.ERANGE.intValue()) {
+        // v1 cpuset answers EACCES for CPUs or nodes its parent does not have: a bad value, not a permission
+        boolean cpusetOutsideParent = errno == Errno.EACCES.intValue()
+                && file.getFileName().toString().startsWith("cpuset.");
+        if (errno == Errno.EINVAL.intValue() || errno == Errno.ERANGE.intValue() || cpusetOutsideParent) {
             throw new CgroupException.InvalidValue(message, file, value, null);
         }
         if (errno == Errno.EBUSY.intValue()) {

@@ -103,6 +103,18 @@ public final class ServeCommand implements Callable<Integer> {
             + "container_info as container_label_<KEY>; repeatable (default: none, so cardinality stays bounded).")
     List<String> containerLabels = new java.util.ArrayList<>();
 
+    @Option(names = "--bridge", paramLabel = "NAME", defaultValue = "corral0", description = "The default network's "
+            + "bridge, made with the first container on it (default: ${DEFAULT-VALUE}; nftables table inet corral).")
+    String bridge;
+
+    @Option(names = "--bridge-subnet", paramLabel = "CIDR", description = "Its IPv4 subnet (default: the first of "
+            + "10.77.0.0/16, 10.78.0.0/16, ... that no route of the host overlaps).")
+    String bridgeSubnet;
+
+    @Option(names = "--default-network", paramLabel = "bridge|none|host", defaultValue = "bridge",
+            description = "The network of a container whose spec names none (default: ${DEFAULT-VALUE}).")
+    String defaultNetwork;
+
     @Override
     public Integer call() throws Exception {
         List<String> roots;
@@ -138,11 +150,12 @@ public final class ServeCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--policy: " + e.getMessage());
             }
         }
+        dev.corral.agent.network.NetworkOptions network = networkOptions();
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), roots, interval, retention, rescanEvery);
         AgentOptions.RuntimeOptions runtime = monitorOnly ? null
                 : new AgentOptions.RuntimeOptions(stateDir.normalize(), parent, socket.toAbsolutePath(),
                         tokenFile != null ? tokenFile.toAbsolutePath() : stateDir.normalize().resolve("api-token"),
-                        allowUnrestrictedDevices);
+                        allowUnrestrictedDevices, network);
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -165,5 +178,24 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("corral: shutting down");
         }
         return 0;
+    }
+
+    private dev.corral.agent.network.NetworkOptions networkOptions() {
+        if (!bridge.matches("[a-zA-Z][a-zA-Z0-9_-]{0,14}")) {
+            throw new ParameterException(spec.commandLine(), "--bridge: '" + bridge + "' is not an interface name "
+                    + "(1-15 letters, digits, '_' or '-')");
+        }
+        if (bridgeSubnet != null) {
+            try {
+                dev.corral.agent.network.Subnet.parse(bridgeSubnet);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--bridge-subnet: " + e.getMessage());
+            }
+        }
+        if (!List.of("bridge", "none", "host").contains(defaultNetwork)) {
+            throw new ParameterException(spec.commandLine(), "--default-network: '" + defaultNetwork
+                    + "' is not bridge, none or host");
+        }
+        return new dev.corral.agent.network.NetworkOptions(bridge, bridgeSubnet, defaultNetwork);
     }
 }

@@ -51,6 +51,7 @@ public final class PsCommand extends ClientCommand {
             query.append(query.length() == 0 ? '?' : '&').append(param).append('=').append(CorralClient.enc(value));
         }
         JsonNode list = client.get("/v1/containers" + query);
+        long now = System.currentTimeMillis(); // ages as of the answer, not of the ports' request after it
         List<JsonNode> containers = new ArrayList<>();
         list.forEach(containers::add);
         containers.sort(Comparator.comparingLong((JsonNode c) -> c.path("createdAtMillis").asLong()).reversed());
@@ -67,7 +68,7 @@ public final class PsCommand extends ClientCommand {
                 out().println(ClientJson.write(c));
             }
         } else {
-            out().print(table(containers, System.currentTimeMillis()));
+            out().print(table(containers, now, NetworkCommand.portsByContainer(client)));
         }
         out().flush();
         return 0;
@@ -116,8 +117,13 @@ public final class PsCommand extends ClientCommand {
     }
 
     static String table(List<JsonNode> containers, long now) {
+        return table(containers, now, java.util.Map.of());
+    }
+
+    /** @param ports published ports by container name (NetworkCommand.portsByContainer) */
+    static String table(List<JsonNode> containers, long now, java.util.Map<String, List<String>> ports) {
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"NAME", "COMMAND", "CREATED", "STATUS", "PID"});
+        rows.add(new String[] {"NAME", "COMMAND", "CREATED", "STATUS", "PORTS", "PID"});
         for (JsonNode c : containers) {
             List<String> argv = new ArrayList<>();
             c.path("spec").path("command").forEach(a -> argv.add(a.asText()));
@@ -125,7 +131,8 @@ public final class PsCommand extends ClientCommand {
             String state = c.path("state").asText();
             rows.add(new String[] {c.path("name").asText(), "\"" + Formats.truncate(String.join(" ", argv), 30) + "\"",
                     c.has("createdAtMillis") ? Formats.ago(c.path("createdAtMillis").asLong(), now) : "",
-                    status(c, now), pid.isIntegralNumber() && (state.equals("running") || state.equals("paused"))
+                    status(c, now), String.join(", ", ports.getOrDefault(c.path("name").asText(), List.of())),
+                    pid.isIntegralNumber() && (state.equals("running") || state.equals("paused"))
                     ? pid.asText() : ""});
         }
         return Formats.table(rows);

@@ -104,8 +104,13 @@ public final class RunCommand extends ClientCommand {
             + "token hidden. A container needs --image or --rootfs.")
     String rootfs;
 
-    @Option(names = "--network", paramLabel = "none|host", description = "none (loopback only, the default) or host.")
+    @Option(names = "--network", paramLabel = "bridge|none|host", description = "bridge (a veth on the agent's "
+            + "bridge, an address, NAT; the agent's default), none (loopback only) or host.")
     String network;
+
+    @Option(names = {"-p", "--publish"}, paramLabel = "[IP:]HOSTPORT:PORT[/udp]", description = "Publish a container "
+            + "port on the host (bridge network); PORT alone picks a free host port (see corral port).")
+    List<String> publish = new ArrayList<>();
 
     @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "Set a label.")
     List<String> labels = new ArrayList<>();
@@ -359,8 +364,12 @@ public final class RunCommand extends ClientCommand {
             throw usage("--name: '" + containerName + "' is not a valid name: use 1-64 letters, digits, '_', '.' "
                     + "or '-', starting with a letter or digit");
         }
-        if (network != null && !network.equals("none") && !network.equals("host")) {
-            throw usage("--network: '" + network + "' is not supported; use none or host");
+        if (network != null && !SpecValidator.NAME.matcher(network).matches()) {
+            throw usage("--network: '" + network + "' is not bridge, none, host or a network's name");
+        }
+        List<ContainerSpec.Port> ports = new ArrayList<>();
+        for (String p : publish) {
+            ports.add(PublishOption.parse(p, this::usage));
         }
         ContainerSpec.Namespaces namespaces = network == null ? null
                 : new ContainerSpec.Namespaces(null, null, null, null, network, null, null);
@@ -381,7 +390,8 @@ public final class RunCommand extends ClientCommand {
                 : allowHostPaths && ContainerConfig.HOST.equals(rootfs) ? Boolean.FALSE : null;
         return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
                 workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
-                mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image, init ? Boolean.TRUE : null);
+                mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image,
+                init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports));
     }
 
     private Map<String, String> environment() {
@@ -496,6 +506,6 @@ public final class RunCommand extends ClientCommand {
     private static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports());
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.corral.agent.ContainerException;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecParser;
+import dev.corral.agent.spec.SpecValidator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -173,16 +175,25 @@ public final class ImageStore {
         return commit(image, staged);
     }
 
+    /**
+     * A root filesystem tar has no config: it gets what `docker import` gives, created at the import (as
+     * `image ls` shows it), and a config with the default PATH and working directory "/" (no command: the
+     * container's spec gives one). The id digests that config without the time, so the same tarball imported
+     * again is the same image (and keeps its first import time).
+     */
     private Image importRootfs(Path file, String ref, Path staging) throws IOException, BadArchiveException {
         Path dest = staging.resolve("layer-0");
         Checked c;
         try (InputStream in = Files.newInputStream(file)) {
             c = readLayer(in, dest, "the root filesystem tar");
         }
-        String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},\"rootfs\":{\"type\":\"layers\","
+        String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH="
+                + SpecValidator.DEFAULT_PATH + "\"],\"WorkingDir\":\"/\"},\"rootfs\":{\"type\":\"layers\","
                 + "\"diff_ids\":[\"sha256:" + c.diffHex + "\"]}}";
+        long now = System.currentTimeMillis();
         Image image = new Image("sha256:" + Digests.sha256Hex(config.getBytes(StandardCharsets.UTF_8)), names(ref),
-                List.of("sha256:" + c.diffHex), c.bytes, null, System.currentTimeMillis(), ImageConfig.EMPTY);
+                List.of("sha256:" + c.diffHex), c.bytes, Instant.ofEpochMilli(now).toString(), now,
+                ImageConfig.of(ImageArchive.JSON.readTree(config).path("config")));
         return commit(image, List.of(new Staged(c.diffHex, dest, c.bytes)));
     }
 

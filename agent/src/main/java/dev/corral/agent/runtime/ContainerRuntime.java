@@ -7,12 +7,15 @@ import dev.corral.agent.cgroup.ContainerCgroup;
 import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.image.ImageStore;
+import dev.corral.agent.network.NetworkManager;
+import dev.corral.agent.network.NetworkOptions;
 import dev.corral.agent.posix.Posix;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.cgroup.ResourceLimits;
 import dev.corral.agent.spec.HostFacts;
+import dev.corral.agent.spec.LimitRefusals;
 import dev.corral.agent.spec.LimitsPatch;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecValidator;
@@ -56,6 +59,7 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Capabilities capabilities;
     private final SpecValidator validator;
     private final ContainerRootfs images;
+    private final NetworkManager networks;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final Set<String> live = ConcurrentHashMap.newKeySet();
     private final Map<String, List<CompletableFuture<ContainerRecord>>> waiters = new ConcurrentHashMap<>();
@@ -73,8 +77,9 @@ public final class ContainerRuntime implements AutoCloseable {
     private volatile boolean deviceFilter = true;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
-                             HostFacts facts, ContainerRootfs images) {
+                             HostFacts facts, ContainerRootfs images, NetworkManager networks) {
         this.images = images;
+        this.networks = networks;
         this.store = store;
         this.driver = driver;
         this.shim = shim;
@@ -110,13 +115,21 @@ public final class ContainerRuntime implements AutoCloseable {
      */
     public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths,
                                         boolean allowUnrestrictedDevices) throws IOException, CgroupException {
+        return open(stateDir, driver, protectedPaths, allowUnrestrictedDevices, NetworkOptions.none());
+    }
+
+    /** @param network bridge networking ({@link NetworkOptions#none()}: containers default to none, bridge refused) */
+    public static ContainerRuntime open(Path stateDir, CgroupDriver driver, List<Path> protectedPaths,
+                                        boolean allowUnrestrictedDevices, NetworkOptions network)
+            throws IOException, CgroupException {
         Files.createDirectories(stateDir);
         driver.ensureParent();
         Capabilities caps = Capabilities.ofKernel(Path.of("/proc"));
         HostFacts facts = new HostFacts(caps, Runtime.getRuntime().availableProcessors(),
-                driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor);
+                driver.supportsMemoryHigh(), protectedPaths, BlockDevices::majorMinor,
+                HostTopology.onlineCpus(Path.of("/sys")), HostTopology.memoryNodes(Path.of("/sys")));
         ContainerRuntime rt = new ContainerRuntime(new StateStore(stateDir), driver, Shim.install(stateDir), caps,
-                facts, new ContainerRootfs(ImageStore.open(stateDir)));
+                facts, new ContainerRootfs(ImageStore.open(stateDir)), NetworkManager.open(stateDir, network));
         // Only asked when it matters: by default a kernel without the filter fails each start with its reason.
         if (allowUnrestrictedDevices && driver.open("corral-device-probe").deviceFilterDir().isPresent()) {
             Optional<String> unloadable = rt.shim.probeDeviceFilter(DeviceRules.DEFAULT);
@@ -141,6 +154,10 @@ public final class ContainerRuntime implements AutoCloseable {
 
     public ImageStore images() {
         return images.store();
+    }
+
+    public NetworkManager networks() {
+        return networks;
     }
 
     /** Checked by every start (the policy engine's admission control). */
@@ -179,6 +196,7 @@ public final class ContainerRuntime implements AutoCloseable {
 
     /** @param autoRemove removed once it exits or fails to start, as docker's --rm ({@link ContainerRecord#autoRemove}) */
     public ContainerRecord create(ContainerSpec spec, boolean autoRemove) throws SpecException, ContainerException {
+        spec = networks.withDefault(spec);
         ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         synchronized (lock(config.name())) {
             ContainerRecord created = createLocked(spec, config, autoRemove);
@@ -205,6 +223,15 @@ public final class ContainerRuntime implements AutoCloseable {
         try {
             store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
             try {
+                networks.attach(name, spec, config.hostname(), store.dir(name)); // first: a busy port refuses all
+            } catch (SpecException | IOException e) {
+                forgetRecord(name); // nothing else is made yet (a same-named cgroup may not be ours)
+                if (e instanceof SpecException se) {
+                    throw se;
+                }
+                throw failed("cannot set up the network of '" + name + "'", e);
+            }
+            try {
                 driver.create(name, config.limits());
             } catch (CgroupException.Exists e) {
                 try {
@@ -218,7 +245,7 @@ public final class ContainerRuntime implements AutoCloseable {
             pinImage(name, spec);
         } catch (CgroupException.InvalidValue e) {
             discard(name);
-            throw new SpecException("limits", "the kernel refused a limit: " + e.getMessage());
+            throw LimitRefusals.explain(e, spec.limits());
         } catch (CgroupException e) {
             discard(name);
             throw failed("cannot create the cgroup of '" + name + "'", e);
@@ -244,6 +271,7 @@ public final class ContainerRuntime implements AutoCloseable {
 
     /** The record only: for a refused name whose cgroup is not ours to touch. */
     private void forgetRecord(String name) {
+        networks.detach(name);
         try {
             store.delete(name);
         } catch (IOException e) {
@@ -253,6 +281,7 @@ public final class ContainerRuntime implements AutoCloseable {
 
     private void discard(String name) {
         discardCgroup(name);
+        networks.detach(name);
         try {
             store.delete(name);
             images.remove(name);
@@ -391,6 +420,12 @@ public final class ContainerRuntime implements AutoCloseable {
             ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
                     dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config),
                     Boolean.TRUE.equals(record.spec().init()));
+            byte[] net = networks.launchKeys(name, dir, config.namespaces().contains("mount"),
+                    config.mounts().stream().map(ContainerConfig.MountPlan::target).collect(
+                            java.util.stream.Collectors.toSet()));
+            if (net.length > 0) { // none and host: nothing more on the launch path
+                Files.write(dir.resolve("launch.conf"), net, java.nio.file.StandardOpenOption.APPEND);
+            }
             launched = shim.launch(dir.resolve("launch.conf"));
         } catch (LaunchException e) {
             killQuietly(cgroup);
@@ -459,6 +494,7 @@ public final class ContainerRuntime implements AutoCloseable {
      */
     private ContainerRecord run(ContainerSpec spec, boolean autoRemove, Consumer<String> beforeStart)
             throws SpecException, ContainerException {
+        spec = networks.withDefault(spec);
         ContainerConfig config = validator.validate(withImageDefaults(spec, null));
         String name = config.name();
         synchronized (lock(name)) {
@@ -675,7 +711,7 @@ public final class ContainerRuntime implements AutoCloseable {
             try {
                 driver.open(name).update(changes);
             } catch (CgroupException.InvalidValue | CgroupException.Busy e) {
-                throw new SpecException("limits", "the kernel refused the change: " + e.getMessage());
+                throw LimitRefusals.explain(e, patch);
             } catch (CgroupException e) {
                 throw failed("cannot update the limits of '" + name + "'", e);
             }
@@ -758,6 +794,7 @@ public final class ContainerRuntime implements AutoCloseable {
                     cg.killAll();
                     cg.remove();
                 }
+                networks.detach(name);
                 store.delete(name);
                 images.remove(name);
             } catch (CgroupException | IOException e) {
@@ -919,6 +956,7 @@ public final class ContainerRuntime implements AutoCloseable {
     private boolean removeExited(String name, ContainerCgroup cg) {
         try {
             cg.remove(); // a directory already gone is not an error
+            networks.detach(name);
             store.delete(name);
             images.remove(name);
             return true;
@@ -1106,5 +1144,6 @@ public final class ContainerRuntime implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         exitListener.interrupt(); // if it is still busy after all
+        networks.close(); // last: an exit or auto-removal finishing above still detaches its network
     }
 }

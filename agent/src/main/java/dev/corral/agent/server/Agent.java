@@ -199,7 +199,7 @@ public final class Agent implements AutoCloseable {
         try {
             // What no container may see: a bind may not expose them, a host root has them masked.
             return ContainerRuntime.open(options.stateDir(), driver, protectedPaths(options),
-                    options.allowUnrestrictedDevices());
+                    options.allowUnrestrictedDevices(), options.network());
         } catch (CgroupException e) {
             throw new IOException("cannot set up the container cgroup " + options.cgroupParent() + ": "
                     + e.getMessage() + " (run as root, or pass --monitor-only)", e);

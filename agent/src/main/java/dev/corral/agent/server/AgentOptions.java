@@ -1,5 +1,6 @@
 package dev.corral.agent.server;
 
+import dev.corral.agent.network.NetworkOptions;
 import dev.corral.exporter.ExporterConfig;
 import java.nio.file.Path;
 
@@ -54,9 +55,16 @@ public record AgentOptions(String httpHost, int httpPort, ExporterConfig exporte
      * @param tokenFile    the bearer token TCP API clients must send (made on first start)
      * @param allowUnrestrictedDevices on a cgroup v2 kernel that cannot load the BPF device filter, run containers
      *                     without device restriction instead of refusing to start them
+     * @param network      bridge networking (serve's --bridge...), or NetworkOptions.none()
      */
     public record RuntimeOptions(Path stateDir, String cgroupParent, Path socket, Path tokenFile,
-                                 boolean allowUnrestrictedDevices) {
+                                 boolean allowUnrestrictedDevices, NetworkOptions network) {
+
+        /** Without bridge networking: containers default to none (NetworkOptions.none()). */
+        public RuntimeOptions(Path stateDir, String cgroupParent, Path socket, Path tokenFile,
+                              boolean allowUnrestrictedDevices) {
+            this(stateDir, cgroupParent, socket, tokenFile, allowUnrestrictedDevices, NetworkOptions.none());
+        }
 
         public static RuntimeOptions in(Path stateDir, String cgroupParent) {
             return new RuntimeOptions(stateDir, cgroupParent, stateDir.resolve("corral.sock"),

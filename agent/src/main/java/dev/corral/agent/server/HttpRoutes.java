@@ -70,8 +70,7 @@ final class HttpRoutes {
         });
         router.get("/healthz").handler(ctx -> health(ctx, exporter, interval));
         // Failures that happen before a route answers (body too large, no route) still get a JSON error.
-        router.errorHandler(400, ctx -> ApiError.send(ctx, 400, "the request could not be read (a form body?); "
-                + "send JSON", null));
+        router.errorHandler(400, ctx -> ApiError.send(ctx, 400, "the request could not be read", null));
         router.errorHandler(404, ctx -> ApiError.send(ctx, 404, "no such route: " + ctx.request().path(), null));
         router.errorHandler(405, ctx -> ApiError.send(ctx, 405, "method not allowed", null));
         router.errorHandler(413, ctx -> ApiError.send(ctx, 413, "the request body is too large", null));

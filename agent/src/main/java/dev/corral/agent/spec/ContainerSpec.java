@@ -17,20 +17,33 @@ import java.util.Map;
  *                                  config gives defaults for command, env, workingDir and user
  * @param init                     true: a small init (corral-init) is PID 1, reaps orphans and forwards signals to
  *                                  the command, as Docker's --init; by default the command itself is PID 1
+ * @param ports                    published ports (bridge networks only), Docker's -p
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
                             User user, String hostname, Map<String, String> labels, String rootfs,
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
-                            List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init) {
+                            List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
+                            List<Port> ports) {
 
-    /** Without init (the default). */
+    /** Without init (the default) and without published ports. */
     public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
                          String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null);
+    }
+
+    /**
+     * Docker's {@code -p [hostIp:]hostPort:containerPort[/protocol]}.
+     *
+     * @param hostIp   the host address it is published on; null for every address of the host
+     * @param hostPort null or 0 for a free port the agent picks
+     * @param protocol "tcp" (the default) or "udp"
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Port(String hostIp, Integer hostPort, Integer containerPort, String protocol) {
     }
 
     /** @param additionalGids supplementary groups */
@@ -38,7 +51,11 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
     public record User(Long uid, Long gid, List<Long> additionalGids) {
     }
 
-    /** @param network "none" (a new network namespace with loopback up, the default) or "host" */
+    /**
+     * @param network "bridge" (the agent's default network: a veth on its bridge, an address, NAT), a network's
+     *                name, "none" (a new network namespace with loopback up) or "host"; null for the agent's
+     *                default (serve --default-network: bridge, or none where the agent has no bridge networking)
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Namespaces(Boolean pid, Boolean mount, Boolean uts, Boolean ipc, String network,
                              UserNamespace user, Boolean cgroup) {

@@ -3,6 +3,7 @@ package dev.corral.agent.spec;
 import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.cgroup.ResourceLimits;
 import dev.corral.exporter.sample.CgroupConversions;
+import dev.corral.exporter.sample.CpuSet;
 import dev.corral.exporter.sample.Limits;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,8 +26,11 @@ public final class SpecValidator {
     private static final Pattern OCTAL_MODE = Pattern.compile("[0-7]{3,4}");
     /** Docker refuses less; below this a container cannot even start a shell reliably. */
     public static final long MIN_MEMORY = 6L << 20;
+    /** The kernel's least CFS quota (cpu.cfs_quota_us, cpu.max), in microseconds per period. */
+    private static final long MIN_QUOTA_MICROS = 1000;
     private static final long MAX_ID = 4_294_967_294L;
-    private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    /** A container's PATH when neither its spec nor its image gives one. */
+    public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     private final HostFacts host;
 
@@ -77,10 +81,11 @@ public final class SpecValidator {
         addIf(namespaces, "uts", ns.uts());
         addIf(namespaces, "ipc", ns.ipc());
         String network = ns.network() == null ? "none" : ns.network();
-        if (!network.equals("none") && !network.equals("host")) {
-            throw new SpecException("namespaces.network", "must be 'none' or 'host', not '" + printable(network) + "'");
+        if (!NAME.matcher(network).matches()) { // a network's name, or bridge, none, host (NetworkManager checks it)
+            throw new SpecException("namespaces.network", "must be bridge, none, host or a network's name, not '"
+                    + printable(network) + "'");
         }
-        if (network.equals("none")) {
+        if (!network.equals("host")) {
             namespaces.add("net");
         }
         if (Boolean.TRUE.equals(ns.cgroup())) {
@@ -312,11 +317,17 @@ public final class SpecValidator {
             if (period == null) {
                 period = CgroupConversions.DEFAULT_CPU_PERIOD_MICROS;
             }
+            // The kernel's least CFS quota is 1 ms a period; cpusToQuotaMicros would round up to it silently
+            if (Math.round(c.cpus() * period) < MIN_QUOTA_MICROS) {
+                throw new SpecException("limits.cpu.cpus", plain(c.cpus()) + " is below the kernel's minimum of "
+                        + minCpus(period) + " (a CFS quota of at least 1 ms per " + plain(period / 1000.0)
+                        + " ms period)");
+            }
             quota = CgroupConversions.cpusToQuotaMicros(c.cpus(), period);
         } else if (quota != null) {
             if (quota == -1) {
                 quota = Limits.UNLIMITED;
-            } else if (quota < 1000) {
+            } else if (quota < MIN_QUOTA_MICROS) {
                 throw new SpecException("limits.cpu.quota", "must be at least 1000 microseconds (or -1 for none)");
             }
         }
@@ -329,15 +340,34 @@ public final class SpecValidator {
         if (c.weight() != null && (c.weight() < 1 || c.weight() > 10_000)) {
             throw new SpecException("limits.cpu.weight", "must be between 1 and 10000");
         }
-        cpuList(c.cpusetCpus(), "limits.cpu.cpusetCpus");
-        cpuList(c.cpusetMems(), "limits.cpu.cpusetMems");
+        cpuList(c.cpusetCpus(), "limits.cpu.cpusetCpus", host.onlineCpus(), "CPUs");
+        cpuList(c.cpusetMems(), "limits.cpu.cpusetMems", host.memoryNodes(), "memory nodes");
         return new ResourceLimits.Cpu(quota, period, c.shares(), c.weight(), c.cpusetCpus(), c.cpusetMems());
     }
 
-    private static void cpuList(String list, String field) throws SpecException {
-        if (list != null && !CPU_LIST.matcher(list).matches()) {
+    private static void cpuList(String list, String field, CpuSet host, String what) throws SpecException {
+        if (list == null) {
+            return;
+        }
+        if (!CPU_LIST.matcher(list).matches()) {
             throw new SpecException(field, "'" + printable(list) + "' is not a list like 0-3,5");
         }
+        if (host != null) {
+            CpuSet wanted = CpuSet.parse(list);
+            if (wanted == null || !wanted.intersect(host).equals(wanted)) {
+                throw new SpecException(field, "'" + list + "': this host has " + what + " " + host);
+            }
+        }
+    }
+
+    /** The least cpus a period allows, e.g. 0.01 for 100 ms. */
+    private static String minCpus(long periodMicros) {
+        return plain((double) MIN_QUOTA_MICROS / periodMicros);
+    }
+
+    /** 0.0001, not 1.0E-4. */
+    private static String plain(double v) {
+        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 
     private ResourceLimits.Io io(ContainerSpec.Io io) throws SpecException {

@@ -35,7 +35,7 @@ class AgentKillIT {
     private Process serve(Path state, String parent) throws Exception {
         Process p = new ProcessBuilder(CORRAL.toString(), "serve", "--listen", "127.0.0.1:0", "--state-dir",
                 state.toString(), "--cgroup-parent", parent, "--socket", state.resolve("corral.sock").toString(),
-                "--cgroup-root", parent).redirectErrorStream(true).redirectOutput(state.resolveSibling(
+                "--cgroup-root", parent, "--default-network", "none").redirectErrorStream(true).redirectOutput(state.resolveSibling(
                         state.getFileName() + ".log").toFile()).start();
         long deadline = System.currentTimeMillis() + 60_000;
         while (System.currentTimeMillis() < deadline) {

@@ -41,7 +41,7 @@ class ServeProcessIT {
         Path state = java.nio.file.Files.createTempDirectory("corral-test-serve");
         String parent = "/corral-test-" + java.util.UUID.randomUUID().toString().substring(0, 8);
         Process p = corral("serve", "--listen", "127.0.0.1:0", "--state-dir", state.toString(), "--socket",
-                state.resolve("corral.sock").toString(), "--cgroup-parent", parent);
+                state.resolve("corral.sock").toString(), "--cgroup-parent", parent, "--default-network", "none");
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             Pattern serving = Pattern.compile("serving on http://127\\.0\\.0\\.1:(\\d+)");

@@ -181,7 +181,12 @@ class ClientArgumentsTest {
 
     @Test
     void otherRunChecks() {
-        assertThatThrownBy(() -> runSpec("--network", "bridge", "x")).hasMessageContaining("none or host");
+        assertThatThrownBy(() -> runSpec("--network", "no/such", "x")).hasMessageContaining("bridge, none, host");
+        assertThatThrownBy(() -> runSpec("-p", "80:http", "x")).hasMessageContaining("-p: '80:http'");
+        assertThatThrownBy(() -> runSpec("-p", "70000:80", "x")).hasMessageContaining("not 1-65535");
+        assertThat(runSpec("-p", "127.0.0.1:8080:80", "-p", "53/udp", "-p", ":81", "x").ports()).containsExactly(
+                new ContainerSpec.Port("127.0.0.1", 8080, 80, null), new ContainerSpec.Port(null, null, 53, "udp"),
+                new ContainerSpec.Port(null, null, 81, null));
         assertThatThrownBy(() -> runSpec("-u", "nobody", "x")).hasMessageContaining("UID[:GID]");
         assertThatThrownBy(() -> runSpec("--name", "bad/name", "x")).hasMessageContaining("not a valid name");
         assertThatThrownBy(() -> runSpec("--cpus", "0", "x")).hasMessageContaining("--cpus");
@@ -239,7 +244,7 @@ class ClientArgumentsTest {
                 List.of("run", "--tmpfs", "/t:size=huge", "true"),
                 List.of("run", "-m", "256m", "--memory-swap", "128m", "true"),
                 List.of("run", "--cpus", "many", "true"),
-                List.of("run", "--network", "bridge", "true"),
+                List.of("run", "--network", "no/such", "true"),
                 List.of("run", "-v", "relative:/x", "true"),
                 List.of("run", "--image", "alpine", "--rootfs", "/srv/root", "true"),
                 List.of("image"),

@@ -270,7 +270,7 @@ class ClientExitCodesTest {
         assertThat(r.code()).isZero();
         assertThat(daemon.requests.get(0).uri()).isEqualTo("/v1/containers?all=true&label=tier%3Dweb&state=exited");
         assertThat(r.out().lines().toList()).hasSize(3);
-        assertThat(r.out().lines().toList().get(0)).matches("NAME +COMMAND +CREATED +STATUS +PID");
+        assertThat(r.out().lines().toList().get(0)).matches("NAME +COMMAND +CREATED +STATUS +PORTS +PID");
         assertThat(r.out().lines().toList().get(1)).startsWith("new ").contains("\"sleep 60\"").contains("5 seconds ago")
                 .contains("Up 5 seconds").endsWith("4242");
         assertThat(r.out().lines().toList().get(2)).startsWith("old ").contains("2 hours ago")

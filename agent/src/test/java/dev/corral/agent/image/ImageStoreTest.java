@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.corral.agent.posix.Posix;
+import dev.corral.agent.spec.SpecParser;
+import dev.corral.agent.spec.SpecValidator;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -184,6 +187,14 @@ class ImageStoreTest {
         assertThat(store.importArchive(tar, "plain:again").id()).as("the same content is the same image")
                 .isEqualTo(image.id());
         assertThat(store.get("plain:again").names()).containsExactly("plain:latest", "plain:again");
+        // No config in a rootfs: created is the import time (what image ls shows), and the config has defaults.
+        assertThat(Instant.parse(image.created()).toEpochMilli()).isEqualTo(image.importedAtMillis());
+        assertThat(store.get("plain:again").created()).as("kept at a re-import").isEqualTo(image.created());
+        assertThat(image.config().env()).containsExactly("PATH=" + SpecValidator.DEFAULT_PATH);
+        assertThat(image.config().workingDir()).isEqualTo("/");
+        assertThat(image.config().cmd()).isNull();
+        String inspected = SpecParser.JSON.writeValueAsString(store.get("plain"));
+        assertThat(inspected).doesNotContain("\"created\":null").doesNotContain("\"config\":{}");
     }
 
     // ---- hostile archives ------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ public final class CgroupCollector implements AutoCloseable {
     private final ReadBuffer buffer = new ReadBuffer(16 * 1024);
     private final Map<String, CgroupReader> open = new HashMap<>();
     private final Map<String, CgroupSample> gone = new HashMap<>();
+    // The last OOM-kill count read per live cgroup; kept while a read of it fails, so a retry does not count again
+    private final Map<String, Long> oomKillsSeen = new HashMap<>();
+    private boolean baselined;
     private final List<CollectorListener> listeners = new CopyOnWriteArrayList<>();
     private volatile Snapshot latest = Snapshot.EMPTY;
     private long cycles;
@@ -101,7 +104,7 @@ public final class CgroupCollector implements AutoCloseable {
         addHostPressure(live);
         Snapshot previous = latest;
         Snapshot current = new Snapshot(now, live, retire(previous, live, now));
-        countOomKills(previous, current);
+        countOomKills(current);
         latest = current;
         for (CollectorListener l : listeners) {
             l.collected(previous, current);
@@ -164,22 +167,35 @@ public final class CgroupCollector implements AutoCloseable {
             }
         }
         gone.keySet().removeAll(live.keySet());
-        gone.values().removeIf(s -> now - s.timestampMillis() > retentionMillis);
+        for (Iterator<CgroupSample> it = gone.values().iterator(); it.hasNext(); ) {
+            CgroupSample s = it.next();
+            if (now - s.timestampMillis() > retentionMillis) {
+                it.remove();
+                stats.forgotten(s.path());
+            }
+        }
         return gone;
     }
 
-    private void countOomKills(Snapshot previous, Snapshot current) {
+    /**
+     * Counts the OOM kills since the last cycle. A cgroup first seen after the first cycle was made while the agent
+     * watched: every kill it reports happened since, in its first interval (the common case of a limit set too
+     * low), and counts. On the first cycle the counts are only a baseline: those kills predate the agent.
+     */
+    private void countOomKills(Snapshot current) {
+        oomKillsSeen.keySet().retainAll(current.live().keySet());
         for (CgroupSample now : current.liveSamples()) {
-            CgroupSample before = previous.live().get(now.path());
-            if (before == null || before.memory() == null || now.memory() == null) {
+            long is = now.memory() == null ? Absent.VALUE : now.memory().oomKills();
+            if (Absent.is(is)) {
                 continue;
             }
-            long was = before.memory().oomKills();
-            long is = now.memory().oomKills();
-            if (!Absent.is(was) && !Absent.is(is) && is > was) {
-                stats.oomKills(now.path(), is - was);
+            Long was = oomKillsSeen.put(now.path(), is);
+            long since = was != null ? was : baselined ? 0 : is;
+            if (is > since) {
+                stats.oomKills(now.path(), is - since);
             }
         }
+        baselined = true;
     }
 
     @Override

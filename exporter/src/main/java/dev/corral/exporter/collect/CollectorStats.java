@@ -14,7 +14,14 @@ public interface CollectorStats {
     default void readError(Path file, Exception cause) {
     }
 
-    /** A cgroup's OOM-kill count went up by {@code delta} between two cycles. */
+    /**
+     * A cgroup's OOM-kill count went up by {@code delta} between two cycles, or was {@code delta} when the cgroup
+     * was first seen after the first cycle.
+     */
     default void oomKills(String cgroupPath, long delta) {
+    }
+
+    /** A removed cgroup's retention ended: what is kept about it can go. */
+    default void forgotten(String cgroupPath) {
     }
 }

@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -22,6 +24,7 @@ public final class SelfMetrics implements CollectorStats {
     private final Timer collection;
     private final Counter readErrors;
     private final AtomicInteger watched = new AtomicInteger();
+    private final Map<String, Counter> oomKills = new ConcurrentHashMap<>();
 
     public SelfMetrics(MeterRegistry registry, ContainerNames names, String version, CgroupMode mode) {
         this.registry = registry;
@@ -52,7 +55,17 @@ public final class SelfMetrics implements CollectorStats {
 
     @Override
     public void oomKills(String cgroupPath, long delta) {
-        Counter.builder("corral.oom.kills").description("OOM kills seen by the agent, kept after the cgroup is gone")
-                .tag("id", cgroupPath).tag("name", names.nameOf(cgroupPath)).register(registry).increment(delta);
+        oomKills.computeIfAbsent(cgroupPath, p -> Counter.builder("corral.oom.kills")
+                .description("OOM kills seen by the agent, kept for the retention after the cgroup is gone")
+                .tag("id", p).tag("name", names.nameOf(p)).register(registry)).increment(delta);
+    }
+
+    /** Its OOM-kill series goes with the cgroup's other retained series (one series per cgroup ever seen grew). */
+    @Override
+    public void forgotten(String cgroupPath) {
+        Counter c = oomKills.remove(cgroupPath);
+        if (c != null) {
+            registry.remove(c);
+        }
     }
 }

@@ -96,6 +96,36 @@ class RealCgroupAccountingTest {
         assertThat(errors).isEmpty();
     }
 
+    /** A limit set too low: the kill comes before the collector ever read the cgroup, and still counts. */
+    @Test
+    void anOomKillBeforeTheCgroupsFirstCycleIsCounted() throws Exception {
+        List<String> kills = new ArrayList<>();
+        try (TestCgroup parent = TestCgroup.create()) {
+            CgroupCollector collector = new CgroupCollector(layout, HostPaths.system(), List.of(parent.path()),
+                    Duration.ofMinutes(5), 1, System::currentTimeMillis, new CollectorStats() {
+                        @Override
+                        public void oomKills(String cgroupPath, long delta) {
+                            kills.add(cgroupPath + " +" + delta);
+                        }
+                    });
+            collector.collect(); // the agent's first cycle, before the container exists
+            if (layout.mode() == CgroupMode.V2) {
+                parent.write("", "cgroup.subtree_control", "+memory");
+            }
+            TestCgroup child = parent.child("tight");
+            child.limitMemory(16L << 20);
+            Process hog = child.start(Workloads.allocate(64));
+            assertThat(hog.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(hog.exitValue()).as("dd killed by SIGKILL").isEqualTo(128 + 9);
+
+            Snapshot first = collector.collect();
+            assertThat(first.live().get(child.path()).memory().oomKills()).isEqualTo(1);
+            assertThat(kills).contains(child.path() + " +1");
+            collector.close();
+        }
+        assertThat(errors).isEmpty();
+    }
+
     @Test
     void directWritesUnderAWriteLimitAreAccountedPerDevice() throws Exception {
         String device = Workloads.writeDevice();

@@ -1,0 +1,88 @@
+package dev.corral.agent.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.corral.agent.image.Trees;
+import dev.corral.agent.network.NetworkOptions;
+import dev.corral.agent.server.Agent;
+import dev.corral.agent.server.AgentOptions;
+import dev.corral.agent.testing.TestParent;
+import dev.corral.exporter.ExporterConfig;
+import dev.corral.exporter.discovery.HostPaths;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+
+/** corral network, run -p/--network, port and ps's PORTS against a real agent with a bridge of its own. */
+class NetworkCliTest {
+
+    @Test
+    void networksPublishedPortsAndNamesFromTheCli() throws Exception {
+        TestParent dirs = new TestParent("corral-test-netcli");
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        NetworkOptions net = new NetworkOptions("cn" + UUID.randomUUID().toString().substring(0, 8),
+                "10." + rnd.nextInt(180, 220) + "." + rnd.nextInt(256) + ".0/24", "bridge");
+        Path rootfs = Files.createTempDirectory("corral-netcli-rootfs");
+        for (String d : List.of("bin", "etc", "www", "proc", "dev", "sys", "tmp")) {
+            Files.createDirectories(rootfs.resolve(d));
+        }
+        Files.copy(Path.of("/bin/busybox"), rootfs.resolve("bin/busybox"));
+        for (String a : List.of("sh", "httpd", "wget")) {
+            Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
+        }
+        Files.writeString(rootfs.resolve("www/index.html"), "hello\n");
+        Agent agent = Agent.start(new AgentOptions("127.0.0.1", 0, new ExporterConfig(HostPaths.system(),
+                List.of(dirs.path), Duration.ofMillis(500), Duration.ofMinutes(5), 1), new AgentOptions.RuntimeOptions(
+                dirs.stateDir, dirs.path, dirs.stateDir.resolve("corral.sock"), dirs.stateDir.resolve("api-token"),
+                false, net)));
+        Cli.environment(Map.of("CORRAL_HOST", "unix://" + dirs.stateDir.resolve("corral.sock")));
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        String subnet = "10." + rnd.nextInt(220, 250) + "." + rnd.nextInt(256) + ".0/24";
+        try {
+            assertThat(Cli.ok("network", "create", "--subnet", subnet, "blue").out()).isEqualTo("blue\n");
+            assertThat(Cli.ok("network", "ls", "-q").out()).isEqualTo("blue\ncorral\n");
+            assertThat(Cli.ok("network", "ls").out()).containsPattern("(?m)^blue +cb[0-9a-f]{10} +"
+                    + subnet.replace(".", "\\.") + " ");
+            assertThat(Cli.ok("run", "-d", "--name", "web", "--rootfs", rootfs.toString(), "--network", "blue",
+                    "-p", "127.0.0.1:" + port + ":80", "httpd", "-f", "-p", "80", "-h", "/www").out())
+                    .isEqualTo("web\n");
+            assertThat(Cli.ok("port", "web").out()).isEqualTo("80/tcp -> 127.0.0.1:" + port + "\n");
+            assertThat(Cli.ok("ps").out()).containsPattern("(?m)^web .* Up .* 127\\.0\\.0\\.1:" + port
+                    + "->80/tcp +\\d+$");
+            Cli.Result byName = Cli.run("run", "--rm", "--rootfs", rootfs.toString(), "--network", "blue", "wget",
+                    "-q", "-O", "-", "http://web/");
+            assertThat(byName.code()).as(byName.toString()).isZero();
+            assertThat(byName.out()).as(byName.toString()).isEqualTo("hello\n");
+            Cli.Result busy = Cli.run("run", "-d", "--rootfs", rootfs.toString(), "-p", "127.0.0.1:" + port + ":80",
+                    "httpd", "-f");
+            assertThat(busy.code()).isNotZero();
+            assertThat(busy.err()).contains("ports[0]").contains("127.0.0.1 is not free");
+            Cli.Result inUse = Cli.run("network", "rm", "blue");
+            assertThat(inUse.code()).isEqualTo(1);
+            assertThat(inUse.err()).contains("has containers: web");
+            Cli.ok("rm", "-f", "web");
+            assertThat(Cli.ok("network", "rm", "blue").out()).isEqualTo("blue\n");
+            assertThat(Cli.ok("network", "ls", "-q").out()).isEqualTo("corral\n");
+        } finally {
+            Cli.realEnvironment();
+            try {
+                TestParent.removeContainers(agent.runtime().orElseThrow());
+                agent.runtime().orElseThrow().networks().removeAll();
+            } finally {
+                agent.close();
+                Trees.delete(rootfs);
+                dirs.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package dev.corral.agent.network;
+
+import dev.corral.agent.cgroup.CgroupDriver;
+import dev.corral.agent.runtime.ContainerRecord;
+import dev.corral.agent.runtime.ContainerRuntime;
+import dev.corral.agent.spec.ContainerSpec;
+import dev.corral.agent.spec.SpecParser;
+import dev.corral.agent.testing.TestParent;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A runtime with bridge networking on a bridge and subnet of its own (cn + random hex, a random 10.x.y.0/24), and a
+ * busybox rootfs (httpd, wget, ip). {@link #close()} removes the containers, then checks that nothing of the network
+ * is left on the bridge, and removes the bridge and the nftables table.
+ */
+final class NetFixture implements AutoCloseable {
+
+    final TestParent dirs;
+    final NetworkOptions options;
+    final Path rootfs;
+    ContainerRuntime runtime;
+
+    NetFixture() throws Exception {
+        dirs = new TestParent("corral-net-test");
+        String bridge = "cn" + UUID.randomUUID().toString().substring(0, 8);
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        String subnet = "10." + r.nextInt(180, 220) + "." + r.nextInt(0, 256) + ".0/24";
+        options = new NetworkOptions(bridge, subnet, "bridge");
+        rootfs = Files.createTempDirectory("corral-net-rootfs");
+        for (String d : List.of("bin", "etc", "www", "tmp", "proc", "dev", "sys")) {
+            Files.createDirectories(rootfs.resolve(d));
+        }
+        Files.copy(Path.of("/bin/busybox"), rootfs.resolve("bin/busybox"));
+        for (String a : List.of("sh", "httpd", "wget", "ip", "cat", "sleep", "hostname", "nc", "ping", "true",
+                "timeout", "seq", "grep")) {
+            Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
+        }
+        Files.writeString(rootfs.resolve("www/index.html"), "hello from corral\n");
+        runtime = open();
+    }
+
+    ContainerRuntime open() throws Exception {
+        return ContainerRuntime.open(dirs.stateDir, CgroupDriver.forLayout(dirs.layout, dirs.path),
+                List.of(dirs.stateDir), false, options);
+    }
+
+    /** An agent that died: stops watching without touching containers, then a new one opens the same state. */
+    ContainerRuntime restart() throws Exception {
+        runtime.close();
+        runtime = open();
+        return runtime;
+    }
+
+    /** A spec on the busybox rootfs; json with ' for ". */
+    ContainerSpec spec(String json) throws Exception {
+        String withRoot = json.replace('\'', '"').replaceFirst("\\{", "{\"rootfs\":\"" + rootfs + "\",");
+        return SpecParser.parse(withRoot.getBytes());
+    }
+
+    ContainerRecord runToExit(String json) throws Exception {
+        ContainerRecord r = runtime.run(spec(json));
+        return runtime.waitFor(r.name()).get(60, TimeUnit.SECONDS);
+    }
+
+    String stdout(String name) throws IOException {
+        Path log = runtime.logDir(name).resolve("stdout.log");
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    String stderr(String name) throws IOException {
+        Path log = runtime.logDir(name).resolve("stderr.log");
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    /** The host ends on the networks' bridges (none once every container is removed). */
+    List<String> bridgePorts() throws IOException {
+        List<String> out = new ArrayList<>();
+        for (Network n : runtime.networks().list()) {
+            if (Bridge.exists(n.bridge())) {
+                out.addAll(Bridge.portsOf(n.bridge()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The host ends left on the bridges once the kernel has finished with the removed containers' netns (it removes
+     * their pairs asynchronously, within milliseconds): polled for up to 5 s until none is left.
+     */
+    List<String> bridgePortsSettled() throws Exception {
+        long deadline = System.currentTimeMillis() + 5000;
+        List<String> left = bridgePorts();
+        while (!left.isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(50);
+            left = bridgePorts();
+        }
+        return left;
+    }
+
+    /** The DNAT rules in the agent's table. */
+    List<String> dnatRules() throws IOException {
+        List<String> out = new ArrayList<>();
+        try {
+            for (String line : HostCommands.run("nft", "list", "table", "inet", options.table()).split("\n")) {
+                if (line.contains("dnat")) {
+                    out.add(line.strip());
+                }
+            }
+        } catch (IOException e) {
+            // no table: no rules
+        }
+        return out;
+    }
+
+    /** GET from the host (to 127.0.0.1 or a test container's address), retried for up to 10 s while it starts. */
+    static String fetch(String url) throws Exception {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+            try {
+                java.net.HttpURLConnection c = (java.net.HttpURLConnection) new java.net.URL(url).openConnection();
+                c.setConnectTimeout(1000);
+                c.setReadTimeout(2000);
+                try (java.io.InputStream in = c.getInputStream()) {
+                    return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                }
+            } catch (IOException e) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    static String sh(String... argv) throws IOException {
+        return HostCommands.run(argv);
+    }
+
+    @Override
+    public void close() throws Exception {
+        List<String> left = new ArrayList<>();
+        try {
+            TestParent.removeContainers(runtime);
+            left.addAll(bridgePortsSettled());
+            left.addAll(dnatRules());
+        } finally {
+            runtime.close();
+            try {
+                runtime.networks().removeAll();
+            } finally {
+                dev.corral.agent.image.Trees.delete(rootfs);
+                dirs.close();
+            }
+        }
+        if (!left.isEmpty()) {
+            throw new AssertionError("left after removing every container: " + left);
+        }
+    }
+}

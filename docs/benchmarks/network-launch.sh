@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# What bridge networking adds to a launch: the one-request run (POST /v1/containers?start=true&wait=true&rm=true,
+# /bin/true on a busybox rootfs) with "network":"none" and with "network":"bridge", in alternating turns on one
+# agent with a private bridge and subnet. The bridge run's extra work: the address and /etc files at create, one
+# netlink request in the monitor (the veth pair, its peer made in the container's netns), four ioctls in init,
+# and the veth's removal with the netns. Prints the medians and the median of the paired differences (ms).
+#   sudo docs/benchmarks/network-launch.sh [ROUNDS]
+set -euo pipefail
+rounds=${1:-200}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/corral-bench-net.XXXXXX)
+parent=/corral-bench-net-$$
+bridge=cnbench$((RANDOM % 10000))
+subnet=10.$((200 + RANDOM % 30)).$((RANDOM % 256)).0/24
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  ip link del "$bridge" 2>/dev/null || true
+  nft delete table inet "corral_$bridge" 2>/dev/null || true
+  for d in /sys/fs/cgroup/*/"${parent#/}"; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+rootfs=$work/rootfs
+mkdir -p "$rootfs"/{bin,proc,sys,dev,tmp,etc}
+cp /bin/busybox "$rootfs/bin/busybox"
+ln -s busybox "$rootfs/bin/true"
+"$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/state" --cgroup-parent "$parent" \
+  --socket "$work/corral.sock" --bridge "$bridge" --bridge-subnet "$subnet" >"$work/agent.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  port=$(sed -n 's|.*serving on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/agent.log")
+  [ -S "$work/corral.sock" ] && [ -n "$port" ] && break
+  sleep 0.1
+done
+token=$(cat "$work/state/api-token")
+
+run() { # NETWORK N: true on 200
+  local body line status
+  printf -v body '{"name":"t%s","command":["/bin/true"],"rootfs":"%s","namespaces":{"network":"%s"}}' "$2" "$rootfs" "$1"
+  exec 3<>"/dev/tcp/127.0.0.1/$port"
+  printf 'POST /v1/containers?start=true&wait=true&rm=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+    "$token" "${#body}" "$body" >&3
+  IFS= read -r status <&3
+  while IFS= read -r line <&3; do :; done
+  exec 3<&-
+  [[ $status == *" 200 "* ]]
+}
+us() { local t0=$EPOCHREALTIME; run "$@" || { echo "failed: $*" >&2; exit 1; }; local t1=$EPOCHREALTIME
+  echo $(( ${t1/./} - ${t0/./} )); }
+median() { sort -n | awk '{a[NR]=$1} END {printf "%.2f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)/1000}'; }
+
+for w in $(seq 100); do run none "w$w" && run bridge "w$w" || { echo "warm-up run failed" >&2; exit 1; }; done
+none=() bridged=() diff=()
+for i in $(seq "$rounds"); do
+  if (( i % 2 )); then a=$(us none "n$i"); b=$(us bridge "b$i"); else b=$(us bridge "b$i"); a=$(us none "n$i"); fi
+  none+=("$a") bridged+=("$b") diff+=($((b - a)))
+done
+echo "rounds=$rounds none_median_ms=$(printf '%s\n' "${none[@]}" | median)" \
+  "bridge_median_ms=$(printf '%s\n' "${bridged[@]}" | median) paired_diff_median_ms=$(printf '%s\n' "${diff[@]}" | median)"
