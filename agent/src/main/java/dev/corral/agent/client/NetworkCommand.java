@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code corral network create|ls|inspect|rm}: the daemon's bridge networks. */
-@Command(name = "network", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "network", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "Manage bridge networks: create, list, inspect, remove.",
         subcommands = {NetworkCommand.Create.class, NetworkCommand.Ls.class, NetworkCommand.Inspect.class,
             NetworkCommand.Rm.class})
@@ -56,7 +56,7 @@ public final class NetworkCommand implements Callable<Integer> {
         return out;
     }
 
-    @Command(name = "create", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "create", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = {"Create a bridge network; its containers (run --network NAME) resolve each other by name.",
                 "Its bridge is made with its first container. Prints the name."})
     public static final class Create extends ClientCommand {
@@ -80,7 +80,7 @@ public final class NetworkCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "ls", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = "List networks.")
     public static final class Ls extends ClientCommand {
 
@@ -105,7 +105,7 @@ public final class NetworkCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = "Show networks as JSON, with their containers' addresses and ports.")
     public static final class Inspect extends ClientCommand {
 
@@ -123,7 +123,7 @@ public final class NetworkCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+    @Command(name = "rm", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
             description = "Remove networks; refused while containers (also exited ones) are on them.")
     public static final class Rm extends ClientCommand {
 

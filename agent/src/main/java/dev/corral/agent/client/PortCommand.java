@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code corral port NAME}: its published ports, as docker port prints them. */
-@Command(name = "port", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.cli.Version.class,
+@Command(name = "port", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "List a container's published ports: 80/tcp -> 127.0.0.1:8080.")
 public final class PortCommand extends ClientCommand {
 

@@ -1,7 +1,7 @@
 package dev.corral.agent.network;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.SpecException;
 import java.io.ByteArrayOutputStream;

@@ -15,11 +15,13 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
 
 /**
  * A JSON body is read as JSON whatever content type the client claims (curl -d sends a form type), at any size
  * up to the documented 1 MiB; over it, 413, whatever the type.
  */
+@Tag("root")
 class RequestBodyTest {
 
     private static AgentFixture fx;

@@ -19,8 +19,10 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
 
 /** corral network, run -p/--network, port and ps's PORTS against a real agent with a bridge of its own. */
+@Tag("root")
 class NetworkCliTest {
 
     @Test

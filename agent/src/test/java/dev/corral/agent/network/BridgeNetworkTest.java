@@ -15,11 +15,13 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Bridge networking on the real kernel: veth, address, route, NAT and published ports. Traffic goes only to
  * 127.0.0.1, to the test's containers and to a network namespace the test makes; every wait is bounded.
  */
+@Tag("root")
 class BridgeNetworkTest {
 
     private NetFixture fx;

@@ -14,12 +14,14 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Parallel starts get distinct addresses (each container's own eth0 says so too), and after the agent dies and
  * starts again every running networked container is still reachable at its address. Sized for a shared 2-core
  * machine; -Dcorral.churn.clients/runs/live scale it (the issue's figures: 8, 40, 30).
  */
+@Tag("root")
 class NetworkChurnTest {
 
     private static final int CLIENTS = Integer.getInteger("corral.churn.clients", 8);

@@ -3,7 +3,7 @@ package dev.corral.agent.network;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.corral.agent.runtime.ContainerException;
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.runtime.ContainerRecord;
 import dev.corral.agent.spec.SpecException;
 import java.nio.file.Files;
@@ -13,8 +13,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
 
 /** User-defined networks: name resolution through a kept-current /etc/hosts, isolation between networks. */
+@Tag("root")
 class UserNetworkTest {
 
     private NetFixture fx;

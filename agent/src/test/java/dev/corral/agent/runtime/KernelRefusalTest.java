@@ -10,11 +10,13 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Limits the real kernel refuses (v1 memory and cpuset rules, this host's layout): the error names the field and
  * the value the user gave, never the control file's path or the errno, and nothing changes or stays behind.
  */
+@Tag("root")
 class KernelRefusalTest {
 
     private RuntimeFixture fx;

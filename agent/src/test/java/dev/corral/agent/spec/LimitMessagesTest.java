@@ -10,8 +10,10 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Tag;
 
 /** Limits the kernel would clamp or refuse are refused up front, or explained, naming the user's value. */
+@Tag("unit")
 class LimitMessagesTest {
 
     private static final HostFacts TWO_CPUS = new HostFacts(new Capabilities(40), 2, false, List.of(),

@@ -20,11 +20,13 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Tag;
 
 /**
  * What the collector reports as OOM kills, on fake v2 cgroup directories whose memory.events the test writes, and
  * how long the agent's per-cgroup kill counter lives.
  */
+@Tag("unit")
 class OomKillCountTest {
 
     @TempDir
