@@ -242,7 +242,15 @@ public final class ApiRoutes {
                 return null;
             }, false);
             HttpServerResponse resp = ctx.response();
-            ctx.request().connection().closeHandler(v -> release.run());
+            // A connection that closes before the exit is a client gone: release. After the answer the server
+            // closes it itself (the client asks for Connection: close) while the client still reads the logs: the
+            // client's removal or the linger timer releases then.
+            java.util.concurrent.atomic.AtomicBoolean answered = new java.util.concurrent.atomic.AtomicBoolean();
+            ctx.request().connection().closeHandler(v -> {
+                if (!answered.get()) {
+                    release.run();
+                }
+            });
             if (resp.closed()) {
                 release.run();
                 return;
@@ -250,6 +258,7 @@ public final class ApiRoutes {
             resp.setChunked(true).putHeader("content-type", "application/json");
             resp.writeHead(); // the client starts the container once it has this
             Future.fromCompletionStage(a.exit(), vertx.getOrCreateContext()).onComplete(done -> {
+                answered.set(!resp.closed());
                 if (done.succeeded() && !resp.closed()) {
                     resp.end(waitBody(done.result()));
                 } else if (!resp.closed()) {

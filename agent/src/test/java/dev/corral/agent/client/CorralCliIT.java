@@ -191,6 +191,23 @@ class CorralCliIT {
                 .containsPattern("Mapped static +region #0").contains("corral-client.jsa");
     }
 
+    /**
+     * An attached run --rm of a command that is done before the client asks for its logs still prints them: the
+     * daemon keeps the container while the client's wait holds it, also after answering that wait (the server then
+     * closes the connection itself). Before, the container was gone and run said "no container named".
+     */
+    @Test
+    void anAttachedRunRmOfAQuickCommandPrintsItsOutputAndLeavesNothing() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            Result r = corral(Map.of("CORRAL_HOST", fx.host()), "run", "--rm", "--name", "quick-rm", HOST_FLAG,
+                    "echo", "hi");
+            assertThat(r.code()).as(r.toString()).isZero();
+            assertThat(r.out()).as(r.toString()).isEqualTo("hi\n");
+            Result ps = corral(Map.of("CORRAL_HOST", fx.host()), "ps", "-aq");
+            assertThat(ps.out()).doesNotContain("quick-rm");
+        }
+    }
+
     @Test
     void anUnknownContainerAndABadSizeAreOneLine() throws Exception {
         Result r = corral(Map.of(), "--host", fx.host(), "inspect", "nope");
