@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import static dev.corral.agent.testing.TestRoots.HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -40,7 +41,7 @@ class KernelRefusalTest {
     @Test
     void aMemoryLimitBelowWhatTheContainerHoldsIsRefusedAndTheOldOneStays() throws Exception {
         assertThat(fx.dirs.v2()).as("a v1-kernel rule").isFalse();
-        fx.runtime.run(RuntimeFixture.spec("{'name':'holder','command':['sh','-c',"
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'holder','command':['sh','-c',"
                 + "'x=$(yes | head -c 40000000); echo held; sleep 300']}")); // 40 MB the kernel cannot reclaim
         Path memory = fx.cgroupDir("holder", "memory");
         long deadline = System.currentTimeMillis() + 30_000;
@@ -70,7 +71,7 @@ class KernelRefusalTest {
         Files.writeString(fx.cgroupDir(null, "cpuset").resolve("cpuset.cpus"), "0");
 
         assertThatThrownBy(() -> fx.runtime.create(RuntimeFixture.spec(
-                "{'name':'pinned','command':['true'],'limits':{'cpu':{'cpusetCpus':'1'}}}")))
+                "{" + HOST + "'name':'pinned','command':['true'],'limits':{'cpu':{'cpusetCpus':'1'}}}")))
                 .isInstanceOfSatisfying(SpecException.class, e -> {
                     assertThat(e.field()).isEqualTo("limits.cpu.cpusetCpus");
                     assertThat(e.problem()).isEqualTo("'1': containers here may use CPUs 0");

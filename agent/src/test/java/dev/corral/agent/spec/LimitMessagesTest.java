@@ -20,7 +20,7 @@ class LimitMessagesTest {
             d -> null, CpuSet.parse("0-1"), CpuSet.parse("0"));
 
     private static ContainerConfig validate(String cpuJson) throws Exception {
-        return new SpecValidator(TWO_CPUS).validate(SpecParser.parse(("{'name':'c','command':['x'],'limits':{'cpu':"
+        return new SpecValidator(TWO_CPUS).validate(SpecParser.parse(("{'name':'c','rootfs':'host','command':['x'],'limits':{'cpu':"
                 + cpuJson + "}}").replace('\'', '"').getBytes()));
     }
 
