@@ -547,10 +547,13 @@ class PolicyEndToEndTest {
         try (AgentFixture fx = new AgentFixture(json(String.format(CACHE_POLICY, relief)), false);
              EventRecorder events = new EventRecorder(fx)) {
             Path parentLimit = fx.parentFile("memory", fx.v2() ? "memory.max" : "memory.limit_in_bytes");
-            Path file = Path.of(TMP, "corral-test-cache-" + UUID.randomUUID());
+            // a directory of its own bound into the read-only host root (its /tmp is private): page cache the test
+            // can see, on the host's disk here (in the v2 guest /var/tmp is a tmpfs, as /tmp was)
+            Path dir = Files.createTempDirectory(Path.of("/var/tmp"), "corral-test-cache-");
+            Path file = dir.resolve("fill");
             try {
                 Files.writeString(parentLimit, Long.toString(1L << 30));
-                run(fx, "{" + HOST + "'name':'cache','command':['sh','-c','stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 100M "
+                run(fx, "{" + HOST + TestRoots.writable(file, null) + "'name':'cache','command':['sh','-c','stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 100M "
                         + "--vm-keep --vm-hang 0 -t 120 >/dev/null 2>&1 & dd if=/dev/zero of=" + file
                         + " bs=1M count=512 conv=fsync 2>/dev/null; wait']}");
                 long deadline = System.currentTimeMillis() + 30_000L * SLOW;
@@ -633,6 +636,7 @@ class PolicyEndToEndTest {
             } finally {
                 Files.writeString(parentLimit, fx.v2() ? "max" : "-1");
                 Files.deleteIfExists(file);
+                Files.deleteIfExists(dir);
             }
         }
     }
@@ -853,7 +857,7 @@ class PolicyEndToEndTest {
     @Test
     void anOvercommittingStartIsQueuedStartsByItselfWhenTheRunningOneExitsAndTheNextTimesOutWithTheReason()
             throws Exception {
-        Path go = Path.of(TMP, "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
+        Path go = Path.of("/var/tmp", "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
         try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, 8 * SLOW + "s")), false);
              EventRecorder events = new EventRecorder(fx)) {
             run(fx, big("a", "while [ ! -e " + go + " ]; do sleep 0.1; done")); // exits once go exists
@@ -935,7 +939,7 @@ class PolicyEndToEndTest {
     /** The one-request run (start, wait, rm) waits through the queue, and leaves nothing whether it ran or not. */
     @Test
     void aOneRequestRunWaitsThroughTheQueueAndLeavesNothingRunOrRefused() throws Exception {
-        Path go = Path.of(TMP, "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
+        Path go = Path.of("/var/tmp", "corral-test-go-" + UUID.randomUUID().toString().substring(0, 8));
         try (AgentFixture fx = new AgentFixture(json(String.format(QUEUEING, 6 * SLOW + "s")), false);
              EventRecorder events = new EventRecorder(fx)) {
             run(fx, big("a", "while [ ! -e " + go + " ]; do sleep 0.1; done"));
