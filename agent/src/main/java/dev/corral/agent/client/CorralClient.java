@@ -85,15 +85,23 @@ public final class CorralClient implements AutoCloseable {
         }
         HttpTransport.Exchange exchange = open(method, uri, payload);
         try {
+            byte[] answer = answer(exchange);
+            return new Response(exchange.status(), exchange.header("content-type"), answer);
+        } finally {
+            done(exchange);
+        }
+    }
+
+    /** The whole answer; a status of 400 or more is thrown as the daemon's error. */
+    private static byte[] answer(HttpTransport.Exchange exchange) throws ApiException {
+        try {
             byte[] answer = exchange.readAll();
             if (exchange.status() >= 400) {
                 throw error(exchange.status(), answer);
             }
-            return new Response(exchange.status(), exchange.header("content-type"), answer);
+            return answer;
         } catch (IOException e) {
             throw failed(e, "the request to the daemon failed: ");
-        } finally {
-            done(exchange);
         }
     }
 
@@ -118,15 +126,8 @@ public final class CorralClient implements AutoCloseable {
          * stays open until {@link #close()}.
          */
         public JsonNode json() throws ApiException {
-            try {
-                byte[] answer = exchange.readAll();
-                if (exchange.status() >= 400) {
-                    throw error(exchange.status(), answer);
-                }
-                return parse(exchange.status(), answer);
-            } catch (IOException e) {
-                throw failed(e, "the request to the daemon failed: ");
-            }
+            byte[] answer = answer(exchange);
+            return parse(exchange.status(), answer);
         }
 
         @Override
@@ -151,13 +152,8 @@ public final class CorralClient implements AutoCloseable {
         }
         open.add(exchange);
         try {
-            byte[] answer = exchange.readAll();
-            if (exchange.status() >= 400) {
-                throw error(exchange.status(), answer);
-            }
+            byte[] answer = answer(exchange);
             return parse(exchange.status(), answer);
-        } catch (IOException e) {
-            throw failed(e, "the request to the daemon failed: ");
         } finally {
             done(exchange);
         }
