@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** The /v1 API of a real agent running real containers, over its unix socket and over TCP. */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class ApiTest {
 
     private static AgentFixture fx;

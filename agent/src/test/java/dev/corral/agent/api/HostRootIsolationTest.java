@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
  * container's private /tmp and /run: what hides them is their masks, not those tmpfs.
  */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class HostRootIsolationTest {
 
     private static final Path ETC_PROBE = Path.of("/etc/corral-test-saferoot");

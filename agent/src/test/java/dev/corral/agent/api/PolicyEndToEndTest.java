@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * (the knobs it writes, usage measured over a window after it acted), since other work shares this machine.
  */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class PolicyEndToEndTest {
 
     /** stress-ng needs a writable directory: the JVM's temp dir is one here and in the v2 guest, where /tmp may be

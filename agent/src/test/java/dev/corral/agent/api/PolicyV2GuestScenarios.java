@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * host); it fails on any other layout. The rest of the policies run there from {@link PolicyEndToEndTest}.
  */
 @Tag("vm")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class PolicyV2GuestScenarios {
 
     /** stress-ng needs a writable directory: the JVM's temp dir is one here and in the v2 guest, where /tmp may be

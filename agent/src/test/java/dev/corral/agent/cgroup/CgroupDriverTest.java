@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /** The v1 and v2 drivers against the real kernel (v1/hybrid here, v2 in the qemu guest). */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class CgroupDriverTest {
 
     private CgroupLayout layout;

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Test;
 
 /** Containers launched for real: the kernel enforces their limits and isolation. */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class ContainerRuntimeTest {
 
     private RuntimeFixture fx;

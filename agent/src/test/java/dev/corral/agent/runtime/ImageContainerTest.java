@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * merged layers, containers share the lower layers and keep their writes apart, and nothing is left on rm.
  */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class ImageContainerTest {
 
     private RuntimeFixture fx;

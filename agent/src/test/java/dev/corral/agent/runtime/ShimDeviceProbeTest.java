@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * (here and in the v2 guest it does, for the default list), and the shim's reason when it does not.
  */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class ShimDeviceProbeTest {
 
     @Test

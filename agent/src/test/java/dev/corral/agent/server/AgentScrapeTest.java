@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** A real agent scraped over real HTTP while real cgroups are throttled, OOM-killed and write-limited. */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class AgentScrapeTest {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * through the qemu harness, on a pure cgroup v2 kernel.
  */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class RealCgroupAccountingTest {
 
     private CgroupLayout layout;

@@ -2,6 +2,7 @@ package dev.corral.exporter.testing;
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -10,6 +11,8 @@ import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.EngineFilter;
 import org.junit.platform.launcher.PostDiscoveryFilter;
 import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.TagFilter;
+import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
@@ -17,19 +20,29 @@ import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 import org.junit.platform.launcher.listeners.TestExecutionSummary;
 
 /**
- * Runs the named test classes with the JUnit launcher and exits 0 only if all passed. The qemu harness
- * uses it to run the real-cgroup tests on a cgroup v2 kernel; the summary line it prints is what the host-side
- * test checks.
+ * Runs tests with the JUnit launcher and exits 0 only if all passed. The qemu harness uses it to run the
+ * real-cgroup tests on a cgroup v2 kernel; the summary line it prints is what the host-side test checks.
+ * Arguments: {@code --tag T} selects every test class tagged T (the v2 guest runs those tagged {@value #GUEST_TAG}),
+ * {@code Class} or {@code Class#method} selects one, {@code !Class#method} leaves one out.
  */
 public final class GuestTestMain {
+
+    /** The tag of test classes that also run in the v2 guest. */
+    public static final String GUEST_TAG = "guest";
 
     private GuestTestMain() {
     }
 
-    public static void main(String[] classNames) throws Exception {
+    /** The request that {@code args} describe, as the guest runs it (so the host can count the same tests). */
+    public static LauncherDiscoveryRequest request(String... classNames) throws ClassNotFoundException {
         LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request();
         java.util.Set<String> excluded = new java.util.HashSet<>();
-        for (String name : classNames) {
+        for (int i = 0; i < classNames.length; i++) {
+            String name = classNames[i];
+            if (name.equals("--tag")) {
+                request.selectors(selectPackage("dev.corral")).filters(TagFilter.includeTags(classNames[++i]));
+                continue;
+            }
             if (name.startsWith("!")) { // "!Class#method": leave that test out (the caller runs it on its own)
                 excluded.add(name.substring(1));
                 continue;
@@ -41,7 +54,16 @@ public final class GuestTestMain {
                 instanceof MethodSource m && excluded.contains(m.getClassName() + "#" + m.getMethodName()))));
         // Property tests stay on the host: jqwik keeps a database file in the (read-only) working directory.
         request.filters(EngineFilter.includeEngines("junit-jupiter"));
-        LauncherDiscoveryRequest built = request.build();
+        return request.build();
+    }
+
+    /** How many tests {@code args} select here: the host compares it with what the guest found and passed. */
+    public static long count(String... args) throws ClassNotFoundException {
+        return LauncherFactory.create().discover(request(args)).countTestIdentifiers(TestIdentifier::isTest);
+    }
+
+    public static void main(String[] classNames) throws Exception {
+        LauncherDiscoveryRequest built = request(classNames);
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
         launcher.execute(built, listener);
