@@ -1,5 +1,7 @@
 package dev.corral.dashboards;
 
+import static dev.corral.exporter.testing.Await.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -76,21 +78,16 @@ final class PrometheusServer implements AutoCloseable {
     }
 
     private void awaitReady() throws Exception {
-        long deadline = System.currentTimeMillis() + 15_000;
-        while (System.currentTimeMillis() < deadline) {
+        await(() -> {
             if (!process.isAlive()) {
                 throw new AssertionError("prometheus exited " + process.exitValue() + ": " + log());
             }
             try {
-                if (get("/-/ready").statusCode() == 200) {
-                    return;
-                }
+                return get("/-/ready").statusCode() == 200;
             } catch (IOException e) {
-                // not listening yet
+                return false; // not listening yet
             }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("prometheus not ready in 15 s: " + log());
+        }, Duration.ofSeconds(15), "prometheus to be ready");
     }
 
     /** The result of an instant query (an empty list for no data); fails on a query Prometheus rejects. */

@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.GET;
@@ -7,6 +8,7 @@ import static io.vertx.core.http.HttpMethod.PATCH;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
@@ -176,15 +178,11 @@ class ApiTest {
         assertThat(new JsonObject(ok.body()).getJsonObject("spec").getJsonObject("limits").getJsonObject("pids")
                 .getInteger("max")).as("untouched limits stay in the spec").isEqualTo(50);
         // The exporter reads limits every few cycles, but a change made through the agent shows at the next one.
-        long deadline = System.currentTimeMillis() + 5000;
-        Long shown = null;
-        while (System.currentTimeMillis() < deadline && !Long.valueOf(96L << 20).equals(shown)) {
-            Thread.sleep(100);
+        await(() -> {
             JsonObject memory = new JsonObject(fx.unix(GET, "/v1/containers/lim/stats", null).body())
                     .getJsonObject("memory"); // absent until the collector has read the new cgroup once
-            shown = memory == null ? null : memory.getLong("limitBytes");
-        }
-        assertThat(shown).as("stats after the change").isEqualTo(96L << 20);
+            return memory != null && Long.valueOf(96L << 20).equals(memory.getLong("limitBytes"));
+        }, Duration.ofSeconds(5), "stats to show the changed limit");
         AgentFixture.Response bad = fx.unix(PATCH, "/v1/containers/lim/limits",
                 spec("{'memory':{'max':'64m'},'cpu':{'cpusetCpus':'0-4095'}}"));
         assertThat(bad.status()).isEqualTo(400);

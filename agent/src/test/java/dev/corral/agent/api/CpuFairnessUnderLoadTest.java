@@ -1,9 +1,11 @@
 package dev.corral.agent.api;
 
+import static dev.corral.exporter.testing.Await.await;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.discovery.CgroupMode;
@@ -154,18 +156,14 @@ class CpuFairnessUnderLoadTest {
             for (Process p : loops) {
                 p.waitFor();
             }
-            long deadline = System.currentTimeMillis() + 5000;
-            while (true) {
+            await(() -> {
                 try {
                     Files.deleteIfExists(dir);
-                    return;
+                    return true;
                 } catch (java.nio.file.FileSystemException e) { // busy until the killed loops are gone
-                    if (System.currentTimeMillis() > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(50);
+                    return false;
                 }
-            }
+            }, Duration.ofSeconds(5), "the cgroup " + dir + " to be removable");
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.corral.agent.api;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
+import java.time.Duration;
 import dev.corral.agent.client.HttpTransport;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -56,16 +58,9 @@ final class EventRecorder implements AutoCloseable {
                 && (action == null || action.equals(e.getJsonObject("attributes").getString("action"))));
     }
 
-    JsonObject await(Predicate<JsonObject> p, long millis) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + millis;
-        while (System.currentTimeMillis() < deadline) {
-            List<JsonObject> m = matching(p);
-            if (!m.isEmpty()) {
-                return m.get(0);
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no matching event within " + millis + " ms; seen: " + events);
+    JsonObject await(Predicate<JsonObject> p, long millis) throws Exception {
+        return awaitValue(() -> matching(p), m -> !m.isEmpty(), Duration.ofMillis(millis),
+                "a matching event; seen: " + events).get(0);
     }
 
     @Override

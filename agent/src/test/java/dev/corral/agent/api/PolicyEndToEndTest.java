@@ -1,11 +1,13 @@
 package dev.corral.agent.api;
 
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.GET;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import dev.corral.agent.testing.TestRoots;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
@@ -361,18 +363,14 @@ class PolicyEndToEndTest {
         Path usageFile = fx.parentFile("memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes");
         run(fx, "{" + HOST + "'name':'hi','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
                 + "'--vm-keep','--vm-hang','0','-t','60']}");
-        long deadline = System.currentTimeMillis() + 15_000L * SLOW;
-        while (number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
-                < 280L << 20) {
-            assertThat(System.currentTimeMillis()).as("hi allocates its 300 MiB").isLessThan(deadline);
-            Thread.sleep(50);
-        }
+        await(() -> number(fx.cgroupFile("hi", "memory", fx.v2() ? "memory.current" : "memory.usage_in_bytes"))
+                >= 280L << 20, Duration.ofSeconds(15L * SLOW), "hi to allocate its 300 MiB");
         run(fx, "{" + HOST + "'name':'lo','command':['sh','-c','for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do "
                 + "stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 48M --vm-keep --vm-hang 0 -t 60 >/dev/null 2>&1 & "
                 + "sleep 0.5; done; "
                 + "wait']}");
         long crossed = 0;
-        deadline = System.currentTimeMillis() + 30_000L * SLOW;
+        long deadline = System.currentTimeMillis() + 30_000L * SLOW; // polled every 20 ms: it times the crossing
         while (events.policy("oomProtection", action).isEmpty()) {
             if (crossed == 0 && number(usageFile) > 0.8 * limit) {
                 crossed = System.currentTimeMillis();
@@ -557,11 +555,8 @@ class PolicyEndToEndTest {
                 run(fx, "{" + HOST + TestRoots.writable(file, null) + "'name':'cache','command':['sh','-c','stress-ng --temp-path " + TMP + " --vm 1 --vm-bytes 100M "
                         + "--vm-keep --vm-hang 0 -t 120 >/dev/null 2>&1 & dd if=/dev/zero of=" + file
                         + " bs=1M count=512 conv=fsync 2>/dev/null; wait']}");
-                long deadline = System.currentTimeMillis() + 30_000L * SLOW;
-                while (usageOf(fx, "cache") < 590L << 20 || !Files.exists(file) || Files.size(file) < 512L << 20) {
-                    assertThat(System.currentTimeMillis()).as("cache fills 100 MiB + 512 MiB").isLessThan(deadline);
-                    Thread.sleep(100);
-                }
+                await(() -> usageOf(fx, "cache") >= 590L << 20 && Files.exists(file) && Files.size(file) >= 512L << 20,
+                        Duration.ofSeconds(30L * SLOW), "cache to fill 100 MiB + 512 MiB");
                 Thread.sleep(1000); // dd's fsync has returned and the page cache is clean
                 long before = usageOf(fx, "cache");
                 long t0 = System.currentTimeMillis();
@@ -570,7 +565,7 @@ class PolicyEndToEndTest {
                 long floor = 100L << 20;
                 long settled;
                 // the control watches as long as relief usually needs to settle
-                deadline = System.currentTimeMillis() + (relief ? 20_000L * SLOW : 8_000L);
+                long deadline = System.currentTimeMillis() + (relief ? 20_000L * SLOW : 8_000L);
                 long limit = limitOf(fx, "cache");
                 // the cap steps down once a second by 25 %: from ~610 MiB it reaches ~125 MiB in about 6 steps
                 while (System.currentTimeMillis() < deadline && (limit = limitOf(fx, "cache")) > 160L << 20) {
@@ -622,12 +617,8 @@ class PolicyEndToEndTest {
                     // itself, so contention ends by lifting the parent's limit; memory.high follows relaxAfter later
                     Files.writeString(parentLimit, "max");
                 }
-                deadline = System.currentTimeMillis() + 15_000L * SLOW;
-                while (limitOf(fx, "cache") != Long.MAX_VALUE) {
-                    assertThat(System.currentTimeMillis()).as("the user's limit is restored; events %s",
-                            events.policy("memoryPressure", null)).isLessThan(deadline);
-                    Thread.sleep(100);
-                }
+                await(() -> limitOf(fx, "cache") == Long.MAX_VALUE, Duration.ofSeconds(15L * SLOW),
+                        "the user's limit to be restored; events " + events.policy("memoryPressure", null));
                 System.out.printf("memory relief on (%s): cache's limit restored %d ms after hot was removed%n",
                         fx.v2() ? "v2" : "v1", System.currentTimeMillis() - gone);
                 assertThat(events.policy("memoryPressure", fx.v2() ? "lift-memory-high" : "lift-memory-limit"))

@@ -1,9 +1,11 @@
 package dev.corral.agent.api;
 
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST;
 import static io.vertx.core.http.HttpMethod.POST;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import dev.corral.exporter.testing.Workloads;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
@@ -77,11 +79,8 @@ class PolicyV2GuestScenarios {
             Files.writeString(parentLimit, Long.toString(640 * MIB));
             run(fx, "{" + HOST + "'name':'resident','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','260M',"
                     + "'--vm-keep','--vm-hang','0','-t','120']}");
-            long deadline = System.currentTimeMillis() + 60_000;
-            while (number(fx.cgroupFile("resident", "memory", "memory.current")) < 250 * MIB) {
-                assertThat(System.currentTimeMillis()).as("resident allocates its 260 MiB").isLessThan(deadline);
-                Thread.sleep(100);
-            }
+            await(() -> number(fx.cgroupFile("resident", "memory", "memory.current")) >= 250 * MIB,
+                    Duration.ofSeconds(60), "resident to allocate its 260 MiB");
             run(fx, "{" + HOST + "'name':'hog','command':['stress-ng','--temp-path','" + TMP + "','--vm','1','--vm-bytes','300M',"
                     + "'-t','120']}");
             Path events0 = fx.cgroupFile("hog", "memory", "memory.events");

@@ -1,8 +1,10 @@
 package dev.corral.agent.cli;
 
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST_JSON;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.client.HttpTransport;
 import dev.corral.exporter.discovery.CgroupLayout;
@@ -37,19 +39,16 @@ class AgentKillIT {
                 state.toString(), "--cgroup-parent", parent, "--socket", state.resolve("corral.sock").toString(),
                 "--cgroup-root", parent, "--default-network", "none").redirectErrorStream(true).redirectOutput(state.resolveSibling(
                         state.getFileName() + ".log").toFile()).start();
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
+        Path log = state.resolveSibling(state.getFileName() + ".log");
+        await(() -> {
             try {
-                if (HttpTransport.unix(state.resolve("corral.sock")).request("GET", "/v1/info", null, null).status()
-                        == 200) {
-                    return p;
-                }
+                return HttpTransport.unix(state.resolve("corral.sock")).request("GET", "/v1/info", null, null)
+                        .status() == 200;
             } catch (java.io.IOException e) {
-                Thread.sleep(100); // not listening yet
+                return false; // not listening yet
             }
-        }
-        throw new AssertionError("the agent did not start: "
-                + Files.readString(state.resolveSibling(state.getFileName() + ".log")));
+        }, Duration.ofSeconds(60), "the agent to answer on its socket (its log: " + log + ")");
+        return p;
     }
 
     private static HttpTransport.Response call(Path state, String method, String uri, String body) throws Exception {

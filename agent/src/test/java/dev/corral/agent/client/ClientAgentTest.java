@@ -207,7 +207,12 @@ class ClientAgentTest {
         });
         events.start();
         try {
-            Thread.sleep(500); // subscribed
+            // Subscribed once a probe container's events arrive (each probe is made and removed until one shows).
+            await(() -> {
+                Cli.ok("run", HOST_FLAG, "--name", "probe", "true");
+                Cli.ok("rm", "probe");
+                return out.toString().contains(" removed probe");
+            }, Duration.ofSeconds(10), "the events stream to be subscribed");
             assertThat(Cli.run("run", HOST_FLAG, "--name", "ev", "sh", "-c", "exit 4").code()).isEqualTo(4);
             Cli.ok("rm", "ev");
             await(() -> out.toString().contains(" removed ev"), Duration.ofSeconds(10), "the removed event");
@@ -216,8 +221,10 @@ class ClientAgentTest {
             events.join(10_000);
         }
         assertThat(events.isAlive()).isFalse();
-        assertThat(out.toString().lines().toList()).as(out.toString()).hasSize(4);
-        assertThat(out.toString()).matches("(?s)\\S+ created ev\n\\S+ started ev pid=\\d+\n"
+        String seen = out.toString().lines().filter(l -> !l.matches("\\S+ \\w+ probe( .*)?"))
+                .map(l -> l + "\n").reduce("", String::concat);
+        assertThat(seen.lines().toList()).as(out.toString()).hasSize(4);
+        assertThat(seen).matches("(?s)\\S+ created ev\n\\S+ started ev pid=\\d+\n"
                 + "\\S+ exited ev exitCode=4 oomKilled=false\n\\S+ removed ev\n");
     }
 }

@@ -1,6 +1,7 @@
 package dev.corral.agent.runtime;
 
 import dev.corral.agent.ContainerException;
+import static dev.corral.exporter.testing.Await.await;
 import static dev.corral.agent.testing.TestRoots.HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -162,11 +163,11 @@ class ContainerRuntimeTest {
     void stopSendsSigtermThenKillsAfterTheGrace() throws Exception {
         fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'polite','command':['/bin/sh','-c',"
                 + "'trap \\\"exit 42\\\" TERM; echo ready; sleep 100 & wait']}"));
-        awaitOutput("polite", "ready");
+        fx.awaitStdout("polite", "ready");
         assertThat(fx.runtime.stop("polite", Duration.ofSeconds(10)).exitCode()).isEqualTo(42);
         fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'stubborn','command':['/bin/sh','-c',"
                 + "'trap \\\"\\\" TERM; echo ready; while :; do sleep 1; done']}"));
-        awaitOutput("stubborn", "ready");
+        fx.awaitStdout("stubborn", "ready");
         long t0 = System.nanoTime();
         ContainerRecord r = fx.runtime.stop("stubborn", Duration.ofMillis(500));
         assertThat(r.signal()).isEqualTo(9);
@@ -409,9 +410,8 @@ class ContainerRuntimeTest {
     }
 
     private void awaitGone(String name) throws Exception {
-        for (int i = 0; i < 500 && fx.runtime.list().stream().anyMatch(r -> r.name().equals(name)); i++) {
-            Thread.sleep(20);
-        }
+        await(() -> fx.runtime.list().stream().noneMatch(r -> r.name().equals(name)), Duration.ofSeconds(10),
+                name + " to be removed");
         assertGone(name);
     }
 
@@ -496,14 +496,6 @@ class ContainerRuntimeTest {
                 .isInstanceOf(ContainerException.class).hasMessageContaining("already in use");
     }
 
-    /** Waits until the container printed {@code text}: its signal handlers are then in place. */
-    private void awaitOutput(String name, String text) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (!fx.stdout(name).contains(text)) {
-            assertThat(System.currentTimeMillis()).as(name + " never printed " + text).isLessThan(deadline);
-            Thread.sleep(10);
-        }
-    }
 
     private long cpuUsageNanos(String name) throws Exception {
         return fx.dirs.cpuUsageNanos(name);

@@ -44,11 +44,7 @@ class KernelRefusalTest {
         fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'holder','command':['sh','-c',"
                 + "'x=$(yes | head -c 40000000); echo held; sleep 300']}")); // 40 MB the kernel cannot reclaim
         Path memory = fx.cgroupDir("holder", "memory");
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!fx.stdout("holder").contains("held") && System.currentTimeMillis() < deadline) {
-            Thread.sleep(50);
-        }
-        assertThat(fx.stdout("holder")).contains("held");
+        fx.awaitStdout("holder", "held");
         String before = Files.readString(memory.resolve("memory.limit_in_bytes"));
 
         assertThatThrownBy(() -> fx.runtime.updateLimits("holder", new ContainerSpec.Limits(

@@ -1,5 +1,7 @@
 package dev.corral.agent.runtime;
 
+import static dev.corral.exporter.testing.Await.await;
+
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.SpecParser;
@@ -58,6 +60,11 @@ final class RuntimeFixture implements AutoCloseable {
     String stdout(String name) throws IOException {
         Path log = runtime.logDir(name).resolve("stdout.log");
         return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    /** Waits until the container printed {@code text} (e.g. its signal handlers are then in place). */
+    void awaitStdout(String name, String text) throws Exception {
+        await(() -> stdout(name).contains(text), Duration.ofSeconds(30), name + " to print " + text);
     }
 
     String stderr(String name) throws IOException {

@@ -1,5 +1,6 @@
 package dev.corral.exporter.collect;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -213,12 +214,8 @@ class RealCgroupAccountingTest {
             assertThat(collector.collect().live()).containsOnlyKeys(parent.path());
             TestCgroup child = parent.child("new");
             TestCgroup grandchild = child.child("deeper");
-            long deadline = System.currentTimeMillis() + 5000;
-            Snapshot s = collector.collect();
-            while (!s.live().containsKey(grandchild.path()) && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
-                s = collector.collect();
-            }
+            Snapshot s = awaitValue(collector::collect, c -> c.live().containsKey(grandchild.path()),
+                    Duration.ofSeconds(5), "the collector to find the new grandchild");
             assertThat(s.live()).containsOnlyKeys(parent.path(), child.path(), grandchild.path());
             grandchild.close();
             child.close();
