@@ -23,28 +23,20 @@ import org.junit.jupiter.api.Test;
 @Tag("slow")
 class CgroupV2KernelTest {
 
-    /**
-     * Tests run in a guest (and JVM) of their own. The IO policy test passes alone every time but, after the other
-     * classes in the same guest JVM, twice saw the policy never act while both writers were busy (cause not found
-     * yet: the failure message prints the writers' state); until then it runs alone, still on the real v2 kernel.
-     */
-    private static final List<String> ALONE = List.of(
-            "dev.corral.agent.api.PolicyEndToEndTest#"
-                    + "anIoFlooderIsThrottledSoAOneAtATimeWriterGetsItsShareAndTheThrottleGoesWhenContentionEnds");
-
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {
         // The classes tagged "guest" (real cgroups: accounting, drivers, runtime, API, host-root confinement, the BPF
         // device filter, the policies on real contention); the host counts the same selection, so a test that is
         // not found or not run in the guest fails here instead of going unnoticed.
-        List<String> main = new ArrayList<>(List.of("--tag", GuestTestMain.GUEST_TAG));
-        ALONE.forEach(t -> main.add("!" + t));
-        long expected = GuestTestMain.count(main.toArray(String[]::new));
-        int succeeded = runInGuest(main);
+        // The IO policy test ran in a guest of its own until #15: in the shared guest JVM it had twice seen the
+        // policy never act. The cause was the policy judging each 200 ms interval alone (commit e96d47c): a
+        // collector running late, as it does in a JVM busy with what earlier classes left, catches up with samples
+        // a few ms apart, and one interval then shows a writer at 0 or at 300 MiB/s. Judged over windows of seconds
+        // it runs with the others.
+        List<String> selection = List.of("--tag", GuestTestMain.GUEST_TAG);
+        long expected = GuestTestMain.count(selection.toArray(String[]::new));
+        int succeeded = runInGuest(selection);
         assertThat(succeeded).as("succeeded in the v2 guest of %d selected here", expected).isEqualTo(expected);
-        for (String t : ALONE) {
-            assertThat(runInGuest(List.of(t))).as("succeeded alone: %s", t).isEqualTo(1);
-        }
     }
 
     /** Boots the guest, runs the selected tests there and returns how many succeeded; fails on any failure. */
@@ -57,7 +49,7 @@ class CgroupV2KernelTest {
         // The scratch disk at a slow real disk's speed: the IO policy test must contend for the device, not for
         // the emulated CPU (uncapped, qemu writes it at whatever the host CPU allows; at 48 MiB/s a loaded host
         // left the guest unable to reach the cap, and the device never was the bottleneck).
-        List<String> argv = new ArrayList<>(List.of(harness.toString(), "--timeout", "900", "--disk-mbps", "24", "--",
+        List<String> argv = new ArrayList<>(List.of(harness.toString(), "--timeout", "1200", "--disk-mbps", "24", "--",
                 java,
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
                 "dev.corral.exporter.testing.GuestTestMain"));
@@ -65,7 +57,7 @@ class CgroupV2KernelTest {
         Path log = Files.createTempFile("corral-v2vm-", ".log");
         try {
             Process vm = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            boolean finished = vm.waitFor(1000, TimeUnit.SECONDS);
+            boolean finished = vm.waitFor(1300, TimeUnit.SECONDS);
             if (!finished) {
                 vm.destroy();
                 vm.waitFor(30, TimeUnit.SECONDS);
