@@ -97,7 +97,11 @@ fi
 # Modules loaded in the guest, in this order (dependencies from each .ko's modinfo are pulled in
 # first automatically). Required ones must exist as a module or be built in.
 GUEST_MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-               9pnet 9pnet_virtio netfs fscache 9p virtio_blk overlay)
+               9pnet 9pnet_virtio netfs fscache 9p virtio_blk overlay
+               # container networking (bridge, veth, the agent's nftables table) and its rate limits (tc);
+               # optional: a kernel without one only fails the tests that need it
+               crc32c_generic libcrc32c bridge veth nf_tables nft_chain_nat nft_ct nft_masq nft_nat nft_redir nft_reject_inet nft_fib_inet
+               nf_nat nf_conntrack sch_htb sch_tbf sch_ingress ifb cls_u32 cls_matchall act_police act_mirred)
 REQUIRED_MODULES=" virtio_pci 9pnet_virtio 9p virtio_blk overlay "
 
 BUILD_TMPS=()  # removed by the cleanup trap (also if a build is interrupted)
