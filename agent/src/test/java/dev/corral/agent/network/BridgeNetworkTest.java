@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Tag;
  * 127.0.0.1, to the test's containers and to a network namespace the test makes; every wait is bounded.
  */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class BridgeNetworkTest {
 
     private NetFixture fx;

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Tag;
 
 /** User-defined networks: name resolution through a kept-current /etc/hosts, isolation between networks. */
 @Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class UserNetworkTest {
 
     private NetFixture fx;
