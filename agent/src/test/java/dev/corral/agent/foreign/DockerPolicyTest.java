@@ -236,11 +236,63 @@ class DockerPolicyTest {
                     // already gone
                 }
             }
-            for (var h : a.dirs().layout.hierarchies()) { // dockerd's intermediate cgroup, name=systemd's too
-                h.dirOf(dockerParent).map(Path::toFile).ifPresent(java.io.File::delete);
-            }
+            removeDockerParent(a, dockerParent);
             Files.writeString(a.file(a.dirs().path, "memory", "memory.limit_in_bytes"), "-1");
             a.close();
+        }
+    }
+
+    /**
+     * A Docker container (owner's limit 1 GiB) under the agent's parent, whose limit is 400 MiB, fills its /dev/shm
+     * (tmpfs: memory that cannot be reclaimed without swap) at about 40 MiB/s toward 480 MiB: OOM protection kills
+     * it (every process of its cgroup) when the parent passes 80 %, before the kernel's OOM killer would act.
+     */
+    @Test
+    void aMemoryHogInADockerContainerIsKilledByPolicyBeforeTheKernelOomKiller() throws Exception {
+        String r = UUID.randomUUID().toString().substring(0, 6);
+        String hog = "fg-hog-" + r;
+        Running a = Running.start("{'classes':[{'name':'hog','mode':'govern','selector':{'runtimes':['docker'],"
+                + "'names':['" + hog + "']}}],'policies':{'cpuFairness':{'enabled':false},'memoryPressure':"
+                + "{'enabled':false},'ioFairness':{'enabled':false},'admission':{'enabled':false},"
+                + "'oomProtection':{'parentUsageAbove':0.8,'cooldown':'3s'}}}");
+        String dockerParent = a.dirs().path + "/docker";
+        Path parentOom = a.file(a.dirs().path, "memory", "memory.oom_control");
+        try {
+            Files.writeString(a.file(a.dirs().path, "memory", "memory.limit_in_bytes"), Long.toString(400L << 20));
+            docker.run("run", "-d", "--network", "none", "--cgroup-parent", dockerParent, "-m", "1g", "--shm-size",
+                    "1g", "--name", hog, DockerDaemon.IMAGE, "sh", "-c", "i=0; while [ $i -lt 120 ]; do busybox dd "
+                            + "if=/dev/zero of=/dev/shm/f$i bs=1M count=4 2>/dev/null; i=$((i+1)); sleep 0.1; done; "
+                            + "sleep 3600");
+            await("the hog stopped", 90_000, () -> docker.run("inspect", "-f", "{{.State.Running}}", hog)
+                    .equals("false"));
+            String state = docker.run("inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", hog);
+            System.out.println("docker hog — exit " + state);
+            assertThat(state).as("SIGKILLed by the policy, not the kernel's OOM killer").isEqualTo("137 false");
+            assertThat(a.metrics()).contains(foreignCount("kill", "govern")
+                    + "policy=\"oomProtection\",reason=\"parent-limit\",runtime=\"docker\"}");
+            assertThat(oomKills(parentOom)).as("kernel OOM kills in the agent's parent").isZero();
+        } finally {
+            try {
+                docker.run("rm", "-f", hog);
+            } catch (Exception e) {
+                // already gone
+            }
+            removeDockerParent(a, dockerParent);
+            Files.writeString(a.file(a.dirs().path, "memory", "memory.limit_in_bytes"), "-1");
+            a.close();
+        }
+    }
+
+    /**
+     * dockerd's intermediate cgroup under the agent's parent, in every hierarchy; in name=systemd, which the agent
+     * does not manage, runc made the parent itself too.
+     */
+    private static void removeDockerParent(Running a, String dockerParent) {
+        for (var h : a.dirs().layout.hierarchies()) {
+            h.dirOf(dockerParent).map(Path::toFile).ifPresent(java.io.File::delete);
+            if (h.controllers().stream().allMatch(c -> c.startsWith("name="))) {
+                h.dirOf(a.dirs().path).map(Path::toFile).ifPresent(java.io.File::delete);
+            }
         }
     }
 
