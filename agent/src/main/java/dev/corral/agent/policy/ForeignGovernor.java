@@ -119,7 +119,6 @@ final class ForeignGovernor {
      *
      * @param governed cgroups of the foreign containers a govern class selects now
      * @param live     cgroups that exist now (a gone container has nothing to restore)
-     * @param names    cgroup → the container's name, for the records
      */
     List<Audit> review(long nowMillis, Set<String> governed, Set<String> live) {
         List<Audit> out = new ArrayList<>();

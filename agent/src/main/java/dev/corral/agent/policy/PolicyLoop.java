@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
  * event and in metrics. While a cycle runs the next snapshot waits, and ones after it are skipped (rates are
  * computed over whatever interval passed). Also the runtime's admission gate, and the keeper of its queue: the
  * queue is re-checked on this thread every cycle (timeouts), after an exit or removal, and after a reload.
+ * Containers other runtimes started take part when a class selects them; a govern class's actions on them go
+ * through {@link ForeignGovernor} (owners' values recorded, restored, never fought over).
  */
 public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoCloseable {
 
