@@ -35,6 +35,12 @@ public interface CgroupDriver {
     /** The cgroup of an existing container (after an agent restart). */
     ContainerCgroup open(String name);
 
+    /**
+     * Any cgroup by its full path, e.g. a Docker container's "/docker/3f1c…": for the policies that govern
+     * containers another runtime started (only what a policy file's govern class selects is written).
+     */
+    ContainerCgroup openPath(String cgroupPath);
+
     /** Removes the parent if it is empty (used by tests and uninstall). */
     void removeParentIfEmpty() throws CgroupException;
 

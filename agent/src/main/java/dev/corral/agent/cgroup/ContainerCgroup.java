@@ -28,6 +28,15 @@ public interface ContainerCgroup {
     default void allowDevices(List<String> rules) throws CgroupException {
     }
 
+    /**
+     * One control file's content as the kernel shows it (e.g. "cpu.shares", the controller is its prefix), null
+     * when the cgroup or file is not there.
+     */
+    String knob(String file);
+
+    /** Writes one control file as is (a value read with {@link #knob} writes back unchanged). */
+    void setKnob(String file, String value) throws CgroupException;
+
     /** Applies limits all or nothing. */
     void update(ResourceLimits limits) throws CgroupException;
 

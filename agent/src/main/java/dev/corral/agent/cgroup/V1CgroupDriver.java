@@ -165,6 +165,11 @@ final class V1CgroupDriver implements CgroupDriver {
     }
 
     @Override
+    public ContainerCgroup openPath(String cgroupPath) {
+        return new V1Cgroup(CgroupPaths.normalize(cgroupPath), hierarchies);
+    }
+
+    @Override
     public void removeParentIfEmpty() throws CgroupException {
         for (Hierarchy h : hierarchies) {
             Path d = dirIn(h, parent);
@@ -226,6 +231,17 @@ final class V1CgroupDriver implements CgroupDriver {
             Path dir = controllerDir(controller).orElseThrow(() -> new CgroupException.Missing(
                     "the " + controller + " controller is not mounted on this host", null, null, null));
             return dir.resolve(name);
+        }
+
+        @Override
+        public String knob(String name) {
+            Optional<Path> dir = controllerDir(name.substring(0, Math.max(0, name.indexOf('.'))));
+            return dir.map(d -> LimitWrites.readQuietly(d.resolve(name))).map(String::strip).orElse(null);
+        }
+
+        @Override
+        public void setKnob(String name, String value) throws CgroupException {
+            CgroupFiles.write(file(name.substring(0, Math.max(0, name.indexOf('.'))), name), value);
         }
 
         @Override

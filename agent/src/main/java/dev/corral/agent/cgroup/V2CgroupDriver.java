@@ -96,6 +96,12 @@ final class V2CgroupDriver implements CgroupDriver {
     }
 
     @Override
+    public ContainerCgroup openPath(String cgroupPath) {
+        String path = CgroupPaths.normalize(cgroupPath);
+        return new V2Cgroup(path, dir(path));
+    }
+
+    @Override
     public void removeParentIfEmpty() throws CgroupException {
         Path d = dir(parent);
         if (Files.isDirectory(d)) {
@@ -115,6 +121,17 @@ final class V2CgroupDriver implements CgroupDriver {
         @Override
         public Optional<Path> deviceFilterDir() {
             return Optional.of(dir);
+        }
+
+        @Override
+        public String knob(String name) {
+            String v = LimitWrites.readQuietly(dir.resolve(name));
+            return v == null ? null : v.strip();
+        }
+
+        @Override
+        public void setKnob(String name, String value) throws CgroupException {
+            CgroupFiles.write(dir.resolve(name), value);
         }
 
         @Override

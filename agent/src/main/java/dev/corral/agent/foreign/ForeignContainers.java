@@ -44,7 +44,10 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
     }
 
     /** What a runtime said about a container id; {@code identity} null when no runtime asked knows it. */
-    private record Known(ContainerIdentity identity, String podUid, long atMillis) {
+    private record Known(ContainerIdentity identity, String podUid, long atMillis, Map<String, String> labels) {
+        Known(ContainerIdentity identity, String podUid, long atMillis) {
+            this(identity, podUid, atMillis, Map.of());
+        }
     }
 
     private final Vertx vertx;
@@ -129,6 +132,17 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
     private PathEntry entry(String path) {
         CgroupOrigin origin = CgroupOrigin.of(path);
         return new PathEntry(origin, origin == CgroupOrigin.NONE ? own.nameOf(path) : "");
+    }
+
+    /**
+     * Every label the runtime gave the container at {@code cgroupPath} (not only the exported allow-list): what
+     * policy class selectors match. Empty while unknown.
+     */
+    public Map<String, String> runtimeLabels(String cgroupPath) {
+        PathEntry e = paths.get(cgroupPath);
+        CgroupOrigin o = e == null ? CgroupOrigin.of(cgroupPath) : e.origin();
+        Known k = o.isContainer() ? byId.get(o.containerId()) : null;
+        return k == null ? Map.of() : k.labels();
     }
 
     /** A foreign container whose cgroup is live, for {@code corral ps --all-runtimes}. */
@@ -281,7 +295,7 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
             }
         }
         byId.put(id, new Known(new ContainerIdentity(name, config.getString("Image", ""), pod, namespace,
-                all.get("io.kubernetes.container.name"), runtime, allowed), podUid, clock.getAsLong()));
+                all.get("io.kubernetes.container.name"), runtime, allowed), podUid, clock.getAsLong(), Map.copyOf(all)));
     }
 
     // ---- event streams --------------------------------------------------------------------------------
@@ -347,7 +361,7 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
                     ContainerIdentity w = k.identity();
                     byId.put(id, new Known(new ContainerIdentity(name.startsWith("/") ? name.substring(1) : name,
                             w.image(), w.pod(), w.namespace(), w.container(), w.runtime(), w.labels()), k.podUid(),
-                            clock.getAsLong()));
+                            clock.getAsLong(), k.labels()));
                 } else {
                     byId.remove(id);
                     ask(id, List.of(api));

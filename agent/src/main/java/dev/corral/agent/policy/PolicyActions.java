@@ -22,25 +22,29 @@ final class PolicyActions {
     }
 
     void apply(Action a) throws CgroupException, ContainerException {
-        if (a instanceof Action.SetCpu c) {
-            update(a, new ResourceLimits(null, new ResourceLimits.Cpu(c.quotaMicros(), null, c.shares(), c.weight(),
-                    null, null), null, null));
-        } else if (a instanceof Action.SetMemory m) {
-            update(a, new ResourceLimits(new ResourceLimits.Memory(m.limit(), m.high(), null, m.softLimit()), null, null,
-                    null));
-        } else if (a instanceof Action.SetIo io) {
-            update(a, new ResourceLimits(null, null, new ResourceLimits.Io(null, List.of(new ResourceLimits.DeviceLimit(
-                    io.major(), io.minor(), io.readBps(), io.writeBps(), null, null))), null));
-        } else if (a instanceof Action.Stop s) {
+        if (a instanceof Action.Stop s) {
             if (s.freeze()) {
                 runtime.pause(s.container());
             } else {
                 runtime.kill(s.container(), SIGKILL);
             }
+        } else {
+            runtime.driver().open(a.container()).update(limitsOf(a));
         }
     }
 
-    private void update(Action a, ResourceLimits limits) throws CgroupException {
-        runtime.driver().open(a.container()).update(limits);
+    /** The cgroup limits a Set action writes. */
+    static ResourceLimits limitsOf(Action a) {
+        if (a instanceof Action.SetCpu c) {
+            return new ResourceLimits(null, new ResourceLimits.Cpu(c.quotaMicros(), null, c.shares(), c.weight(),
+                    null, null), null, null);
+        } else if (a instanceof Action.SetMemory m) {
+            return new ResourceLimits(new ResourceLimits.Memory(m.limit(), m.high(), null, m.softLimit()), null, null,
+                    null);
+        } else if (a instanceof Action.SetIo io) {
+            return new ResourceLimits(null, null, new ResourceLimits.Io(null, List.of(new ResourceLimits.DeviceLimit(
+                    io.major(), io.minor(), io.readBps(), io.writeBps(), null, null))), null);
+        }
+        return ResourceLimits.NONE;
     }
 }

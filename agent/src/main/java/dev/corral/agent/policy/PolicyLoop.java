@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
  * event and in metrics. While a cycle runs the next snapshot waits, and ones after it are skipped (rates are
  * computed over whatever interval passed). Also the runtime's admission gate, and the keeper of its queue: the
  * queue is re-checked on this thread every cycle (timeouts), after an exit or removal, and after a reload.
+ * Containers other runtimes started take part when a class selects them; a govern class's actions on them go
+ * through {@link ForeignGovernor} (owners' values recorded, restored, never fought over).
  */
 public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoCloseable {
 
@@ -62,12 +64,17 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         return t;
     });
     private final AtomicBoolean queued = new AtomicBoolean();
+    private final ForeignSource foreign;
+    private final ForeignGovernor governor;
+    /** The foreign containers of the last cycle, by cgroup: names and runtimes for the records. */
+    private volatile Map<String, ForeignSource.Subject> foreignNow = Map.of();
     private volatile PolicyEngine engine;
     private Snapshot previous;
 
     private PolicyLoop(ContainerRuntime runtime, PolicySource source, Policy policy, boolean dryRun,
-                       Path procRoot, MeterRegistry registry) throws java.io.IOException {
+                       Path procRoot, MeterRegistry registry, ForeignSource foreign) throws java.io.IOException {
         this.runtime = runtime;
+        this.foreign = foreign;
         this.source = source;
         this.dryRunFlag = dryRun;
         this.sampler = new HostSampler(procRoot);
@@ -76,12 +83,20 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         this.actions = new PolicyActions(runtime);
         this.metrics = new PolicyMetrics(registry);
         this.engine = new PolicyEngine(policy, dryRun);
+        this.governor = new ForeignGovernor(runtime.driver(), v2);
     }
 
     /** Loads the policy (a bad file fails here, before the agent serves) and starts deciding. */
     public static PolicyLoop start(ContainerRuntime runtime, PolicySource source, boolean dryRun, Path procRoot,
                                    MeterRegistry registry) throws PolicyException, java.io.IOException {
-        PolicyLoop loop = new PolicyLoop(runtime, source, source.load(), dryRun, procRoot, registry);
+        return start(runtime, source, dryRun, procRoot, registry, ForeignSource.NONE);
+    }
+
+    /** As above, also deciding for the containers other runtimes started that a policy class selects. */
+    public static PolicyLoop start(ContainerRuntime runtime, PolicySource source, boolean dryRun, Path procRoot,
+                                   MeterRegistry registry, ForeignSource foreign)
+            throws PolicyException, java.io.IOException {
+        PolicyLoop loop = new PolicyLoop(runtime, source, source.load(), dryRun, procRoot, registry, foreign);
         runtime.setAdmissionGate(loop);
         runtime.addListener(e -> {
             if (e.type().equals("exited") || e.type().equals("removed")) {
@@ -140,15 +155,27 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
             return;
         }
         reviewQueue(records); // every cycle: queue timeouts are due at most an interval late
-        List<ContainerView> views = records.stream().filter(r -> r.state() == ContainerState.RUNNING)
-                .map(ContainerViews::of).toList();
+        List<ContainerView> views = new java.util.ArrayList<>(records.stream()
+                .filter(r -> r.state() == ContainerState.RUNNING).map(ContainerViews::of).toList());
+        List<ForeignSource.Subject> others = foreign.list(now);
+        Map<String, ForeignSource.Subject> byCgroup = new java.util.HashMap<>();
+        others.forEach(s -> byCgroup.put(s.cgroup(), s));
+        foreignNow = byCgroup;
+        List<ContainerView> foreignViews = governor.views(others, now);
+        views.addAll(foreignViews);
         PolicyEngine e = engine;
         Decision d = e.decide(new Observation(now.timestampMillis(), before, now, views, host()));
         for (Action a : d.actions()) {
             String error = null;
             if (!a.audit().dryRun()) {
                 try {
-                    actions.apply(a);
+                    if (byCgroup.containsKey(a.cgroup()) && a.container().equals(a.cgroup())) {
+                        if (!governor.apply(a)) {
+                            continue; // the owner took this knob back: the back-off was recorded, never fight
+                        }
+                    } else {
+                        actions.apply(a);
+                    }
                 } catch (Exception ex) {
                     error = ex.getMessage();
                     if (ex instanceof CgroupException.Busy) {
@@ -159,7 +186,22 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
             }
             publish(a.audit(), error);
         }
-        metrics.shares(d, runtime::nameOfCgroup);
+        // back-offs from what owners rewrote, and owners' values back where no govern class selects any more
+        java.util.Set<String> governed = new java.util.HashSet<>();
+        if (!e.dryRun()) {
+            for (ContainerView v : foreignViews) {
+                if (e.policy().classOf(v.subject()).map(c -> c.governs(true)).orElse(false)) {
+                    governed.add(v.cgroup());
+                }
+            }
+        }
+        for (Audit a : governor.review(now.timestampMillis(), governed, now.live().keySet())) {
+            publish(a, null);
+        }
+        metrics.shares(d, cgroup -> {
+            ForeignSource.Subject s = byCgroup.get(cgroup);
+            return s != null ? s.name() : runtime.nameOfCgroup(cgroup);
+        });
     }
 
     private HostView host() {
@@ -241,6 +283,13 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
     private void publish(Audit a, String error) {
         metrics.counted(a);
         Map<String, Object> attributes = new LinkedHashMap<>();
+        ForeignSource.Subject other = foreignNow.get(a.container());
+        if (other != null) { // a foreign container's record is keyed by its cgroup: say whose it is
+            metrics.foreignCounted(a, other.runtime());
+            attributes.put("runtime", other.runtime());
+            attributes.put("name", other.name());
+            attributes.put("image", other.image());
+        }
         attributes.put("policy", a.policy());
         attributes.put("action", a.action());
         attributes.put("reason", a.reason());
@@ -268,6 +317,14 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
             Thread.currentThread().interrupt();
         }
         runtime.setAdmissionGate(AdmissionGate.OPEN);
+        // the policy stops acting: what it changed on other runtimes' containers goes back to their owners
+        try {
+            for (Audit a : governor.releaseAll(System.currentTimeMillis())) {
+                publish(a, null);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("restoring owners' values failed", e);
+        }
         sampler.close();
     }
 }

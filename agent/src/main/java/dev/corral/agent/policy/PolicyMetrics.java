@@ -35,6 +35,19 @@ final class PolicyMetrics {
                 .tags("policy", a.policy(), "action", a.action(), "reason", a.reason()).register(registry).increment();
     }
 
+    /**
+     * corral_policy_foreign_actions_total{policy,action,reason,runtime,mode}: what the policies decided for
+     * containers of other runtimes; mode "observe" for the dry runs an observe class exports, "govern" for
+     * actions applied.
+     */
+    void foreignCounted(Audit a, String runtime) {
+        Counter.builder("corral.policy.foreign.actions")
+                .description("Actions the policies decided for containers other runtimes started, by mode")
+                .tags("policy", a.policy(), "action", a.action(), "reason", a.reason(), "runtime", runtime,
+                        "mode", a.dryRun() ? "observe" : "govern")
+                .register(registry).increment();
+    }
+
     void shares(Decision d, Function<String, String> nameOfCgroup) {
         entitled.register(rows(d.entitledCores(), nameOfCgroup), true);
         dominant.register(rows(d.dominantShare(), nameOfCgroup), true);

@@ -82,6 +82,10 @@ public final class Agent implements AutoCloseable {
         }
         exporter.collector().addListener(foreign);
         foreign.start();
+        // The first render loads and compiles the whole /metrics path: measured 11.6 s for a fresh agent's first
+        // scrape on a loaded 2-core host (load 28; ~1 s for the next ones), which is what made a Docker container
+        // seem to take ~3 s to be named. Paid here, before serving, not by the first scrape.
+        exporter.metricsPage().render();
         // Limits are read every few cycles: show the agent's own changes at the next one. "started" too: a cgroup
         // found by inotify between its mkdir and the runtime's writes was read half made (an empty v1 cpuset).
         if (runtime != null) {
@@ -97,7 +101,7 @@ public final class Agent implements AutoCloseable {
         PolicyLoop policy = null;
         WebPage web = null;
         try {
-            policy = startPolicy(options, runtime, registry);
+            policy = startPolicy(options, runtime, registry, foreignSource(foreign));
             if (policy != null) {
                 exporter.collector().addListener(policy);
             }
@@ -163,15 +167,23 @@ public final class Agent implements AutoCloseable {
         return foreign;
     }
 
+    /** What the policy classes see of other runtimes' containers: identity and every runtime label. */
+    private static dev.corral.agent.policy.ForeignSource foreignSource(ForeignContainers foreign) {
+        return snapshot -> foreign.list(snapshot).stream().map(l -> new dev.corral.agent.policy.ForeignSource.Subject(
+                l.cgroup(), l.runtime(), l.identity().name(), l.identity().image(), l.identity().namespace(),
+                foreign.runtimeLabels(l.cgroup()))).toList();
+    }
+
     private static PolicyLoop startPolicy(AgentOptions options, ContainerRuntime runtime,
-                                          PrometheusMeterRegistry registry) throws IOException {
+                                          PrometheusMeterRegistry registry,
+                                          dev.corral.agent.policy.ForeignSource foreign) throws IOException {
         if (runtime == null || options.policy() == null) {
             return null;
         }
         Path file = options.policy().file();
         try {
             return PolicyLoop.start(runtime, file == null ? PolicySource.embedded() : PolicySource.file(file),
-                    options.policy().dryRun(), options.exporter().paths().procRoot(), registry);
+                    options.policy().dryRun(), options.exporter().paths().procRoot(), registry, foreign);
         } catch (dev.corral.policies.file.PolicyException e) {
             throw new IOException("invalid policy: " + e.getMessage(), e);
         }

@@ -13,7 +13,7 @@ record Cycle(long now, double seconds, HostView host, Policy policy, List<Member
 
     Audit audit(String policyName, Member m, String action, String reason, String before, String after,
                 Map<String, Object> inputs) {
-        return new Audit(now, policyName, m.name(), action, reason, before, after, inputs, dryRun);
+        return new Audit(now, policyName, m.name(), action, reason, before, after, inputs, dryRun || m.observed());
     }
 
     /** Host CPU busy fraction (0..1) over the interval, from the root cgroup's usage; NaN if unknown. */

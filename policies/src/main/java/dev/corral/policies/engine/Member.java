@@ -24,6 +24,16 @@ record Member(ContainerView view, Policy.PolicyClass cls, CgroupSample now, Cgro
         return view.cgroup();
     }
 
+    /** Its class observes it: what the rules decide for it is a dry run. */
+    boolean observed() {
+        return !cls.governs(view.foreign() != null);
+    }
+
+    /** Never killed or frozen: its class is protected, or its owner marks it critical. */
+    boolean untouchable() {
+        return cls.isProtected() || view.ownerCritical();
+    }
+
     /** The class's weight, unless the container's spec sets its own cpu shares (1024 = weight 1). */
     double weight() {
         long own = view.baseline().cpuShares();

@@ -8,14 +8,14 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
  * Pre-emptive OOM protection. When the host's MemAvailable falls below minAvailable, the agent's parent
  * cgroup uses more than parentUsageAbove of its limit, or host memory PSI "full" stays above its threshold for
  * fullPsiFor, exactly one container is killed (or frozen): the lowest priority, then the one most above its
- * memory entitlement, then the fastest growing; never a protected class. Then it waits cooldown, so the freed
+ * memory entitlement, then the fastest growing; never a protected class, nor a foreign container its owner
+ * marks critical (Kubernetes' system-node-critical and system-cluster-critical). Then it waits cooldown, so the freed
  * memory shows before anyone else is chosen. Works from usage alone: no swap, no v2 needed.
  *
  * <p>A frozen victim frees nothing: its memory stays charged (there is no swap), so the trigger that froze it
@@ -80,18 +80,31 @@ final class OomProtection implements Rule {
         if (runningAtFreeze >= 0 && running <= runningAtFreeze + growthMargin) {
             return; // what is frozen keeps its memory; the others are not growing into the rest
         }
-        Optional<Member> victim = c.members().stream()
-                .filter(m -> !m.cls().isProtected() && !victims.contains(m.name()) && !Absent.is(m.workingSet()))
-                .min(Comparator.<Member>comparingInt(m -> m.cls().priority())
+        // Candidates in victim order. An observed one ahead of the first governed one is recorded as the dry
+        // run it is, and the governed one still acts this cycle: observing must not delay the real protection.
+        List<Member> order = c.members().stream()
+                .filter(m -> !m.untouchable() && !victims.contains(m.name()) && !Absent.is(m.workingSet()))
+                .sorted(Comparator.<Member>comparingInt(m -> m.cls().priority())
                         .thenComparing(Comparator.<Member>comparingLong(m -> m.workingSet() - c.memoryEntitlement(m))
                                 .reversed())
-                        .thenComparing(Comparator.<Member>comparingDouble(Member::memoryGrowth).reversed()));
-        if (victim.isEmpty()) {
-            return;
+                        .thenComparing(Comparator.<Member>comparingDouble(Member::memoryGrowth).reversed()))
+                .toList();
+        for (Member m : order) {
+            victims.add(m.name());
+            out.add(stop(c, m, trigger, available, parentUsage, parentLimit, full, running));
+            if (!m.observed() && !c.dryRun()) {
+                lastAction = c.now();
+                return;
+            }
+            if (c.dryRun()) { // a dry run of the whole policy: one victim per cooldown, as if applied
+                lastAction = c.now();
+                return;
+            }
         }
-        Member m = victim.get();
-        lastAction = c.now();
-        victims.add(m.name());
+    }
+
+    private Action.Stop stop(Cycle c, Member m, String trigger, long available, long parentUsage, long parentLimit,
+                             double full, long running) {
         Map<String, Object> in = new LinkedHashMap<>();
         in.put("trigger", trigger);
         in.put("hostAvailableBytes", available);
@@ -105,12 +118,12 @@ final class OomProtection implements Rule {
         in.put("entitledBytes", c.memoryEntitlement(m));
         in.put("growthBytesPerSecond", Math.round(m.memoryGrowth()));
         boolean freeze = p.action().equals("freeze");
-        if (freeze) {
+        if (freeze && !m.observed()) {
             runningAtFreeze = running - m.workingSet();
             in.put("runningWorkingSetBytes", runningAtFreeze);
         }
-        out.add(new Action.Stop(m.name(), m.cgroup(), freeze, c.audit(NAME, m, freeze ? "freeze" : "kill", trigger,
-                "running", freeze ? "frozen" : "killed", in)));
+        return new Action.Stop(m.name(), m.cgroup(), freeze, c.audit(NAME, m, freeze ? "freeze" : "kill", trigger,
+                "running", freeze ? "frozen" : "killed", in));
     }
 
     @Override

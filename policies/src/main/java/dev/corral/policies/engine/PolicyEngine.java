@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -64,9 +65,9 @@ public final class PolicyEngine {
         List<Member> members = new ArrayList<>();
         for (ContainerView v : o.containers()) {
             CgroupSample now = o.current().live().get(v.cgroup());
-            if (now != null) {
-                members.add(new Member(v, policy.classOf(v.name(), v.labels()), now,
-                        o.previous().live().get(v.cgroup()), seconds));
+            Optional<Policy.PolicyClass> cls = policy.classOf(v.subject());
+            if (now != null && cls.isPresent()) { // a foreign container no class selects is left alone
+                members.add(new Member(v, cls.get(), now, o.previous().live().get(v.cgroup()), seconds));
             }
         }
         Cycle c = new Cycle(o.nowMillis(), seconds, o.host(), policy, members, o.current().live().get("/"),

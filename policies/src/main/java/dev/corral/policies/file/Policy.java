@@ -20,6 +20,11 @@ public record Policy(List<PolicyClass> classes, Policies policies, Boolean dryRu
     /** The class of a container that no class selects: kernel-default weight, no guarantee, not protected. */
     public static final PolicyClass DEFAULT_CLASS = new PolicyClass("default", 0, 1.0, null, false, null);
 
+    /** Actions are applied (the default for Corral's own containers). */
+    public static final String GOVERN = "govern";
+    /** Actions are decided, audited and exported as dry runs, never applied (the default for foreign ones). */
+    public static final String OBSERVE = "observe";
+
     public Policy {
         classes = classes == null ? List.of() : List.copyOf(classes);
         policies = policies == null ? new Policies(null, null, null, null, null) : policies;
@@ -36,14 +41,54 @@ public record Policy(List<PolicyClass> classes, Policies policies, Boolean dryRu
         }
     }
 
-    /** The class a container belongs to. */
+    /** The class one of Corral's own containers belongs to. */
     public PolicyClass classOf(String containerName, Map<String, String> labels) {
+        return classOf(Subject.own(containerName, labels)).orElse(DEFAULT_CLASS);
+    }
+
+    /**
+     * The class a container belongs to: the first whose selector matches. Corral's own containers fall into
+     * {@link #DEFAULT_CLASS} when none does; a container another runtime started is in no class (the policies
+     * leave it alone) unless a class selects its runtime.
+     */
+    public java.util.Optional<PolicyClass> classOf(Subject s) {
         for (PolicyClass c : classes) {
-            if (c.selector() == null || c.selector().matches(containerName, labels)) {
-                return c;
+            if (c.selector() == null ? s.runtime().equals(Subject.CORRAL) : c.selector().matches(s)) {
+                return java.util.Optional.of(c);
             }
         }
-        return DEFAULT_CLASS;
+        return s.runtime().equals(Subject.CORRAL) ? java.util.Optional.of(DEFAULT_CLASS) : java.util.Optional.empty();
+    }
+
+    /**
+     * What a selector looks at.
+     *
+     * @param runtime   "corral" for Corral's own containers, else the runtime that started it ("docker",
+     *                  "podman", "containerd", "cri-o", "cri")
+     * @param name      the container's name as its runtime knows it
+     * @param image     its image reference, "" when unknown
+     * @param namespace its Kubernetes namespace, "" when none
+     * @param labels    its labels (the runtime's, for a foreign container)
+     */
+    public record Subject(String runtime, String name, String image, String namespace, Map<String, String> labels) {
+
+        public static final String CORRAL = "corral";
+
+        public Subject {
+            runtime = runtime == null || runtime.isEmpty() ? CORRAL : runtime;
+            name = name == null ? "" : name;
+            image = image == null ? "" : image;
+            namespace = namespace == null ? "" : namespace;
+            labels = labels == null ? Map.of() : labels;
+        }
+
+        public static Subject own(String name, Map<String, String> labels) {
+            return new Subject(CORRAL, name, "", "", labels);
+        }
+
+        public boolean foreign() {
+            return !runtime.equals(CORRAL);
+        }
     }
 
     /**
@@ -52,12 +97,23 @@ public record Policy(List<PolicyClass> classes, Policies policies, Boolean dryRu
      * @param priority    higher survives longer: OOM protection picks victims from the lowest priority
      * @param weight      relative share of CPU and IO; 1 is the kernel default (1024 cpu.shares, cpu.weight 100)
      * @param isProtected never killed or frozen by OOM protection
-     * @param selector    which containers belong; null selects every container (a catch-all class)
+     * @param selector    which containers belong; null selects every one of Corral's own containers (a
+     *                    catch-all class); containers of other runtimes only by a selector naming their runtime
+     * @param mode        {@link #GOVERN} or {@link #OBSERVE}; null: govern Corral's own containers, observe the
+     *                    others (decisions computed, audited and exported as dry runs, nothing applied)
      */
     public record PolicyClass(String name, Integer priority, Double weight, Guarantees guarantees,
-                              @JsonProperty("protected") Boolean isProtected, Selector selector) {
+                              @JsonProperty("protected") Boolean isProtected, Selector selector, String mode) {
+
+        public PolicyClass(String name, Integer priority, Double weight, Guarantees guarantees, Boolean isProtected,
+                           Selector selector) {
+            this(name, priority, weight, guarantees, isProtected, selector, null);
+        }
 
         public PolicyClass {
+            if (mode != null && !mode.equals(GOVERN) && !mode.equals(OBSERVE)) {
+                throw new IllegalArgumentException("mode: must be \"govern\" or \"observe\", got \"" + mode + "\"");
+            }
             if (name == null || name.isBlank()) {
                 throw new IllegalArgumentException("name: is required");
             }
@@ -68,6 +124,11 @@ public record Policy(List<PolicyClass> classes, Policies policies, Boolean dryRu
             }
             guarantees = guarantees == null ? Guarantees.NONE : guarantees;
             isProtected = isProtected != null && isProtected;
+        }
+
+        /** Whether its actions are applied to a container of it (foreign: started by another runtime). */
+        public boolean governs(boolean foreign) {
+            return mode == null ? !foreign : mode.equals(GOVERN);
         }
     }
 
@@ -102,38 +163,80 @@ public record Policy(List<PolicyClass> classes, Policies policies, Boolean dryRu
     }
 
     /**
-     * Selects containers by name (globs with {@code *}) or labels (all must match). Both given: either selects.
+     * Selects containers. {@code runtimes} (default: Corral's own containers only, "*" any runtime), {@code images}
+     * and {@code namespaces} (Kubernetes), where given, must all match; then {@code names} (globs with {@code *})
+     * or {@code labels} (all must match), where either is given: either selects.
      */
-    public record Selector(List<String> names, Map<String, String> labels) {
+    public record Selector(List<String> names, Map<String, String> labels, List<String> runtimes,
+                           List<String> images, List<String> namespaces) {
+
+        public Selector(List<String> names, Map<String, String> labels) {
+            this(names, labels, null, null, null);
+        }
 
         public Selector {
             names = names == null ? List.of() : List.copyOf(names);
             labels = labels == null ? Map.of() : Map.copyOf(labels);
-            if (names.isEmpty() && labels.isEmpty()) {
-                throw new IllegalArgumentException("names: a selector needs names or labels (omit it to select all)");
+            runtimes = runtimes == null ? List.of() : List.copyOf(runtimes);
+            images = images == null ? List.of() : List.copyOf(images);
+            namespaces = namespaces == null ? List.of() : List.copyOf(namespaces);
+            if (names.isEmpty() && labels.isEmpty() && runtimes.isEmpty() && images.isEmpty() && namespaces.isEmpty()) {
+                throw new IllegalArgumentException("names: a selector needs names, labels, runtimes, images or "
+                        + "namespaces (omit it to select all of Corral's own containers)");
             }
-            for (String n : names) {
-                if (n.isEmpty()) {
-                    throw new IllegalArgumentException("names: an empty pattern selects nothing");
+            nonEmpty("names", names);
+            nonEmpty("runtimes", runtimes);
+            nonEmpty("images", images);
+            nonEmpty("namespaces", namespaces);
+        }
+
+        private static void nonEmpty(String field, List<String> patterns) {
+            for (String n : patterns) {
+                if (n == null || n.isEmpty()) {
+                    throw new IllegalArgumentException(field + ": an empty pattern selects nothing");
                 }
             }
         }
 
+        /** One of Corral's own containers. */
         public boolean matches(String name, Map<String, String> containerLabels) {
-            for (String pattern : names) {
-                if (Globs.matches(pattern, name)) {
-                    return true;
-                }
+            return matches(Subject.own(name, containerLabels));
+        }
+
+        public boolean matches(Subject s) {
+            if (runtimes.isEmpty() ? s.foreign() : !any(runtimes, s.runtime())) {
+                return false;
+            }
+            if (!images.isEmpty() && !any(images, s.image())) {
+                return false;
+            }
+            if (!namespaces.isEmpty() && !any(namespaces, s.namespace())) {
+                return false;
+            }
+            if (names.isEmpty() && labels.isEmpty()) {
+                return true;
+            }
+            if (any(names, s.name())) {
+                return true;
             }
             if (labels.isEmpty()) {
                 return false;
             }
             for (Map.Entry<String, String> e : labels.entrySet()) {
-                if (!e.getValue().equals(containerLabels.get(e.getKey()))) {
+                if (!e.getValue().equals(s.labels().get(e.getKey()))) {
                     return false;
                 }
             }
             return true;
+        }
+
+        private static boolean any(List<String> patterns, String text) {
+            for (String p : patterns) {
+                if (Globs.matches(p, text)) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 }
