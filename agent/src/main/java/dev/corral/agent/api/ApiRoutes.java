@@ -52,7 +52,7 @@ public final class ApiRoutes {
         this.exporter = exporter;
         runtime.addListener(events);
         runtime.addListener(e -> {
-            if (e.type().equals("started") || e.type().equals("removed")) {
+            if (e.type() == ContainerEvent.Type.STARTED || e.type() == ContainerEvent.Type.REMOVED) {
                 exporter.collector().rescanSoon();
             }
         });
@@ -216,7 +216,7 @@ public final class ApiRoutes {
             ApiError.send(ctx, 400, "must be not-running, not-queued or next-exit", "condition");
             return;
         }
-        vertx.executeBlocking(() -> condition.equals("not-queued") ? runtime.waitWhileQueued(name(ctx))
+        vertx.executeBlocking(() -> condition.equals("not-queued") ? runtime.admission().waitWhileQueued(name(ctx))
                         : runtime.waitFor(name(ctx)), false)
                 .compose(Future::fromCompletionStage)
                 .onSuccess(r -> ctx.response().putHeader("content-type", "application/json").end(waitBody(r)))
@@ -377,9 +377,9 @@ public final class ApiRoutes {
     }
 
     public static String sse(ContainerEvent e) {
-        JsonObject data = new JsonObject().put("type", e.type()).put("name", e.name()).put("timeMillis", e.timeMillis())
+        JsonObject data = new JsonObject().put("type", e.type().wire()).put("name", e.name()).put("timeMillis", e.timeMillis())
                 .put("attributes", new JsonObject(new java.util.HashMap<>(e.attributes())));
-        return "event: " + e.type() + "\ndata: " + data.encode() + "\n\n";
+        return "event: " + e.type().wire() + "\ndata: " + data.encode() + "\n\n";
     }
 
     private void info(RoutingContext ctx) {

@@ -45,6 +45,13 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
                 queueDeadlineMillis, queueReason, autoRemove);
     }
 
+    /** The same record with a changed spec (updated limits). */
+    public ContainerRecord withSpec(ContainerSpec changed) {
+        return new ContainerRecord(name, changed, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
+                initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
+                queueDeadlineMillis, queueReason, autoRemove);
+    }
+
     /** Waiting in the admission queue; what it last ran (exit code, times) is kept. */
     public ContainerRecord queued(long at, long deadline, String reason) {
         return new ContainerRecord(name, spec, ContainerState.QUEUED, cgroup, createdAtMillis, startedAtMillis,
