@@ -30,6 +30,8 @@ class CgroupV2KernelTest {
             "dev.corral.agent.runtime.ContainerRuntimeTest",
             "dev.corral.agent.api.ApiTest",
             "dev.corral.agent.runtime.ImageContainerTest",
+            // restart policies: an OOM kill under on-failure, a restart after the agent's own restart
+            "dev.corral.agent.runtime.RestartPolicyTest",
             // a host-root container's confinement (read-only, every submount too; the agent masked) on this kernel
             "dev.corral.agent.api.HostRootIsolationTest",
             // the kernel loads the BPF device filter (ContainerRuntimeTest proves what it allows and refuses)
@@ -46,7 +48,7 @@ class CgroupV2KernelTest {
     private static final List<String> ALONE = List.of(
             "dev.corral.agent.api.PolicyEndToEndTest#"
                     + "anIoFlooderIsThrottledSoAOneAtATimeWriterGetsItsShareAndTheThrottleGoesWhenContentionEnds");
-    private static final int GUEST_TESTS = 72;
+    private static final int GUEST_TESTS = 78;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {

@@ -79,6 +79,7 @@ public final class ApiRoutes {
         r.post("/containers/:name/start").handler(ctx -> blocking(ctx, 200, () -> runtime.start(name(ctx)),
                 ApiRoutes::queuedAccepted));
         r.post("/containers/:name/stop").handler(this::stop);
+        r.post("/containers/:name/restart").handler(this::restart);
         r.post("/containers/:name/kill").handler(this::kill);
         r.post("/containers/:name/pause").handler(ctx -> named(ctx, runtime::pause));
         r.post("/containers/:name/resume").handler(ctx -> named(ctx, runtime::resume));
@@ -179,7 +180,18 @@ public final class ApiRoutes {
     }
 
     private void stop(RoutingContext ctx) {
-        blocking(ctx, 200, () -> runtime.stop(name(ctx), Duration.ofSeconds(intParam(ctx, "timeout", 10, 0, 3600))));
+        blocking(ctx, 200, () -> runtime.stop(name(ctx), grace(ctx)));
+    }
+
+    /** Stop, then start (Docker's restart): 202 when the start is queued. */
+    private void restart(RoutingContext ctx) {
+        blocking(ctx, 200, () -> runtime.restart(name(ctx), grace(ctx)), ApiRoutes::queuedAccepted);
+    }
+
+    /** {@code timeout} seconds from SIGTERM to SIGKILL; null without one (the container's stopTimeout). */
+    private static Duration grace(RoutingContext ctx) throws ApiError.BadRequest {
+        int t = intParam(ctx, "timeout", -1, 0, 3600);
+        return t < 0 ? null : Duration.ofSeconds(t);
     }
 
     private void kill(RoutingContext ctx) {

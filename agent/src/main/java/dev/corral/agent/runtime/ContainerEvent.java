@@ -11,6 +11,8 @@ public record ContainerEvent(Type type, String name, long timeMillis, Map<String
     /** What happened; {@link #wire()} is the name the API, the event stream and the web page use. */
     public enum Type {
         CREATED, STARTED, PAUSED, RESUMED, OOM, EXITED, LIMITS_UPDATED, REMOVED, QUEUED, DEQUEUED,
+        /** started again: by its restart policy (attributes restartCount, policy, delayMillis), or by a restart */
+        RESTART,
         /** a policy action (applied or, in a dry run, only recorded) */
         POLICY, POLICY_LOADED, POLICY_REJECTED;
 

@@ -5,18 +5,15 @@ import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ContainerCgroup;
 import dev.corral.agent.cgroup.DeviceRules;
-import dev.corral.agent.cgroup.ResourceLimits;
 import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.image.ImageStore;
 import dev.corral.agent.network.NetworkManager;
 import dev.corral.agent.network.NetworkOptions;
-import dev.corral.agent.posix.Posix;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.HostFacts;
-import dev.corral.agent.spec.LimitRefusals;
-import dev.corral.agent.spec.LimitsPatch;
+import dev.corral.agent.spec.RestartRules;
 import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecValidator;
 import java.io.IOException;
@@ -45,7 +42,6 @@ public final class ContainerRuntime implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ContainerRuntime.class);
     private static final int SIGTERM = 15;
-    private static final int SIGKILL = 9;
 
     private final RuntimeContext ctx;
     private final StateStore store;
@@ -56,7 +52,9 @@ public final class ContainerRuntime implements AutoCloseable {
     private final Creation creation;
     private final AdmissionQueue admission;
     private final ExitWatcher exits;
+    private final Restarts restarts;
     private final Launcher launcher;
+    private final ContainerControl control;
 
     private ContainerRuntime(StateStore store, CgroupDriver driver, Shim shim, Capabilities capabilities,
                              HostFacts facts, ContainerRootfs images, NetworkManager networks) {
@@ -68,7 +66,9 @@ public final class ContainerRuntime implements AutoCloseable {
         this.validator = new SpecValidator(facts);
         this.creation = new Creation(ctx);
         this.admission = new AdmissionQueue(ctx, queued -> launch(queued, validated(queued)));
-        this.exits = new ExitWatcher(ctx);
+        this.restarts = new Restarts(ctx, again -> launch(again, validated(again)));
+        this.exits = new ExitWatcher(ctx, restarts::exited);
+        this.control = new ContainerControl(ctx, validator);
         this.launcher = new Launcher(shim, capabilities, images, networks, driver);
     }
 
@@ -111,8 +111,9 @@ public final class ContainerRuntime implements AutoCloseable {
                 rt.launcher.withoutDeviceFilter();
             }
         }
-        new Recovery(rt.ctx, rt.exits).recover();
+        new Recovery(rt.ctx, rt.exits, rt.restarts).recover();
         rt.exits.start();
+        rt.restarts.start();
         return rt;
     }
 
@@ -192,7 +193,8 @@ public final class ContainerRuntime implements AutoCloseable {
                 throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
                         + record.state().label() + "; only a created or exited container can start");
             }
-            return launch(record, validated(record));
+            restarts.cancel(name); // started by the user: not stopped any more, its restart count begins again
+            return launch(record.withStoppedByUser(false), validated(record));
         }
     }
 
@@ -352,7 +354,7 @@ public final class ContainerRuntime implements AutoCloseable {
             AtomicBoolean released = new AtomicBoolean();
             return new Attachment(f, () -> {
                 if (released.compareAndSet(false, true)) {
-                    release(name);
+                    ctx.release(name);
                 }
             });
         }
@@ -362,39 +364,37 @@ public final class ContainerRuntime implements AutoCloseable {
     public record Attachment(CompletableFuture<ContainerRecord> exit, Runnable release) {
     }
 
-    private void release(String name) {
-        synchronized (ctx.lock(name)) {
-            if (ctx.holds.merge(name, -1, Integer::sum) <= 0) {
-                ctx.holds.remove(name);
-            }
-            try {
-                ContainerRecord r = store.load(name).orElse(null);
-                if (r != null && r.state() == ContainerState.EXITED) {
-                    ctx.autoRemoveLocked(r, false);
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("removing {} after its client left failed: {}", name, e.getMessage());
-            }
-        }
-    }
-
     // ---- running containers ----------------------------------------------------------------------------
 
-    /** SIGTERM to the container's init (which forwards it), then SIGKILL to the whole cgroup after the grace. */
+    /**
+     * SIGTERM to the container's init (which forwards it), then SIGKILL to the whole cgroup after the grace. Its
+     * restart policy does not start it again (a pending restart is cancelled).
+     *
+     * @param grace null: the container's stopTimeout (10 s by default)
+     */
     public ContainerRecord stop(String name, Duration grace) throws ContainerException {
         ContainerRecord record;
         synchronized (ctx.lock(name)) {
             record = ctx.load(name);
+            restarts.cancel(name);
             if (record.state() == ContainerState.QUEUED) {
                 return admission.refuse(record, "taken out of the admission queue by stop");
+            }
+            if (grace == null) {
+                Integer t = record.spec().stopTimeout();
+                grace = Duration.ofSeconds(t == null ? RestartRules.DEFAULT_STOP_TIMEOUT : t);
+            }
+            if (record.state() != ContainerState.CREATED && !record.stopped()) {
+                record = record.withStoppedByUser(true); // before the signal: the exit it causes is not restarted
+                ctx.save(record);
             }
             if (!record.state().isLive()) {
                 return record;
             }
             if (record.state() == ContainerState.PAUSED) {
-                thawQuietly(driver.open(name));
+                ContainerControl.thawQuietly(driver.open(name));
             }
-            signal(record, SIGTERM);
+            control.signal(record, SIGTERM);
         }
         ContainerRecord exited = awaitExit(name, grace);
         if (exited != null) {
@@ -410,85 +410,30 @@ public final class ContainerRuntime implements AutoCloseable {
         return exited;
     }
 
+    /** Docker's restart: stop (see {@link #stop}), then start; the restart count begins again. */
+    public ContainerRecord restart(String name, Duration grace) throws ContainerException, SpecException {
+        stop(name, grace);
+        ContainerRecord started = start(name);
+        ctx.emit(ContainerEvent.Type.RESTART, name, Map.of("restartCount", 0, "policy", "manual"));
+        return started;
+    }
+
     public ContainerRecord kill(String name, int signal) throws ContainerException {
-        if (signal < 1 || signal > 64) {
-            throw new ContainerException(ContainerException.Kind.CONFLICT, "signal " + signal + " is not 1-64");
-        }
-        synchronized (ctx.lock(name)) {
-            ContainerRecord record = ctx.load(name);
-            if (!record.state().isLive()) {
-                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is not running");
-            }
-            if (signal == SIGKILL) {
-                RuntimeContext.killQuietly(driver.open(name)); // everything in the cgroup, not just init's namespace
-            } else {
-                signal(record, signal);
-            }
-            return record;
-        }
+        return control.kill(name, signal);
     }
 
     public ContainerRecord pause(String name) throws ContainerException {
-        synchronized (ctx.lock(name)) {
-            ContainerRecord record = ctx.load(name);
-            if (record.state() != ContainerState.RUNNING) {
-                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
-                        + record.state().label() + "; only a running container can be paused");
-            }
-            try {
-                driver.open(name).freeze();
-            } catch (CgroupException e) {
-                throw RuntimeContext.failed("cannot pause '" + name + "'", e);
-            }
-            ContainerRecord paused = record.withState(ContainerState.PAUSED);
-            ctx.save(paused);
-            ctx.emit(ContainerEvent.Type.PAUSED, name, Map.of());
-            return paused;
-        }
+        return control.pause(name);
     }
 
     public ContainerRecord resume(String name) throws ContainerException {
-        synchronized (ctx.lock(name)) {
-            ContainerRecord record = ctx.load(name);
-            if (record.state() != ContainerState.PAUSED) {
-                throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is not paused");
-            }
-            try {
-                driver.open(name).thaw();
-            } catch (CgroupException e) {
-                throw RuntimeContext.failed("cannot resume '" + name + "'", e);
-            }
-            ContainerRecord running = record.withState(ContainerState.RUNNING);
-            ctx.save(running);
-            ctx.emit(ContainerEvent.Type.RESUMED, name, Map.of());
-            return running;
-        }
+        return control.resume(name);
     }
 
-    /**
-     * Changes the limits of a container: the patch is merged over its spec, the whole result validated, and
-     * the patched limits applied to every controller or to none.
-     */
+    /** See {@link ContainerControl#updateLimits}. */
     public ContainerRecord updateLimits(String name, ContainerSpec.Limits patch)
             throws SpecException, ContainerException {
-        synchronized (ctx.lock(name)) {
-            ContainerRecord record = ctx.load(name);
-            ContainerSpec merged = LimitsPatch.withLimits(record.spec(),
-                    LimitsPatch.merge(record.spec().limits(), patch));
-            validator.validate(merged);
-            ResourceLimits changes = validator.validate(LimitsPatch.withLimits(record.spec(), patch)).limits();
-            try {
-                driver.open(name).update(changes);
-            } catch (CgroupException.InvalidValue | CgroupException.Busy e) {
-                throw LimitRefusals.explain(e, patch);
-            } catch (CgroupException e) {
-                throw RuntimeContext.failed("cannot update the limits of '" + name + "'", e);
-            }
-            ContainerRecord updated = record.withSpec(merged);
-            ctx.save(updated);
-            ctx.emit(ContainerEvent.Type.LIMITS_UPDATED, name, Map.of());
-            return updated;
-        }
+        return control.updateLimits(name, patch);
     }
 
     /** Completes when the container has exited (at once if it already has). */
@@ -521,11 +466,13 @@ public final class ContainerRuntime implements AutoCloseable {
     public void remove(String name, boolean force) throws ContainerException {
         synchronized (ctx.lock(name)) {
             ContainerRecord record = ctx.load(name);
+            restarts.cancel(name);
             if (record.state().isLive()) {
                 if (!force) {
                     throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is "
                             + record.state().label() + "; stop it first or remove with force");
                 }
+                ctx.save(record.withStoppedByUser(true)); // its restart policy does not start it again
                 RuntimeContext.killQuietly(driver.open(name));
             }
         }
@@ -572,29 +519,11 @@ public final class ContainerRuntime implements AutoCloseable {
         return store.dir(name).resolve("logs");
     }
 
-    private void signal(ContainerRecord r, int signal) throws ContainerException {
-        if (r.initPid() == null) {
-            return;
-        }
-        int errno = Posix.get().kill(r.initPid(), signal);
-        if (errno != 0 && errno != 3) { // ESRCH: already gone, the watcher will see the exit
-            throw new ContainerException(ContainerException.Kind.FAILED, "kill(" + r.initPid() + ", " + signal + "): "
-                    + Posix.get().strerror(errno));
-        }
-    }
-
-    private static void thawQuietly(ContainerCgroup cg) {
-        try {
-            cg.thaw();
-        } catch (CgroupException e) {
-            LOG.warn("thawing {} failed: {}", cg.path(), e.getMessage());
-        }
-    }
-
     /** Stops watching; containers keep running (their monitors outlive the agent). */
     @Override
     public void close() {
         launcher.shim().close();
+        restarts.close();
         admission.close();
         exits.close();
         networks.close(); // last: an exit or auto-removal finishing above still detaches its network

@@ -6,6 +6,7 @@ import dev.corral.agent.cgroup.ContainerCgroup;
 import dev.corral.agent.spec.ContainerConfig;
 import dev.corral.agent.spec.ContainerSpec;
 import dev.corral.agent.spec.LimitRefusals;
+import dev.corral.agent.spec.RestartRules;
 import dev.corral.agent.spec.SpecException;
 import java.io.IOException;
 
@@ -32,9 +33,9 @@ final class Creation {
             throw new ContainerException(ContainerException.Kind.CONFLICT, "the name '" + name
                     + "' is already in use");
         }
-        ContainerRecord record = new ContainerRecord(name, spec, ContainerState.CREATING,
-                ctx.driver.open(name).path(), System.currentTimeMillis(), null, null, null, null, null, null, null,
-                null, null, null, null, null, autoRemove ? Boolean.TRUE : null);
+        RestartRules.checkAutoRemove(spec, autoRemove);
+        ContainerRecord record = ContainerRecord.creating(name, spec, ctx.driver.open(name).path(),
+                System.currentTimeMillis(), autoRemove);
         try {
             ctx.store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
             try {

@@ -37,9 +37,12 @@ final class ExitWatcher implements AutoCloseable {
     private final WatchService exitFiles;
     private final Map<WatchKey, String> exitKeys = new ConcurrentHashMap<>();
     private final Thread listener;
+    private final java.util.function.Consumer<ContainerRecord> exited;
 
-    ExitWatcher(RuntimeContext ctx) {
+    /** @param exited told of each exit recorded (not of an auto-removed container's): its restart policy */
+    ExitWatcher(RuntimeContext ctx, java.util.function.Consumer<ContainerRecord> exited) {
         this.ctx = ctx;
+        this.exited = exited;
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "corral-exit-watcher");
             t.setDaemon(true);
@@ -182,6 +185,9 @@ final class ExitWatcher implements AutoCloseable {
             ctx.emit(ContainerEvent.Type.REMOVED, name, Map.of());
         }
         ctx.completeExitWaiters(name, done);
+        if (!removed) {
+            exited.accept(done);
+        }
     }
 
     /** Stops watching; containers keep running (their monitors outlive the agent). */

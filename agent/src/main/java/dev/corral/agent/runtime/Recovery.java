@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What an agent does with what an earlier one left (it may have died at any point): re-adopts live containers,
  * records exits that happened meanwhile, removes half-made ones and auto-remove containers that are done, moves
- * unreadable records aside, and drops pinned image directories no container has.
+ * unreadable records aside, drops pinned image directories no container has, and has the containers whose restart
+ * policy says so started again.
  */
 final class Recovery {
 
@@ -18,10 +19,12 @@ final class Recovery {
 
     private final RuntimeContext ctx;
     private final ExitWatcher exits;
+    private final Restarts restarts;
 
-    Recovery(RuntimeContext ctx, ExitWatcher exits) {
+    Recovery(RuntimeContext ctx, ExitWatcher exits, Restarts restarts) {
         this.ctx = ctx;
         this.exits = exits;
+        this.restarts = restarts;
     }
 
     /** Runs before the runtime serves anyone: nothing else touches the records meanwhile. */
@@ -75,6 +78,9 @@ final class Recovery {
             }
         }
         exits.finishExited();
+        for (ContainerRecord r : store.list()) {
+            restarts.atAgentStart(r); // the restart policies of containers that are not running (they run later)
+        }
         ctx.images.sweep(store.list().stream().map(ContainerRecord::name).collect(Collectors.toSet()));
     }
 }

@@ -212,6 +212,23 @@ final class RuntimeContext {
         return true;
     }
 
+    /** A client attached to the container is gone: an auto-remove container that exited is removed now. */
+    void release(String name) {
+        synchronized (lock(name)) {
+            if (holds.merge(name, -1, Integer::sum) <= 0) {
+                holds.remove(name);
+            }
+            try {
+                ContainerRecord r = store.load(name).orElse(null);
+                if (r != null && r.state() == ContainerState.EXITED) {
+                    autoRemoveLocked(r, false);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("removing {} after its client left failed: {}", name, e.getMessage());
+            }
+        }
+    }
+
     static void killQuietly(ContainerCgroup cg) {
         try {
             if (cg.exists() && !cg.pids().isEmpty()) {

@@ -48,7 +48,7 @@ class CorralCliIT {
         }
     }
 
-    private static Result corral(Map<String, String> env, String... args) throws Exception {
+    static Result corral(Map<String, String> env, String... args) throws Exception {
         List<String> argv = new ArrayList<>(List.of(CORRAL.toString()));
         argv.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(argv);
