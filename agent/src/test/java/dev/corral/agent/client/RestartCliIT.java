@@ -7,8 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -23,17 +21,12 @@ import org.junit.jupiter.api.Test;
 @Tag("root")
 class RestartCliIT {
 
-    private static final Path REPO = Path.of(System.getenv().getOrDefault("CORRAL_REPO", ".."));
     private static ClientAgentFixture fx;
     private static Map<String, String> env;
 
     @BeforeAll
     static void start() throws Exception {
-        Path jar = REPO.resolve("agent/target/corral.jar");
-        Path compiled = REPO.resolve("agent/target/classes/dev/corral/agent/client/RestartOptions.class");
-        assertThat(Files.exists(jar) && Files.exists(compiled)
-                && !Files.getLastModifiedTime(jar).toInstant().isBefore(Files.getLastModifiedTime(compiled).toInstant()))
-                .as("agent/target/corral.jar is missing or older than the classes: run ./mvnw verify").isTrue();
+        CorralCliIT.assertJarIsFresh("RestartOptions");
         fx = new ClientAgentFixture();
         env = Map.of("CORRAL_HOST", fx.host());
     }
