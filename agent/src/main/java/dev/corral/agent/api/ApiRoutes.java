@@ -52,7 +52,7 @@ public final class ApiRoutes {
         this.exporter = exporter;
         runtime.addListener(events);
         runtime.addListener(e -> {
-            if (e.type().equals("started") || e.type().equals("removed")) {
+            if (e.type() == ContainerEvent.Type.STARTED || e.type() == ContainerEvent.Type.REMOVED) {
                 exporter.collector().rescanSoon();
             }
         });
@@ -79,6 +79,7 @@ public final class ApiRoutes {
         r.post("/containers/:name/start").handler(ctx -> blocking(ctx, 200, () -> runtime.start(name(ctx)),
                 ApiRoutes::queuedAccepted));
         r.post("/containers/:name/stop").handler(this::stop);
+        r.post("/containers/:name/restart").handler(this::restart);
         r.post("/containers/:name/kill").handler(this::kill);
         r.post("/containers/:name/pause").handler(ctx -> named(ctx, runtime::pause));
         r.post("/containers/:name/resume").handler(ctx -> named(ctx, runtime::resume));
@@ -179,7 +180,18 @@ public final class ApiRoutes {
     }
 
     private void stop(RoutingContext ctx) {
-        blocking(ctx, 200, () -> runtime.stop(name(ctx), Duration.ofSeconds(intParam(ctx, "timeout", 10, 0, 3600))));
+        blocking(ctx, 200, () -> runtime.stop(name(ctx), grace(ctx)));
+    }
+
+    /** Stop, then start (Docker's restart): 202 when the start is queued. */
+    private void restart(RoutingContext ctx) {
+        blocking(ctx, 200, () -> runtime.restart(name(ctx), grace(ctx)), ApiRoutes::queuedAccepted);
+    }
+
+    /** {@code timeout} seconds from SIGTERM to SIGKILL; null without one (the container's stopTimeout). */
+    private static Duration grace(RoutingContext ctx) throws ApiError.BadRequest {
+        int t = intParam(ctx, "timeout", -1, 0, 3600);
+        return t < 0 ? null : Duration.ofSeconds(t);
     }
 
     private void kill(RoutingContext ctx) {
@@ -216,7 +228,7 @@ public final class ApiRoutes {
             ApiError.send(ctx, 400, "must be not-running, not-queued or next-exit", "condition");
             return;
         }
-        vertx.executeBlocking(() -> condition.equals("not-queued") ? runtime.waitWhileQueued(name(ctx))
+        vertx.executeBlocking(() -> condition.equals("not-queued") ? runtime.admission().waitWhileQueued(name(ctx))
                         : runtime.waitFor(name(ctx)), false)
                 .compose(Future::fromCompletionStage)
                 .onSuccess(r -> ctx.response().putHeader("content-type", "application/json").end(waitBody(r)))
@@ -377,9 +389,9 @@ public final class ApiRoutes {
     }
 
     public static String sse(ContainerEvent e) {
-        JsonObject data = new JsonObject().put("type", e.type()).put("name", e.name()).put("timeMillis", e.timeMillis())
+        JsonObject data = new JsonObject().put("type", e.type().wire()).put("name", e.name()).put("timeMillis", e.timeMillis())
                 .put("attributes", new JsonObject(new java.util.HashMap<>(e.attributes())));
-        return "event: " + e.type() + "\ndata: " + data.encode() + "\n\n";
+        return "event: " + e.type().wire() + "\ndata: " + data.encode() + "\n\n";
     }
 
     private void info(RoutingContext ctx) {

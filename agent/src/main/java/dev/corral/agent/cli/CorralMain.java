@@ -19,6 +19,7 @@ public final class CorralMain {
             dev.corral.agent.client.PsCommand.class,
             dev.corral.agent.client.InspectCommand.class, dev.corral.agent.client.StatsCommand.class,
             dev.corral.agent.client.UpdateCommand.class, dev.corral.agent.client.StopCommand.class,
+            dev.corral.agent.client.RestartCommand.class,
             dev.corral.agent.client.KillCommand.class, dev.corral.agent.client.PauseCommand.class,
             dev.corral.agent.client.UnpauseCommand.class, dev.corral.agent.client.RmCommand.class,
             dev.corral.agent.client.LogsCommand.class, dev.corral.agent.client.WaitCommand.class,

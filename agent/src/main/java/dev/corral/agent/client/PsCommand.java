@@ -143,6 +143,12 @@ public final class PsCommand extends ClientCommand {
      * while admission control holds it, "Created (not admitted)" once refused from the queue.
      */
     static String status(JsonNode c, long now) {
+        int restarts = c.path("restartCount").asInt(0); // by its restart policy
+        return stateStatus(c, now) + (restarts == 0 ? "" : restarts == 1 ? " (1 restart)" : " (" + restarts
+                + " restarts)");
+    }
+
+    private static String stateStatus(JsonNode c, long now) {
         String state = c.path("state").asText();
         return switch (state) {
             case "running" -> "Up " + Formats.duration(now - c.path("startedAtMillis").asLong(now));

@@ -59,6 +59,9 @@ public final class RunCommand extends ClientCommand {
     @Mixin
     LimitOptions limits = new LimitOptions();
 
+    @Mixin
+    RestartOptions restartOptions = new RestartOptions();
+
     @Option(names = "--cap-add", paramLabel = "CAP", description = "Add a capability (e.g. NET_ADMIN, or ALL).")
     List<String> capAdd = new ArrayList<>();
 
@@ -144,7 +147,7 @@ public final class RunCommand extends ClientCommand {
     @Override
     protected int run(CorralClient client) throws Exception {
         boolean generated = name == null;
-        ContainerSpec containerSpec = toSpec(generated ? Names.generate() : name);
+        ContainerSpec containerSpec = restartOptions.apply(toSpec(generated ? Names.generate() : name));
         if (image == null && rootfs == null) { // as docker run without an image: before any request
             err().println("corral: run needs --image IMAGE or --rootfs DIR (--rootfs host: the host's root, "
                     + "read-only)");
@@ -506,6 +509,6 @@ public final class RunCommand extends ClientCommand {
     private static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout());
     }
 }

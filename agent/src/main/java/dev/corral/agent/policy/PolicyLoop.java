@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * collector's thread, never the event loop): it checks the policy file for changes, asks the engine, applies
  * the actions through the cgroup drivers and the runtime, and publishes each audit record as a {@code policy}
  * event and in metrics. While a cycle runs the next snapshot waits, and ones after it are skipped (rates are
- * computed over whatever interval passed). Also the runtime's admission gate, and the keeper of its queue: the
- * queue is re-checked on this thread every cycle (timeouts), after an exit or removal, and after a reload.
+ * computed over whatever interval passed). Also the runtime's admission gate: the engine decides each start and
+ * the queue's order; the runtime's {@link dev.corral.agent.runtime.AdmissionQueue} keeps the queue, and this loop
+ * asks it to re-check every cycle (queue timeouts) and after a reload.
  * Containers other runtimes started take part when a class selects them; a govern class's actions on them go
  * through {@link ForeignGovernor} (owners' values recorded, restored, never fought over).
  */
@@ -97,13 +98,7 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
                                    MeterRegistry registry, ForeignSource foreign)
             throws PolicyException, java.io.IOException {
         PolicyLoop loop = new PolicyLoop(runtime, source, source.load(), dryRun, procRoot, registry, foreign);
-        runtime.setAdmissionGate(loop);
-        runtime.addListener(e -> {
-            if (e.type().equals("exited") || e.type().equals("removed")) {
-                loop.reviewSoon(); // guarantees freed up: the head of the queue may fit now
-            }
-        });
-        loop.reviewSoon(); // containers queued before a restart
+        runtime.admission().setGate(loop); // also reviews containers queued before a restart
         LOG.info("policy {} loaded{}", source.describe(), loop.engine.dryRun() ? " (dry run: nothing is applied)" : "");
         return loop;
     }
@@ -154,7 +149,7 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
             LOG.warn("policy cycle skipped: {}", e.getMessage());
             return;
         }
-        reviewQueue(records); // every cycle: queue timeouts are due at most an interval late
+        runtime.admission().review(); // every cycle: queue timeouts are due at most an interval late
         List<ContainerView> views = new java.util.ArrayList<>(records.stream()
                 .filter(r -> r.state() == ContainerState.RUNNING).map(ContainerViews::of).toList());
         List<ForeignSource.Subject> others = foreign.list(now);
@@ -215,13 +210,13 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
             if (p.isPresent()) {
                 engine = new PolicyEngine(p.get(), dryRunFlag);
                 LOG.info("policy {} reloaded", source.describe());
-                runtime.publish(new ContainerEvent("policy-loaded", "", System.currentTimeMillis(),
+                runtime.publish(ContainerEvent.now(ContainerEvent.Type.POLICY_LOADED, "",
                         Map.of("file", source.describe(), "dryRun", engine.dryRun())));
-                reviewSoon(); // the new policy may admit (or no longer queue) what waits
+                runtime.admission().reviewSoon(); // the new policy may admit (or no longer queue) what waits
             }
         } catch (PolicyException ex) {
             LOG.warn("policy file rejected, the previous policy stays: {}", ex.getMessage());
-            runtime.publish(new ContainerEvent("policy-rejected", "", System.currentTimeMillis(),
+            runtime.publish(ContainerEvent.now(ContainerEvent.Type.POLICY_REJECTED, "",
                     Map.of("file", ex.file(), "path", ex.path(), "problem", ex.problem(), "error", ex.getMessage())));
         }
     }
@@ -249,35 +244,13 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
                 r.queueDeadlineMillis() == null ? Long.MAX_VALUE : r.queueDeadlineMillis());
     }
 
-    /** Re-checks the queue soon, on the policy thread: room may have freed up (an exit, a removal). */
-    private void reviewSoon() {
-        try {
-            thread.execute(() -> {
-                try {
-                    reviewQueue(runtime.list());
-                } catch (ContainerException | RuntimeException e) {
-                    LOG.warn("admission queue check failed", e);
-                }
-            });
-        } catch (RejectedExecutionException closed) {
-            // the agent is closing
-        }
-    }
-
-    /**
-     * Asks admission again for each queued container, in queue order: the head starts when it fits, one past its
-     * deadline is refused. Each ask sees the starts before it.
-     */
-    private void reviewQueue(List<ContainerRecord> records) {
-        List<Queued> queue = records.stream().map(PolicyLoop::queueEntry).filter(java.util.Objects::nonNull)
-                .toList();
-        for (Queued q : engine.queueOrder(queue)) {
-            try {
-                runtime.admitQueued(q.view().name());
-            } catch (ContainerException | RuntimeException e) {
-                LOG.warn("starting queued {} failed: {}", q.view().name(), e.getMessage());
-            }
-        }
+    /** The queue in the policy's order: class priority (highest first), then arrival. */
+    @Override
+    public List<ContainerRecord> order(List<ContainerRecord> queued) {
+        Map<String, ContainerRecord> byName = new LinkedHashMap<>();
+        queued.forEach(r -> byName.put(r.name(), r));
+        return engine.queueOrder(queued.stream().map(PolicyLoop::queueEntry).filter(java.util.Objects::nonNull)
+                .toList()).stream().map(q -> byName.get(q.view().name())).toList();
     }
 
     private void publish(Audit a, String error) {
@@ -300,7 +273,7 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         if (error != null) {
             attributes.put("error", error);
         }
-        runtime.publish(new ContainerEvent("policy", a.container(), a.timeMillis(), attributes));
+        runtime.publish(new ContainerEvent(ContainerEvent.Type.POLICY, a.container(), a.timeMillis(), attributes));
     }
 
     @Override
@@ -316,7 +289,7 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        runtime.setAdmissionGate(AdmissionGate.OPEN);
+        runtime.admission().setGate(AdmissionGate.OPEN); // after a queue review under way
         // the policy stops acting: what it changed on other runtimes' containers goes back to their owners
         try {
             for (Audit a : governor.releaseAll(System.currentTimeMillis())) {

@@ -21,6 +21,11 @@ public interface AdmissionGate {
     Verdict admit(ContainerRecord starting, List<ContainerRecord> running, List<ContainerRecord> queued)
             throws ContainerException;
 
+    /** The queued containers in the order they may start (asked again in this order); as given by default. */
+    default List<ContainerRecord> order(List<ContainerRecord> queued) {
+        return queued;
+    }
+
     /**
      * @param queue    wait in the admission queue
      * @param deadline with queue: when it is refused if still waiting

@@ -17,13 +17,17 @@ import dev.corral.agent.spec.ContainerSpec;
  * @param queueReason       while QUEUED: why it waits (names the resource, e.g. "guaranteed memory")
  * @param autoRemove        true: removed by the daemon once it exits or fails to start (docker run --rm), also
  *                          when that happens while the daemon is down
+ * @param restartCount      how often its restart policy started it again since the user last started it (null: 0)
+ * @param stoppedByUser     true once a stop asked it to end: its restart policy leaves it alone (Docker's
+ *                          "manually stopped"); a start clears it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerRecord(String name, ContainerSpec spec, ContainerState state, String cgroup,
                               long createdAtMillis, Long startedAtMillis, Long finishedAtMillis, Long initPid,
                               Long monitorPid, Long monitorStartTicks, Integer exitCode, Integer signal,
                               Boolean oomKilled, String error, Long queuedAtMillis, Long queueDeadlineMillis,
-                              String queueReason, Boolean autoRemove) {
+                              String queueReason, Boolean autoRemove, Integer restartCount,
+                              Boolean stoppedByUser) {
 
     public ContainerRecord(String name, ContainerSpec spec, ContainerState state, String cgroup, long createdAtMillis,
                            Long startedAtMillis, Long finishedAtMillis, Long initPid, Long monitorPid,
@@ -31,7 +35,38 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
                            Long queuedAtMillis, Long queueDeadlineMillis, String queueReason) {
         this(name, spec, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis, initPid, monitorPid,
                 monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis, queueDeadlineMillis, queueReason,
-                null);
+                null, null, null);
+    }
+
+    /** A new record (CREATING), with no history. */
+    static ContainerRecord creating(String name, ContainerSpec spec, String cgroup, long at, boolean autoRemove) {
+        return new ContainerRecord(name, spec, ContainerState.CREATING, cgroup, at, null, null, null, null, null,
+                null, null, null, null, null, null, null, autoRemove ? Boolean.TRUE : null, null, null);
+    }
+
+    /** The policy's restarts so far. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public int restarts() {
+        return restartCount == null ? 0 : restartCount;
+    }
+
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean stopped() {
+        return Boolean.TRUE.equals(stoppedByUser);
+    }
+
+    /** Marked as stopped by the user (or, false, started by the user: the restart count begins again). */
+    public ContainerRecord withStoppedByUser(boolean stopped) {
+        return new ContainerRecord(name, spec, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
+                initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
+                queueDeadlineMillis, queueReason, autoRemove, stopped ? restartCount : null, stopped ? Boolean.TRUE : null);
+    }
+
+    /** Started again by its restart policy: one more restart, and (at the agent's start) no longer stopped. */
+    public ContainerRecord restarted() {
+        return new ContainerRecord(name, spec, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
+                initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
+                queueDeadlineMillis, queueReason, autoRemove, restarts() + 1, null);
     }
 
     @com.fasterxml.jackson.annotation.JsonIgnore
@@ -42,33 +77,43 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
     public ContainerRecord withState(ContainerState s) {
         return new ContainerRecord(name, spec, s, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
                 initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
-                queueDeadlineMillis, queueReason, autoRemove);
+                queueDeadlineMillis, queueReason, autoRemove, restartCount, stoppedByUser);
+    }
+
+    /** The same record with a changed spec (updated limits). */
+    public ContainerRecord withSpec(ContainerSpec changed) {
+        return new ContainerRecord(name, changed, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
+                initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
+                queueDeadlineMillis, queueReason, autoRemove, restartCount, stoppedByUser);
     }
 
     /** Waiting in the admission queue; what it last ran (exit code, times) is kept. */
     public ContainerRecord queued(long at, long deadline, String reason) {
         return new ContainerRecord(name, spec, ContainerState.QUEUED, cgroup, createdAtMillis, startedAtMillis,
-                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, null, at, deadline, reason, autoRemove);
+                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, null, at, deadline, reason, autoRemove,
+                restartCount, stoppedByUser);
     }
 
     /** Refused by admission control after waiting in the queue, or taken out of it: created again. */
     public ContainerRecord dequeued(String why) {
         return new ContainerRecord(name, spec, ContainerState.CREATED, cgroup, createdAtMillis, startedAtMillis,
-                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, why, null, null, null, autoRemove);
+                finishedAtMillis, null, null, null, exitCode, signal, oomKilled, why, null, null, null, autoRemove,
+                restartCount, stoppedByUser);
     }
 
     public ContainerRecord started(long at, long init, long monitor, long monitorTicks) {
         return new ContainerRecord(name, spec, ContainerState.RUNNING, cgroup, createdAtMillis, at, null, init,
-                monitor, monitorTicks, null, null, null, null, null, null, null, autoRemove);
+                monitor, monitorTicks, null, null, null, null, null, null, null, autoRemove, restartCount, stoppedByUser);
     }
 
     public ContainerRecord starting() {
         return new ContainerRecord(name, spec, ContainerState.STARTING, cgroup, createdAtMillis, null, null, null,
-                null, null, null, null, null, null, null, null, null, autoRemove);
+                null, null, null, null, null, null, null, null, null, autoRemove, restartCount, stoppedByUser);
     }
 
     public ContainerRecord exited(long at, Integer code, Integer sig, boolean oom, String why) {
         return new ContainerRecord(name, spec, ContainerState.EXITED, cgroup, createdAtMillis, startedAtMillis, at,
-                initPid, monitorPid, monitorStartTicks, code, sig, oom, why, null, null, null, autoRemove);
+                initPid, monitorPid, monitorStartTicks, code, sig, oom, why, null, null, null, autoRemove, restartCount,
+                stoppedByUser);
     }
 }

@@ -10,6 +10,7 @@ import dev.corral.agent.foreign.ForeignContainers;
 import dev.corral.agent.foreign.ForeignRoutes;
 import dev.corral.agent.policy.PolicyLoop;
 import dev.corral.agent.policy.PolicySource;
+import dev.corral.agent.runtime.ContainerEvent;
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.agent.web.WebPage;
 import dev.corral.agent.web.WebRoutes;
@@ -90,7 +91,7 @@ public final class Agent implements AutoCloseable {
         // found by inotify between its mkdir and the runtime's writes was read half made (an empty v1 cpuset).
         if (runtime != null) {
             runtime.addListener(e -> {
-                if (e.type().equals("limits-updated") || e.type().equals("started")) {
+                if (e.type() == ContainerEvent.Type.LIMITS_UPDATED || e.type() == ContainerEvent.Type.STARTED) {
                     exporter.collector().limitsChanged();
                 }
             });

@@ -18,13 +18,25 @@ import java.util.Map;
  * @param init                     true: a small init (corral-init) is PID 1, reaps orphans and forwards signals to
  *                                  the command, as Docker's --init; by default the command itself is PID 1
  * @param ports                    published ports (bridge networks only), Docker's -p
+ * @param restartPolicy            when the daemon starts it again after it exits (Docker's --restart); null: never
+ * @param stopTimeout              seconds from SIGTERM to SIGKILL when it is stopped (Docker's --stop-timeout);
+ *                                  null: 10; a stop's own timeout overrides it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
                             User user, String hostname, Map<String, String> labels, String rootfs,
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
-                            List<Port> ports) {
+                            List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout) {
+
+    /** Without a restart policy or stop timeout (the defaults). */
+    public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
+                         String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,
+                         Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
+                         Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
+        this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null);
+    }
 
     /** Without init (the default) and without published ports. */
     public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
@@ -32,7 +44,15 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null);
+    }
+
+    /**
+     * Docker's RestartPolicy: {@code no}, {@code on-failure} (a non-zero exit, at most {@code maximumRetryCount}
+     * times when above 0), {@code always}, {@code unless-stopped} (see {@link RestartRules}).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record RestartPolicy(String name, Integer maximumRetryCount) {
     }
 
     /**

@@ -52,6 +52,7 @@ public final class SpecValidator {
 
     public ContainerConfig validate(ContainerSpec spec) throws SpecException {
         String name = checkName(spec.name(), "name");
+        RestartRules.check(spec);
         List<String> command = command(spec.command());
         Map<String, String> env = env(spec.env());
         String cwd = spec.workingDir() == null ? "/" : containerPath(spec.workingDir(), "workingDir");
@@ -547,7 +548,7 @@ public final class SpecValidator {
         }
     }
 
-    private static String printable(String s) {
+    static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (char c : s.toCharArray()) {
             b.append(c < 0x20 || c == 0x7f ? '?' : c);

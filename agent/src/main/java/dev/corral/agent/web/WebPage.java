@@ -85,9 +85,9 @@ public final class WebPage implements CollectorListener, AutoCloseable {
         if (runtime != null) {
             runtime.addListener(e -> {
                 switch (e.type()) {
-                    case "policy" -> { }
-                    case "policy-loaded" -> lastLoaded = e;
-                    case "policy-rejected" -> lastRejected = e;
+                    case POLICY -> { }
+                    case POLICY_LOADED -> lastLoaded = e;
+                    case POLICY_REJECTED -> lastRejected = e;
                     default -> recordsChanged.set(true);
                 }
             });

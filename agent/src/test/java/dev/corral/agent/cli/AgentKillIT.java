@@ -25,9 +25,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The daemon, started through bin/corral, is killed with SIGKILL while two containers run; one of them exits
- * while it is down. Started again on the same state, it re-adopts the live one (which it can then stop) and
- * reports the real exit code of the other.
+ * The daemon, started through bin/corral, is killed with SIGKILL while three containers run; one of them exits
+ * while it is down, and one with restart policy always is killed meanwhile. Started again on the same state, it
+ * re-adopts the live one (which it can then stop), reports the real exit code of the other, and starts the always
+ * one again.
  */
 @Tag("root")
 class AgentKillIT {
@@ -67,15 +68,27 @@ class AgentKillIT {
                     "{" + HOST_JSON + "\"name\":\"stays\",\"command\":[\"sleep\",\"300\"]}").status()).isEqualTo(201);
             assertThat(call(state, "POST", "/v1/containers?start=true",
                     "{" + HOST_JSON + "\"name\":\"goes\",\"command\":[\"sh\",\"-c\",\"sleep 2; exit 7\"]}").status()).isEqualTo(201);
+            JsonObject always = new JsonObject(call(state, "POST", "/v1/containers?start=true", "{" + HOST_JSON
+                    + "\"name\":\"always\",\"command\":[\"sleep\",\"300\"],\"restartPolicy\":{\"name\":\"always\"}}")
+                    .bodyText());
             new ProcessBuilder("kill", "-9", Long.toString(agent.pid())).start().waitFor();
             assertThat(agent.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            Thread.sleep(3000); // "goes" exits while nobody watches
+            CgroupDriver.forLayout(CgroupLayoutDetector.detectSystem(), parent).open("always").killAll();
+            Thread.sleep(3000); // "goes" exits while nobody watches, and "always" is gone
 
             agent = serve(state, parent);
             JsonObject stays = new JsonObject(call(state, "GET", "/v1/containers/stays", null).bodyText());
             assertThat(stays.getString("state")).isEqualTo("running");
             JsonObject goes = new JsonObject(call(state, "POST", "/v1/containers/goes/wait", null).bodyText());
             assertThat(goes.getInteger("exitCode")).isEqualTo(7);
+            JsonObject again = null;
+            for (int i = 0; i < 100 && (again == null || !"running".equals(again.getString("state"))); i++) {
+                Thread.sleep(100);
+                again = new JsonObject(call(state, "GET", "/v1/containers/always", null).bodyText());
+            }
+            assertThat(again.getString("state")).as(again.encode()).isEqualTo("running");
+            assertThat(again.getInteger("restartCount")).isEqualTo(1);
+            assertThat(again.getLong("initPid")).isNotEqualTo(always.getLong("initPid"));
             JsonObject stopped = new JsonObject(call(state, "POST", "/v1/containers/stays/stop?timeout=5", null)
                     .bodyText());
             assertThat(stopped.getString("state")).isEqualTo("exited");

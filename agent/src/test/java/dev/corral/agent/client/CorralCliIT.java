@@ -33,12 +33,17 @@ class CorralCliIT {
 
     @BeforeAll
     static void start() throws Exception {
+        assertJarIsFresh("RunCommand");
+        fx = new ClientAgentFixture();
+    }
+
+    /** The packaged jar is there and not older than the compiled client class {@code name}. */
+    static void assertJarIsFresh(String name) throws Exception {
         Path jar = REPO.resolve("agent/target/corral.jar");
-        Path compiled = REPO.resolve("agent/target/classes/dev/corral/agent/client/RunCommand.class");
+        Path compiled = REPO.resolve("agent/target/classes/dev/corral/agent/client/" + name + ".class");
         assertThat(Files.exists(jar) && Files.exists(compiled)
                 && !Files.getLastModifiedTime(jar).toInstant().isBefore(Files.getLastModifiedTime(compiled).toInstant()))
                 .as("agent/target/corral.jar is missing or older than the classes: run ./mvnw verify").isTrue();
-        fx = new ClientAgentFixture();
     }
 
     @AfterAll
@@ -48,7 +53,7 @@ class CorralCliIT {
         }
     }
 
-    private static Result corral(Map<String, String> env, String... args) throws Exception {
+    static Result corral(Map<String, String> env, String... args) throws Exception {
         List<String> argv = new ArrayList<>(List.of(CORRAL.toString()));
         argv.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(argv);

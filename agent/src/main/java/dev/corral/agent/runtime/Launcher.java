@@ -1,0 +1,66 @@
+package dev.corral.agent.runtime;
+
+import dev.corral.agent.ContainerException;
+import dev.corral.agent.cgroup.CgroupDriver;
+import dev.corral.agent.cgroup.CgroupException;
+import dev.corral.agent.cgroup.ContainerCgroup;
+import dev.corral.agent.image.ContainerRootfs;
+import dev.corral.agent.network.NetworkManager;
+import dev.corral.agent.spec.Capabilities;
+import dev.corral.agent.spec.ContainerConfig;
+import dev.corral.agent.spec.SpecException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.stream.Collectors;
+
+/**
+ * The launch itself, once admitted: the cgroup made ready, launch.conf written (config, rootfs, network keys) and
+ * corral-shim asked to start the container. What a failure leaves is the lifecycle's to clean up.
+ */
+final class Launcher {
+
+    private final Shim shim;
+    private final Capabilities capabilities;
+    private final ContainerRootfs images;
+    private final NetworkManager networks;
+    private final CgroupDriver driver;
+    /** False only when the operator allowed unrestricted devices and this kernel cannot load the v2 filter. */
+    private volatile boolean deviceFilter = true;
+
+    Launcher(Shim shim, Capabilities capabilities, ContainerRootfs images, NetworkManager networks, CgroupDriver driver) {
+        this.shim = shim;
+        this.capabilities = capabilities;
+        this.images = images;
+        this.networks = networks;
+        this.driver = driver;
+    }
+
+    Shim shim() {
+        return shim;
+    }
+
+    void withoutDeviceFilter() {
+        deviceFilter = false;
+    }
+
+    Shim.Launched launch(ContainerRecord record, ContainerConfig config, ContainerCgroup cgroup, Path dir)
+            throws LaunchException, IOException, CgroupException, ContainerException, SpecException {
+        String name = record.name();
+        if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
+            driver.create(name, config.limits());
+        }
+        cgroup.allowDevices(config.deviceRules());
+        Path logs = Files.createDirectories(dir.resolve("logs"));
+        ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
+                dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config),
+                Boolean.TRUE.equals(record.spec().init()));
+        byte[] net = networks.launchKeys(name, dir, config.namespaces().contains("mount"),
+                config.mounts().stream().map(ContainerConfig.MountPlan::target).collect(Collectors.toSet()));
+        if (net.length > 0) { // none and host: nothing more on the launch path
+            Files.write(dir.resolve("launch.conf"), net, StandardOpenOption.APPEND);
+        }
+        return shim.launch(dir.resolve("launch.conf"));
+    }
+}

@@ -1,0 +1,86 @@
+package dev.corral.agent.runtime;
+
+import dev.corral.agent.cgroup.ContainerCgroup;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What an agent does with what an earlier one left (it may have died at any point): re-adopts live containers,
+ * records exits that happened meanwhile, removes half-made ones and auto-remove containers that are done, moves
+ * unreadable records aside, drops pinned image directories no container has, and has the containers whose restart
+ * policy says so started again.
+ */
+final class Recovery {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+
+    private final RuntimeContext ctx;
+    private final ExitWatcher exits;
+    private final Restarts restarts;
+
+    Recovery(RuntimeContext ctx, ExitWatcher exits, Restarts restarts) {
+        this.ctx = ctx;
+        this.exits = exits;
+        this.restarts = restarts;
+    }
+
+    /** Runs before the runtime serves anyone: nothing else touches the records meanwhile. */
+    void recover() throws IOException {
+        StateStore store = ctx.store;
+        for (String name : store.quarantineUnreadable()) {
+            LOG.warn("the record of {} was unreadable (a machine crash before it reached the disk): moved to {}; "
+                    + "removing its cgroup", name, store.quarantine());
+            ctx.discardCgroup(name);
+        }
+        for (ContainerRecord r : store.list()) {
+            String name = r.name();
+            ContainerCgroup cg = ctx.driver.open(name);
+            switch (r.state()) {
+                case CREATING -> {
+                    LOG.info("removing {}: the agent stopped while creating it", name);
+                    ctx.discard(name);
+                }
+                case STARTING -> {
+                    if (Files.exists(store.dir(name).resolve("exit.json"))) {
+                        exits.watch(name);
+                    } else {
+                        LOG.info("{} was starting when the agent stopped: killing what it started", name);
+                        RuntimeContext.killQuietly(cg);
+                        ContainerRecord exited = r.exited(System.currentTimeMillis(), null, null, false,
+                                "the agent stopped while starting it");
+                        ctx.save(exited);
+                        ctx.autoRemoveLocked(exited, false);
+                    }
+                }
+                case RUNNING, PAUSED -> {
+                    if (Files.exists(store.dir(name).resolve("exit.json"))
+                            || ProcessInfo.isSame(r.monitorPid(), r.monitorStartTicks())) {
+                        exits.watch(name); // the watcher records the exit, or keeps watching the live one
+                        LOG.info("re-adopted {} ({})", name, r.state().label());
+                    } else {
+                        RuntimeContext.killQuietly(cg);
+                        ContainerRecord exited = r.exited(System.currentTimeMillis(), null, null, false,
+                                "its monitor was gone when the agent restarted");
+                        ctx.save(exited);
+                        ctx.autoRemoveLocked(exited, false);
+                    }
+                }
+                case EXITED -> {
+                    if (ctx.autoRemoveLocked(r, false)) { // the agent stopped between its exit and its removal
+                        LOG.info("removed {}: it exited while the agent was down and was to be removed", name);
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        exits.finishExited();
+        for (ContainerRecord r : store.list()) {
+            restarts.atAgentStart(r); // the restart policies of containers that are not running (they run later)
+        }
+        ctx.images.sweep(store.list().stream().map(ContainerRecord::name).collect(Collectors.toSet()));
+    }
+}
