@@ -39,6 +39,7 @@ final class ImageRoutes {
     void addTo(Router r) {
         r.post("/images").handler(this::importImage);
         r.post("/images/pull").handler(this::pull);
+        r.post("/auth").handler(this::login);
         r.post("/images/:ref/tag").handler(ctx -> api.blocking(ctx, 201,
                 () -> store.tag(ctx.pathParam("ref"), ctx.queryParams().get("name"))));
         r.get("/images").handler(ctx -> api.blocking(ctx, 200, store::list));
@@ -57,7 +58,11 @@ final class ImageRoutes {
      */
     private void pull(RoutingContext ctx) {
         String ref = ctx.queryParams().get("ref");
+        String platform = ctx.queryParams().get("platform");
         try {
+            if (platform != null && !platform.matches("[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?")) {
+                throw new SpecException("platform", "'" + platform + "' is not OS/ARCH[/VARIANT]");
+            }
             ImageRef r = ImageRef.parse(ref, "ref");
             if (r.name() == null) {
                 throw new SpecException("ref", "'" + ref + "' is an image id; pull needs NAME[:TAG]");
@@ -79,7 +84,7 @@ final class ImageRoutes {
             resp.write(""); // the head now: the client shows progress as it comes
             Context vctx = vertx.getOrCreateContext();
             vertx.executeBlocking(() -> SpecParser.JSON.writeValueAsString(RegistryPuller.forDaemon(store).pull(
-                    ref, creds, p -> {
+                    ref, creds, platform, p -> {
                         String line = new JsonObject().put("id", p.id()).put("status", p.status())
                                 .put("current", p.current()).put("total", p.total()).encode() + "\n";
                         vctx.runOnContext(v -> {
@@ -93,6 +98,44 @@ final class ImageRoutes {
                                 : new JsonObject().put("error", message(ar.cause()));
                         if (!resp.ended()) {
                             resp.end(last.encode() + "\n");
+                        }
+                    });
+        });
+    }
+
+    /**
+     * Checks registry credentials, as Docker's POST /auth: body {@code {"serveraddress","username","password"}};
+     * 200 {@code {"Status":"Login Succeeded"}}, or 401 with the registry's refusal. Nothing is stored here: the
+     * client keeps the credentials and sends them with each pull or push.
+     */
+    private void login(RoutingContext ctx) {
+        ctx.request().body().onFailure(t -> ApiError.fail(ctx, t)).onSuccess(body -> {
+            String server;
+            RegistryPuller.Credentials creds;
+            try {
+                creds = credentials(body.toString(StandardCharsets.UTF_8));
+                server = new JsonObject(body).getString("serveraddress");
+                if (creds == null || server == null || !server.matches("[A-Za-z0-9.-]+(:[0-9]{1,5})?")) {
+                    throw new SpecException("serveraddress", "a registry HOST[:PORT], username and password are "
+                            + "required");
+                }
+            } catch (SpecException e) {
+                ApiError.fail(ctx, e);
+                return;
+            } catch (RuntimeException e) {
+                ApiError.fail(ctx, new SpecException("body", "is not JSON {\"serveraddress\",\"username\",\"password\"}"));
+                return;
+            }
+            vertx.executeBlocking(() -> {
+                RegistryPuller.forDaemon(store).login(server, creds);
+                return null;
+            }, false).onSuccess(v -> api.blocking(ctx, 200, () -> java.util.Map.of("Status", "Login Succeeded")))
+                    .onFailure(t -> {
+                        if (t instanceof RegistryPuller.RegistryException e) {
+                            // 403, not 401: a 401 from this API means the daemon's own token was refused
+                            ApiError.send(ctx, e.status() == 401 ? 403 : 502, e.getMessage(), "password");
+                        } else {
+                            ApiError.fail(ctx, t);
                         }
                     });
         });

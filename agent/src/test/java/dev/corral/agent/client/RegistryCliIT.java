@@ -50,12 +50,21 @@ class RegistryCliIT {
     }
 
     private Result corral(String... args) throws Exception {
+        return corralWithStdin(null, args);
+    }
+
+    private Result corralWithStdin(String stdin, String... args) throws Exception {
         List<String> argv = new ArrayList<>(List.of(REPO.resolve("bin/corral").toString()));
         argv.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().remove("CORRAL_TOKEN");
         pb.environment().putAll(Map.of("CORRAL_HOST", fx.host(), "DOCKER_CONFIG", tmp.toString()));
         Process p = pb.start();
+        try (var in = p.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+        }
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
             try {
                 return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -98,6 +107,47 @@ class RegistryCliIT {
             Result never = corral("run", "--rm", "--pull", "never", "--image", reg.host() + "/corral/two:v3", "true");
             assertThat(never.code()).as(never.toString()).isNotZero(); // run's own code for a missing image
             assertThat(never.err()).contains("no image").doesNotContain("Unable to find");
+        }
+    }
+
+    @Test
+    void loginChecksAndStoresCredentialsAsDockerDoesAndLogoutRemovesThem() throws Exception {
+        try (TestRegistry reg = TestRegistry.start("corral", "s3cret")) {
+            Path archive = TestImages.write(tmp, "two.docker.tar", TestImages.dockerArchive(TestImages.twoLayers(),
+                    TestImages.twoLayerConfig(), null));
+            reg.push(archive, "docker-archive", "corral/login:v1", "corral:s3cret");
+            Path cfg = tmp.resolve("config.json");
+            // Another tool's settings in the same file are kept.
+            Files.writeString(cfg, "{\"auths\":{\"other.example:5000\":{\"auth\":\"eDp5\"}},\"psFormat\":\"x\"}");
+
+            Result wrong = corralWithStdin("nope\n", "login", "-u", "corral", "--password-stdin", reg.host());
+            assertThat(wrong.code()).as(wrong.toString()).isEqualTo(1);
+            assertThat(wrong.err()).contains("401").hasLineCount(1);
+            assertThat(Files.readString(cfg)).doesNotContain(reg.host());
+
+            Result login = corralWithStdin("s3cret\n", "login", "-u", "corral", "--password-stdin", reg.host());
+            assertThat(login.code()).as(login.toString()).isZero();
+            assertThat(login.out()).isEqualTo("Login Succeeded\n");
+            assertThat(java.nio.file.Files.getPosixFilePermissions(cfg))
+                    .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfg.toFile());
+            assertThat(json.path("auths").path(reg.host()).path("auth").asText())
+                    .isEqualTo(Base64.getEncoder().encodeToString("corral:s3cret".getBytes(StandardCharsets.UTF_8)));
+            assertThat(json.path("auths").path("other.example:5000").path("auth").asText()).isEqualTo("eDp5");
+            assertThat(json.path("psFormat").asText()).isEqualTo("x");
+
+            Result pull = corral("pull", reg.host() + "/corral/login:v1");
+            assertThat(pull.code()).as(pull.toString()).isZero();
+
+            Result logout = corral("logout", reg.host());
+            assertThat(logout.code()).isZero();
+            assertThat(logout.out()).isEqualTo("Removing login credentials for " + reg.host() + "\n");
+            assertThat(Files.readString(cfg)).doesNotContain(reg.host()).contains("other.example:5000");
+            assertThat(corral("logout", reg.host()).out()).isEqualTo("Not logged in to " + reg.host() + "\n");
+            assertThat(corral("image", "rm", reg.host() + "/corral/login:v1").code()).isZero();
+            Result anonymous = corral("pull", reg.host() + "/corral/login:v1");
+            assertThat(anonymous.code()).isEqualTo(1);
+            assertThat(anonymous.err()).contains("corral login " + reg.host());
         }
     }
 }
