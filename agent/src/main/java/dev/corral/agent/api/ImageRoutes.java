@@ -8,6 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.file.OpenOptions;
 import dev.corral.agent.image.RegistryPuller;
+import dev.corral.agent.image.RegistryPusher;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -38,7 +39,8 @@ final class ImageRoutes {
     /** Must come before a body handler: the import reads its own body. */
     void addTo(Router r) {
         r.post("/images").handler(this::importImage);
-        r.post("/images/pull").handler(this::pull);
+        r.post("/images/pull").handler(ctx -> transfer(ctx, false));
+        r.post("/images/push").handler(ctx -> transfer(ctx, true));
         r.post("/auth").handler(this::login);
         r.post("/images/:ref/tag").handler(ctx -> api.blocking(ctx, 201,
                 () -> store.tag(ctx.pathParam("ref"), ctx.queryParams().get("name"))));
@@ -51,12 +53,13 @@ final class ImageRoutes {
     }
 
     /**
-     * Pulls {@code ?ref=NAME[:TAG]} from its registry, answering with a stream of progress (one JSON object a
+     * Pulls {@code ?ref=NAME[:TAG]} from its registry (or pushes it there: then the last line is
+     * {@code {"status":"done","digest":...}}), answering with a stream of progress (one JSON object a
      * line, as Docker's pull does): {@code {"id","status","current","total"}}, then {@code {"status":"done",
      * "image":{...}}} or {@code {"error":"..."}} (the status line was sent before the outcome was known).
      * Credentials, if any, come as the body: {@code {"username","password"}}.
      */
-    private void pull(RoutingContext ctx) {
+    private void transfer(RoutingContext ctx, boolean push) {
         String ref = ctx.queryParams().get("ref");
         String platform = ctx.queryParams().get("platform");
         try {
@@ -65,7 +68,8 @@ final class ImageRoutes {
             }
             ImageRef r = ImageRef.parse(ref, "ref");
             if (r.name() == null) {
-                throw new SpecException("ref", "'" + ref + "' is an image id; pull needs NAME[:TAG]");
+                throw new SpecException("ref", "'" + ref + "' is an image id; " + (push ? "push" : "pull")
+                        + " needs NAME[:TAG]");
             }
         } catch (SpecException e) {
             ApiError.fail(ctx, e);
@@ -83,18 +87,22 @@ final class ImageRoutes {
                     .putHeader("content-type", "application/x-ndjson").setStatusCode(200);
             resp.write(""); // the head now: the client shows progress as it comes
             Context vctx = vertx.getOrCreateContext();
-            vertx.executeBlocking(() -> SpecParser.JSON.writeValueAsString(RegistryPuller.forDaemon(store).pull(
-                    ref, creds, platform, p -> {
-                        String line = new JsonObject().put("id", p.id()).put("status", p.status())
-                                .put("current", p.current()).put("total", p.total()).encode() + "\n";
-                        vctx.runOnContext(v -> {
-                            if (!resp.ended()) {
-                                resp.write(line);
-                            }
-                        });
-                    })), false).onComplete(ar -> {
-                        JsonObject last = ar.succeeded()
-                                ? new JsonObject().put("status", "done").put("image", new JsonObject(ar.result()))
+            java.util.function.Consumer<RegistryPuller.Progress> progress = p -> {
+                String line = new JsonObject().put("id", p.id()).put("status", p.status())
+                        .put("current", p.current()).put("total", p.total()).encode() + "\n";
+                vctx.runOnContext(v -> {
+                    if (!resp.ended()) {
+                        resp.write(line);
+                    }
+                });
+            };
+            vertx.executeBlocking(() -> push
+                    ? new JsonObject().put("status", "done").put("digest",
+                            RegistryPusher.forDaemon(store).push(ref, creds, progress))
+                    : new JsonObject().put("status", "done").put("image", new JsonObject(SpecParser.JSON
+                            .writeValueAsString(RegistryPuller.forDaemon(store).pull(ref, creds, platform, progress)))),
+                    false).onComplete(ar -> {
+                        JsonObject last = ar.succeeded() ? ar.result()
                                 : new JsonObject().put("error", message(ar.cause()));
                         if (!resp.ended()) {
                             resp.end(last.encode() + "\n");

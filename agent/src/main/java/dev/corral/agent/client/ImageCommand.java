@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "image", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
         description = "Manage images: import archives, list, inspect, remove.",
         subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Inspect.class,
-            ImageCommand.Rm.class, ImageCommand.Tag.class, PullCommand.class})
+            ImageCommand.Rm.class, ImageCommand.Tag.class, PullCommand.class, PushCommand.class})
 public final class ImageCommand implements Callable<Integer> {
 
     @Spec

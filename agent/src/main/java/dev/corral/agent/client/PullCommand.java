@@ -72,12 +72,20 @@ public final class PullCommand extends ClientCommand {
     /** Pulls and prints progress; 0 when pulled, else 1 with the error on stderr. Used by run --pull too. */
     static int pull(CorralClient client, ImageRef r, String platform, ClientCommand c, java.io.PrintWriter out)
             throws Exception {
+        return transfer(client, r, "pull", platform == null ? "" : "&platform=" + CorralClient.enc(platform), c, out);
+    }
+
+    /**
+     * POST /v1/images/pull or push, with the registry's credentials from Docker's config, printing the progress
+     * stream; 0 when done, else 1 with the error on stderr.
+     */
+    static int transfer(CorralClient client, ImageRef r, String what, String query, ClientCommand c,
+                        java.io.PrintWriter out) throws Exception {
         Map<String, Object> body = DockerConfig.credentials(r.registry());
         Map<String, long[]> started = new HashMap<>(); // id -> {start nanos}
         String[] error = {null};
         ByteArrayOutputStream pending = new ByteArrayOutputStream();
-        client.stream("POST", "/v1/images/pull?ref=" + CorralClient.enc(r.nameTag())
-                + (platform == null ? "" : "&platform=" + CorralClient.enc(platform)), body, data -> {
+        client.stream("POST", "/v1/images/" + what + "?ref=" + CorralClient.enc(r.nameTag()) + query, body, data -> {
             pending.writeBytes(data);
             String all = pending.toString(StandardCharsets.UTF_8);
             int nl;
@@ -92,7 +100,7 @@ public final class PullCommand extends ClientCommand {
             pending.writeBytes(all.getBytes(StandardCharsets.UTF_8));
         }, () -> false);
         if (error[0] != null) {
-            c.err().println("corral: pull " + r.nameTag() + ": " + error[0]);
+            c.err().println("corral: " + what + " " + r.nameTag() + ": " + error[0]);
             return FAILED;
         }
         return 0;
@@ -111,7 +119,9 @@ public final class PullCommand extends ClientCommand {
         }
         String status = n.path("status").asText();
         if (status.equals("done")) {
-            out.println(n.path("image").path("names").path(0).asText(n.path("image").path("id").asText()));
+            if (n.has("image")) {
+                out.println(n.path("image").path("names").path(0).asText(n.path("image").path("id").asText()));
+            }
             return;
         }
         if (n.path("id").isNull() || n.path("id").isMissingNode()) {
@@ -123,7 +133,7 @@ public final class PullCommand extends ClientCommand {
         long start = started.computeIfAbsent(id, k -> new long[] {now})[0];
         long cur = n.path("current").asLong();
         long total = n.path("total").asLong();
-        if (status.equals("Downloading") || status.equals("Download complete")) {
+        if (status.equals("Downloading") || status.equals("Download complete") || status.equals("Pushing")) {
             double secs = Math.max(1e-3, (now - start) / 1e9);
             out.printf("%s: %s %s/%s %s/s%n", id, status, Formats.decimalSize(cur),
                     total > 0 ? Formats.decimalSize(total) : "?", Formats.decimalSize(cur / secs));

@@ -263,7 +263,7 @@ public final class RegistryPuller {
         return got;
     }
 
-    private RegistrySession session(String registry, String repo, Credentials creds, String actions) {
+    RegistrySession session(String registry, String repo, Credentials creds, String actions) {
         return new RegistrySession(https, http, insecure, registry, repo, creds, actions);
     }
 
