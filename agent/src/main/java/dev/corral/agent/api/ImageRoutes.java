@@ -9,6 +9,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.file.OpenOptions;
 import dev.corral.agent.image.RegistryPuller;
 import dev.corral.agent.image.RegistryPusher;
+import dev.corral.agent.image.ImageSaver;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -45,11 +46,15 @@ final class ImageRoutes {
         r.post("/images/:ref/tag").handler(ctx -> api.blocking(ctx, 201,
                 () -> store.tag(ctx.pathParam("ref"), ctx.queryParams().get("name"))));
         r.get("/images").handler(ctx -> api.blocking(ctx, 200, store::list));
+        r.get("/images/save").handler(this::save); // before /images/:ref, which "save" would match
         r.get("/images/:ref").handler(ctx -> api.blocking(ctx, 200, () -> store.get(ctx.pathParam("ref"))));
         r.delete("/images/:ref").handler(ctx -> api.blocking(ctx, 204, () -> {
-            store.remove(ctx.pathParam("ref"));
+            store.remove(ctx.pathParam("ref"), "true".equals(ctx.queryParams().get("force")));
             return null;
         }));
+        r.get("/images/:ref/history").handler(ctx -> api.blocking(ctx, 200, () -> store.history(ctx.pathParam("ref"))));
+        r.post("/images/prune").handler(ctx -> api.blocking(ctx, 200,
+                () -> store.prune("true".equals(ctx.queryParams().get("all")))));
     }
 
     /**
@@ -147,6 +152,29 @@ final class ImageRoutes {
                         }
                     });
         });
+    }
+
+    /**
+     * {@code ?ref=A&ref=B}: the images as one tar (OCI layout and docker save's manifest.json, see
+     * {@link ImageSaver}), written to a staging file on a worker thread, then sent and deleted.
+     */
+    private void save(RoutingContext ctx) {
+        java.util.List<String> refs = ctx.queryParams().getAll("ref");
+        Path file = store.stagingDir().resolve("save-" + UUID.randomUUID());
+        vertx.executeBlocking(() -> {
+            if (refs.isEmpty()) {
+                throw new SpecException("ref", "is required: one or more images to save");
+            }
+            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
+                new ImageSaver(store).save(refs, out);
+            } catch (Exception e) {
+                java.nio.file.Files.deleteIfExists(file);
+                throw e;
+            }
+            return file;
+        }, false).onFailure(t -> ApiError.fail(ctx, t)).onSuccess(f -> ctx.response()
+                .putHeader("content-type", "application/x-tar").sendFile(f.toString())
+                .onComplete(ar -> vertx.fileSystem().delete(f.toString())));
     }
 
     private static String message(Throwable t) {

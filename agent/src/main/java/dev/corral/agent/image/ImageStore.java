@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -401,6 +402,14 @@ public final class ImageStore {
      * no other image references are deleted.
      */
     public synchronized void remove(String ref) throws SpecException, ContainerException, IOException {
+        remove(ref, false);
+    }
+
+    /**
+     * As {@link #remove(String)}; with {@code force} an image that containers use loses all its names instead of
+     * being refused (it stays, untagged, while they use it: their root filesystems are its layers), as docker rmi -f.
+     */
+    public synchronized void remove(String ref, boolean force) throws SpecException, ContainerException, IOException {
         ImageRef r = ImageRef.parse(ref, "image");
         Image image = get(ref);
         boolean byName = r.name() != null && image.names().contains(r.nameTag()) && image.names().size() > 1;
@@ -411,6 +420,12 @@ public final class ImageStore {
             return;
         }
         List<String> users = ContainerRootfs.usersOf(containers, image.hex());
+        if (!users.isEmpty() && force) {
+            List<Image> next = new ArrayList<>(images);
+            next.replaceAll(i -> i == image ? i.withNames(List.of()) : i);
+            save(next);
+            return;
+        }
         if (!users.isEmpty()) {
             throw new ContainerException(ContainerException.Kind.CONFLICT, "image " + ref + " is used by container"
                     + (users.size() > 1 ? "s " : " ") + String.join(", ", users) + "; remove "
@@ -420,6 +435,80 @@ public final class ImageStore {
         next.remove(image);
         save(next);
         collectLayers();
+    }
+
+    /**
+     * Removes images no container uses: those without a name (dangling), or with {@code all} every one; their
+     * layers and blobs go with them. The removed ids and the bytes their layers held.
+     */
+    public synchronized Map<String, Object> prune(boolean all) throws IOException {
+        List<Image> next = new ArrayList<>();
+        List<String> deleted = new ArrayList<>();
+        for (Image i : images) {
+            if ((all || i.names().isEmpty()) && ContainerRootfs.usersOf(containers, i.hex()).isEmpty()) {
+                deleted.add(i.id());
+            } else {
+                next.add(i);
+            }
+        }
+        long before = layerBytes();
+        if (!deleted.isEmpty()) {
+            save(next);
+        }
+        collectLayers(); // also what an earlier crash left
+        return Map.of("ImagesDeleted", deleted, "SpaceReclaimed", before - layerBytes());
+    }
+
+    private long layerBytes() throws IOException {
+        long sum = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layers)) {
+            for (Path l : ds) {
+                sum += layerSize(l.getFileName().toString());
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * The image's history as docker history shows it, newest first: the config's history entries, each that made
+     * a layer with that layer's id and size ({@code Id} is the image's on the newest, "<missing>" on the others).
+     * An image without history in its config gets one row per layer.
+     */
+    public synchronized List<Map<String, Object>> history(String ref) throws SpecException, ContainerException, IOException {
+        Image image = get(ref);
+        byte[] config = configBlob(image);
+        JsonNode hist = config == null ? null : ImageArchive.JSON.readTree(config).path("history");
+        List<Map<String, Object>> rows = new ArrayList<>();
+        int layer = 0;
+        if (hist != null && hist.isArray() && !hist.isEmpty()) {
+            for (JsonNode h : hist) {
+                boolean empty = h.path("empty_layer").asBoolean(false);
+                long size = !empty && layer < image.layers().size() ? layerSize(image.layers().get(layer++).substring(7)) : 0;
+                Map<String, Object> row = new java.util.LinkedHashMap<>();
+                row.put("Id", "<missing>");
+                row.put("Created", h.path("created").asText(""));
+                row.put("CreatedBy", h.path("created_by").asText(""));
+                row.put("Size", size);
+                row.put("Comment", h.path("comment").asText(""));
+                rows.add(row);
+            }
+        } else {
+            for (String l : image.layers()) {
+                Map<String, Object> row = new java.util.LinkedHashMap<>();
+                row.put("Id", "<missing>");
+                row.put("Created", image.created() == null ? "" : image.created());
+                row.put("CreatedBy", "");
+                row.put("Size", layerSize(l.substring(7)));
+                row.put("Comment", "layer " + l);
+                rows.add(row);
+            }
+        }
+        java.util.Collections.reverse(rows);
+        if (!rows.isEmpty()) {
+            rows.get(0).put("Id", image.id());
+            rows.get(0).put("Tags", image.names());
+        }
+        return rows;
     }
 
     /**

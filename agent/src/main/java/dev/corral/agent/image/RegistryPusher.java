@@ -1,7 +1,5 @@
 package dev.corral.agent.image;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.corral.agent.ContainerException;
 import dev.corral.agent.image.RegistryPuller.Credentials;
 import dev.corral.agent.image.RegistryPuller.Progress;
@@ -55,18 +53,9 @@ public final class RegistryPusher {
             throw new SpecException("image", "'" + refText + "' is an id; push needs NAME[:TAG]");
         }
         Image image = store.get(ref.nameTag());
-        byte[] config = store.configBlob(image);
-        if (config == null) {
-            throw new SpecException("image", ref.nameTag() + " was stored before corral kept images' blobs; "
-                    + "pull or import it again to push it");
-        }
+        ImageBlobs blobs = ImageBlobs.of(store, image, ref.nameTag());
         RegistrySession s = transport.session(ref.registry(), ref.repository(), creds, "pull,push");
         progress.accept(new Progress(null, "The push refers to repository [" + ref.name() + "]", 0, 0));
-        ObjectNode manifest = ImageArchive.JSON.createObjectNode();
-        manifest.put("schemaVersion", 2).put("mediaType", "application/vnd.oci.image.manifest.v1+json");
-        manifest.putObject("config").put("mediaType", "application/vnd.oci.image.config.v1+json")
-                .put("digest", image.id()).put("size", config.length);
-        ArrayNode layers = manifest.putArray("layers");
         List<String> mountFrom = image.names().stream().map(n -> {
             try {
                 return ImageRef.parse(n, "name");
@@ -75,41 +64,17 @@ public final class RegistryPusher {
             }
         }).filter(r -> r != null && r.registry().equals(ref.registry()) && !r.repository().equals(ref.repository()))
                 .map(ImageRef::repository).distinct().toList();
-        for (String layer : image.layers()) {
-            String diff = layer.substring(7);
-            Path blob = store.layerBlob(diff);
-            if (blob == null) {
-                throw new SpecException("image", ref.nameTag() + ": layer " + layer + " was stored before corral "
-                        + "kept layers' blobs; pull or import the image again to push it");
-            }
-            String hex = blob.getFileName().toString();
-            long size = Files.size(blob);
-            layers.addObject().put("mediaType", mediaType(blob)).put("digest", "sha256:" + hex).put("size", size);
-            upload(s, hex, size, blob, null, mountFrom, progress);
+        for (ImageBlobs.Layer l : blobs.layers()) {
+            upload(s, l.hex(), l.size(), l.file(), null, mountFrom, progress);
         }
+        byte[] config = blobs.config();
         upload(s, image.hex(), config.length, null, config, List.of(), progress);
-        byte[] m = ImageArchive.JSON.writeValueAsBytes(manifest);
+        byte[] m = blobs.manifest();
         s.send("PUT", "/manifests/" + ref.tag(), Map.of("Content-Type", "application/vnd.oci.image.manifest.v1+json"),
                 () -> HttpRequest.BodyPublishers.ofByteArray(m), Set.of(201)).body().close();
         String digest = "sha256:" + Digests.sha256Hex(m);
         progress.accept(new Progress(null, ref.tag() + ": digest: " + digest + " size: " + m.length, 0, 0));
         return digest;
-    }
-
-    /** OCI layer media type by the blob's first bytes: gzip, zstd, or a plain tar. */
-    private static String mediaType(Path blob) throws IOException {
-        byte[] head = new byte[4];
-        try (InputStream in = Files.newInputStream(blob)) {
-            in.readNBytes(head, 0, 4);
-        }
-        if ((head[0] & 0xff) == 0x1f && (head[1] & 0xff) == 0x8b) {
-            return "application/vnd.oci.image.layer.v1.tar+gzip";
-        }
-        if ((head[0] & 0xff) == 0x28 && (head[1] & 0xff) == 0xb5 && (head[2] & 0xff) == 0x2f
-                && (head[3] & 0xff) == 0xfd) {
-            return "application/vnd.oci.image.layer.v1.tar+zstd";
-        }
-        return "application/vnd.oci.image.layer.v1.tar";
     }
 
     /** One blob, from {@code file} or {@code bytes}: skipped, mounted, or uploaded whole or in chunks. */
