@@ -150,4 +150,63 @@ class RegistryCliIT {
             assertThat(anonymous.err()).contains("corral login " + reg.host());
         }
     }
+
+    @Test
+    void pushSaveHistoryRmForceAndPruneThroughTheCli() throws Exception {
+        String container = "regcli-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        try (TestRegistry reg = TestRegistry.start(null, null)) {
+            String ref = reg.host() + "/corral/cli:v1";
+            Path oci = TestImages.write(tmp, "two.oci.tar", TestImages.ociArchive(TestImages.twoLayers(),
+                    TestImages.twoLayerConfig(), null, true));
+            Result imported = corral("image", "import", oci.toString(), "--name", ref);
+            assertThat(imported.code()).as(imported.toString()).isZero();
+            String id = imported.out().strip();
+
+            Result push = corral("push", ref);
+            assertThat(push.code()).as(push.toString()).isZero();
+            assertThat(push.out()).contains("Pushed").containsPattern("v1: digest: sha256:[0-9a-f]{64} size: [0-9]+");
+            Result again = corral("image", "push", ref);
+            assertThat(again.out()).contains("Layer already exists").doesNotContain("Pushed");
+
+            // Back from the registry into the store, by corral.
+            assertThat(corral("image", "rm", ref).code()).isZero();
+            Result pull = corral("pull", ref);
+            assertThat(pull.code()).as(pull.toString()).isZero();
+            assertThat(corral("image", "inspect", ref).out()).contains(id);
+
+            Path saved = tmp.resolve("saved.tar");
+            Result save = corral("image", "save", "-o", saved.toString(), ref);
+            assertThat(save.code()).as(save.toString()).isZero();
+            Process sk = new ProcessBuilder("skopeo", "inspect", "--config", "oci-archive:" + saved)
+                    .redirectErrorStream(true).start();
+            String cfg = new String(sk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(sk.waitFor()).as(cfg).isZero();
+            assertThat(cfg).contains("/opaque");
+            Result missing = corral("image", "save", "-o", tmp.resolve("none.tar").toString(), "corral/none:v9");
+            assertThat(missing.code()).isEqualTo(1);
+            assertThat(tmp.resolve("none.tar")).doesNotExist();
+            assertThat(tmp.resolve(".none.tar.corral-partial")).doesNotExist();
+
+            Result history = corral("image", "history", ref);
+            assertThat(history.code()).as(history.toString()).isZero();
+            assertThat(history.out()).contains("CREATED BY").contains(id.replaceFirst("^sha256:", "").substring(0, 12));
+
+            Result run = corral("run", "-d", "--name", container, "--image", ref, "/bin/busybox", "sleep", "60");
+            assertThat(run.code()).as(run.toString()).isZero();
+            Result refused = corral("image", "rm", ref);
+            assertThat(refused.code()).as(refused + " " + corral("ps", "-a") + " " + corral("images")
+                    + " " + corral("inspect", container)).isEqualTo(1);
+            assertThat(refused.err()).contains(container);
+            Result forced = corral("image", "rm", "-f", ref);
+            assertThat(forced.code()).as(forced.toString()).isZero();
+            assertThat(corral("images").out()).contains("<none>").doesNotContain(ref);
+            assertThat(corral("image", "prune").out()).doesNotContain("deleted:"); // still used
+            assertThat(corral("rm", "-f", container).code()).isZero();
+            Result prune = corral("image", "prune");
+            assertThat(prune.out()).contains("deleted: " + id).contains("Total reclaimed space");
+            assertThat(corral("images", "-q").out()).doesNotContain(id);
+        } finally {
+            corral("rm", "-f", container);
+        }
+    }
 }
