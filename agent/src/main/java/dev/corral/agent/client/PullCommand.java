@@ -30,19 +30,25 @@ public final class PullCommand extends ClientCommand {
 
     @Override
     protected int run(CorralClient client) throws Exception {
-        ImageRef r;
-        try {
-            r = ImageRef.parse(ref, "NAME[:TAG]");
-        } catch (SpecException e) {
-            throw usage(e.getMessage());
-        }
-        if (r.name() == null) {
-            throw usage("NAME[:TAG]: '" + ref + "' is an image id; pull needs a name");
-        }
+        ImageRef r = named(this, ref, "pull");
         if (platform != null && !platform.matches("[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?")) {
             throw usage("--platform: '" + platform + "' is not OS/ARCH[/VARIANT] (e.g. linux/arm64/v8)");
         }
         return pull(client, r, platform, this, out());
+    }
+
+    /** NAME[:TAG] for pull or push: a bad one, or an image id, is a usage error. */
+    static ImageRef named(ClientCommand c, String ref, String verb) {
+        ImageRef r;
+        try {
+            r = ImageRef.parse(ref, "NAME[:TAG]");
+        } catch (SpecException e) {
+            throw c.usage(e.getMessage());
+        }
+        if (r.name() == null) {
+            throw c.usage("NAME[:TAG]: '" + ref + "' is an image id; " + verb + " needs a name");
+        }
+        return r;
     }
 
     /**

@@ -1,7 +1,5 @@
 package dev.corral.agent.client;
 
-import dev.corral.agent.image.ImageRef;
-import dev.corral.agent.spec.SpecException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -19,15 +17,6 @@ public final class PushCommand extends ClientCommand {
 
     @Override
     protected int run(CorralClient client) throws Exception {
-        ImageRef r;
-        try {
-            r = ImageRef.parse(ref, "NAME[:TAG]");
-        } catch (SpecException e) {
-            throw usage(e.getMessage());
-        }
-        if (r.name() == null) {
-            throw usage("NAME[:TAG]: '" + ref + "' is an image id; push needs a name");
-        }
-        return PullCommand.transfer(client, r, "push", "", this, out());
+        return PullCommand.transfer(client, PullCommand.named(this, ref, "push"), "push", "", this, out());
     }
 }

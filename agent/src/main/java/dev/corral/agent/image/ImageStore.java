@@ -263,39 +263,6 @@ public final class ImageStore {
         }
     }
 
-    /** Copies what is read to {@code copy}: a layer's blob kept as it is unpacked, read once. */
-    private static final class Tee extends java.io.FilterInputStream {
-        private final OutputStream copy;
-
-        Tee(InputStream in, OutputStream copy) {
-            super(in);
-            this.copy = copy;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                copy.write(b);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] buf, int off, int len) throws IOException {
-            int n = super.read(buf, off, len);
-            if (n > 0) {
-                copy.write(buf, off, n);
-            }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            return read(new byte[(int) Math.min(n, 8192)]); // never skip: the copy must have every byte
-        }
-    }
-
     /**
      * Renames the new layers (and their blobs) into place and records the image, atomically, under the store's
      * lock. {@code config} is the config blob, kept for push and save.
@@ -469,46 +436,9 @@ public final class ImageStore {
         return sum;
     }
 
-    /**
-     * The image's history as docker history shows it, newest first: the config's history entries, each that made
-     * a layer with that layer's id and size ({@code Id} is the image's on the newest, "<missing>" on the others).
-     * An image without history in its config gets one row per layer.
-     */
+    /** The image's history as docker history shows it: see {@link ImageHistory}. */
     public synchronized List<Map<String, Object>> history(String ref) throws SpecException, ContainerException, IOException {
-        Image image = get(ref);
-        byte[] config = configBlob(image);
-        JsonNode hist = config == null ? null : ImageArchive.JSON.readTree(config).path("history");
-        List<Map<String, Object>> rows = new ArrayList<>();
-        int layer = 0;
-        if (hist != null && hist.isArray() && !hist.isEmpty()) {
-            for (JsonNode h : hist) {
-                boolean empty = h.path("empty_layer").asBoolean(false);
-                long size = !empty && layer < image.layers().size() ? layerSize(image.layers().get(layer++).substring(7)) : 0;
-                Map<String, Object> row = new java.util.LinkedHashMap<>();
-                row.put("Id", "<missing>");
-                row.put("Created", h.path("created").asText(""));
-                row.put("CreatedBy", h.path("created_by").asText(""));
-                row.put("Size", size);
-                row.put("Comment", h.path("comment").asText(""));
-                rows.add(row);
-            }
-        } else {
-            for (String l : image.layers()) {
-                Map<String, Object> row = new java.util.LinkedHashMap<>();
-                row.put("Id", "<missing>");
-                row.put("Created", image.created() == null ? "" : image.created());
-                row.put("CreatedBy", "");
-                row.put("Size", layerSize(l.substring(7)));
-                row.put("Comment", "layer " + l);
-                rows.add(row);
-            }
-        }
-        java.util.Collections.reverse(rows);
-        if (!rows.isEmpty()) {
-            rows.get(0).put("Id", image.id());
-            rows.get(0).put("Tags", image.names());
-        }
-        return rows;
+        return ImageHistory.of(this, get(ref));
     }
 
     /**

@@ -156,8 +156,11 @@ class RegistryCliIT {
         String container = "regcli-" + java.util.UUID.randomUUID().toString().substring(0, 8);
         try (TestRegistry reg = TestRegistry.start(null, null)) {
             String ref = reg.host() + "/corral/cli:v1";
+            // A config of its own: the image the other tests pulled has the same layers and would otherwise be this
+            // one, with their names too (then rm of one name is not a removal).
             Path oci = TestImages.write(tmp, "two.oci.tar", TestImages.ociArchive(TestImages.twoLayers(),
-                    TestImages.twoLayerConfig(), null, true));
+                    TestImages.config(TestImages.twoLayers(), List.of("true"), List.of("PATH=/bin"), "/opaque"), null,
+                    true));
             Result imported = corral("image", "import", oci.toString(), "--name", ref);
             assertThat(imported.code()).as(imported.toString()).isZero();
             String id = imported.out().strip();
