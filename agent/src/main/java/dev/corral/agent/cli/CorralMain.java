@@ -25,6 +25,7 @@ public final class CorralMain {
             dev.corral.agent.client.LogsCommand.class, dev.corral.agent.client.WaitCommand.class,
             dev.corral.agent.client.EventsCommand.class, dev.corral.agent.client.InfoCommand.class,
             dev.corral.agent.client.ImageCommand.class, dev.corral.agent.client.PullCommand.class,
+            dev.corral.agent.client.PushCommand.class, dev.corral.agent.client.LoginCommand.class, dev.corral.agent.client.LogoutCommand.class,
             dev.corral.agent.client.ImagesCommand.class, dev.corral.agent.client.NetworkCommand.class,
             dev.corral.agent.client.PortCommand.class, CommandLine.HelpCommand.class);
 

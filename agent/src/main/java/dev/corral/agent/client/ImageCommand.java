@@ -26,9 +26,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code corral image import|ls|inspect|rm}: the daemon's image store. */
 @Command(name = "image", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
-        description = "Manage images: import archives, list, inspect, remove.",
+        description = "Manage images: import, pull, push, save, list, inspect, tag, history, remove, prune.",
         subcommands = {ImageCommand.Import.class, ImageCommand.Ls.class, ImageCommand.Inspect.class,
-            ImageCommand.Rm.class, ImageCommand.Tag.class, PullCommand.class})
+            ImageCommand.Rm.class, ImageCommand.Tag.class, PullCommand.class, PushCommand.class,
+            ImageCommand.Save.class, ImageCommand.History.class, ImageCommand.Prune.class})
 public final class ImageCommand implements Callable<Integer> {
 
     @Spec
@@ -36,7 +37,8 @@ public final class ImageCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "image needs a subcommand: import, ls, inspect or rm");
+        throw new ParameterException(spec.commandLine(), "image needs a subcommand: import, ls, "
+                + "inspect, tag, pull, push, save, history, rm or prune");
     }
 
     /** References are checked here, so that a typo is a usage error (exit 2), not a request. */
@@ -234,13 +236,138 @@ public final class ImageCommand implements Callable<Integer> {
         @Parameters(paramLabel = "IMAGE", arity = "1..*")
         List<String> refs;
 
+        @Option(names = {"-f", "--force"}, description = "An image containers use loses its names (it stays, "
+                + "untagged, while they use it) instead of being refused.")
+        boolean force;
+
         @Override
         protected int run(CorralClient client) throws Exception {
             checkRefs(this, refs);
             return forEachChecked(refs, r -> {
-                client.delete(imagePath(r));
+                client.delete(imagePath(r) + (force ? "?force=true" : ""));
                 out().println(r);
             });
+        }
+    }
+
+    @Command(name = "save", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
+            description = {"Save images to a tar: an OCI image layout with docker save's manifest.json over the "
+                    + "same blobs, which docker load, podman load and skopeo (oci-archive:) read.",
+                "The blobs are those the images came as: ids and digests are unchanged."})
+    public static final class Save extends ClientCommand {
+
+        @Parameters(paramLabel = "IMAGE", arity = "1..*")
+        List<String> refs;
+
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write to FILE (default: stdout, "
+                + "refused when that is a terminal).")
+        Path output;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            checkRefs(this, refs);
+            if (output == null && System.console() != null) {
+                throw usage("refusing to write a tar to a terminal: give -o FILE or redirect stdout");
+            }
+            StringBuilder q = new StringBuilder("/v1/images/save");
+            for (String r : refs) {
+                q.append(q.indexOf("?") < 0 ? '?' : '&').append("ref=").append(CorralClient.enc(r));
+            }
+            if (output == null) {
+                OutputStream out = new java.io.FileOutputStream(java.io.FileDescriptor.out);
+                client.stream(q.toString(), b -> write(out, b));
+                out.flush();
+                return 0;
+            }
+            // Into a file beside the target, renamed when complete: a failed save leaves no half archive.
+            Path tmp = output.toAbsolutePath().resolveSibling("." + output.getFileName() + ".corral-partial");
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                client.stream(q.toString(), b -> write(out, b));
+            } catch (ApiException | RuntimeException e) {
+                Files.deleteIfExists(tmp);
+                throw e;
+            }
+            Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return 0;
+        }
+
+        private static void write(OutputStream out, byte[] b) {
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Command(name = "history", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
+            description = "Show how an image was made: its config's history, newest first, with each layer's size.")
+    public static final class History extends ClientCommand {
+
+        @Parameters(paramLabel = "IMAGE", arity = "1")
+        String ref;
+
+        @Option(names = "--no-trunc", description = "Do not shorten ids and commands.")
+        boolean noTrunc;
+
+        @Option(names = {"-q", "--quiet"}, description = "Print the image id only (its newest row).")
+        boolean quiet;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            checkRefs(this, List.of(ref));
+            JsonNode rows = client.get(imagePath(ref) + "/history");
+            long now = System.currentTimeMillis();
+            List<String[]> table = new ArrayList<>();
+            table.add(new String[] {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"});
+            for (JsonNode h : rows) {
+                String id = h.path("Id").asText();
+                if (quiet) {
+                    if (!id.equals("<missing>")) {
+                        out().println(noTrunc ? id : id.replaceFirst("^sha256:", "").substring(0, 12));
+                    }
+                    continue;
+                }
+                String by = h.path("CreatedBy").asText();
+                String created = h.path("Created").asText();
+                try {
+                    created = created.isEmpty() ? "" : Formats.ago(Instant.parse(created).toEpochMilli(), now);
+                } catch (java.time.format.DateTimeParseException e) {
+                    // shown as the config gives it
+                }
+                table.add(new String[] {noTrunc || id.equals("<missing>") ? id
+                        : id.replaceFirst("^sha256:", "").substring(0, 12), created,
+                    noTrunc || by.length() <= 45 ? by : by.substring(0, 44) + "…",
+                    Formats.decimalSize(h.path("Size").asDouble()), h.path("Comment").asText()});
+            }
+            if (!quiet) {
+                out().print(Formats.table(table));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "prune", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
+            description = "Remove images without a name that no container uses (with -a: all images no container "
+                    + "uses); their layers and blobs go with them.")
+    public static final class Prune extends ClientCommand {
+
+        @Option(names = {"-a", "--all"}, description = "Every image no container uses, not only unnamed ones.")
+        boolean all;
+
+        @Option(names = {"-f", "--force"}, description = "Accepted for docker's sake: corral does not ask.")
+        boolean force;
+
+        @Override
+        protected int run(CorralClient client) throws Exception {
+            JsonNode r = client.post("/v1/images/prune" + (all ? "?all=true" : ""), null);
+            if (!r.path("ImagesDeleted").isEmpty()) {
+                out().println("Deleted Images:");
+                r.path("ImagesDeleted").forEach(i -> out().println("deleted: " + i.asText()));
+                out().println();
+            }
+            out().println("Total reclaimed space: " + Formats.decimalSize(r.path("SpaceReclaimed").asDouble()));
+            return 0;
         }
     }
 }

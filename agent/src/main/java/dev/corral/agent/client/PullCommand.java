@@ -6,11 +6,7 @@ import dev.corral.agent.spec.SpecException;
 import dev.corral.agent.spec.SpecParser;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Base64;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -28,18 +24,31 @@ public final class PullCommand extends ClientCommand {
     @Parameters(paramLabel = "NAME[:TAG]", arity = "1")
     String ref;
 
+    @picocli.CommandLine.Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]",
+            description = "The image to take from an image index (default: this machine's, linux/amd64 here).")
+    String platform;
+
     @Override
     protected int run(CorralClient client) throws Exception {
+        ImageRef r = named(this, ref, "pull");
+        if (platform != null && !platform.matches("[a-z0-9_.-]+/[a-z0-9_.-]+(/[a-z0-9_.-]+)?")) {
+            throw usage("--platform: '" + platform + "' is not OS/ARCH[/VARIANT] (e.g. linux/arm64/v8)");
+        }
+        return pull(client, r, platform, this, out());
+    }
+
+    /** NAME[:TAG] for pull or push: a bad one, or an image id, is a usage error. */
+    static ImageRef named(ClientCommand c, String ref, String verb) {
         ImageRef r;
         try {
             r = ImageRef.parse(ref, "NAME[:TAG]");
         } catch (SpecException e) {
-            throw usage(e.getMessage());
+            throw c.usage(e.getMessage());
         }
         if (r.name() == null) {
-            throw usage("NAME[:TAG]: '" + ref + "' is an image id; pull needs a name");
+            throw c.usage("NAME[:TAG]: '" + ref + "' is an image id; " + verb + " needs a name");
         }
-        return pull(client, r, this, out());
+        return r;
     }
 
     /**
@@ -62,17 +71,27 @@ public final class PullCommand extends ClientCommand {
                 c.err().println("Unable to find image '" + r.nameTag() + "' locally");
             }
         }
-        int rc = pull(client, r, c, c.err());
+        int rc = pull(client, r, null, c, c.err());
         return rc == 0 ? null : 125;
     }
 
     /** Pulls and prints progress; 0 when pulled, else 1 with the error on stderr. Used by run --pull too. */
-    static int pull(CorralClient client, ImageRef r, ClientCommand c, java.io.PrintWriter out) throws Exception {
-        Map<String, Object> body = credentials(r.registry());
+    static int pull(CorralClient client, ImageRef r, String platform, ClientCommand c, java.io.PrintWriter out)
+            throws Exception {
+        return transfer(client, r, "pull", platform == null ? "" : "&platform=" + CorralClient.enc(platform), c, out);
+    }
+
+    /**
+     * POST /v1/images/pull or push, with the registry's credentials from Docker's config, printing the progress
+     * stream; 0 when done, else 1 with the error on stderr.
+     */
+    static int transfer(CorralClient client, ImageRef r, String what, String query, ClientCommand c,
+                        java.io.PrintWriter out) throws Exception {
+        Map<String, Object> body = DockerConfig.credentials(r.registry());
         Map<String, long[]> started = new HashMap<>(); // id -> {start nanos}
         String[] error = {null};
         ByteArrayOutputStream pending = new ByteArrayOutputStream();
-        client.stream("POST", "/v1/images/pull?ref=" + CorralClient.enc(r.nameTag()), body, data -> {
+        client.stream("POST", "/v1/images/" + what + "?ref=" + CorralClient.enc(r.nameTag()) + query, body, data -> {
             pending.writeBytes(data);
             String all = pending.toString(StandardCharsets.UTF_8);
             int nl;
@@ -87,7 +106,7 @@ public final class PullCommand extends ClientCommand {
             pending.writeBytes(all.getBytes(StandardCharsets.UTF_8));
         }, () -> false);
         if (error[0] != null) {
-            c.err().println("corral: pull " + r.nameTag() + ": " + error[0]);
+            c.err().println("corral: " + what + " " + r.nameTag() + ": " + error[0]);
             return FAILED;
         }
         return 0;
@@ -106,7 +125,9 @@ public final class PullCommand extends ClientCommand {
         }
         String status = n.path("status").asText();
         if (status.equals("done")) {
-            out.println(n.path("image").path("names").path(0).asText(n.path("image").path("id").asText()));
+            if (n.has("image")) {
+                out.println(n.path("image").path("names").path(0).asText(n.path("image").path("id").asText()));
+            }
             return;
         }
         if (n.path("id").isNull() || n.path("id").isMissingNode()) {
@@ -118,41 +139,12 @@ public final class PullCommand extends ClientCommand {
         long start = started.computeIfAbsent(id, k -> new long[] {now})[0];
         long cur = n.path("current").asLong();
         long total = n.path("total").asLong();
-        if (status.equals("Downloading") || status.equals("Download complete")) {
+        if (status.equals("Downloading") || status.equals("Download complete") || status.equals("Pushing")) {
             double secs = Math.max(1e-3, (now - start) / 1e9);
             out.printf("%s: %s %s/%s %s/s%n", id, status, Formats.decimalSize(cur),
                     total > 0 ? Formats.decimalSize(total) : "?", Formats.decimalSize(cur / secs));
         } else {
             out.println(id + ": " + status);
         }
-    }
-
-    /** {@code {"username","password"}} for the registry from ~/.docker/config.json, or null. */
-    static Map<String, Object> credentials(String registry) {
-        Path cfg = Path.of(System.getProperty("user.home"), ".docker", "config.json");
-        String env = System.getenv("DOCKER_CONFIG");
-        if (env != null && !env.isEmpty()) {
-            cfg = Path.of(env, "config.json");
-        }
-        try {
-            if (!Files.isReadable(cfg)) {
-                return null;
-            }
-            JsonNode auths = SpecParser.JSON.readTree(cfg.toFile()).path("auths");
-            for (String key : List.of(registry, "https://" + registry, "http://" + registry,
-                    registry.equals("registry-1.docker.io") ? "https://index.docker.io/v1/" : registry)) {
-                String auth = auths.path(key).path("auth").asText("");
-                if (!auth.isEmpty()) {
-                    String up = new String(Base64.getDecoder().decode(auth), StandardCharsets.UTF_8);
-                    int colon = up.indexOf(':');
-                    if (colon > 0) {
-                        return Map.of("username", up.substring(0, colon), "password", up.substring(colon + 1));
-                    }
-                }
-            }
-        } catch (java.io.IOException | IllegalArgumentException e) {
-            return null; // unreadable config: pull anonymously, as the registry will then say
-        }
-        return null;
     }
 }

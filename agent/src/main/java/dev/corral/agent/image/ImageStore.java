@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -44,6 +45,7 @@ public final class ImageStore {
 
     private final Path root;
     private final Path layers;
+    private final Path blobs;
     private final Path tmp;
     private final Path index;
     final Path containers;
@@ -52,6 +54,7 @@ public final class ImageStore {
     private ImageStore(Path stateDir) {
         this.root = stateDir.resolve("images");
         this.layers = root.resolve("layers");
+        this.blobs = root.resolve("blobs").resolve("sha256");
         this.tmp = root.resolve("tmp");
         this.index = root.resolve("images.json");
         this.containers = stateDir.resolve("rootfs");
@@ -61,6 +64,7 @@ public final class ImageStore {
     public static ImageStore open(Path stateDir) throws IOException {
         ImageStore s = new ImageStore(stateDir);
         Files.createDirectories(s.layers);
+        Files.createDirectories(s.blobs);
         Files.createDirectories(s.containers);
         Trees.delete(s.tmp);
         Files.createDirectories(s.tmp);
@@ -86,6 +90,28 @@ public final class ImageStore {
 
     public Path layerDir(String diffIdHex) {
         return layers.resolve(diffIdHex).resolve("diff");
+    }
+
+    /**
+     * The blob a layer came as (compressed or not, as the archive or registry had it), kept beside the unpacked
+     * layer, as containerd's content store keeps blobs beside its snapshots: push and save send these bytes, so
+     * that the digests in the image's config and manifest stay true. Null for a layer imported before blobs were
+     * kept.
+     */
+    public Path layerBlob(String diffIdHex) {
+        try {
+            String hex = Files.readString(layers.resolve(diffIdHex).resolve("blob")).strip();
+            Path b = blobs.resolve(hex);
+            return Files.isRegularFile(b) ? b : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The image's config blob as it came (its sha256 is the image id), or null for an image from before. */
+    public byte[] configBlob(Image image) throws IOException {
+        Path b = blobs.resolve(image.hex());
+        return Files.isRegularFile(b) ? Files.readAllBytes(b) : null;
     }
 
     // ---- import ---------------------------------------------------------------------------------------
@@ -149,13 +175,14 @@ public final class ImageStore {
             Path dest = staging.resolve("layer-" + i);
             boolean present = Files.isDirectory(layerDir(l.diffId()));
             if (present && !plan.source().has(l.blob())) { // a pull skips the layers the store has
-                staged.add(new Staged(l.diffId(), null, 0));
+                staged.add(new Staged(l.diffId(), null, 0, null, null));
                 size += layerSize(l.diffId());
                 continue;
             }
             Checked c;
+            Path raw = staging.resolve("blob-" + i);
             try (InputStream blob = plan.source().open(l.blob())) {
-                c = readLayer(blob, present ? null : dest, what);
+                c = readLayer(blob, present ? null : dest, raw, what);
             }
             if (l.blobDigest() != null && !c.blobHex.equals(l.blobDigest())) {
                 throw new BadArchiveException(what + " does not match its digest: the blob hashes to sha256:"
@@ -165,14 +192,14 @@ public final class ImageStore {
                 throw new BadArchiveException(what + " does not match its diff id sha256:" + l.diffId()
                         + " from the config: the uncompressed layer hashes to sha256:" + c.diffHex);
             }
-            staged.add(new Staged(l.diffId(), present ? null : dest, c.bytes));
+            staged.add(new Staged(l.diffId(), present ? null : dest, c.bytes, c.blobHex, raw));
             size += present ? layerSize(l.diffId()) : c.bytes;
         }
         JsonNode config = ImageArchive.JSON.readTree(plan.config());
         Image image = new Image("sha256:" + plan.configHex(), names(ref != null ? ref : plan.name()),
                 staged.stream().map(s -> "sha256:" + s.diffId).toList(), size, config.path("created").asText(null),
                 System.currentTimeMillis(), ImageConfig.of(config.path("config")));
-        return commit(image, staged);
+        return commit(image, staged, plan.config());
     }
 
     /**
@@ -183,9 +210,10 @@ public final class ImageStore {
      */
     private Image importRootfs(Path file, String ref, Path staging) throws IOException, BadArchiveException {
         Path dest = staging.resolve("layer-0");
+        Path raw = staging.resolve("blob-0");
         Checked c;
         try (InputStream in = Files.newInputStream(file)) {
-            c = readLayer(in, dest, "the root filesystem tar");
+            c = readLayer(in, dest, raw, "the root filesystem tar");
         }
         String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH="
                 + SpecValidator.DEFAULT_PATH + "\"],\"WorkingDir\":\"/\"},\"rootfs\":{\"type\":\"layers\","
@@ -194,14 +222,16 @@ public final class ImageStore {
         Image image = new Image("sha256:" + Digests.sha256Hex(config.getBytes(StandardCharsets.UTF_8)), names(ref),
                 List.of("sha256:" + c.diffHex), c.bytes, Instant.ofEpochMilli(now).toString(), now,
                 ImageConfig.of(ImageArchive.JSON.readTree(config).path("config")));
-        return commit(image, List.of(new Staged(c.diffHex, dest, c.bytes)));
+        return commit(image, List.of(new Staged(c.diffHex, dest, c.bytes, c.blobHex, raw)),
+                config.getBytes(StandardCharsets.UTF_8));
     }
 
     private static List<String> names(String ref) {
         return ref == null ? List.of() : List.of(ref);
     }
 
-    private record Staged(String diffId, Path dir, long bytes) {
+    /** A layer of an import: {@code dir} its new unpacked tree (null when the store has it), {@code blobFile} its blob. */
+    private record Staged(String diffId, Path dir, long bytes, String blobHex, Path blobFile) {
     }
 
     private record Checked(String blobHex, String diffHex, long bytes) {
@@ -211,10 +241,12 @@ public final class ImageStore {
      * Reads a layer blob to its end, hashing it as stored and uncompressed; unpacks it into {@code dest} unless
      * that is null (a layer the store has: only its digests are checked).
      */
-    private static Checked readLayer(InputStream blob, Path dest, String what) throws IOException, BadArchiveException {
+    private static Checked readLayer(InputStream blob, Path dest, Path rawCopy, String what)
+            throws IOException, BadArchiveException {
         MessageDigest blobMd = Digests.sha256();
         MessageDigest diffMd = Digests.sha256();
-        try (InputStream raw = new DigestInputStream(blob, blobMd)) {
+        try (OutputStream copy = Files.newOutputStream(rawCopy);
+             InputStream raw = new DigestInputStream(new Tee(blob, copy), blobMd)) {
             InputStream tar = new DigestInputStream(LayerUnpacker.decompressed(raw, what), diffMd);
             long bytes = 0;
             try {
@@ -231,8 +263,28 @@ public final class ImageStore {
         }
     }
 
-    /** Renames the new layers into place and records the image, atomically, under the store's lock. */
-    private synchronized Image commit(Image image, List<Staged> staged) throws IOException {
+    /**
+     * Renames the new layers (and their blobs) into place and records the image, atomically, under the store's
+     * lock. {@code config} is the config blob, kept for push and save.
+     */
+    private synchronized Image commit(Image image, List<Staged> staged, byte[] config) throws IOException {
+        if (config != null && !Files.exists(blobs.resolve(image.hex()))) {
+            Path t = tmp.resolve("config-" + UUID.randomUUID());
+            Files.write(t, config);
+            Files.move(t, blobs.resolve(image.hex()), StandardCopyOption.ATOMIC_MOVE);
+        }
+        for (Staged s : staged) {
+            if (s.blobFile != null) {
+                Path b = blobs.resolve(s.blobHex);
+                if (!Files.exists(b)) {
+                    Files.move(s.blobFile, b, StandardCopyOption.ATOMIC_MOVE);
+                }
+                Path named = (s.dir != null ? s.dir : layers.resolve(s.diffId)).resolve("blob");
+                if (Files.isDirectory(named.getParent()) && !Files.exists(named)) {
+                    Files.writeString(named, s.blobHex);
+                }
+            }
+        }
         for (Staged s : staged) {
             Path dest = layers.resolve(s.diffId);
             if (s.dir == null && !Files.isDirectory(dest)) {
@@ -309,7 +361,7 @@ public final class ImageStore {
             throw new SpecException("name", "'" + newName + "' is an id, not a NAME[:TAG]");
         }
         return commit(new Image(image.id(), List.of(target), image.layers(), image.size(), image.created(),
-                image.importedAtMillis(), image.config()), List.of());
+                image.importedAtMillis(), image.config()), List.of(), null);
     }
 
     /**
@@ -317,6 +369,14 @@ public final class ImageStore {
      * no other image references are deleted.
      */
     public synchronized void remove(String ref) throws SpecException, ContainerException, IOException {
+        remove(ref, false);
+    }
+
+    /**
+     * As {@link #remove(String)}; with {@code force} an image that containers use loses all its names instead of
+     * being refused (it stays, untagged, while they use it: their root filesystems are its layers), as docker rmi -f.
+     */
+    public synchronized void remove(String ref, boolean force) throws SpecException, ContainerException, IOException {
         ImageRef r = ImageRef.parse(ref, "image");
         Image image = get(ref);
         boolean byName = r.name() != null && image.names().contains(r.nameTag()) && image.names().size() > 1;
@@ -327,6 +387,12 @@ public final class ImageStore {
             return;
         }
         List<String> users = ContainerRootfs.usersOf(containers, image.hex());
+        if (!users.isEmpty() && force) {
+            List<Image> next = new ArrayList<>(images);
+            next.replaceAll(i -> i == image ? i.withNames(List.of()) : i);
+            save(next);
+            return;
+        }
         if (!users.isEmpty()) {
             throw new ContainerException(ContainerException.Kind.CONFLICT, "image " + ref + " is used by container"
                     + (users.size() > 1 ? "s " : " ") + String.join(", ", users) + "; remove "
@@ -338,16 +404,69 @@ public final class ImageStore {
         collectLayers();
     }
 
-    /** Deletes layers no image references: each is renamed into tmp/ first, so none is ever seen half-deleted. */
+    /**
+     * Removes images no container uses: those without a name (dangling), or with {@code all} every one; their
+     * layers and blobs go with them. The removed ids and the bytes their layers held.
+     */
+    public synchronized Map<String, Object> prune(boolean all) throws IOException {
+        List<Image> next = new ArrayList<>();
+        List<String> deleted = new ArrayList<>();
+        for (Image i : images) {
+            if ((all || i.names().isEmpty()) && ContainerRootfs.usersOf(containers, i.hex()).isEmpty()) {
+                deleted.add(i.id());
+            } else {
+                next.add(i);
+            }
+        }
+        long before = layerBytes();
+        if (!deleted.isEmpty()) {
+            save(next);
+        }
+        collectLayers(); // also what an earlier crash left
+        return Map.of("ImagesDeleted", deleted, "SpaceReclaimed", before - layerBytes());
+    }
+
+    private long layerBytes() throws IOException {
+        long sum = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layers)) {
+            for (Path l : ds) {
+                sum += layerSize(l.getFileName().toString());
+            }
+        }
+        return sum;
+    }
+
+    /** The image's history as docker history shows it: see {@link ImageHistory}. */
+    public synchronized List<Map<String, Object>> history(String ref) throws SpecException, ContainerException, IOException {
+        return ImageHistory.of(this, get(ref));
+    }
+
+    /**
+     * Deletes layers no image references (each renamed into tmp/ first, so none is ever seen half-deleted), then
+     * blobs that are neither a remaining image's config nor a remaining layer's blob.
+     */
     private synchronized void collectLayers() throws IOException {
         Set<String> used = new HashSet<>();
-        images.forEach(i -> i.layers().forEach(l -> used.add(l.substring(7))));
+        Set<String> usedBlobs = new HashSet<>();
+        images.forEach(i -> {
+            i.layers().forEach(l -> used.add(l.substring(7)));
+            usedBlobs.add(i.hex());
+        });
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(layers)) {
             for (Path l : ds) {
                 if (!used.contains(l.getFileName().toString())) {
                     Path trash = tmp.resolve("gone-" + UUID.randomUUID());
                     Files.move(l, trash, StandardCopyOption.ATOMIC_MOVE);
                     Trees.delete(trash);
+                } else if (Files.exists(l.resolve("blob"))) {
+                    usedBlobs.add(Files.readString(l.resolve("blob")).strip());
+                }
+            }
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(blobs)) {
+            for (Path b : ds) {
+                if (!usedBlobs.contains(b.getFileName().toString())) {
+                    Files.deleteIfExists(b);
                 }
             }
         }

@@ -6,12 +6,7 @@ import dev.corral.agent.spec.SpecException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ConnectException;
-import java.net.InetAddress;
-import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +15,6 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -28,10 +22,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLException;
 
 /**
  * Pulls an image from an OCI Distribution registry into the {@link ImageStore}: the manifest (an index is
@@ -53,7 +45,6 @@ public final class RegistryPuller {
             "application/vnd.docker.distribution.manifest.list.v2+json",
             "application/vnd.oci.image.manifest.v1+json",
             "application/vnd.docker.distribution.manifest.v2+json");
-    private static final Pattern PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
     private static final int PARALLEL = 3;
     private static final long MAX_JSON = 8L << 20;
@@ -154,34 +145,40 @@ public final class RegistryPuller {
                 .followRedirects(HttpClient.Redirect.NORMAL).build();
     }
 
-    /** Pulls {@code ref} (NAME[:TAG], the registry as its first part) and records it under that name. */
+    /** Pulls {@code ref} for this machine's platform; see {@link #pull(String, Credentials, String, Consumer)}. */
     public Image pull(String refText, Credentials creds, Consumer<Progress> progress)
+            throws IOException, SpecException, RegistryException, BadArchiveException, InterruptedException {
+        return pull(refText, creds, null, progress);
+    }
+
+    /**
+     * Pulls {@code ref} (NAME[:TAG], the registry as its first part) and records it under that name.
+     *
+     * @param platform OS/ARCH[/VARIANT] chosen from an image index, or null for this machine's (linux/amd64 here)
+     */
+    public Image pull(String refText, Credentials creds, String platform, Consumer<Progress> progress)
             throws IOException, SpecException, RegistryException, BadArchiveException, InterruptedException {
         ImageRef ref = ImageRef.parse(refText, "image");
         if (ref.name() == null) {
             throw new SpecException("image", "'" + refText + "' is an id; pull needs NAME[:TAG]");
         }
-        Session s = new Session(ref.registry(), ref.repository(), creds);
+        Platform want = Platform.parse(platform);
+        RegistrySession s = session(ref.registry(), ref.repository(), creds, "pull");
         progress.accept(new Progress(null, "Pulling from " + ref.repository() + " at " + ref.registry(), 0, 0));
         Path cache = store.pullCache().resolve(Digests.sha256Hex((ref.registry() + "/" + ref.repository())
                 .getBytes(StandardCharsets.UTF_8)).substring(0, 16));
         Path blobs = Files.createDirectories(cache.resolve("blobs").resolve("sha256"));
         byte[] manifestBytes = s.get("/manifests/" + ref.tag(), ACCEPT, MAX_JSON, "the manifest");
+        requests.incrementAndGet();
         JsonNode manifest = ImageArchive.JSON.readTree(manifestBytes);
         String manifestHex = Digests.sha256Hex(manifestBytes);
         if (manifest.has("manifests")) {
-            JsonNode chosen = null;
-            for (JsonNode m : manifest.path("manifests")) {
-                JsonNode p = m.path("platform");
-                if (p.path("os").asText().equals("linux") && p.path("architecture").asText().equals("amd64")) {
-                    chosen = m;
-                    break;
-                }
-            }
+            JsonNode chosen = want.choose(manifest.path("manifests"));
             if (chosen == null) {
-                throw new RegistryException(404, ref + ": the image index has no linux/amd64 image");
+                throw new RegistryException(404, ref + ": the image index has no " + want + " image (it has "
+                        + Platform.listed(manifest.path("manifests")) + "); --platform chooses another");
             }
-            String hex = hexOf(chosen, "the index's linux/amd64 entry");
+            String hex = hexOf(chosen, "the index's " + want + " entry");
             manifestBytes = s.get("/manifests/sha256:" + hex, ACCEPT, MAX_JSON, "the manifest");
             manifestHex = checked(manifestBytes, hex, "the manifest");
             manifest = ImageArchive.JSON.readTree(manifestBytes);
@@ -213,7 +210,7 @@ public final class RegistryPuller {
                 }
                 long size = l.path("size").asLong(-1);
                 jobs.add(pool.submit(() -> {
-                    s.download(hex, size, blobs, shortId, progress);
+                    download(s, hex, size, blobs, shortId, progress);
                     return null;
                 }));
             }
@@ -266,172 +263,60 @@ public final class RegistryPuller {
         return got;
     }
 
-    /** One registry and repository, with the token or basic credentials it asked for. */
-    private final class Session {
-        private final String registry;
-        private final String repo;
-        private final Credentials creds;
-        private final boolean mayUseHttp;
-        private volatile String scheme = "https";
-        private volatile String authorization;
+    RegistrySession session(String registry, String repo, Credentials creds, String actions) {
+        return new RegistrySession(https, http, insecure, registry, repo, creds, actions);
+    }
 
-        Session(String registry, String repo, Credentials creds) {
-            this.registry = registry;
-            this.repo = repo;
-            this.creds = creds;
-            this.mayUseHttp = insecure.contains(registry) || isLoopback(registry);
-        }
+    /** Blob requests sent (for tests that prove a layer the store has is not fetched again). */
+    final java.util.concurrent.atomic.AtomicLong requests = new java.util.concurrent.atomic.AtomicLong();
 
-        private boolean isLoopback(String hostPort) {
-            String host = hostPort.replaceFirst(":[0-9]+$", "");
-            if (!host.matches("[0-9.]+")) {
-                return false; // only literal addresses: no name lookup to decide on plain HTTP
-            }
-            try {
-                return InetAddress.getByName(host).isLoopbackAddress();
-            } catch (IOException e) {
-                return false;
-            }
-        }
+    /**
+     * Checks credentials against a registry, as {@code docker login} does: {@code GET /v2/} answered 200 once
+     * authenticated (for a token registry: the token service accepted them).
+     */
+    public void login(String registry, Credentials creds) throws IOException, RegistryException, InterruptedException {
+        RegistrySession s = session(registry, null, creds, "pull");
+        s.send("GET", "/v2/", java.util.Map.of(), null, Set.of(200)).body().close();
+    }
 
-        byte[] get(String path, String accept, long max, String what)
-                throws IOException, RegistryException, InterruptedException {
-            HttpResponse<InputStream> r = send(path, accept);
-            try (InputStream in = r.body()) {
-                byte[] b = in.readNBytes((int) max + 1);
-                if (b.length > max) {
-                    throw new RegistryException(502, what + " from the registry is over " + max + " bytes");
+    /** Streams a blob to {@code NAME.partial}, hashing it; renamed to its digest only when that matches. */
+    private void download(RegistrySession s, String hex, long size, Path blobs, String id, Consumer<Progress> progress)
+            throws IOException, RegistryException, InterruptedException {
+        Path part = blobs.resolve(hex + ".partial");
+        MessageDigest md = Digests.sha256();
+        long done = 0;
+        long last = 0;
+        progress.accept(new Progress(id, "Pulling fs layer", 0, size));
+        requests.incrementAndGet();
+        HttpResponse<InputStream> r = s.send("GET", "/blobs/sha256:" + hex, java.util.Map.of("Accept", "*/*"), null,
+                Set.of(200));
+        try (InputStream in = r.body(); OutputStream out = Files.newOutputStream(part)) {
+            byte[] buf = new byte[64 << 10];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+                out.write(buf, 0, n);
+                done += n;
+                if (size >= 0 && done > size) {
+                    break; // more than the manifest says: refused below, without reading the rest
                 }
-                return b;
+                long now = System.nanoTime();
+                if (now - last > 200_000_000L) {
+                    progress.accept(new Progress(id, "Downloading", done, size));
+                    last = now;
+                }
             }
+        } catch (IOException e) {
+            Files.deleteIfExists(part);
+            throw new IOException("layer " + id + ": the download broke off after " + done + " bytes: "
+                    + e.getMessage(), e);
         }
-
-        /** Streams a blob to {@code NAME.partial}, hashing it; renamed to its digest only when that matches. */
-        void download(String hex, long size, Path blobs, String id, Consumer<Progress> progress)
-                throws IOException, RegistryException, InterruptedException {
-            Path part = blobs.resolve(hex + ".partial");
-            MessageDigest md = Digests.sha256();
-            long done = 0;
-            long last = 0;
-            progress.accept(new Progress(id, "Pulling fs layer", 0, size));
-            HttpResponse<InputStream> r = send("/blobs/sha256:" + hex, "*/*");
-            try (InputStream in = r.body(); OutputStream out = Files.newOutputStream(part)) {
-                byte[] buf = new byte[64 << 10];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    md.update(buf, 0, n);
-                    out.write(buf, 0, n);
-                    done += n;
-                    long now = System.nanoTime();
-                    if (now - last > 200_000_000L) {
-                        progress.accept(new Progress(id, "Downloading", done, size));
-                        last = now;
-                    }
-                }
-            } catch (IOException e) {
-                Files.deleteIfExists(part);
-                throw new IOException("layer " + id + ": the download broke off after " + done + " bytes: "
-                        + e.getMessage(), e);
-            }
-            String got = Digests.hex(md);
-            if (!got.equals(hex) || size >= 0 && done != size) {
-                Files.deleteIfExists(part);
-                throw new RegistryException(502, "layer sha256:" + hex + " from the registry does not match its "
-                        + "digest: its " + done + " bytes hash to sha256:" + got + "; nothing was stored");
-            }
-            Files.move(part, blobs.resolve(hex), StandardCopyOption.ATOMIC_MOVE);
-            progress.accept(new Progress(id, "Download complete", done, size));
+        String got = Digests.hex(md);
+        if (!got.equals(hex) || size >= 0 && done != size) {
+            Files.deleteIfExists(part);
+            throw new RegistryException(502, "layer sha256:" + hex + " from the registry does not match its "
+                    + "digest: its " + done + " bytes hash to sha256:" + got + "; nothing was stored");
         }
-
-        private HttpResponse<InputStream> send(String path, String accept)
-                throws IOException, RegistryException, InterruptedException {
-            boolean authenticated = false;
-            while (true) {
-                URI uri = URI.create(scheme + "://" + registry + "/v2/" + repo + path);
-                HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("Accept", accept)
-                        .timeout(Duration.ofMinutes(10));
-                if (authorization != null) {
-                    b.header("Authorization", authorization);
-                }
-                HttpResponse<InputStream> r;
-                try {
-                    r = (scheme.equals("https") ? https : http).send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-                } catch (SSLException e) {
-                    if (mayUseHttp && scheme.equals("https")) {
-                        scheme = "http"; // an insecure registry that does not speak TLS: as Docker, fall back
-                        continue;
-                    }
-                    throw new RegistryException(0, "registry " + registry + ": TLS failed: " + e.getMessage());
-                } catch (ConnectException e) {
-                    throw new RegistryException(0, "registry " + registry + " cannot be reached: "
-                            + (e.getMessage() == null ? "connection refused" : e.getMessage()));
-                }
-                if (r.statusCode() == 401 && !authenticated) {
-                    authenticated = true; // once: a second 401 is the registry refusing these credentials
-                    r.body().close();
-                    authorization = authenticate(r.headers().firstValue("www-authenticate").orElse(""));
-                    continue;
-                }
-                if (r.statusCode() != 200) {
-                    String body;
-                    try (InputStream in = r.body()) {
-                        body = new String(in.readNBytes(300), StandardCharsets.UTF_8).strip();
-                    }
-                    throw new RegistryException(r.statusCode(), "registry " + registry + " answered "
-                            + r.statusCode() + " for " + repo + path + (r.statusCode() == 401
-                            ? " (unauthorized: docker login " + registry + " writes the credentials corral reads)" : "") + ": " + body);
-                }
-                return r;
-            }
-        }
-
-        private String authenticate(String challenge) throws IOException, RegistryException, InterruptedException {
-            String basic = creds == null ? null : "Basic " + Base64.getEncoder().encodeToString(
-                    (creds.username() + ":" + creds.password()).getBytes(StandardCharsets.UTF_8));
-            if (challenge.regionMatches(true, 0, "Basic", 0, 5)) {
-                if (basic == null) {
-                    throw new RegistryException(401, "registry " + registry + " wants a user name and password: "
-                            + "docker login " + registry + " writes the credentials corral reads");
-                }
-                return basic;
-            }
-            if (!challenge.regionMatches(true, 0, "Bearer", 0, 6)) {
-                throw new RegistryException(401, "registry " + registry + " asks for an authentication scheme "
-                        + "corral does not speak: " + LayerUnpacker.printable(challenge));
-            }
-            String realm = null;
-            StringBuilder q = new StringBuilder();
-            Matcher m = PARAM.matcher(challenge);
-            while (m.find()) {
-                if (m.group(1).equals("realm")) {
-                    realm = m.group(2);
-                } else {
-                    q.append(q.length() == 0 ? "?" : "&").append(m.group(1)).append('=')
-                            .append(URLEncoder.encode(m.group(2), StandardCharsets.UTF_8));
-                }
-            }
-            if (realm == null) {
-                throw new RegistryException(401, "registry " + registry + ": a bearer challenge without a realm");
-            }
-            if (!challenge.contains("scope=")) {
-                q.append(q.length() == 0 ? "?" : "&").append("scope=")
-                        .append(URLEncoder.encode("repository:" + repo + ":pull", StandardCharsets.UTF_8));
-            }
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(realm + q)).timeout(Duration.ofSeconds(30));
-            if (basic != null) {
-                b.header("Authorization", basic);
-            }
-            HttpResponse<byte[]> r = (realm.startsWith("https:") ? https : http).send(b.build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) {
-                throw new RegistryException(401, "registry " + registry + ": the token service answered "
-                        + r.statusCode() + (basic == null ? " (docker login " + registry + "?)" : ""));
-            }
-            JsonNode t = ImageArchive.JSON.readTree(r.body());
-            String token = t.path("token").asText(t.path("access_token").asText(""));
-            if (token.isEmpty()) {
-                throw new RegistryException(401, "registry " + registry + ": the token service gave no token");
-            }
-            return "Bearer " + token;
-        }
+        Files.move(part, blobs.resolve(hex), StandardCopyOption.ATOMIC_MOVE);
+        progress.accept(new Progress(id, "Download complete", done, size));
     }
 }

@@ -180,11 +180,61 @@ class RegistryPullTest {
         }
     }
 
+    @Test
+    void anImageIndexGivesTheImageForThePlatformAsked() throws Exception {
+        try (TestRegistry reg = TestRegistry.start(null, null)) {
+            reg.push(dockerArchive(), "docker-archive", "corral/multi:amd", null);
+            byte[] armConfig = TestImages.config(TestImages.twoLayers(), List.of("true"), List.of("A=arm"), "/arm");
+            reg.push(TestImages.write(tmp, "arm.tar", TestImages.dockerArchive(TestImages.twoLayers(), armConfig, null)),
+                    "docker-archive", "corral/multi:arm", null);
+            String amd = reg.manifestDigest("corral/multi", "amd");
+            String arm = reg.manifestDigest("corral/multi", "arm");
+            reg.putIndex("corral/multi", "v1", List.of(
+                    new TestRegistry.Entry(arm, "linux", "arm64", "v8"), new TestRegistry.Entry(amd, "linux", "amd64", null)));
+
+            Image host = puller().pull(reg.host() + "/corral/multi:v1", null, p -> { });
+            assertThat(host.config().workingDir()).isEqualTo("/opaque");
+            Image armImage = puller().pull(reg.host() + "/corral/multi:v1", null, "linux/arm64", p -> { });
+            assertThat(armImage.id()).isEqualTo("sha256:" + Digests.sha256Hex(armConfig));
+            assertThat(armImage.config().workingDir()).isEqualTo("/arm");
+            assertThat(puller().pull(reg.host() + "/corral/multi:v1", null, "linux/arm64/v8", p -> { }).id())
+                    .isEqualTo(armImage.id());
+            assertThatThrownBy(() -> puller().pull(reg.host() + "/corral/multi:v1", null, "linux/s390x", p -> { }))
+                    .hasMessageContaining("no linux/s390x image").hasMessageContaining("linux/arm64/v8, linux/amd64");
+            assertThatThrownBy(() -> puller().pull(reg.host() + "/corral/multi:v1", null, "linux", p -> { }))
+                    .isInstanceOf(dev.corral.agent.spec.SpecException.class);
+        }
+    }
+
+    @Test
+    void layersAreFetchedInParallelAndOnlyOnce() throws Exception {
+        try (TestRegistry reg = TestRegistry.start(null, null); Proxy proxy = new Proxy(reg.port)) {
+            Path archive = dockerArchive();
+            reg.push(archive, "docker-archive", "corral/two:v1", null);
+            reg.push(archive, "docker-archive", "corral/two:v2", null);
+            String config = "/v2/corral/two/blobs/sha256:" + Digests.sha256Hex(TestImages.twoLayerConfig());
+            proxy.slow.set(true); // each blob takes a while: the two layers overlap if fetched in parallel
+            puller().pull(proxy.host() + "/corral/two:v1", null, progress::add);
+            List<String> layers = proxy.blobGets.stream().filter(p -> !p.equals(config)).toList();
+            assertThat(layers).hasSize(2).doesNotHaveDuplicates();
+            assertThat(proxy.maxInFlight.get()).as("layer downloads at once").isEqualTo(2);
+
+            proxy.blobGets.clear();
+            Image again = puller().pull(proxy.host() + "/corral/two:v2", null, progress::add);
+            assertThat(again.names()).contains(proxy.host() + "/corral/two:v2");
+            // Only the (small) config blob is read again; no layer is requested.
+            assertThat(proxy.blobGets).containsExactly(config);
+        }
+    }
+
     /** A proxy in front of the registry that can corrupt one byte of each layer blob, slow blobs down, or cut them. */
     static final class Proxy implements AutoCloseable {
         final AtomicBoolean corrupt = new AtomicBoolean();
         final AtomicBoolean slow = new AtomicBoolean();
         final AtomicBoolean cut = new AtomicBoolean();
+        final List<String> blobGets = new CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicInteger maxInFlight = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
         private final HttpServer server;
         private final HttpClient client = HttpClient.newHttpClient();
 
@@ -204,6 +254,10 @@ class RegistryPullTest {
                     r.headers().firstValue("content-type").ifPresent(v -> ex.getResponseHeaders().add("Content-Type", v));
                     r.headers().firstValue("www-authenticate").ifPresent(v -> ex.getResponseHeaders().add("WWW-Authenticate", v));
                     boolean blob = ex.getRequestURI().getPath().contains("/blobs/");
+                    if (blob) {
+                        blobGets.add(ex.getRequestURI().getPath());
+                        maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                    }
                     ex.sendResponseHeaders(r.statusCode(), 0);
                     try (InputStream in = r.body(); OutputStream out = ex.getResponseBody()) {
                         byte[] buf = new byte[32 << 10];
@@ -225,6 +279,10 @@ class RegistryPullTest {
                     }
                 } catch (IOException | InterruptedException e) {
                     ex.close(); // the connection ends without the chunked body's end
+                } finally {
+                    if (ex.getRequestURI().getPath().contains("/blobs/")) {
+                        inFlight.decrementAndGet();
+                    }
                 }
             });
             server.start();

@@ -23,6 +23,7 @@ public final class TestRegistry implements AutoCloseable {
     public final int port;
     private final String htpasswd;
     private boolean tls;
+    private String authYaml;
     private Process process;
 
     private TestRegistry(Path dir, int port, String htpasswd) {
@@ -81,7 +82,20 @@ public final class TestRegistry implements AutoCloseable {
         return r;
     }
 
-    private static void sh(Path dir, String cmd) throws Exception {
+    /**
+     * Starts a registry with token authentication: it trusts tokens signed by {@code tokenCert}'s key and sends
+     * clients to {@code realm} for them, as Docker Hub does.
+     */
+    public static TestRegistry startToken(String realm, Path tokenCert) throws Exception {
+        TestRegistry r = start(null, null);
+        r.kill();
+        r.authYaml = "auth:\n  token:\n    realm: " + realm + "\n    service: " + TokenServer.SERVICE
+                + "\n    issuer: " + TokenServer.ISSUER + "\n    rootcertbundle: " + tokenCert + "\n";
+        r.startProcess();
+        return r;
+    }
+
+    static void sh(Path dir, String cmd) throws Exception {
         Process p = new ProcessBuilder(List.of(cmd.split(" "))).directory(dir.toFile()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
@@ -99,6 +113,9 @@ public final class TestRegistry implements AutoCloseable {
                 + dir.resolve("data") + "\n  delete:\n    enabled: true\nhttp:\n  addr: \"127.0.0.1:" + port + "\"\n");
         if (htpasswd != null) {
             cfg.append("auth:\n  htpasswd:\n    realm: corral-test\n    path: ").append(htpasswd).append('\n');
+        }
+        if (authYaml != null) {
+            cfg.append(authYaml);
         }
         if (tls) {
             cfg.append("  tls:\n    certificate: ").append(dir.resolve("server.pem")).append("\n    key: ")
@@ -141,6 +158,48 @@ public final class TestRegistry implements AutoCloseable {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new AssertionError("skopeo copy failed: " + out);
+        }
+    }
+
+    /** One entry of an image index: a manifest's digest and its platform. */
+    public record Entry(String digest, String os, String architecture, String variant) {
+    }
+
+    private static final String V2_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+
+    private java.net.http.HttpResponse<byte[]> http(java.net.http.HttpRequest.Builder b) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(b.build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** The digest of NAME:TAG's manifest (as skopeo stored it: Docker v2 schema 2), from the registry. */
+    public String manifestDigest(String name, String tag) throws Exception {
+        var r = http(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + host() + "/v2/" + name
+                + "/manifests/" + tag)).header("Accept", V2_MANIFEST).method("HEAD",
+                java.net.http.HttpRequest.BodyPublishers.noBody()));
+        return r.headers().firstValue("Docker-Content-Digest").orElseThrow();
+    }
+
+    /** Puts a Docker manifest list (an image index) under NAME:TAG, listing manifests already in the repository. */
+    public void putIndex(String name, String tag, List<Entry> entries) throws Exception {
+        var root = dev.corral.agent.image.ImageArchive.JSON.createObjectNode();
+        root.put("schemaVersion", 2).put("mediaType", "application/vnd.docker.distribution.manifest.list.v2+json");
+        var list = root.putArray("manifests");
+        for (Entry e : entries) {
+            var size = http(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + host() + "/v2/" + name
+                    + "/manifests/" + e.digest())).header("Accept", V2_MANIFEST)).body().length;
+            var m = list.addObject().put("mediaType", V2_MANIFEST).put("digest", e.digest()).put("size", size);
+            var p = m.putObject("platform").put("architecture", e.architecture()).put("os", e.os());
+            if (e.variant() != null) {
+                p.put("variant", e.variant());
+            }
+        }
+        var r = http(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + host() + "/v2/" + name
+                + "/manifests/" + tag)).header("Content-Type", "application/vnd.docker.distribution.manifest.list.v2+json")
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(
+                        dev.corral.agent.image.ImageArchive.JSON.writeValueAsBytes(root))));
+        if (r.statusCode() != 201) {
+            throw new AssertionError("PUT index: " + r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8));
         }
     }
 
