@@ -1,0 +1,114 @@
+package dev.corral.agent.client;
+
+import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.corral.agent.image.TestImages;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The everyday docker commands and flags (--env-file, --entrypoint, create/start, version, ps columns, inspect -f,
+ * container prune) through the CLI against a real agent running real containers.
+ */
+@Tag("root")
+class DockerCommandsCliTest {
+
+    private static ClientAgentFixture fx;
+    private static Path files;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fx = new ClientAgentFixture();
+        files = Files.createTempDirectory("corral-test-cli-docker");
+        Path oci = TestImages.write(files, "two.oci.tar", TestImages.ociArchive(TestImages.twoLayers(),
+                TestImages.twoLayerConfig(), null, true));
+        Cli.environment(Map.of("CORRAL_HOST", fx.host()));
+        try {
+            Cli.ok("image", "import", oci.toString(), "--name", "two:v1");
+        } finally {
+            Cli.realEnvironment();
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            if (fx != null) {
+                fx.close();
+            }
+        } finally {
+            try (Stream<Path> s = Files.walk(files)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @BeforeEach
+    void environment() {
+        Cli.environment(Map.of("CORRAL_HOST", fx.host(), "FROM_CLIENT", "client-value"));
+    }
+
+    @AfterEach
+    void realEnvironment() {
+        Cli.realEnvironment();
+    }
+
+    @Test
+    void envFileVariablesReachTheContainersProcess() throws Exception {
+        Path env = Files.writeString(files.resolve("app.env"), "# settings\nGREETING=hello world\nFROM_CLIENT\n"
+                + "UNSET_HERE\nLEVEL=1\n");
+        Cli.Result r = Cli.run("run", HOST_FLAG, "--rm", "--env-file", env.toString(), "-e", "LEVEL=2", "sh", "-c",
+                "echo \"$GREETING|$FROM_CLIENT|${UNSET_HERE-unset}|$LEVEL\"");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("hello world|client-value|unset|2\n");
+    }
+
+    @Test
+    void entrypointReplacesTheImagesEntrypointAndDropsItsCmd() {
+        Cli.Result r = Cli.run("run", "--rm", "--image", "two:v1", "--entrypoint", "/bin/busybox", "echo", "via-ep");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).isEqualTo("via-ep\n");
+        // Alone, as docker: the image's cmd (sh -c 'echo default-cmd') is not appended; busybox prints its usage.
+        Cli.Result alone = Cli.run("run", "--rm", "--image", "two:v1", "--entrypoint", "/bin/busybox");
+        assertThat(alone.code()).as(alone.toString()).isZero();
+        assertThat(alone.out()).startsWith("BusyBox").doesNotContain("default-cmd");
+        Cli.Result missing = Cli.run("run", "--rm", "--image", "two:v1", "--entrypoint", "/no/such", "x");
+        assertThat(missing.code()).as("not found, as docker: " + missing).isEqualTo(127);
+    }
+
+    @Test
+    void createMakesAContainerThatOnlyStartRuns() throws Exception {
+        Path marker = Files.createDirectories(Path.of("/var/tmp")).resolve("corral-cli-create-" + ProcessHandle
+                .current().pid());
+        Files.deleteIfExists(marker);
+        try {
+            assertThat(Cli.ok("create", HOST_FLAG, "--name", "made", "-v", "/var/tmp:/var/tmp:rw", "sh", "-c",
+                    "echo ran > " + marker).out()).isEqualTo("made\n");
+            assertThat(Cli.ok("ps", "-a", "--format", "json").out()).contains("\"state\":\"created\"");
+            Thread.sleep(300);
+            assertThat(marker).as("create does not run it").doesNotExist();
+            assertThat(Cli.ok("start", "made").out()).isEqualTo("made\n");
+            assertThat(Cli.ok("wait", "made").out()).isEqualTo("0\n");
+            assertThat(Files.readString(marker)).isEqualTo("ran\n");
+            Cli.Result taken = Cli.run("create", HOST_FLAG, "--name", "made", "true");
+            assertThat(taken.code()).as("the daemon's refusal, as docker create: " + taken).isEqualTo(125);
+            assertThat(taken.errLines()).singleElement().asString().startsWith("corral: ");
+            Cli.Result bad = Cli.run("create", HOST_FLAG, "--memory", "lots", "true");
+            assertThat(bad.code()).isEqualTo(125);
+            assertThat(bad.errLines()).singleElement().asString().contains("--memory");
+        } finally {
+            Cli.run("rm", "-f", "made");
+            Files.deleteIfExists(marker);
+        }
+    }
+}
