@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.Version;
 import dev.corral.agent.runtime.ContainerEvent;
 import dev.corral.agent.runtime.ContainerRecord;
@@ -89,6 +90,7 @@ public final class ApiRoutes {
         r.patch("/containers/:name/limits").handler(this::updateLimits);
         r.get("/events").handler(this::events);
         r.get("/info").handler(this::info);
+        r.get("/version").handler(ctx -> json(ctx, 200, Version.server()));
         r.get("/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
                 .sendFile("openapi.json").onFailure(t -> ApiError.fail(ctx, t)));
         r.route().last().handler(ctx -> ApiError.send(ctx, 404, "no such route: " + ctx.request().method() + " "
@@ -431,8 +433,34 @@ public final class ApiRoutes {
         return RawBody.of(ctx);
     }
 
-    private static String name(RoutingContext ctx) throws SpecException {
-        return SpecValidator.checkName(ctx.pathParam("name"), "name");
+    /**
+     * The container a path names: by name, or, as docker, by a unique prefix of its id (hex, at least 4 digits);
+     * on a worker thread (it may list the containers).
+     */
+    private String name(RoutingContext ctx) throws SpecException, ContainerException {
+        String n = SpecValidator.checkName(ctx.pathParam("name"), "name");
+        if (n.length() < 4 || n.length() > 64 || !n.matches("[0-9a-f]+")) {
+            return n;
+        }
+        try {
+            runtime.inspect(n);
+            return n;
+        } catch (ContainerException e) {
+            if (e.kind() != ContainerException.Kind.NOT_FOUND) {
+                throw e;
+            }
+        }
+        List<String> matches = new ArrayList<>();
+        for (ContainerRecord r : runtime.list()) {
+            if (r.id().startsWith(n)) {
+                matches.add(r.name());
+            }
+        }
+        if (matches.size() > 1) {
+            throw new SpecException("name", "'" + n + "' is the start of the ids of " + matches.size()
+                    + " containers: give more of it");
+        }
+        return matches.isEmpty() ? n : matches.get(0);
     }
 
     private static boolean bool(RoutingContext ctx, String param) {

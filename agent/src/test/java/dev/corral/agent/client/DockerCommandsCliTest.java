@@ -111,4 +111,22 @@ class DockerCommandsCliTest {
             Files.deleteIfExists(marker);
         }
     }
+
+    @Test
+    void versionShowsClientAndDaemonAndTheClientAloneWhenTheDaemonIsDown() throws Exception {
+        Cli.Result r = Cli.run("version");
+        assertThat(r.code()).as(r.toString()).isZero();
+        String kernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+        assertThat(r.out()).matches("(?s)Client:\n Version: +\\S+\n API version: +v1\n Java version: +"
+                + System.getProperty("java.version").replace(".", "\\.") + "\n OS/Arch: +linux/amd64\n\n"
+                + "Server:\n Version: +\\S+\n API version: +v1\n Java version: +\\S+\n OS/Arch: +linux/amd64\n"
+                + " Kernel Version: +" + kernel.replace(".", "\\.").replace("+", "\\+") + "\n");
+        assertThat(Cli.ok("version", "--format", "json").out()).contains("\"server\":{\"version\":")
+                .contains("\"apiVersion\":\"v1\"").contains("\"kernel\":\"" + kernel + "\"");
+        Cli.environment(Map.of("CORRAL_HOST", "unix:///nonexistent/corral-cli-test.sock"));
+        Cli.Result down = Cli.run("version");
+        assertThat(down.code()).as("as docker version: " + down).isEqualTo(1);
+        assertThat(down.out()).startsWith("Client:\n").doesNotContain("Server:");
+        assertThat(down.errLines()).singleElement().asString().startsWith("corral: ");
+    }
 }
