@@ -129,4 +129,29 @@ class DockerCommandsCliTest {
         assertThat(down.out()).startsWith("Client:\n").doesNotContain("Server:");
         assertThat(down.errLines()).singleElement().asString().startsWith("corral: ");
     }
+
+    @Test
+    void inspectFormatPrintsTheStateOfTheRealContainer() throws Exception {
+        try {
+            Cli.ok("run", HOST_FLAG, "-d", "--name", "fmt", "--label", "tier=web", "sleep", "60");
+            String[] running = Cli.ok("inspect", "-f", "{{.State.Status}} {{.State.Pid}} {{index .Config.Labels "
+                    + "\"tier\"}}", "fmt").out().strip().split(" ");
+            assertThat(running[0]).isEqualTo("running");
+            assertThat(Files.readString(Path.of("/proc", running[1], "comm")).strip()).as("the container's process")
+                    .isEqualTo("sleep");
+            assertThat(running[2]).isEqualTo("web");
+            Cli.ok("stop", "-t", "0", "fmt");
+            assertThat(Cli.ok("inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.State.ExitCode}}", "fmt").out())
+                    .isEqualTo("exited false 137\n");
+            Cli.Result bad = Cli.run("inspect", "-f", "{{.State.Status", "fmt");
+            assertThat(bad.code()).as(bad.toString()).isEqualTo(2);
+            assertThat(bad.errLines()).containsExactly("corral: --format: template parsing error: unclosed action: "
+                    + "'{{.State.Status'");
+            Cli.Result missing = Cli.run("inspect", "-f", "{{.Name}}", "fmt", "nosuch");
+            assertThat(missing.code()).as("as docker: the found one printed, exit 1").isEqualTo(1);
+            assertThat(missing.out()).isEqualTo("/fmt\n");
+        } finally {
+            Cli.run("rm", "-f", "fmt");
+        }
+    }
 }
