@@ -75,6 +75,7 @@ public final class ApiRoutes {
         r.route().handler(new RawBody(MAX_BODY)); // JSON whatever the content type says (docs/api.md)
         new NetworkRoutes(runtime.networks(), this).addTo(r);
         r.post("/containers").handler(this::create);
+        r.post("/containers/prune").handler(ctx -> blocking(ctx, 200, () -> ContainerPrune.run(runtime)));
         r.get("/containers").handler(this::list);
         r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));
         r.post("/containers/:name/start").handler(ctx -> blocking(ctx, 200, () -> runtime.start(name(ctx)),

@@ -154,4 +154,31 @@ class DockerCommandsCliTest {
             Cli.run("rm", "-f", "fmt");
         }
     }
+
+    @Test
+    void containerPruneRemovesStoppedContainersAndCountsTheirBytes() throws Exception {
+        try {
+            Cli.ok("run", HOST_FLAG, "--name", "pr-exited", "sh", "-c", "head -c 20000 /dev/zero | tr '\\0' x");
+            Cli.ok("create", HOST_FLAG, "--name", "pr-created", "true");
+            Cli.ok("run", HOST_FLAG, "-d", "--name", "pr-running", "sleep", "60");
+            String exitedId = inspectId("pr-exited");
+            String createdId = inspectId("pr-created");
+            Cli.Result r = Cli.run("container", "prune", "-f");
+            assertThat(r.code()).as(r.toString()).isZero();
+            java.util.List<String> lines = r.out().lines().toList();
+            assertThat(lines.get(0)).isEqualTo("Deleted Containers:");
+            assertThat(lines.subList(1, 3)).containsExactlyInAnyOrder(exitedId, createdId);
+            assertThat(lines.get(3)).isEmpty();
+            // the exited one's log alone holds 20000 bytes
+            assertThat(lines.get(4)).matches("Total reclaimed space: (2[0-9]|[3-9][0-9])\\.?[0-9]*kB");
+            assertThat(Cli.ok("ps", "-a", "-q").out()).isEqualTo("pr-running\n");
+            assertThat(Cli.ok("container", "prune", "-f").out()).isEqualTo("Total reclaimed space: 0B\n");
+        } finally {
+            Cli.run("rm", "-f", "pr-exited", "pr-created", "pr-running");
+        }
+    }
+
+    private static String inspectId(String name) {
+        return Cli.ok("inspect", "-f", "{{.Id}}", name).out().strip();
+    }
 }
