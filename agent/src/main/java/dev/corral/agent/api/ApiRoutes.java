@@ -88,6 +88,8 @@ public final class ApiRoutes {
         r.delete("/containers/:name").handler(this::remove);
         r.get("/containers/:name/logs").handler(this::logs);
         r.get("/containers/:name/stats").handler(this::stats);
+        r.get("/containers/:name/top").handler(ctx -> blocking(ctx, 200, () -> ContainerTop.run(runtime, name(ctx),
+                ctx.queryParams().get("ps_args"))));
         r.patch("/containers/:name/limits").handler(this::updateLimits);
         r.get("/events").handler(this::events);
         r.get("/info").handler(this::info);

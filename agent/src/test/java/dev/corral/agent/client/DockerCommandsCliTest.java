@@ -178,6 +178,42 @@ class DockerCommandsCliTest {
         }
     }
 
+    @Test
+    void topListsTheProcessesOfTheContainersCgroupOnly() throws Exception {
+        try {
+            Cli.ok("run", HOST_FLAG, "-d", "--name", "tp", "sh", "-c", "sleep 100 & sleep 101 & wait");
+            Cli.Result r = Cli.run("top", "tp");
+            for (int i = 0; i < 50 && !r.out().contains("sleep 101"); i++) { // the shell forks them after its start
+                Thread.sleep(100);
+                r = Cli.run("top", "tp");
+            }
+            assertThat(r.code()).as(r.toString()).isZero();
+            java.util.List<String> lines = r.out().lines().toList();
+            assertThat(lines.get(0)).matches("UID +PID +PPID +C +STIME +TTY +TIME +CMD");
+            assertThat(lines).hasSize(4);
+            assertThat(lines.subList(1, 4)).anyMatch(l -> l.endsWith(" sh -c sleep 100 & sleep 101 & wait"))
+                    .anyMatch(l -> l.endsWith(" sleep 100")).anyMatch(l -> l.endsWith(" sleep 101"));
+            for (String l : lines.subList(1, 4)) { // each PID is a real process in the container's cgroup
+                String pid = l.split(" +")[1];
+                assertThat(Files.readString(Path.of("/proc", pid, "cgroup"))).contains(fx.parent);
+            }
+            assertThat(r.out()).doesNotContain(" " + ProcessHandle.current().pid() + " ");
+            Cli.Result custom = Cli.run("top", "tp", "-o", "pid,comm");
+            assertThat(custom.out().lines().toList().get(0)).matches(" *PID +COMMAND");
+            assertThat(custom.out().lines().skip(1).map(l -> l.strip().split(" +")[1])).containsExactlyInAnyOrder(
+                    "sh", "sleep", "sleep");
+            Cli.Result noPid = Cli.run("top", "tp", "-o", "comm");
+            assertThat(noPid.code()).isEqualTo(1);
+            assertThat(noPid.errLines()).singleElement().asString().contains("no PID column");
+            Cli.ok("stop", "-t", "0", "tp");
+            Cli.Result stopped = Cli.run("top", "tp");
+            assertThat(stopped.code()).isEqualTo(1);
+            assertThat(stopped.errLines()).containsExactly("corral: 'tp' is not running");
+        } finally {
+            Cli.run("rm", "-f", "tp");
+        }
+    }
+
     private static String inspectId(String name) {
         return Cli.ok("inspect", "-f", "{{.Id}}", name).out().strip();
     }
