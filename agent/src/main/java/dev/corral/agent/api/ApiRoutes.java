@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.Version;
 import dev.corral.agent.runtime.ContainerEvent;
 import dev.corral.agent.runtime.ContainerRecord;
@@ -74,6 +75,7 @@ public final class ApiRoutes {
         r.route().handler(new RawBody(MAX_BODY)); // JSON whatever the content type says (docs/api.md)
         new NetworkRoutes(runtime.networks(), this).addTo(r);
         r.post("/containers").handler(this::create);
+        r.post("/containers/prune").handler(ctx -> blocking(ctx, 200, () -> ContainerPrune.run(runtime)));
         r.get("/containers").handler(this::list);
         r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));
         r.post("/containers/:name/start").handler(ctx -> blocking(ctx, 200, () -> runtime.start(name(ctx)),
@@ -87,9 +89,12 @@ public final class ApiRoutes {
         r.delete("/containers/:name").handler(this::remove);
         r.get("/containers/:name/logs").handler(this::logs);
         r.get("/containers/:name/stats").handler(this::stats);
+        r.get("/containers/:name/top").handler(ctx -> blocking(ctx, 200, () -> ContainerTop.run(runtime, name(ctx),
+                ctx.queryParams().get("ps_args"))));
         r.patch("/containers/:name/limits").handler(this::updateLimits);
         r.get("/events").handler(this::events);
         r.get("/info").handler(this::info);
+        r.get("/version").handler(ctx -> json(ctx, 200, Version.server()));
         r.get("/openapi.json").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
                 .sendFile("openapi.json").onFailure(t -> ApiError.fail(ctx, t)));
         r.route().last().handler(ctx -> ApiError.send(ctx, 404, "no such route: " + ctx.request().method() + " "
@@ -443,8 +448,34 @@ public final class ApiRoutes {
         return RawBody.of(ctx);
     }
 
-    private static String name(RoutingContext ctx) throws SpecException {
-        return SpecValidator.checkName(ctx.pathParam("name"), "name");
+    /**
+     * The container a path names: by name, or, as docker, by a unique prefix of its id (hex, at least 4 digits);
+     * on a worker thread (it may list the containers).
+     */
+    private String name(RoutingContext ctx) throws SpecException, ContainerException {
+        String n = SpecValidator.checkName(ctx.pathParam("name"), "name");
+        if (n.length() < 4 || n.length() > 64 || !n.matches("[0-9a-f]+")) {
+            return n;
+        }
+        try {
+            runtime.inspect(n);
+            return n;
+        } catch (ContainerException e) {
+            if (e.kind() != ContainerException.Kind.NOT_FOUND) {
+                throw e;
+            }
+        }
+        List<String> matches = new ArrayList<>();
+        for (ContainerRecord r : runtime.list()) {
+            if (r.id().startsWith(n)) {
+                matches.add(r.name());
+            }
+        }
+        if (matches.size() > 1) {
+            throw new SpecException("name", "'" + n + "' is the start of the ids of " + matches.size()
+                    + " containers: give more of it");
+        }
+        return matches.isEmpty() ? n : matches.get(0);
     }
 
     private static boolean bool(RoutingContext ctx, String param) {

@@ -27,7 +27,10 @@ public final class CorralMain {
             dev.corral.agent.client.ImageCommand.class, dev.corral.agent.client.PullCommand.class,
             dev.corral.agent.client.PushCommand.class, dev.corral.agent.client.LoginCommand.class, dev.corral.agent.client.LogoutCommand.class,
             dev.corral.agent.client.ImagesCommand.class, dev.corral.agent.client.NetworkCommand.class,
-            dev.corral.agent.client.PortCommand.class, CommandLine.HelpCommand.class);
+            dev.corral.agent.client.PortCommand.class, dev.corral.agent.client.CreateCommand.class,
+            dev.corral.agent.client.VersionCommand.class, dev.corral.agent.client.ContainerCommand.class,
+            dev.corral.agent.client.TopCommand.class,
+            CommandLine.HelpCommand.class);
 
     /** {@code corral --host X ps}: the client subcommands read these (docs/cli.md). */
     @CommandLine.Mixin
@@ -71,6 +74,7 @@ public final class CorralMain {
             line.getErr().println("corral: " + message(e));
             // docker run's convention: 125 for whatever fails before the command runs, its flags included
             return line.getCommand() instanceof dev.corral.agent.client.RunCommand
+                    || line.getCommand() instanceof dev.corral.agent.client.CreateCommand
                     ? dev.corral.agent.client.RunCommand.RUN_FAILED : USAGE;
         });
         cli.setExecutionExceptionHandler((e, line, parsed) -> {

@@ -23,6 +23,11 @@ final class Formats {
         return size(bytes, 1000, DECIMAL, 3);
     }
 
+    /** Sizes as docker's prune reports print them (Go units.HumanSize): "1.234kB", "0B". */
+    static String humanSize(double bytes) {
+        return size(bytes, 1000, DECIMAL, 4);
+    }
+
     private static String size(double bytes, double base, String[] units, int digits) {
         int i = 0;
         while (bytes >= base && i < units.length - 1) {

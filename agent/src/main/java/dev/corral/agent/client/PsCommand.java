@@ -14,8 +14,12 @@ public final class PsCommand extends ClientCommand {
     @Option(names = {"-a", "--all"}, description = "Also list created and exited containers.")
     boolean all;
 
-    @Option(names = {"-q", "--quiet"}, description = "Print names only.")
+    @Option(names = {"-q", "--quiet"}, description = "Print names only (a name works wherever docker takes an id; "
+            + "so does a unique id prefix).")
     boolean quiet;
+
+    @Option(names = "--no-trunc", description = "Show the whole container id and command.")
+    boolean noTrunc;
 
     @Option(names = "--format", paramLabel = "table|json", defaultValue = "table",
             description = "table (default) or json: one JSON object per line, as the API returns them.")
@@ -68,7 +72,7 @@ public final class PsCommand extends ClientCommand {
                 out().println(ClientJson.write(c));
             }
         } else {
-            out().print(table(containers, now, NetworkCommand.portsByContainer(client)));
+            out().print(table(containers, now, NetworkCommand.portsByContainer(client), noTrunc));
         }
         out().flush();
         return 0;
@@ -117,25 +121,38 @@ public final class PsCommand extends ClientCommand {
     }
 
     static String table(List<JsonNode> containers, long now) {
-        return table(containers, now, java.util.Map.of());
+        return table(containers, now, java.util.Map.of(), false);
     }
 
-    /** @param ports published ports by container name (NetworkCommand.portsByContainer) */
-    static String table(List<JsonNode> containers, long now, java.util.Map<String, List<String>> ports) {
+    /**
+     * Docker's columns: CONTAINER ID (12 hex digits unless noTrunc), IMAGE (for a container without one, its
+     * rootfs: {@code rootfs:host}, {@code rootfs:/srv/root}), COMMAND, CREATED, STATUS, PORTS, NAMES.
+     *
+     * @param ports published ports by container name (NetworkCommand.portsByContainer)
+     */
+    static String table(List<JsonNode> containers, long now, java.util.Map<String, List<String>> ports,
+                        boolean noTrunc) {
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"NAME", "COMMAND", "CREATED", "STATUS", "PORTS", "PID"});
+        rows.add(new String[] {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
         for (JsonNode c : containers) {
             List<String> argv = new ArrayList<>();
             c.path("spec").path("command").forEach(a -> argv.add(a.asText()));
-            JsonNode pid = c.path("initPid");
-            String state = c.path("state").asText();
-            rows.add(new String[] {c.path("name").asText(), "\"" + Formats.truncate(String.join(" ", argv), 30) + "\"",
+            String id = c.path("id").asText("");
+            String command = String.join(" ", argv);
+            rows.add(new String[] {noTrunc || id.length() < 12 ? id : id.substring(0, 12), image(c.path("spec")),
+                    "\"" + (noTrunc ? command : Formats.truncate(command, 20)) + "\"",
                     c.has("createdAtMillis") ? Formats.ago(c.path("createdAtMillis").asLong(), now) : "",
                     status(c, now), String.join(", ", ports.getOrDefault(c.path("name").asText(), List.of())),
-                    pid.isIntegralNumber() && (state.equals("running") || state.equals("paused"))
-                    ? pid.asText() : ""});
+                    c.path("name").asText()});
         }
         return Formats.table(rows);
+    }
+
+    private static String image(JsonNode spec) {
+        if (spec.path("image").isTextual()) {
+            return spec.path("image").asText();
+        }
+        return spec.path("rootfs").isTextual() ? "rootfs:" + spec.path("rootfs").asText() : "";
     }
 
     /**

@@ -117,6 +117,8 @@ public final class QuickCli {
             }
             if (a.equals("--all")) {
                 ps.all = true;
+            } else if (a.equals("--no-trunc")) {
+                ps.noTrunc = true;
             } else if (a.equals("--quiet")) {
                 ps.quiet = true;
             } else if (a.equals("--format") && i + 1 < args.length) {

@@ -60,6 +60,11 @@ public final class ImageStore {
         this.containers = stateDir.resolve("rootfs");
     }
 
+    /** A container's own rootfs directory (its image pin, upper and work dirs); it may not exist. */
+    public Path containerDir(String container) {
+        return containers.resolve(container); // the name is validated by the runtime
+    }
+
     /** Opens the store, removing what an interrupted import or removal left: staging files, unreferenced layers. */
     public static ImageStore open(Path stateDir) throws IOException {
         ImageStore s = new ImageStore(stateDir);

@@ -49,7 +49,7 @@ public final class Trees {
     }
 
     /** Bytes of the regular files under dir. */
-    static long size(Path dir) throws IOException {
+    public static long size(Path dir) throws IOException {
         long[] total = {0};
         Files.walkFileTree(dir, new SimpleFileVisitor<>() {
             @Override

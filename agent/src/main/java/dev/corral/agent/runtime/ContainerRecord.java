@@ -69,6 +69,23 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
                 queueDeadlineMillis, queueReason, autoRemove, restarts() + 1, null);
     }
 
+    /**
+     * A container id as docker shows one (64 hex digits, ps shows 12): the SHA-256 of the name and the creation time,
+     * so it is the same for the container's whole life and differs for a later container of the same name. Derived,
+     * not stored: container.json is unchanged and a stored "id" is ignored when read.
+     */
+    @com.fasterxml.jackson.annotation.JsonProperty(value = "id",
+            access = com.fasterxml.jackson.annotation.JsonProperty.Access.READ_ONLY)
+    public String id() {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest((name + "\n" + createdAtMillis)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JDK has SHA-256
+        }
+    }
+
     @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean removedAtExit() {
         return Boolean.TRUE.equals(autoRemove);

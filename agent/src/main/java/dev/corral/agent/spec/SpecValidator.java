@@ -2,10 +2,6 @@ package dev.corral.agent.spec;
 
 import dev.corral.agent.cgroup.DeviceRules;
 import dev.corral.agent.cgroup.ResourceLimits;
-import dev.corral.exporter.sample.CgroupConversions;
-import dev.corral.exporter.sample.CpuSet;
-import dev.corral.exporter.sample.Limits;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,26 +12,29 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
-/** Checks a {@link ContainerSpec} against the rules and the host, and fills in defaults. */
+/**
+ * Checks a {@link ContainerSpec} against the rules and the host, and fills in defaults. Limits are checked by
+ * {@link LimitsValidator}, the rootfs and mounts by {@link MountValidator}; the rest (name, command, env, user,
+ * namespaces, capabilities, device rules) here.
+ */
 public final class SpecValidator {
 
     public static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-    private static final Pattern CPU_LIST = Pattern.compile("[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*");
-    private static final Pattern MAJOR_MINOR = Pattern.compile("[0-9]{1,10}:[0-9]{1,10}");
-    private static final Pattern OCTAL_MODE = Pattern.compile("[0-7]{3,4}");
     /** Docker refuses less; below this a container cannot even start a shell reliably. */
     public static final long MIN_MEMORY = 6L << 20;
-    /** The kernel's least CFS quota (cpu.cfs_quota_us, cpu.max), in microseconds per period. */
-    private static final long MIN_QUOTA_MICROS = 1000;
     private static final long MAX_ID = 4_294_967_294L;
     /** A container's PATH when neither its spec nor its image gives one. */
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     private final HostFacts host;
+    private final LimitsValidator limits;
+    private final MountValidator mounts;
 
     public SpecValidator(HostFacts host) {
         this.host = host;
+        this.limits = new LimitsValidator(host);
+        this.mounts = new MountValidator(host);
     }
 
     /** Validates the name alone (also used for path parameters of the API). */
@@ -55,7 +54,7 @@ public final class SpecValidator {
         RestartRules.check(spec);
         List<String> command = command(spec.command());
         Map<String, String> env = env(spec.env());
-        String cwd = spec.workingDir() == null ? "/" : containerPath(spec.workingDir(), "workingDir");
+        String cwd = spec.workingDir() == null ? "/" : MountValidator.containerPath(spec.workingDir(), "workingDir");
         ContainerSpec.User user = spec.user() == null ? new ContainerSpec.User(null, null, null) : spec.user();
         long uid = id(user.uid(), "user.uid");
         long gid = id(user.gid(), "user.gid");
@@ -71,7 +70,7 @@ public final class SpecValidator {
             throw new SpecException("rootfs", "a container needs an image or a rootfs: give image, a rootfs "
                     + "directory, or rootfs '" + ContainerConfig.HOST + "' for the host's root (read-only)");
         }
-        Path rootfs = rootfs(spec.rootfs());
+        Path rootfs = MountValidator.rootfs(spec.rootfs());
         boolean allowHost = Boolean.TRUE.equals(spec.dangerouslyAllowHostPaths());
 
         ContainerSpec.Namespaces ns = spec.namespaces() == null
@@ -110,11 +109,11 @@ public final class SpecValidator {
             HostRoot.check(readOnly, allowHost, namespaces);
         }
 
-        ResourceLimits limits = limits(spec.limits());
+        ResourceLimits limits = this.limits.limits(spec.limits());
         ContainerSpec.Security sec = spec.security() == null ? new ContainerSpec.Security(null, null, null, null)
                 : spec.security();
         Set<String> caps = capabilities(sec);
-        List<ContainerConfig.MountPlan> mounts = mounts(spec.mounts(), allowHost, namespaces.contains("mount"));
+        List<ContainerConfig.MountPlan> mounts = this.mounts.mounts(spec.mounts(), allowHost, namespaces.contains("mount"));
         if (hostRoot) {
             mounts = HostRoot.mounts(readOnly, mounts, host.protectedPaths());
         }
@@ -223,24 +222,6 @@ public final class SpecValidator {
         return Map.copyOf(labels);
     }
 
-    private static Path rootfs(String rootfs) throws SpecException {
-        if (rootfs == null) {
-            return null;
-        }
-        if (rootfs.equals(ContainerConfig.HOST)) {
-            return ContainerConfig.HOST_ROOT;
-        }
-        Path p = hostPath(rootfs, "rootfs");
-        if (p.toString().equals("/")) {
-            throw new SpecException("rootfs", "use rootfs '" + ContainerConfig.HOST + "' for the host's root (read-only "
-                    + "unless dangerouslyAllowHostPaths); '/' is not a container root");
-        }
-        if (!Files.isDirectory(p)) {
-            throw new SpecException("rootfs", "'" + rootfs + "' is not a directory");
-        }
-        return p;
-    }
-
     private static List<ContainerSpec.IdMapping> mappings(List<ContainerSpec.IdMapping> maps, String field)
             throws SpecException {
         if (maps == null || maps.isEmpty()) {
@@ -256,152 +237,6 @@ public final class SpecValidator {
             }
         }
         return List.copyOf(maps);
-    }
-
-    private ResourceLimits limits(ContainerSpec.Limits l) throws SpecException {
-        if (l == null) {
-            return ResourceLimits.NONE;
-        }
-        ResourceLimits.Memory memory = null;
-        if (l.memory() != null) {
-            ContainerSpec.Memory m = l.memory();
-            Long max = bytes(m.max(), "limits.memory.max");
-            if (max != null && !Limits.isUnlimited(max) && max < MIN_MEMORY) {
-                throw new SpecException("limits.memory.max", "must be at least 6m");
-            }
-            Long high = bytes(m.high(), "limits.memory.high");
-            if (high != null && !host.cgroupV2()) {
-                throw new SpecException("limits.memory.high", "needs cgroup v2; this host's memory controller is v1");
-            }
-            Long reservation = bytes(m.reservation(), "limits.memory.reservation");
-            if (reservation != null && max != null && !Limits.isUnlimited(max) && reservation > max) {
-                throw new SpecException("limits.memory.reservation", "must not exceed limits.memory.max");
-            }
-            memory = new ResourceLimits.Memory(max, high, bytes(m.swap(), "limits.memory.swap"), reservation);
-        }
-        ResourceLimits.Cpu cpu = l.cpu() == null ? null : cpu(l.cpu());
-        ResourceLimits.Io io = l.io() == null ? null : io(l.io());
-        ResourceLimits.Pids pids = null;
-        if (l.pids() != null && l.pids().max() != null) {
-            long max = l.pids().max();
-            if (max == -1) {
-                max = Limits.UNLIMITED;
-            } else if (max < 1) {
-                throw new SpecException("limits.pids.max", "must be at least 1 (or -1 for unlimited)");
-            }
-            pids = new ResourceLimits.Pids(max);
-        }
-        return new ResourceLimits(memory, cpu, io, pids);
-    }
-
-    private static Long bytes(Long v, String field) throws SpecException {
-        if (v != null && v < 0) {
-            throw new SpecException(field, "must not be negative");
-        }
-        return v;
-    }
-
-    private ResourceLimits.Cpu cpu(ContainerSpec.Cpu c) throws SpecException {
-        Long period = c.period();
-        if (period != null && (period < 1000 || period > 1_000_000)) {
-            throw new SpecException("limits.cpu.period", "must be between 1000 and 1000000 microseconds");
-        }
-        Long quota = c.quota();
-        if (c.cpus() != null) {
-            if (quota != null) {
-                throw new SpecException("limits.cpu.cpus", "give either cpus or quota, not both");
-            }
-            if (c.cpus().isNaN() || c.cpus() <= 0 || c.cpus() > host.cpus()) {
-                throw new SpecException("limits.cpu.cpus", "must be more than 0 and at most " + host.cpus()
-                        + " (this host's CPUs)");
-            }
-            if (period == null) {
-                period = CgroupConversions.DEFAULT_CPU_PERIOD_MICROS;
-            }
-            // The kernel's least CFS quota is 1 ms a period; cpusToQuotaMicros would round up to it silently
-            if (Math.round(c.cpus() * period) < MIN_QUOTA_MICROS) {
-                throw new SpecException("limits.cpu.cpus", plain(c.cpus()) + " is below the kernel's minimum of "
-                        + minCpus(period) + " (a CFS quota of at least 1 ms per " + plain(period / 1000.0)
-                        + " ms period)");
-            }
-            quota = CgroupConversions.cpusToQuotaMicros(c.cpus(), period);
-        } else if (quota != null) {
-            if (quota == -1) {
-                quota = Limits.UNLIMITED;
-            } else if (quota < MIN_QUOTA_MICROS) {
-                throw new SpecException("limits.cpu.quota", "must be at least 1000 microseconds (or -1 for none)");
-            }
-        }
-        if (c.shares() != null && c.weight() != null) {
-            throw new SpecException("limits.cpu.shares", "give either shares or weight, not both");
-        }
-        if (c.shares() != null && (c.shares() < 2 || c.shares() > 262_144)) {
-            throw new SpecException("limits.cpu.shares", "must be between 2 and 262144");
-        }
-        if (c.weight() != null && (c.weight() < 1 || c.weight() > 10_000)) {
-            throw new SpecException("limits.cpu.weight", "must be between 1 and 10000");
-        }
-        cpuList(c.cpusetCpus(), "limits.cpu.cpusetCpus", host.onlineCpus(), "CPUs");
-        cpuList(c.cpusetMems(), "limits.cpu.cpusetMems", host.memoryNodes(), "memory nodes");
-        return new ResourceLimits.Cpu(quota, period, c.shares(), c.weight(), c.cpusetCpus(), c.cpusetMems());
-    }
-
-    private static void cpuList(String list, String field, CpuSet host, String what) throws SpecException {
-        if (list == null) {
-            return;
-        }
-        if (!CPU_LIST.matcher(list).matches()) {
-            throw new SpecException(field, "'" + printable(list) + "' is not a list like 0-3,5");
-        }
-        if (host != null) {
-            CpuSet wanted = CpuSet.parse(list);
-            if (wanted == null || !wanted.intersect(host).equals(wanted)) {
-                throw new SpecException(field, "'" + list + "': this host has " + what + " " + host);
-            }
-        }
-    }
-
-    /** The least cpus a period allows, e.g. 0.01 for 100 ms. */
-    private static String minCpus(long periodMicros) {
-        return plain((double) MIN_QUOTA_MICROS / periodMicros);
-    }
-
-    /** 0.0001, not 1.0E-4. */
-    private static String plain(double v) {
-        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
-    }
-
-    private ResourceLimits.Io io(ContainerSpec.Io io) throws SpecException {
-        if (io.weight() != null && (io.weight() < 10 || io.weight() > 1000)) {
-            throw new SpecException("limits.io.weight", "must be between 10 and 1000");
-        }
-        List<ResourceLimits.DeviceLimit> devices = new ArrayList<>();
-        if (io.devices() != null) {
-            for (int i = 0; i < io.devices().size(); i++) {
-                ContainerSpec.IoDevice d = io.devices().get(i);
-                String field = "limits.io.devices[" + i + "]";
-                if (d.device() == null) {
-                    throw new SpecException(field + ".device", "is required: MAJOR:MINOR or a block device path");
-                }
-                String mm = MAJOR_MINOR.matcher(d.device()).matches() ? d.device() : host.devices().majorMinor(d.device());
-                if (mm == null) {
-                    throw new SpecException(field + ".device", "'" + printable(d.device())
-                            + "' is not a block device");
-                }
-                String[] parts = mm.split(":");
-                devices.add(new ResourceLimits.DeviceLimit(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
-                        rate(d.readBps(), field + ".readBps"), rate(d.writeBps(), field + ".writeBps"),
-                        rate(d.readIops(), field + ".readIops"), rate(d.writeIops(), field + ".writeIops")));
-            }
-        }
-        return new ResourceLimits.Io(io.weight(), devices);
-    }
-
-    private static Long rate(Long v, String field) throws SpecException {
-        if (v != null && v < 1) {
-            throw new SpecException(field, "must be at least 1 (or \"max\" for no limit)");
-        }
-        return v;
     }
 
     private Set<String> capabilities(ContainerSpec.Security sec) throws SpecException {
@@ -436,118 +271,7 @@ public final class SpecValidator {
         return Set.of(canonical);
     }
 
-    private List<ContainerConfig.MountPlan> mounts(List<ContainerSpec.Mount> mounts, boolean allowHost,
-                                                   boolean mountNs) throws SpecException {
-        if (mounts == null || mounts.isEmpty()) {
-            return List.of();
-        }
-        if (!mountNs) {
-            throw new SpecException("mounts", "mounts need a mount namespace");
-        }
-        List<ContainerConfig.MountPlan> out = new ArrayList<>();
-        for (int i = 0; i < mounts.size(); i++) {
-            ContainerSpec.Mount m = mounts.get(i);
-            String field = "mounts[" + i + "]";
-            String type = m.type() == null ? "bind" : m.type();
-            String target = containerPath(m.target(), field + ".target");
-            if (target.equals("/")) {
-                throw new SpecException(field + ".target", "must not be '/'");
-            }
-            switch (type) {
-                case "bind" -> {
-                    Path source = hostPath(m.source(), field + ".source");
-                    if (!Files.exists(source)) {
-                        throw new SpecException(field + ".source", "'" + m.source() + "' does not exist");
-                    }
-                    if (!allowHost) {
-                        refuseHostPath(source, field + ".source");
-                    }
-                    out.add(new ContainerConfig.MountPlan("bind", source.toString(), target,
-                            m.readOnly() == null || m.readOnly(), null));
-                }
-                case "tmpfs" -> {
-                    if (m.source() != null) {
-                        throw new SpecException(field + ".source", "a tmpfs has no source");
-                    }
-                    StringBuilder data = new StringBuilder("mode=");
-                    if (m.mode() != null && !OCTAL_MODE.matcher(m.mode()).matches()) {
-                        throw new SpecException(field + ".mode", "must be octal like 1777");
-                    }
-                    data.append(m.mode() == null ? "1777" : m.mode());
-                    if (m.size() != null) {
-                        if (m.size() < 4096 || Limits.isUnlimited(m.size())) {
-                            throw new SpecException(field + ".size", "must be at least 4k");
-                        }
-                        data.append(",size=").append(m.size());
-                    }
-                    out.add(new ContainerConfig.MountPlan("tmpfs", "tmpfs", target,
-                            Boolean.TRUE.equals(m.readOnly()), data.toString()));
-                }
-                default -> throw new SpecException(field + ".type", "must be 'bind' or 'tmpfs'");
-            }
-        }
-        return List.copyOf(out);
-    }
-
-    /**
-     * A container given the host's root, its /proc or /sys, or the agent's own state owns the host: such
-     * binds need the loudly named override.
-     */
-    private void refuseHostPath(Path source, String field) throws SpecException {
-        Path real;
-        try {
-            real = source.toRealPath();
-        } catch (java.io.IOException e) {
-            throw new SpecException(field, "cannot resolve '" + source + "': " + e.getMessage());
-        }
-        String why = null;
-        if (real.toString().equals("/")) {
-            why = "the host's root";
-        } else if (real.startsWith("/proc") || real.startsWith("/sys") || real.startsWith("/dev")) {
-            why = "host kernel interfaces (" + real.getName(0) + ")";
-        } else {
-            for (Path p : host.protectedPaths()) {
-                if (p.startsWith(real) || real.startsWith(p)) {
-                    why = "the agent's own state (" + p + ")";
-                }
-            }
-        }
-        if (why != null) {
-            throw new SpecException(field, "binding '" + source + "' would expose " + why + " to the container; "
-                    + "set dangerouslyAllowHostPaths: true only if the container may own the host");
-        }
-    }
-
-    private static String containerPath(String p, String field) throws SpecException {
-        if (p == null || p.isEmpty()) {
-            throw new SpecException(field, "is required");
-        }
-        checkPath(p, field);
-        return Path.of(p).normalize().toString();
-    }
-
-    private static Path hostPath(String p, String field) throws SpecException {
-        if (p == null || p.isEmpty()) {
-            throw new SpecException(field, "is required");
-        }
-        checkPath(p, field);
-        return Path.of(p).normalize();
-    }
-
-    private static void checkPath(String p, String field) throws SpecException {
-        if (!p.startsWith("/")) {
-            throw new SpecException(field, "must be an absolute path");
-        }
-        for (String part : p.split("/")) {
-            if (part.equals("..")) {
-                throw new SpecException(field, "must not contain '..'");
-            }
-        }
-        if (p.indexOf('\0') >= 0 || p.indexOf('\t') >= 0 || p.indexOf('\n') >= 0 || p.length() > 4096) {
-            throw new SpecException(field, "must not contain NUL, tab or newline characters");
-        }
-    }
-
+    /** The user's text for a message: control characters as '?', cut after 80 characters. */
     static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (char c : s.toCharArray()) {

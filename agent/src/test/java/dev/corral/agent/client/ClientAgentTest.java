@@ -58,7 +58,12 @@ class ClientAgentTest {
     void runPsStatsUpdatePauseStopRmRoundTrip() throws Exception {
         assertThat(Cli.ok("run", HOST_FLAG, "-d", "--name", "rt", "--memory", "128m", "--cpus", "0.5", "--pids-limit", "50",
                 "--label", "tier=web", "sh", "-c", "echo started; exec sleep 60").out()).isEqualTo("rt\n");
-        assertThat(Cli.ok("ps").out()).containsPattern("(?m)^rt +\"sh -c echo started; exec s.*…\" .* Up .* \\d+$");
+        assertThat(Cli.ok("ps").out()).containsPattern("(?m)^[0-9a-f]{12} +rootfs:host +\"sh -c echo started;…\" .* Up .* rt$");
+        String id = Cli.ok("ps", "--no-trunc").out().lines().filter(l -> l.endsWith(" rt")).findFirst().orElseThrow()
+                .substring(0, 64);
+        assertThat(id).matches("[0-9a-f]{64}");
+        assertThat(SpecParser.JSON.readTree(Cli.ok("inspect", id.substring(0, 12)).out()).get(0).path("name").asText())
+                .as("a unique id prefix names the container, as in docker").isEqualTo("rt");
         assertThat(Cli.ok("ps", "-q", "--filter", "label=tier=web").out()).isEqualTo("rt\n");
         assertThat(Cli.ok("ps", "-q", "--filter", "label=tier=db").out()).isEmpty();
         assertThat(cgroupLong("rt", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(128L << 20);
@@ -89,7 +94,7 @@ class ClientAgentTest {
 
         assertThat(Cli.ok("stop", "-t", "1", "rt").out()).isEqualTo("rt\n");
         assertThat(Cli.ok("ps").out().lines()).as("exited ones are hidden").hasSize(1);
-        assertThat(Cli.ok("ps", "-a").out()).containsPattern("(?m)^rt .*Exited \\(\\d+\\) ");
+        assertThat(Cli.ok("ps", "-a").out()).containsPattern("(?m)^[0-9a-f]{12} .*Exited \\(\\d+\\) .* rt$");
         assertThat(Cli.ok("rm", "rt").out()).isEqualTo("rt\n");
         assertThat(Cli.ok("ps", "-a", "-q").out()).doesNotContain("rt");
     }
@@ -110,7 +115,7 @@ class ClientAgentTest {
         JsonNode c = SpecParser.JSON.readTree(Cli.ok("inspect", "hog").out()).get(0);
         assertThat(c.path("oomKilled").asBoolean()).isTrue();
         assertThat(c.path("exitCode").asInt()).isEqualTo(137);
-        assertThat(Cli.ok("ps", "-a").out()).containsPattern("(?m)^hog .*Exited \\(137\\) .*\\(OOM killed\\)");
+        assertThat(Cli.ok("ps", "-a").out()).containsPattern("(?m)^[0-9a-f]{12} .*Exited \\(137\\) .*\\(OOM killed\\) +hog$");
         Cli.ok("rm", "hog");
     }
 

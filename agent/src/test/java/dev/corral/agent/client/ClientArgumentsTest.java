@@ -38,7 +38,11 @@ class ClientArgumentsTest {
         argv[0] = "run";
         System.arraycopy(args, 0, argv, 1, args.length);
         RunCommand run = Cli.parse(RunCommand.class, argv);
-        return run.toSpec(run.name == null ? "generated" : run.name);
+        try {
+            return run.container.toSpec(run.container.name == null ? "generated" : run.container.name);
+        } catch (ApiException e) { // --restart/--stop-timeout: docker run's failure, not a usage error
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     private static JsonNode json(Object value) throws Exception {
@@ -135,6 +139,61 @@ class ClientArgumentsTest {
         assertThat(bind.dangerouslyAllowHostPaths()).isTrue();
     }
 
+    /** Docker's --env-file: KEY=VALUE as written, KEY alone from the client's env (left out when unset), # comments. */
+    @Test
+    void envFileReadsDockersFormatAndDashEWinsOverIt(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("app.env"), """
+                # a comment
+                A=1
+                  B= spaced\s
+                QUOTED="as is"
+                FROM_ENV
+                MISSING
+
+                EMPTY=
+                C=x=y
+                A=2
+                """);
+        Path more = Files.writeString(dir.resolve("more.env"), "D=4\nC=from-second\n");
+        ContainerSpec spec = runSpec("--env-file", file.toString(), "--env-file", more.toString(), "-e", "D=dash-e",
+                "x");
+        assertThat(spec.env()).containsExactly(Map.entry("A", "2"), Map.entry("B", " spaced "),
+                Map.entry("QUOTED", "\"as is\""), Map.entry("FROM_ENV", "value"), Map.entry("EMPTY", ""),
+                Map.entry("C", "from-second"), Map.entry("D", "dash-e"));
+    }
+
+    @Test
+    void aBadEnvFileIsOneLineNamingTheFlag(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assertThatThrownBy(() -> runSpec("--env-file", dir.resolve("none.env").toString(), "x"))
+                .isInstanceOf(ParameterException.class)
+                .hasMessage("--env-file: cannot read " + dir.resolve("none.env") + ": no such file");
+        Path spaced = Files.writeString(dir.resolve("bad.env"), "OK=1\nMY VAR=2\n");
+        assertThatThrownBy(() -> runSpec("--env-file", spaced.toString(), "x")).isInstanceOf(ParameterException.class)
+                .hasMessage("--env-file: " + spaced + " line 2: variable 'MY VAR' contains whitespace");
+        Path noName = Files.writeString(dir.resolve("noname.env"), "=2\n");
+        assertThatThrownBy(() -> runSpec("--env-file", noName.toString(), "x"))
+                .hasMessage("--env-file: " + noName + " line 1: no variable name in '=2'");
+        Path binary = Files.write(dir.resolve("bin.env"), new byte[] {'A', '=', (byte) 0xff});
+        assertThatThrownBy(() -> runSpec("--env-file", binary.toString(), "x"))
+                .hasMessage("--env-file: " + binary + " is not UTF-8 text");
+        Cli.Result r = Cli.run("run", "--rootfs", "/srv", "--env-file", dir.resolve("none.env").toString(), "x");
+        assertThat(r.code()).as("as docker run: 125").isEqualTo(125);
+        assertThat(r.errLines()).singleElement().asString().startsWith("corral: --env-file: cannot read ");
+    }
+
+    /** --entrypoint is one program; COMMAND follows as its arguments; "" resets it, leaving COMMAND alone. */
+    @Test
+    void entrypointComesBeforeTheCommandAndReplacesTheImagesEntrypointAndCmd() {
+        assertThat(runSpec("--image", "img", "--entrypoint", "/bin/echo", "a", "b").command())
+                .containsExactly("/bin/echo", "a", "b");
+        assertThat(runSpec("--image", "img", "--entrypoint", "/bin/sh -c").command()).as("one word, as docker")
+                .containsExactly("/bin/sh -c");
+        assertThat(runSpec("--image", "img", "--entrypoint", "", "ls", "/").command()).containsExactly("ls", "/");
+        assertThatThrownBy(() -> runSpec("--image", "img", "--entrypoint", "")).isInstanceOf(ParameterException.class)
+                .hasMessage("--entrypoint: '' clears the image's entrypoint and cmd: give a COMMAND");
+        assertThat(runSpec("--image", "img").command()).as("without it, the image's").isNull();
+    }
+
     /** As docker run without an image: exit 125 and one line, before any request (no daemon here). */
     @Test
     void runWithoutImageOrRootfsIsRefusedInOneLine() {
@@ -147,29 +206,29 @@ class ClientArgumentsTest {
     @Test
     void volumes() {
         RunCommand run = Cli.parse(RunCommand.class, "run", "x");
-        assertThat(run.volume("/a:/b")).isEqualTo(new ContainerSpec.Mount("bind", "/a", "/b", true, null, null));
-        assertThat(run.volume("/a:/b:ro").readOnly()).isTrue();
-        assertThat(run.volume("/a:/b:rw").readOnly()).isFalse();
-        assertThatThrownBy(() -> run.volume("/b")).hasMessageContaining("anonymous volumes");
-        assertThatThrownBy(() -> run.volume("data:/b")).hasMessageContaining("named volumes");
-        assertThatThrownBy(() -> run.volume("/a:b")).hasMessageContaining("absolute container path");
-        assertThatThrownBy(() -> run.volume("/a:/b:z")).hasMessageContaining("'z' is not supported");
-        assertThatThrownBy(() -> run.volume("/a:/b:ro:x")).hasMessageContaining("SRC:DST");
-        assertThatThrownBy(() -> run.volume(":/b")).hasMessageContaining("SRC:DST");
+        assertThat(run.container.volume("/a:/b")).isEqualTo(new ContainerSpec.Mount("bind", "/a", "/b", true, null, null));
+        assertThat(run.container.volume("/a:/b:ro").readOnly()).isTrue();
+        assertThat(run.container.volume("/a:/b:rw").readOnly()).isFalse();
+        assertThatThrownBy(() -> run.container.volume("/b")).hasMessageContaining("anonymous volumes");
+        assertThatThrownBy(() -> run.container.volume("data:/b")).hasMessageContaining("named volumes");
+        assertThatThrownBy(() -> run.container.volume("/a:b")).hasMessageContaining("absolute container path");
+        assertThatThrownBy(() -> run.container.volume("/a:/b:z")).hasMessageContaining("'z' is not supported");
+        assertThatThrownBy(() -> run.container.volume("/a:/b:ro:x")).hasMessageContaining("SRC:DST");
+        assertThatThrownBy(() -> run.container.volume(":/b")).hasMessageContaining("SRC:DST");
     }
 
     @Test
     void tmpfs() {
         RunCommand run = Cli.parse(RunCommand.class, "run", "x");
-        assertThat(run.tmpfs("/t")).isEqualTo(new ContainerSpec.Mount("tmpfs", null, "/t", null, null, null));
-        assertThat(run.tmpfs("/t:size=64m,mode=1777"))
+        assertThat(run.container.tmpfs("/t")).isEqualTo(new ContainerSpec.Mount("tmpfs", null, "/t", null, null, null));
+        assertThat(run.container.tmpfs("/t:size=64m,mode=1777"))
                 .isEqualTo(new ContainerSpec.Mount("tmpfs", null, "/t", null, 64 * MIB, "1777"));
-        assertThat(run.tmpfs("/t:mode=700,ro").readOnly()).isTrue();
-        assertThat(run.tmpfs("/t:size=1g").size()).isEqualTo(1L << 30);
-        assertThatThrownBy(() -> run.tmpfs("/t:size=big")).hasMessageContaining("'big' is not a size");
-        assertThatThrownBy(() -> run.tmpfs("/t:mode=999")).hasMessageContaining("octal");
-        assertThatThrownBy(() -> run.tmpfs("/t:noexec")).hasMessageContaining("'noexec' is not supported");
-        assertThatThrownBy(() -> run.tmpfs("t")).hasMessageContaining("absolute");
+        assertThat(run.container.tmpfs("/t:mode=700,ro").readOnly()).isTrue();
+        assertThat(run.container.tmpfs("/t:size=1g").size()).isEqualTo(1L << 30);
+        assertThatThrownBy(() -> run.container.tmpfs("/t:size=big")).hasMessageContaining("'big' is not a size");
+        assertThatThrownBy(() -> run.container.tmpfs("/t:mode=999")).hasMessageContaining("octal");
+        assertThatThrownBy(() -> run.container.tmpfs("/t:noexec")).hasMessageContaining("'noexec' is not supported");
+        assertThatThrownBy(() -> run.container.tmpfs("t")).hasMessageContaining("absolute");
     }
 
     @Test

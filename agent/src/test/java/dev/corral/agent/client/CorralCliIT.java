@@ -85,7 +85,7 @@ class CorralCliIT {
 
         Result ps = corral(Map.of("CORRAL_HOST", fx.host()), "ps", "-a");
         assertThat(ps.code()).as(ps.toString()).isZero();
-        assertThat(ps.out()).containsPattern("(?m)^it-run .*Exited \\(3\\)");
+        assertThat(ps.out()).containsPattern("(?m)^[0-9a-f]{12} .*Exited \\(3\\) .* it-run$");
 
         Result rm = corral(Map.of("CORRAL_HOST", fx.host()), "rm", "it-run");
         assertThat(rm.code()).as(rm.toString()).isZero();
@@ -191,7 +191,7 @@ class CorralCliIT {
         Result ps = corral(Map.of("CORRAL_HOST", fx.host(), "CORRAL_EXTRA_JAVA_OPTS", "-Xshare:on -Xlog:cds=info"),
                 "ps", "-a");
         assertThat(ps.code()).as(ps.toString()).isZero();
-        assertThat(ps.out()).containsPattern("(?m)^NAME ");
+        assertThat(ps.out()).containsPattern("(?m)^CONTAINER ID ");
         assertThat(ps.out()).as("the archive was mapped (-Xlog:cds writes to stdout)")
                 .containsPattern("Mapped static +region #0").contains("corral-client.jsa");
     }

@@ -59,8 +59,8 @@ class NetworkCliTest {
                     "-p", "127.0.0.1:" + port + ":80", "httpd", "-f", "-p", "80", "-h", "/www").out())
                     .isEqualTo("web\n");
             assertThat(Cli.ok("port", "web").out()).isEqualTo("80/tcp -> 127.0.0.1:" + port + "\n");
-            assertThat(Cli.ok("ps").out()).containsPattern("(?m)^web .* Up .* 127\\.0\\.0\\.1:" + port
-                    + "->80/tcp +\\d+$");
+            assertThat(Cli.ok("ps").out()).containsPattern("(?m)^[0-9a-f]{12} .* Up .* 127\\.0\\.0\\.1:" + port
+                    + "->80/tcp +web$");
             Cli.Result byName = Cli.run("run", "--rm", "--rootfs", rootfs.toString(), "--network", "blue", "wget",
                     "-q", "-O", "-", "http://web/");
             assertThat(byName.code()).as(byName.toString()).isZero();
