@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Which of the agent's threads use its CPU when nothing scrapes it (docs/benchmarks.md, round 3): the idle cost
+# Which of the agent's threads use its CPU when nothing scrapes it (docs/benchmarks.md, "Scrape, RSS and idle cost"): the idle cost
 # that dominates at 100 cgroups.
 #
 #   sudo bench/thread-cpu.sh [--cgroups 100] [--warmup 60] [--window 60] [--monitor-only] \
