@@ -5,7 +5,7 @@
  * FileChannel.read(ByteBuffer, position) costs about 0.3 us of user time per call on top of the pread itself
  * (interruptible-channel bookkeeping, a thread set, a copy out of the direct buffer); this is one JNI call and
  * the pread straight into the Java byte array: about 0.1 us. A collection cycle makes 14 such reads per cgroup
- * (docs/benchmarks.md, round 4). Errors come back as -errno.
+ * (docs/benchmarks.md and its history). Errors come back as -errno.
  */
 #define _GNU_SOURCE
 #include <errno.h>

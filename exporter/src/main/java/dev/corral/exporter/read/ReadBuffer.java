@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
  * <p>{@link NativeReads} reads straight into the byte array. Through a FileChannel, files are read into a direct
  * buffer (made on first use) and copied into the array for the parsers: the JDK's positional read into a heap
  * buffer would borrow a temporary direct buffer from a per-thread cache and copy anyway, on every read (10-15 % of
- * the collector's own CPU in the profile of docs/benchmarks.md, section 2).
+ * the collector's own CPU in the profile in docs/benchmarks.md's git history).
  */
 public final class ReadBuffer {
 

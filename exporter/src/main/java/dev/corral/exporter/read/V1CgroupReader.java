@@ -36,8 +36,9 @@ final class V1CgroupReader implements CgroupReader {
     private static final int MEM_LIMIT = 0, MEMSW_LIMIT = 1, SOFT_LIMIT = 2;
     // total_swap is there only with swap accounting (memory.memsw.* exist then): the swap in use, exactly, where
     // memsw.usage_in_bytes - usage_in_bytes is a difference of two batched (fuzzy) counters, and one read more
-    private static final KeyTable MEM_STAT_KEYS =
-            new KeyTable("total_rss", "total_cache", "total_mapped_file", "total_inactive_file", "total_swap");
+    // total_dirty and total_writeback: IO the kernel will do for the cgroup while it may not run (ChangeGate)
+    private static final KeyTable MEM_STAT_KEYS = new KeyTable("total_rss", "total_cache", "total_mapped_file",
+            "total_inactive_file", "total_swap", "total_dirty", "total_writeback");
     private static final KeyTable OOM_KEYS = new KeyTable("oom_kill");
     // pids
     private static final int PIDS_CURRENT = 0, PIDS_MAX = 0;
@@ -64,10 +65,15 @@ final class V1CgroupReader implements CgroupReader {
     private SpecStats spec;
     private long pidsMax = Absent.VALUE;
     private final long[] keyed = new long[8];
+    private final ChangeGate gate;
+    /** The last sample read: its expensive parts stand while the change indicators do not move. */
+    private CgroupSample last;
+    private boolean pagesToWrite;
 
     V1CgroupReader(CgroupLayout layout, String path, long startTimeMillis) {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
+        this.gate = new ChangeGate(path.hashCode());
         cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.stat");
         cpu = files(layout, "cpu", path, "cpu.stat");
         cpuLimits = FileSet.perRead(cpu.dir(), "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares");
@@ -115,24 +121,35 @@ final class V1CgroupReader implements CgroupReader {
 
     @Override
     public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
-        CpuStats cpuStats = readCpu(buf, errors);
-        MemoryStats memoryStats = readMemory(buf, errors);
-        List<BlkioDevice> io = blkio.read(buf, errors);
+        long cpuUsage = value(cpuacct, USAGE, buf, errors);
+        long memoryUsage = value(memory, MEM_USAGE, buf, errors);
+        long pidsCurrent = value(pids, PIDS_CURRENT, buf, errors);
         if (limitsRefresh.due()) {
             spec = readSpec(buf, errors);
             pidsMax = value(pidsLimit, PIDS_MAX, buf, errors);
         }
-        PidsStats pidsStats = readPids(buf, errors);
+        PidsStats pidsStats = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
+        if (!gate.due(cpuUsage, memoryUsage, pidsCurrent) && last != null) {
+            return new CgroupSample(path, nowMillis, startTimeMillis, last.cpu(), last.memory(), last.blkio(),
+                    pidsStats, last.pressure(), spec);
+        }
+        CpuStats cpuStats = readCpu(cpuUsage, buf, errors);
+        MemoryStats memoryStats = readMemory(memoryUsage, buf, errors);
+        List<BlkioDevice> io = blkio.read(buf, errors);
         var psi = pressure.read(buf, errors);
         if (!cpuacct.present() && !cpu.present() && !memory.present() && !blkio.present() && !pids.present()
                 && !pressure.present()) {
             return null;
         }
-        return new CgroupSample(path, nowMillis, startTimeMillis, cpuStats, memoryStats, io, pidsStats, psi, spec);
+        CgroupSample sample =
+                new CgroupSample(path, nowMillis, startTimeMillis, cpuStats, memoryStats, io, pidsStats, psi, spec);
+        gate.fullReadDone(pagesToWrite || last == null || !java.util.Objects.equals(psi, last.pressure())
+                || !java.util.Objects.equals(io, last.blkio()));
+        last = sample;
+        return sample;
     }
 
-    private CpuStats readCpu(ReadBuffer buf, ReadErrors errors) {
-        long usage = value(cpuacct, USAGE, buf, errors);
+    private CpuStats readCpu(long usage, ReadBuffer buf, ReadErrors errors) {
         long user = Absent.VALUE, system = Absent.VALUE;
         if (cpuacct.load(CPUACCT_STAT, buf, errors)) {
             FlatKeyedParser.parse(buf.bytes(), buf.length(), CPUACCT_STAT_KEYS, keyed);
@@ -152,8 +169,8 @@ final class V1CgroupReader implements CgroupReader {
         return new CpuStats(usage, user, system, periods, throttled, throttledTime);
     }
 
-    private MemoryStats readMemory(ReadBuffer buf, ReadErrors errors) {
-        long usage = value(memory, MEM_USAGE, buf, errors);
+    private MemoryStats readMemory(long usage, ReadBuffer buf, ReadErrors errors) {
+        pagesToWrite = false;
         if (Absent.is(usage)) {
             return null;
         }
@@ -166,6 +183,7 @@ final class V1CgroupReader implements CgroupReader {
             mapped = keyed[2];
             workingSet = Absent.is(keyed[3]) ? Absent.VALUE : Math.max(0, usage - keyed[3]);
             swap = keyed[4];
+            pagesToWrite = keyed[5] > 0 || keyed[6] > 0;
         }
         long oomKills = Absent.VALUE;
         if (memory.load(OOM_CONTROL, buf, errors)) {
@@ -175,11 +193,6 @@ final class V1CgroupReader implements CgroupReader {
         return new MemoryStats(usage, workingSet, rss, cache, mapped, swap,
                 value(memory, MEM_MAX_USAGE, buf, errors), value(memory, FAILCNT, buf, errors), oomKills,
                 Absent.VALUE, Absent.VALUE);
-    }
-
-    private PidsStats readPids(ReadBuffer buf, ReadErrors errors) {
-        long current = value(pids, PIDS_CURRENT, buf, errors);
-        return Absent.is(current) ? null : new PidsStats(current, pidsMax);
     }
 
     private SpecStats readSpec(ReadBuffer buf, ReadErrors errors) {

@@ -25,7 +25,9 @@ final class V2CgroupReader implements CgroupReader {
 
     private static final KeyTable CPU_STAT_KEYS = new KeyTable("usage_usec", "user_usec", "system_usec",
             "nr_periods", "nr_throttled", "throttled_usec");
-    private static final KeyTable MEM_STAT_KEYS = new KeyTable("anon", "file", "file_mapped", "inactive_file");
+    // file_dirty and file_writeback: IO the kernel will do for the cgroup while it may not run (ChangeGate)
+    private static final KeyTable MEM_STAT_KEYS = new KeyTable("anon", "file", "file_mapped", "inactive_file",
+            "file_dirty", "file_writeback");
     private static final KeyTable MEM_EVENTS_KEYS = new KeyTable("high", "max", "oom_kill");
 
     private final String path;
@@ -37,10 +39,15 @@ final class V2CgroupReader implements CgroupReader {
     private SpecStats spec;
     private long pidsMax = Absent.VALUE;
     private final long[] keyed = new long[8];
+    private final ChangeGate gate;
+    /** The last sample read: its expensive parts stand while the change indicators do not move. */
+    private CgroupSample last;
+    private boolean pagesToWrite;
 
     V2CgroupReader(Path dir, String path, long startTimeMillis) {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
+        this.gate = new ChangeGate(path.hashCode());
         boolean exists = java.nio.file.Files.isDirectory(dir); // removed between the scan and now: gone
         this.files = exists ? new FileSet(dir, NAMES) : FileSet.absent();
         this.limits = exists ? FileSet.perRead(dir, LIMIT_NAMES) : FileSet.absent();
@@ -54,20 +61,29 @@ final class V2CgroupReader implements CgroupReader {
 
     @Override
     public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
-        CpuStats cpu = readCpu(buf, errors);
-        MemoryStats memory = readMemory(buf, errors);
-        var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
+        CpuStats cpu = readCpu(buf, errors); // cpu.stat: the CPU indicator, and there is no cheaper one on v2
+        long memoryUsage = value(files, MEM_CURRENT, buf, errors);
+        long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
         if (limitsRefresh.due()) {
             spec = readSpec(buf, errors);
             pidsMax = value(limits, PIDS_MAX, buf, errors);
         }
-        long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
         PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
+        if (!gate.due(cpu == null ? Absent.VALUE : cpu.usageNanos(), memoryUsage, pidsCurrent) && last != null) {
+            return new CgroupSample(path, nowMillis, startTimeMillis, cpu, last.memory(), last.blkio(), pids,
+                    last.pressure(), spec);
+        }
+        MemoryStats memory = readMemory(memoryUsage, buf, errors);
+        var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
         var psi = pressure.read(buf, errors);
         if (!files.present()) {
             return null;
         }
-        return new CgroupSample(path, nowMillis, startTimeMillis, cpu, memory, io, pids, psi, spec);
+        CgroupSample sample = new CgroupSample(path, nowMillis, startTimeMillis, cpu, memory, io, pids, psi, spec);
+        gate.fullReadDone(pagesToWrite || last == null || !java.util.Objects.equals(psi, last.pressure())
+                || !java.util.Objects.equals(io, last.blkio()));
+        last = sample;
+        return sample;
     }
 
     private CpuStats readCpu(ReadBuffer buf, ReadErrors errors) {
@@ -79,8 +95,8 @@ final class V2CgroupReader implements CgroupReader {
                 micros(keyed[5]));
     }
 
-    private MemoryStats readMemory(ReadBuffer buf, ReadErrors errors) {
-        long usage = value(files, MEM_CURRENT, buf, errors);
+    private MemoryStats readMemory(long usage, ReadBuffer buf, ReadErrors errors) {
+        pagesToWrite = false;
         if (Absent.is(usage)) {
             return null;
         }
@@ -91,6 +107,7 @@ final class V2CgroupReader implements CgroupReader {
             file = keyed[1];
             mapped = keyed[2];
             workingSet = Absent.is(keyed[3]) ? Absent.VALUE : Math.max(0, usage - keyed[3]);
+            pagesToWrite = keyed[4] > 0 || keyed[5] > 0;
         }
         long high = Absent.VALUE, max = Absent.VALUE, oomKills = Absent.VALUE;
         if (files.load(MEM_EVENTS, buf, errors)) {
@@ -133,6 +150,7 @@ final class V2CgroupReader implements CgroupReader {
         files.reopenMissing();
         limits.reopenMissing();
         limitsRefresh.soon();
+        gate.soon();
         pressure.reopenMissing();
     }
 

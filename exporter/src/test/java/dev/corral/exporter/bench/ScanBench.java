@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One {@link CgroupScanner#scan()} (the listing part of the collector's rescan) of a real cgroup tree, which
- * a script must make first: docs/benchmarks/rescan-vs-inotify.sh makes {@code /corral-bench-scan} with 1000
+ * a script must make first: bench/rescan-vs-inotify.sh makes {@code /corral-bench-scan} with 1000
  * children in every hierarchy the agent walks and passes {@code -p root=...}.
  */
 @State(Scope.Benchmark)
@@ -69,7 +69,7 @@ final class RealTree {
         }
         if (!exists) {
             throw new IllegalStateException("no cgroup " + root + " in any hierarchy: make the tree first "
-                    + "(docs/benchmarks/rescan-vs-inotify.sh does)");
+                    + "(bench/rescan-vs-inotify.sh does)");
         }
         return layout;
     }

@@ -62,6 +62,9 @@ class V1CgroupReaderTest {
     private static final String MEMORY_STAT_WITH_SWAP =
             FlatKeyedParserTest.V1_MEMORY_STAT.replace("total_swap 0\n", "total_swap 8388608\n");
 
+    /** No dirty pages: no IO pending for the cgroup. */
+    private static final String CLEAN_MEMORY_STAT = MEMORY_STAT_WITH_SWAP.replace("total_dirty 356352", "total_dirty 0");
+
     @BeforeEach
     void writeCgroup() throws IOException {
         layout = new CgroupLayout(CgroupMode.HYBRID, List.of(v1(tmp.resolve("cpu"), "cpu"),
@@ -245,6 +248,67 @@ class V1CgroupReaderTest {
         s = reader.read(buf, NOW + LimitsRefresh.CYCLES, (f, e) -> errors.add(f + ": " + e));
         assertThat(s.spec().cpuShares()).isEqualTo(2048);
         assertThat(s.pids().max()).isEqualTo(100);
+    }
+
+    @Test
+    void theExpensiveFilesOfAnIdleCgroupAreReadWhenAnIndicatorMovesOrTheSweepComes() throws IOException {
+        write(memory, "memory.stat", CLEAN_MEMORY_STAT);
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        ReadBuffer buf = new ReadBuffer(4096);
+        ReadErrors err = (f, e) -> errors.add(f + ": " + e);
+        CgroupSample first = reader.read(buf, NOW, err);
+        reader.read(buf, NOW + 1, err); // the second read compares with the first
+        // The expensive files change while usage, memory and pids stand still: not read, their values stand
+        write(memory, "memory.stat", CLEAN_MEMORY_STAT.replace("total_rss 207392768", "total_rss 999"));
+        write(unified, "memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=5000\n"
+                + "full avg10=0.00 avg60=0.00 avg300=0.00 total=4000\n");
+        write(memory, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n");
+        CgroupSample idle = reader.read(buf, NOW + 2, err);
+        assertThat(idle.timestampMillis()).isEqualTo(NOW + 2);
+        assertThat(idle.memory()).isEqualTo(first.memory());
+        assertThat(idle.pressure()).isEqualTo(first.pressure());
+        assertThat(idle.cpu()).isEqualTo(first.cpu());
+
+        write(cpuacct, "cpuacct.usage", "454656546999\n"); // it ran: everything is read this cycle
+        CgroupSample moved = reader.read(buf, NOW + 3, err);
+        assertThat(moved.cpu().usageNanos()).isEqualTo(454656546999L);
+        assertThat(moved.memory().rss()).isEqualTo(999);
+        assertThat(moved.memory().oomKills()).isEqualTo(4);
+        assertThat(moved.pressure().memory()).isEqualTo(new Pressure(5000, 4000));
+
+        // The PSI total moved at that read: the next cycle reads again although no indicator moved (a stall
+        // that goes on while the task does not run), and stops once the numbers stand still
+        write(unified, "memory.pressure", "some avg10=9.00 avg60=0.00 avg300=0.00 total=900000\n"
+                + "full avg10=9.00 avg60=0.00 avg300=0.00 total=800000\n");
+        assertThat(reader.read(buf, NOW + 4, err).pressure().memory()).isEqualTo(new Pressure(900000, 800000));
+        CgroupSample settled = reader.read(buf, NOW + 5, err);
+        write(unified, "memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=900001\n"
+                + "full avg10=0.00 avg60=0.00 avg300=0.00 total=800001\n");
+        write(memory, "memory.usage_in_bytes", "3440000000\n"); // rewritten, same value: not a move
+        int cycle = 6;
+        CgroupSample s = reader.read(buf, NOW + cycle, err);
+        for (; s.pressure().memory().someMicros() == 900000 && cycle < 6 + ChangeGate.SWEEP_CYCLES; cycle++) {
+            s = reader.read(buf, NOW + cycle + 1, err);
+        }
+        assertThat(settled.pressure().memory()).isEqualTo(new Pressure(900000, 800000));
+        assertThat(s.pressure().memory()).as("the sweep reads it within %d cycles", ChangeGate.SWEEP_CYCLES)
+                .isEqualTo(new Pressure(900001, 800001));
+        assertThat(cycle).as("not before the sweep").isGreaterThan(6);
+    }
+
+    @Test
+    void dirtyPagesKeepTheReadsGoingForTheIoTheyWillCause() throws IOException {
+        write(memory, "memory.stat", CLEAN_MEMORY_STAT.replace("total_dirty 0", "total_dirty 4096"));
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        ReadBuffer buf = new ReadBuffer(4096);
+        ReadErrors err = (f, e) -> errors.add(f + ": " + e);
+        reader.read(buf, NOW, err);
+        reader.read(buf, NOW + 1, err);
+        write(blkio, "blkio.throttle.io_service_bytes_recursive",
+                BlkioParserTest.THIS_HOST_BYTES.replace("192512", "196608"));
+        assertThat(reader.read(buf, NOW + 2, err).blkio().get(0).readBytes()).isEqualTo(196608);
     }
 
     /** This process's open descriptors to files of the test cgroup with one of these names. */

@@ -106,6 +106,30 @@ class V2CgroupReaderTest {
         return reader.read(new ReadBuffer(16), NOW, (file, cause) -> errors.add(file + ": " + cause));
     }
 
+    @Test
+    void anIdleCgroupsMemoryStatAndPressureAreReadAgainOnlyWhenCpuMemoryOrPidsMove() throws IOException {
+        Files.writeString(dir.resolve("memory.stat"),
+                FlatKeyedParserTest.V2_MEMORY_STAT.replace("file_dirty 135168", "file_dirty 0"));
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        ReadBuffer buf = new ReadBuffer(4096);
+        ReadErrors err = (f, e) -> errors.add(f + ": " + e);
+        CgroupSample first = reader.read(buf, NOW, err);
+        reader.read(buf, NOW + 1, err);
+        Files.writeString(dir.resolve("memory.events"), "low 0\nhigh 12\nmax 34\noom 3\noom_kill 2\n");
+        Files.writeString(dir.resolve("io.pressure"), "some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n"
+                + "full avg10=0.00 avg60=0.00 avg300=0.00 total=4\n");
+        CgroupSample idle = reader.read(buf, NOW + 2, err);
+        assertThat(idle.memory()).isEqualTo(first.memory());
+        assertThat(idle.pressure()).isEqualTo(first.pressure());
+
+        Files.writeString(dir.resolve("pids.current"), "6\n"); // one process fewer (the one OOM-killed)
+        CgroupSample moved = reader.read(buf, NOW + 3, err);
+        assertThat(moved.memory().oomKills()).isEqualTo(2);
+        assertThat(moved.pressure().io()).isEqualTo(new Pressure(5, 4));
+        assertThat(moved.pids().current()).isEqualTo(6);
+    }
+
     private void delete(String... names) throws IOException {
         for (String n : names) {
             Files.delete(dir.resolve(n));

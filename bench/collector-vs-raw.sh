@@ -2,7 +2,7 @@
 # The agent's collection cost against a C "raw reader" (raw-reader.c) reading the same files of the same real
 # cgroups, plus /metrics latency and size and the agent's RSS. Results: docs/benchmarks.md.
 #
-#   sudo docs/benchmarks/collector-vs-raw.sh [--sizes "100 1000"] [--warmup 15] [--window 30] [--scrapes 20]
+#   sudo bench/collector-vs-raw.sh [--sizes "100 1000"] [--warmup 15] [--window 30] [--scrapes 20]
 #       [--rescans "60"] [--raw-flags "--legacy"]
 #
 # For each size N it makes N cgroups corral-bench-N/c1..cN in every hierarchy the agent reads (v1 cpu, cpuacct,
@@ -25,7 +25,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 sizes="100 1000"
 warmup=15
 window=30

@@ -3,7 +3,7 @@
 # cgroups (docs/benchmarks.md, "JVM flags"). Flag sets run interleaved, --rounds times each, so load from
 # other work on the machine hits them alike; the script prints each run and the median per set.
 #
-#   sudo docs/benchmarks/jvm-flags.sh [--cgroups 1000] [--warmup 30] [--window 20] [--scrapes 10] [--rounds 2] \
+#   sudo bench/jvm-flags.sh [--cgroups 1000] [--warmup 30] [--window 20] [--scrapes 10] [--rounds 2] \
 #       [--runtime] [--scrape-gap 0.2] [--set 'NAME=ENV... -- JAVA OPTS']...
 #
 # A set is a name, optional environment assignments (e.g. MALLOC_ARENA_MAX=2) and the java options, which
@@ -16,7 +16,7 @@
 # another jar with CORRAL_JAR=... among its environment assignments, to compare builds in one run.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 n=1000 warmup=30 window=20 scrapes=10 rounds=2 runtime= gap=0.2
 sets=()
 while [ $# -gt 0 ]; do

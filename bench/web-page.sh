@@ -3,7 +3,7 @@
 # page, with P headless chromium pages open on it (each gets the live stream: one frame a cycle), and without
 # again (the drift of a shared machine shows between the two "off" phases).
 #
-#   sudo docs/benchmarks/web-page.sh [--cgroups 100] [--pages 3] [--warmup 30] [--window 60]
+#   sudo bench/web-page.sh [--cgroups 100] [--pages 3] [--warmup 30] [--window 60]
 #
 # Makes /corral-bench-web/c1..cN in every hierarchy the agent reads (5 with a sleeper), runs `bin/corral serve
 # --interval 1s` with the container runtime on (state, socket and parent cgroup private to the run) inside a
@@ -11,7 +11,7 @@
 # over each --window after a --warmup. Chromium runs outside that cgroup. Everything made is removed on exit.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 n=100 pages=3 warmup=30 window=60
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the JMH micro-benchmarks in exporter/src/test/java/dev/corral/exporter/bench with short settings.
 #
-#   docs/benchmarks/jmh.sh                       # ParserBench and MetricsBench (no cgroups needed)
-#   docs/benchmarks/jmh.sh ScanBench -p root=/corral-bench-scan     # any JMH arguments; see -h
+#   bench/jmh.sh                       # ParserBench and MetricsBench (no cgroups needed)
+#   bench/jmh.sh ScanBench -p root=/corral-bench-scan     # any JMH arguments; see -h
 #
 # Builds the test classes (the JMH annotation processor writes META-INF/BenchmarkList into
 # exporter/target/test-classes; this script checks it did), writes the test classpath with
@@ -10,7 +10,7 @@
 # (ns/op or ms/op, and gc.alloc.rate.norm = bytes allocated per operation) unless other settings are given.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 cd "$repo"
 
 if [ -z "${JMH_NO_BUILD:-}" ]; then

@@ -2,10 +2,10 @@
 # What the cgroup v2 device filter adds to a launch: corral-shim runs /bin/true (pid/mount/uts/ipc/net
 # namespaces, joining one cgroup2 cgroup) with and without device_cgroup + the default rules, the two variants
 # interleaved run by run. Prints each median and p90 in ms, and the load average.
-#   sudo docs/benchmarks/device-filter.sh [RUNS] [SHIM]      (default 200, agent/target/classes/native/...)
+#   sudo bench/device-filter.sh [RUNS] [SHIM]      (default 200, agent/target/classes/native/...)
 set -euo pipefail
 runs=${1:-200}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
 shim=${2:-$repo/agent/target/classes/native/linux-x86_64/corral-shim}
 v2_root=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 [ -n "$v2_root" ] || { echo "needs a cgroup2 mount" >&2; exit 2; }

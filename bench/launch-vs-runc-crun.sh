@@ -2,8 +2,8 @@
 # Container launch latency, side by side in one run: Corral (through its daemon's API), runc, crun and raw
 # unshare, each running /bin/true on the same busybox rootfs with pid/mount/uts/ipc/net namespaces and
 # 64 MiB memory + 0.5 CPU limits. Prints medians, p90 and ratios to crun, and Corral's time per request.
-#   sudo docs/benchmarks/launch-vs-runc-crun.sh [RUNS]        (needs: a built agent jar, runc, crun, busybox)
-#   sudo LAUNCH_JARS="base=/tmp/old.jar new=agent/target/corral.jar" docs/benchmarks/launch-vs-runc-crun.sh 40
+#   sudo bench/launch-vs-runc-crun.sh [RUNS]        (needs: a built agent jar, runc, crun, busybox)
+#   sudo LAUNCH_JARS="base=/tmp/old.jar new=agent/target/corral.jar" bench/launch-vs-runc-crun.sh 40
 # LAUNCH_JARS runs one daemon per jar (own state dir, socket and parent cgroup), interleaved with the peers, to
 # compare builds side by side; by default one daemon runs agent/target/corral.jar as "corral".
 # Each daemon is timed two ways when its build has it: NAME = POST run + POST wait + DELETE (three requests), and
@@ -13,12 +13,12 @@
 # (an orchestrator) sees. "curl" times an empty request (GET /healthz): the client process alone.
 set -euo pipefail
 runs=${1:-50}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/corral-bench-launch.XXXXXX)
 parent=/corral-bench-launch-$$
 oci=corral-bench-oci
 # shellcheck source=launch-common.sh
-. "$repo/docs/benchmarks/launch-common.sh"
+. "$repo/bench/launch-common.sh"
 trap launch_cleanup EXIT INT TERM
 launch_need runc crun busybox curl jq
 launch_bundle

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the agent's memory is made of at N cgroups (docs/benchmarks.md, "memory").
 #
-#   sudo docs/benchmarks/memory-breakdown.sh [--cgroups 700] [--warmup 60] [--runtime] [--nmt summary|detail]
+#   sudo bench/memory-breakdown.sh [--cgroups 700] [--warmup 60] [--runtime] [--nmt summary|detail]
 #
 # Makes /corral-bench-mem/c1..cN in every hierarchy the agent reads, then:
 #   1. runs raw-reader.c for one cycle inside a v1 memory cgroup and reports the kernel memory charged for
@@ -16,7 +16,7 @@
 # Every cgroup made is removed on exit (trap on EXIT, INT, TERM), processes inside first.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 n=700
 warmup=60
 runtime=

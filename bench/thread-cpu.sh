@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Which of the agent's threads use its CPU when nothing scrapes it (docs/benchmarks.md, round 3): the idle cost
+# Which of the agent's threads use its CPU when nothing scrapes it (docs/benchmarks.md, "Scrape, RSS and idle cost"): the idle cost
 # that dominates at 100 cgroups.
 #
-#   sudo docs/benchmarks/thread-cpu.sh [--cgroups 100] [--warmup 60] [--window 60] [--monitor-only] \
+#   sudo bench/thread-cpu.sh [--cgroups 100] [--warmup 60] [--window 60] [--monitor-only] \
 #       [--jar 'NAME=PATH [EXTRA JAVA OPTS]']...
 #
 # Makes /corral-bench-threads/c1..cN in every hierarchy the agent reads, then for each jar (default: the built
@@ -15,7 +15,7 @@
 # name (threads of one pool summed), largest first. Every cgroup made is removed on exit.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 n=100 warmup=60 window=60 monitor= jars=()
 while [ $# -gt 0 ]; do
   case "$1" in

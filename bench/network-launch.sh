@@ -4,10 +4,10 @@
 # agent with a private bridge and subnet. The bridge run's extra work: the address and /etc files at create, one
 # netlink request in the monitor (the veth pair, its peer made in the container's netns), four ioctls in init,
 # and the veth's removal with the netns. Prints the medians and the median of the paired differences (ms).
-#   sudo docs/benchmarks/network-launch.sh [ROUNDS]
+#   sudo bench/network-launch.sh [ROUNDS]
 set -euo pipefail
 rounds=${1:-200}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/corral-bench-net.XXXXXX)
 parent=/corral-bench-net-$$
 bridge=cnbench$((RANDOM % 10000))

@@ -83,6 +83,20 @@ bench_start_sleepers() {
   done
 }
 
+# bench_start_busy NAME K TICKER: a TICKER process (bench/ticker.c, compiled) in each of /NAME/c1../NAME/cK, in every
+# hierarchy, in place of bench_start_sleepers there: its cgroup's CPU usage moves every second (a "busy" cgroup).
+bench_start_busy() {
+  local name=$1 k=$2 ticker=$3 i hs
+  hs=$(bench_hierarchies | tr '\n' ' ')
+  for ((i = 1; i <= k; i++)); do
+    [ -d "$(bench_mount_of pids)/$name/c$i" ] || break
+    sh -c 'for h in '"$hs"'; do echo $$ > "$h/'"$name"'/c'"$i"'/cgroup.procs"; done
+           dd if=/proc/self/exe of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null || true
+           exec "$0"' "$ticker" &
+    BENCH_PIDS+=($!)
+  done
+}
+
 # bench_meas_cgroup NAME: a cpuacct cgroup to run a measured process in (its cpuacct.usage counts every
 # thread, to the nanosecond). Sets BENCH_MEAS_DIR to its directory (not printed: a $(...) subshell would lose
 # the record that cleanup needs).

@@ -1,36 +1,44 @@
 #!/usr/bin/env bash
 # The collector's CPU against the raw reader's, both running AT THE SAME TIME over the same tree, so both see the
-# same machine load (docs/benchmarks.md, round 4). On a machine shared with other work, runs one after the other
+# same machine load (docs/benchmarks.md, "Collection"). On a machine shared with other work, runs one after the other
 # saw the raw reader's and the agent's kernel time move with the load between them; side by side they do not.
 #
-#   sudo docs/benchmarks/agent-beside-raw.sh [--cgroups 100] [--warmup 600] [--window 60] [--rounds 1] \
-#       [--jar 'NAME=PATH [EXTRA JAVA OPTS]']... [--runtime]
+#   sudo bench/agent-beside-raw.sh [--cgroups 100] [--busy 0] [--warmup 600] [--window 60] [--rounds 1] \
+#       [--scrapes 0] [--idle-empty] [--jar 'NAME=PATH [EXTRA JAVA OPTS]']... [--runtime]
 #
-# Makes /corral-bench-pair-N/c1..cN in every hierarchy the agent reads with one sleeping process in each, then
+# Makes /corral-bench-pair-N/c1..cN in every hierarchy the agent reads with one process in each: in the first
+# --busy of them a ticker (bench/ticker.c: wakes 4 times a second, computes 50 us; its CPU usage moves every
+# cycle), a sleeping one in the others (none with --idle-empty, for trees of thousands). Then
 # per round and jar: starts `bin/corral serve --monitor-only --interval 1s --cgroup-root /corral-bench-pair-N`
 # (--runtime: with the container runtime on, no containers), waits --warmup seconds (the JIT of a daemon that
 # works once a second settles after minutes: with C1 only, a method run once per cycle is compiled after about
 # 200 cycles and a loop over 100 cgroups after about 600), then runs raw-reader.c (same files, same schedule) at a
 # 1 s interval for --window cycles while reading every agent thread's run time (/proc/PID/task/*/schedstat, in
 # ns) before and after. Prints agent ms/s (all threads, and the collector thread alone), raw ms/s (getrusage) and
-# the ratios. Everything made is removed on exit.
+# the ratios; with --scrapes N, then N scrapes of /metrics 1.05 s apart (each renders a new cycle): median and max
+# time (curl's time_total) and the body's size; the agent's RSS after them. The mean cycle duration over the window
+# comes from corral_collection_duration_seconds (scraped just before and after it). Everything made is removed on
+# exit.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 # shellcheck source=cgroup-tree.sh
 . "$here/cgroup-tree.sh"
 
-n=100 warmup=600 window=60 rounds=1 runtime=
+n=100 busy=0 warmup=600 window=60 rounds=1 runtime= scrapes=0 idle_empty=
 jars=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --cgroups) n=$2; shift 2 ;;
+    --busy) busy=$2; shift 2 ;;
+    --scrapes) scrapes=$2; shift 2 ;;
+    --idle-empty) idle_empty=1; shift ;;
     --warmup) warmup=$2; shift 2 ;;
     --window) window=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --jar) jars+=("$2"); shift 2 ;;
     --runtime) runtime=1; shift ;;
-    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,24p' "$0" >&2; exit 2 ;;
   esac
 done
 [ ${#jars[@]} -gt 0 ] || jars=("default=$repo/agent/target/corral.jar")
@@ -46,9 +54,18 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 gcc -O2 -Wall -o "$work/raw-reader" "$here/raw-reader.c"
+gcc -O2 -Wall -o "$work/ticker" "$here/ticker.c"
 tree=corral-bench-pair-$n
 bench_make_tree "$tree" "$n"
-bench_start_sleepers "$tree" "$n"
+bench_start_busy "$tree" "$busy" "$work/ticker"
+# sleepers in the others (bench_start_sleepers counts from c1: start them one cgroup at a time past the busy ones)
+hs=$(bench_hierarchies | tr '\n' ' ')
+[ -n "$idle_empty" ] || for ((i = busy + 1; i <= n; i++)); do
+  sh -c 'for h in '"$hs"'; do echo $$ > "$h/'"$tree"'/c'"$i"'/cgroup.procs"; done
+         dd if=/proc/self/exe of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null || true
+         exec sleep 100000' &
+  BENCH_PIDS+=($!)
+done
 port=$((20000 + RANDOM % 20000))
 flags=--monitor-only
 if [ -n "$runtime" ]; then
@@ -63,7 +80,7 @@ threads() { # pid: "tid name ns" per thread
   done 2>/dev/null
 }
 
-echo "# agent-beside-raw $(date -u +%FT%TZ): $n cgroups, warm-up ${warmup}s, window ${window}s, $(nproc) cores, kernel $(uname -r)"
+echo "# agent-beside-raw $(date -u +%FT%TZ): $n cgroups ($busy busy), warm-up ${warmup}s, window ${window}s, $(nproc) cores, kernel $(uname -r)"
 for round in $(seq "$rounds"); do
   for spec in "${jars[@]}"; do
     name=${spec%%=*} rest=${spec#*=}
@@ -75,20 +92,36 @@ for round in $(seq "$rounds"); do
     agent_pid=$!
     sleep "$warmup"
     kill -0 "$agent_pid" || { echo "agent $name died:"; cat "$work/agent.log"; exit 1; }
+    cycles() { # "sum count" of the collection cycles so far
+      curl -s "http://127.0.0.1:$port/metrics" | awk '/^corral_collection_duration_seconds_sum/ { s = $2 }
+        /^corral_collection_duration_seconds_count/ { c = $2 } END { print s + 0, c + 0 }'; }
+    c0=$(cycles)
     threads "$agent_pid" | sort > "$work/t0"
     raw_cpu=$("$work/raw-reader" --root "/$tree" --cycles "$window" --interval-ms 1000 --quiet \
       | tr ' ' '\n' | awk -F= '$1 == "process_cpu_s" {print $2}')
     threads "$agent_pid" | sort > "$work/t1"
+    c1=$(cycles)
+    cycle=$(echo "$c0 $c1" | awk '{ if ($4 > $2) printf " | cycle %.1f ms", ($3 - $1) / ($4 - $2) * 1000 }')
+    scrape=
+    if [ "$scrapes" -gt 0 ]; then
+      for i in $(seq "$scrapes"); do
+        sleep 1.05
+        curl -s -o "$work/body" -w '%{time_total}\n' "http://127.0.0.1:$port/metrics" >> "$work/scrapes"
+      done
+      scrape=$(sort -n "$work/scrapes" | awk -v b="$(stat -c %s "$work/body")" '{ t[NR] = $1 * 1000 }
+        END { printf " | scrape median %.1f ms, max %.1f ms, %d bytes", t[int((NR + 1) / 2)], t[NR], b }')
+      rm -f "$work/scrapes"
+    fi
     rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/status")
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=
     join "$work/t0" "$work/t1" | awk -v w="$window" -v raw="$raw_cpu" -v name="$name" -v round="$round" \
-      -v load="$load" -v rss="$rss" '
+      -v load="$load" -v rss="$rss" -v scrape="$scrape" -v cycle="$cycle" '
       { d = ($5 - $3) / 1e6 / w; total += d; if ($2 ~ /^corral-collect/) coll = d }
       END {
         r = raw * 1000 / w
-        printf "round %d %-14s agent %.3f ms/s (collector %.3f, other threads %.3f) | raw %.3f ms/s | agent/raw %.2f, collector/raw %.2f | agent %.3f %% of a core | RSS %s MiB | load %s\n",
-          round, name, total, coll, total - coll, r, total / r, coll / r, total / 10, rss, load
+        printf "round %d %-14s agent %.3f ms/s (collector %.3f, other threads %.3f) | raw %.3f ms/s | agent/raw %.2f, collector/raw %.2f | agent %.3f %% of a core%s | RSS %s MiB%s | load %s\n",
+          round, name, total, coll, total - coll, r, total / r, coll / r, total / 10, cycle, rss, scrape, load
       }'
   done
 done

@@ -5,15 +5,15 @@
 # `date` twice per sample, which adds 1-2 ms of process creation to every tool's time and most of the noise when
 # the machine is busy. The builds take turns in each round (order alternating), so each round gives a paired
 # difference; its median is printed with the medians.
-#   sudo LAUNCH_JARS="base=/tmp/base.jar new=agent/target/corral.jar" docs/benchmarks/launch-ab.sh [ROUNDS]
+#   sudo LAUNCH_JARS="base=/tmp/base.jar new=agent/target/corral.jar" bench/launch-ab.sh [ROUNDS]
 set -euo pipefail
 rounds=${1:-300}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/corral-bench-ab.XXXXXX)
 parent=/corral-bench-ab-$$
 oci=corral-bench-ab-oci
 # shellcheck source=launch-common.sh
-. "$repo/docs/benchmarks/launch-common.sh"
+. "$repo/bench/launch-common.sh"
 trap launch_cleanup EXIT INT TERM
 launch_need crun runc busybox jq
 [ -n "${LAUNCH_JARS:-}" ] || { echo "set LAUNCH_JARS=\"a=JAR b=JAR\"" >&2; exit 2; }

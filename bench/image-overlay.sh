@@ -8,10 +8,10 @@
 #   3. corral-shim alone on the two launch configs the daemon wrote (cgroup joins stripped), interleaved: the
 #      overlay mount against the rootfs bind mount, without the daemon's own costs. Target: overlay adds <= 2 ms;
 #   4. the mount(2) calls alone (overlay-mount.c), interleaved.
-#   sudo docs/benchmarks/image-overlay.sh [RUNS]      (needs: a built agent jar, busybox-static, curl, jq, python3, gcc)
+#   sudo bench/image-overlay.sh [RUNS]      (needs: a built agent jar, busybox-static, curl, jq, python3, gcc)
 set -euo pipefail
 runs=${1:-100}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/corral-bench-image.XXXXXX)
 parent=/corral-bench-image-$$
 agent_pid=
@@ -136,7 +136,7 @@ for i in $(seq "$runs"); do
 done
 
 # ---- 4. the mount(2) calls alone ------------------------------------------------------------------
-gcc -O2 -o "$work/overlay-mount" "$repo/docs/benchmarks/overlay-mount.c"
+gcc -O2 -o "$work/overlay-mount" "$repo/bench/overlay-mount.c"
 opts=$(tr '\0' '\n' <"$work/img.conf" | awk 'p=="overlay_lower"{l=l (l?":":"") $0} p=="overlay_upper"{u=$0} p=="overlay_work"{w=$0} {p=$0} END{printf "lowerdir=%s,upperdir=%s,workdir=%s", l, u, w}')
 mkdir -p "$work/mnt"
 read -r k_ovl k_bind <<<"$("$work/overlay-mount" "$runs" "$work/mnt" "$opts" "$rootfs")"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rescan vs inotify for noticing created and removed cgroups (docs/benchmarks.md).
 #
-#   sudo docs/benchmarks/rescan-vs-inotify.sh [--cgroups 1000] [--churn 200]
+#   sudo bench/rescan-vs-inotify.sh [--cgroups 1000] [--churn 200]
 #
 # 1. Makes /corral-bench-scan with --cgroups children in every hierarchy the agent walks (v1 cpu, cpuacct,
 #    memory, blkio, pids, and the cgroup2 mount).
@@ -16,7 +16,7 @@
 # Every cgroup made is removed on exit (trap on EXIT, INT, TERM), processes inside first.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 n=1000
 churn=200
 while [ $# -gt 0 ]; do

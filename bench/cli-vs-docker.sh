@@ -3,10 +3,10 @@
 # corral's and docker's ps, version, inspect, stop and `run --rm IMAGE true`, then prints each command's median and
 # its ratio to the floor and to docker's. A private Corral daemon and a private dockerd (own data root, socket, no
 # iptables, no bridge) serve the same busybox image, loaded from one docker-archive.
-#   sudo docs/benchmarks/cli-vs-docker.sh [RUNS]      (needs: a built agent jar, busybox-static, dockerd, hyperfine, jq)
+#   sudo bench/cli-vs-docker.sh [RUNS]      (needs: a built agent jar, busybox-static, dockerd, hyperfine, jq)
 set -euo pipefail
 runs="${1:-20}"
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
 for t in dockerd docker hyperfine jq busybox; do
   command -v "$t" >/dev/null || { echo "needs $t" >&2; exit 2; }
 done

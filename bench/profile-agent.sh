@@ -2,7 +2,7 @@
 # Where the agent's CPU goes: perf samples of a running `corral serve` on N real cgroups, with JIT-compiled
 # Java methods named through the JVM's perf map (docs/benchmarks.md, "hotspots").
 #
-#   sudo docs/benchmarks/profile-agent.sh [--cgroups 700] [--rescan-every 1] [--warmup 60] [--seconds 60]
+#   sudo bench/profile-agent.sh [--cgroups 700] [--rescan-every 1] [--warmup 60] [--seconds 60]
 #
 # Makes /corral-bench-prof/c1..cN in every hierarchy the agent reads (5 of them with a sleep, as
 # collector-vs-raw.sh does), runs the agent with its usual flags plus -XX:+PreserveFramePointer (call stacks
@@ -16,7 +16,7 @@
 # Every cgroup made is removed on exit (trap on EXIT, INT, TERM), processes inside first.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 n=700
 rescan=1
 warmup=60
