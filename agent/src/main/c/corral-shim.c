@@ -4,6 +4,7 @@
  *   corral-shim run CONFIG_FILE
  *   corral-shim spawner                  (the agent's: config paths on stdin, one answer line each)
  *   corral-shim devices-probe RULE...   (exit 0 if this kernel loads the cgroup v2 device filter)
+ *   corral-shim exec CONFIG INIT_PID MONITOR_PID [OPTION]... -- CMD...   (corral exec: see shim-exec.c)
  *
  * See docs/design.md, "Act: launching containers", for the contract. Processes:
  *
@@ -47,9 +48,10 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "devices-probe") == 0)
         return devices_probe(argc - 2, argv + 2);
     int run = argc == 3 && strcmp(argv[1], "run") == 0;
-    if (!run && !(argc == 2 && strcmp(argv[1], "spawner") == 0)) {
+    int exec = argc >= 2 && strcmp(argv[1], "exec") == 0;
+    if (!run && !exec && !(argc == 2 && strcmp(argv[1], "spawner") == 0)) {
         fprintf(stderr, "corral-shim: usage: corral-shim run CONFIG_FILE | corral-shim spawner | "
-                "corral-shim devices-probe RULE...\n");
+                "corral-shim devices-probe RULE... | corral-shim exec CONFIG INIT_PID MONITOR_PID ... -- CMD...\n");
         return 1;
     }
     /* Whatever the caller left us: fds 0-2 open (so no pipe lands there), default SIGCHLD (waitable
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (exec)
+        return exec_main(argc - 2, argv + 2);
     return run ? one_shot(argv[2]) : spawner();
 }
 

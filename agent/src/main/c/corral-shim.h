@@ -104,7 +104,7 @@ int parse_ull(const char *s, unsigned long long max, unsigned long long *out);
 /* ------------------------------------------------------------------------------------------------ */
 /* Failure reporting and small helpers (shim-util.c): every role reports "step: strerror" its own way. */
 
-enum role { ROLE_CALLER, ROLE_MONITOR, ROLE_INIT, ROLE_COMMAND };
+enum role { ROLE_CALLER, ROLE_MONITOR, ROLE_INIT, ROLE_COMMAND, ROLE_EXEC };
 extern enum role role;
 extern int report_fd;  /* write end of the report pipe to the caller, while this role has one */
 extern int status_fd;  /* init: write end of the status pipe to the monitor */
@@ -112,6 +112,7 @@ extern int execerr_fd; /* command: write end of the exec error pipe to init */
 extern pid_t init_pid; /* monitor: killed and reaped on failure */
 /* Tests only (src/test/c/shim-unit-test.c): called with the message before the role's failure path, may longjmp out. */
 extern void (*fail_hook)(const char *msg);
+extern int exec_errno; /* the command's failed execve: 127 (not found) or 126 (cannot invoke) for corral exec */
 
 struct status_rec {
     int type; /* 'F' forking the command, 'E' launch failed, 'S' wait status */
@@ -135,6 +136,10 @@ void close_fds_from(unsigned int first, unsigned int last);
 void setup_mounts(void);
 void init_sigset(sigset_t *set);
 _Noreturn void run_init(int out_fd, int err_fd, int sync_fd);
+void set_credentials(void);
+_Noreturn void exec_command(int out_fd, int err_fd);
+int exec_main(int argc, char **argv);
+void resolve_user(const char *spec);
 _Noreturn void run_monitor(int report_w);
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -20,7 +20,7 @@ static void loopback_up(void)
     close(s);
 }
 
-static void set_credentials(void)
+void set_credentials(void)
 {
     int last_cap = cfg.last_cap;
     /* The bounding set first: dropping needs CAP_SETPCAP in the effective set, lost at setuid. */
@@ -72,9 +72,10 @@ static const char *env_path(void)
     return DEFAULT_PATH;
 }
 
-static _Noreturn void exec_command(int out_fd, int err_fd)
+_Noreturn void exec_command(int out_fd, int err_fd)
 {
-    role = ROLE_COMMAND;
+    if (role != ROLE_EXEC)
+        role = ROLE_COMMAND;
     if (setsid() < 0)
         fail_errno(errno, "setsid");
     struct sigaction sa;
@@ -115,6 +116,7 @@ static _Noreturn void exec_command(int out_fd, int err_fd)
         envp = empty_env;
     if (strchr(prog, '/')) {
         execve(prog, cfg.arg.v, envp);
+        exec_errno = errno;
         fail_errno(errno, "exec %s", prog);
     }
     const char *path = env_path();
@@ -144,6 +146,7 @@ static _Noreturn void exec_command(int out_fd, int err_fd)
             err = EACCES;
             break;
         default:
+            exec_errno = errno;
             fail_errno(errno, "exec %s", buf);
         }
     next:
@@ -151,6 +154,7 @@ static _Noreturn void exec_command(int out_fd, int err_fd)
             break;
         p = end;
     }
+    exec_errno = err;
     fail_errno(err, "exec %s", prog);
 }
 

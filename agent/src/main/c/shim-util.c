@@ -11,6 +11,7 @@ int status_fd = -1;
 int execerr_fd = -1;
 pid_t init_pid = -1;
 void (*fail_hook)(const char *msg);
+int exec_errno;
 
 void write_all(int fd, const void *buf, size_t len)
 {
@@ -75,6 +76,9 @@ _Noreturn void fail_msg(const char *msg)
         if (status_fd >= 0) /* without init: the command is init, and tells the monitor itself */
             send_status('E', 0);
         _exit(127);
+    case ROLE_EXEC: /* corral exec: the client reads this on the command's stderr, and Docker's exit codes */
+        dprintf(2, "corral exec: %s\n", msg);
+        _exit(exec_errno == 0 ? 125 : exec_errno == ENOENT || exec_errno == ENOTDIR ? 127 : 126);
     }
     _exit(1);
 }

@@ -25,7 +25,8 @@ public final class CorralMain {
             dev.corral.agent.client.EventsCommand.class, dev.corral.agent.client.InfoCommand.class,
             dev.corral.agent.client.ImageCommand.class, dev.corral.agent.client.PullCommand.class,
             dev.corral.agent.client.ImagesCommand.class, dev.corral.agent.client.NetworkCommand.class,
-            dev.corral.agent.client.PortCommand.class, CommandLine.HelpCommand.class);
+            dev.corral.agent.client.PortCommand.class, dev.corral.agent.client.ExecCommand.class,
+            CommandLine.HelpCommand.class);
 
     /** {@code corral --host X ps}: the client subcommands read these (docs/cli.md). */
     @CommandLine.Mixin
