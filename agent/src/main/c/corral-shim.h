@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -71,6 +72,11 @@ struct mount_entry {
     unsigned long flags; /* MS_NOSUID, MS_NODEV, MS_NOEXEC */
 };
 
+struct rlimit_entry {
+    int resource; /* RLIMIT_* */
+    struct rlimit limit;
+};
+
 struct config {
     const char *path;
     struct strv arg, env, cgroup_procs, mask_path, readonly_path, uid_map, gid_map, overlay_lower;
@@ -92,6 +98,9 @@ struct config {
     int log_max_files;
     const char *device_cgroup; /* cgroup v2: attach the device filter built from device_rule here */
     struct strv device_rule;
+    const char *user;          /* "USER[:GROUP]" resolved in the container's /etc/passwd after pivot_root */
+    struct rlimit_entry *rlimits; /* setrlimit before the exec (Docker's --ulimit) */
+    size_t n_rlimits;
     /* bridge networking (corral-net.c): the host end's name, its bridge, eth0's MAC, address/prefix, gateway */
     const char *net_veth, *net_bridge, *net_mac, *net_address, *net_gateway;
 };
@@ -99,6 +108,7 @@ struct config {
 extern struct config cfg;
 
 void parse_config(const char *path);
+void apply_rlimits(void);
 int parse_ull(const char *s, unsigned long long max, unsigned long long *out);
 
 /* ------------------------------------------------------------------------------------------------ */

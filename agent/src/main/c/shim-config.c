@@ -190,6 +190,71 @@ static void parse_groups(char *v)
     }
 }
 
+static const struct {
+    const char *name;
+    int resource;
+} rlimit_names[] = {
+    {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},
+    {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK},
+    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},     {"nofile", RLIMIT_NOFILE},
+    {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},         {"rtprio", RLIMIT_RTPRIO},
+    {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+};
+
+static int parse_rlim(const char *s, rlim_t *out)
+{
+    unsigned long long v;
+    if (strcmp(s, "unlimited") == 0 || strcmp(s, "-1") == 0) {
+        *out = RLIM_INFINITY;
+        return 0;
+    }
+    if (parse_ull(s, (unsigned long long)RLIM_INFINITY - 1, &v) < 0)
+        return -1;
+    *out = (rlim_t)v;
+    return 0;
+}
+
+/* "NAME SOFT HARD": Docker's --ulimit names, each value a number, "unlimited" or -1. */
+static void parse_rlimit(const char *v)
+{
+    char name[32], soft[32], hard[32], extra;
+    if (sscanf(v, "%31s %31s %31s %c", name, soft, hard, &extra) != 3)
+        fail_config("rlimit: expected \"NAME SOFT HARD\": \"%s\"", v);
+    struct rlimit_entry e;
+    e.resource = -1;
+    for (size_t i = 0; i < sizeof rlimit_names / sizeof *rlimit_names; i++)
+        if (strcmp(rlimit_names[i].name, name) == 0)
+            e.resource = rlimit_names[i].resource;
+    if (e.resource < 0)
+        fail_config("rlimit: unknown resource \"%s\"", name);
+    if (parse_rlim(soft, &e.limit.rlim_cur) < 0 || parse_rlim(hard, &e.limit.rlim_max) < 0)
+        fail_config("rlimit: not a number, unlimited or -1: \"%s\"", v);
+    if (e.limit.rlim_cur > e.limit.rlim_max)
+        fail_config("rlimit: the soft limit is over the hard one: \"%s\"", v);
+    for (size_t i = 0; i < cfg.n_rlimits; i++)
+        if (cfg.rlimits[i].resource == e.resource)
+            fail_config("rlimit: %s given more than once", name);
+    cfg.rlimits = realloc(cfg.rlimits, (cfg.n_rlimits + 1) * sizeof *cfg.rlimits);
+    if (!cfg.rlimits)
+        fail_errno(ENOMEM, "config");
+    cfg.rlimits[cfg.n_rlimits++] = e;
+}
+
+/* In init (or an exec) before the command: inherited across its exec. */
+void apply_rlimits(void)
+{
+    for (size_t i = 0; i < cfg.n_rlimits; i++) {
+        struct rlimit_entry *e = &cfg.rlimits[i];
+        if (setrlimit(e->resource, &e->limit) < 0) {
+            const char *name = "?";
+            for (size_t k = 0; k < sizeof rlimit_names / sizeof *rlimit_names; k++)
+                if (rlimit_names[k].resource == e->resource)
+                    name = rlimit_names[k].name;
+            fail_errno(errno, "ulimit %s (raising a hard limit needs CAP_SYS_RESOURCE)", name);
+        }
+    }
+}
+
 void parse_config(const char *path)
 {
     cfg.path = path;
@@ -354,6 +419,12 @@ void parse_config(const char *path)
             set_once(key, &cfg.device_cgroup, v);
         } else if (strcmp(key, "device_rule") == 0) {
             strv_push(&cfg.device_rule, v);
+        } else if (strcmp(key, "user") == 0) {
+            if (!v[0] || v[0] == ':')
+                fail_config("user: expected USER[:GROUP]: \"%s\"", v);
+            set_once(key, &cfg.user, v);
+        } else if (strcmp(key, "rlimit") == 0) {
+            parse_rlimit(v);
         } else if (strcmp(key, "net_veth") == 0) {
             if (strlen(v) == 0 || strlen(v) >= IFNAMSIZ)
                 fail_config("net_veth: not an interface name: \"%s\"", v);

@@ -143,8 +143,9 @@ int exec_main(int argc, char **argv)
         fail_errno(errno, "fork");
     if (cmd == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
-        if (user)
-            resolve_user(user);
+        if (user || cfg.user)
+            resolve_user(user ? user : cfg.user);
+        apply_rlimits();
         set_credentials();
         /* After the credential change, which clears it: this process must not outlive the one the agent holds. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

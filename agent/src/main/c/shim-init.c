@@ -216,6 +216,9 @@ _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
     }
     if (cfg.init && !(cfg.clone_flags & CLONE_NEWPID))
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); /* still reap the command's orphans */
+    if (cfg.user) /* the container's own files, after pivot_root */
+        resolve_user(cfg.user);
+    apply_rlimits();
     set_credentials();
     if (chdir(cfg.cwd) < 0)
         fail_errno(errno, "chdir %s", cfg.cwd);

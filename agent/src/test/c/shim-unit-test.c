@@ -109,6 +109,27 @@ static void test_config_full(void)
     CHECK(cfg.device_rule.n == 1 && strcmp(cfg.device_cgroup, "/sys/fs/cgroup/x") == 0, "device filter");
 }
 
+static void test_config_rlimits_and_user(void)
+{
+    const char *kv[] = {"arg", "x", "rlimit", "nofile 1024 2048", "rlimit", "core unlimited unlimited",
+                        "rlimit", "nproc 10 -1", "user", "bob:staff", NULL};
+    const char *err = parse_records(kv);
+    CHECK(!err, "rlimits refused: %s", err);
+    if (err)
+        return;
+    CHECK(cfg.n_rlimits == 3, "three rlimits");
+    CHECK(cfg.rlimits[0].resource == RLIMIT_NOFILE && cfg.rlimits[0].limit.rlim_cur == 1024 &&
+              cfg.rlimits[0].limit.rlim_max == 2048,
+          "nofile 1024 2048");
+    CHECK(cfg.rlimits[1].resource == RLIMIT_CORE && cfg.rlimits[1].limit.rlim_cur == RLIM_INFINITY &&
+              cfg.rlimits[1].limit.rlim_max == RLIM_INFINITY,
+          "core unlimited");
+    CHECK(cfg.rlimits[2].resource == RLIMIT_NPROC && cfg.rlimits[2].limit.rlim_cur == 10 &&
+              cfg.rlimits[2].limit.rlim_max == RLIM_INFINITY,
+          "nproc 10 -1");
+    CHECK(strcmp(cfg.user, "bob:staff") == 0, "user kept for init to resolve");
+}
+
 static void test_config_errors(void)
 {
     expect_error((const char *[]){"env", "A=1", NULL}, "missing arg (the command)");
@@ -158,6 +179,14 @@ static void test_config_errors(void)
     expect_error((const char *[]){"arg", "x", "log_max_files", "0", NULL}, "log_max_files: must be at least 1");
     expect_error((const char *[]){"arg", "x", "groups", "1", "groups", "2", NULL}, "groups: given more than once");
     expect_error((const char *[]){"arg", NULL}, "key \"arg\" has no value");
+    expect_error((const char *[]){"arg", "x", "rlimit", "bogus 1 2", NULL}, "rlimit: unknown resource \"bogus\"");
+    expect_error((const char *[]){"arg", "x", "rlimit", "nofile 5 4", NULL}, "the soft limit is over the hard one");
+    expect_error((const char *[]){"arg", "x", "rlimit", "nofile 5", NULL}, "rlimit: expected \"NAME SOFT HARD\"");
+    expect_error((const char *[]){"arg", "x", "rlimit", "nofile 5 x", NULL}, "rlimit: not a number");
+    expect_error((const char *[]){"arg", "x", "rlimit", "nofile 1 2", "rlimit", "nofile 3 4", NULL},
+                 "rlimit: nofile given more than once");
+    expect_error((const char *[]){"arg", "x", "user", ":grp", NULL}, "user: expected USER[:GROUP]");
+    expect_error((const char *[]){"arg", "x", "user", "a", "user", "b", NULL}, "user: given more than once");
 
     /* A last record without its NUL. */
     int fd = open(config_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -331,6 +360,7 @@ int main(void)
     fail_hook = catch_failure;
     test_config_defaults();
     test_config_full();
+    test_config_rlimits_and_user();
     test_config_errors();
     test_dev_rule_parsing();
     test_dev_programs();

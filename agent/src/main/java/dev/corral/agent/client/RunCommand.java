@@ -118,8 +118,13 @@ public final class RunCommand extends ClientCommand {
     @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Working directory inside.")
     String workdir;
 
-    @Option(names = {"-u", "--user"}, paramLabel = "UID[:GID]", description = "Numeric user (and group) of the command.")
+    @Option(names = {"-u", "--user"}, paramLabel = "USER[:GROUP]", description = "User (and group) of the command: "
+            + "numbers, or names from the container's /etc/passwd and /etc/group.")
     String user;
+
+    @Option(names = "--ulimit", paramLabel = "NAME=SOFT[:HARD]", description = "A resource limit (setrlimit) as "
+            + "docker's: nofile, nproc, core, stack, memlock, ...; -1 for unlimited.")
+    List<String> ulimits = new ArrayList<>();
 
     @Parameters(paramLabel = "COMMAND", arity = "0..*", description = "The command and its arguments.")
     List<String> command = new ArrayList<>();
@@ -391,7 +396,8 @@ public final class RunCommand extends ClientCommand {
         return new ContainerSpec(containerName, command.isEmpty() ? null : List.copyOf(command), environment(),
                 workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
                 mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image,
-                init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports));
+                init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports),
+                UlimitOption.parse(ulimits, this::usage));
     }
 
     private Map<String, String> environment() {
@@ -428,15 +434,7 @@ public final class RunCommand extends ClientCommand {
     }
 
     private ContainerSpec.User user() {
-        if (user == null) {
-            return null;
-        }
-        String[] parts = user.split(":", -1);
-        if (parts.length > 2 || !parts[0].matches("[0-9]{1,10}") || (parts.length == 2 && !parts[1].matches("[0-9]{1,10}"))) {
-            throw usage("--user: '" + user + "' is not UID[:GID] (numeric ids; user names are not supported)");
-        }
-        return new ContainerSpec.User(Long.parseLong(parts[0]), parts.length == 2 ? Long.parseLong(parts[1]) : null,
-                null);
+        return UlimitOption.user(user, this::usage);
     }
 
     /** {@code -v SRC:DST[:ro|rw]}: a bind of an absolute host path; read-only unless rw. */
@@ -506,6 +504,6 @@ public final class RunCommand extends ClientCommand {
     private static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.ulimits());
     }
 }

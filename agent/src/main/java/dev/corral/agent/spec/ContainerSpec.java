@@ -18,13 +18,23 @@ import java.util.Map;
  * @param init                     true: a small init (corral-init) is PID 1, reaps orphans and forwards signals to
  *                                  the command, as Docker's --init; by default the command itself is PID 1
  * @param ports                    published ports (bridge networks only), Docker's -p
+ * @param ulimits                  resource limits set with setrlimit before the command runs, Docker's --ulimit
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
                             User user, String hostname, Map<String, String> labels, String rootfs,
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
-                            List<Port> ports) {
+                            List<Port> ports, List<Ulimit> ulimits) {
+
+    /** Without ulimits. */
+    public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
+                         String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,
+                         Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
+                         Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
+        this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null);
+    }
 
     /** Without init (the default) and without published ports. */
     public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
@@ -32,7 +42,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null, null);
     }
 
     /**
@@ -46,9 +56,28 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
     public record Port(String hostIp, Integer hostPort, Integer containerPort, String protocol) {
     }
 
-    /** @param additionalGids supplementary groups */
+    /**
+     * @param additionalGids supplementary groups
+     * @param name           "USER[:GROUP]" (names or numbers) resolved in the container's own /etc/passwd and
+     *                       /etc/group when it starts, instead of uid and gid
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record User(Long uid, Long gid, List<Long> additionalGids) {
+    public record User(Long uid, Long gid, List<Long> additionalGids, String name) {
+        public User(Long uid, Long gid, List<Long> additionalGids) {
+            this(uid, gid, additionalGids, null);
+        }
+    }
+
+    /**
+     * Docker's {@code --ulimit name=soft[:hard]}.
+     *
+     * @param name core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime,
+     *             sigpending or stack
+     * @param soft the soft limit, -1 for unlimited
+     * @param hard the hard limit, -1 for unlimited; null for the soft one
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Ulimit(String name, Long soft, Long hard) {
     }
 
     /**

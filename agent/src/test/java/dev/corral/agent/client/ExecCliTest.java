@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code corral exec}, in-process, against a real agent: the process is in the container's namespaces (its pid 1,
  * hostname and files), in its cgroup (its memory limit OOM-kills an exec'd hog), with -e/-w/-u applied, Docker's
- * exit codes, 4xx for a container that is not there or not running, and nothing left running afterwards.
+ * exit codes, 4xx for a container that is not there or not running, and nothing left running afterwards. Also
+ * run's {@code -u NAME} (resolved in the container's files) and {@code --ulimit}, which exec inherits.
  */
 @Tag("root")
 class ExecCliTest {
@@ -184,5 +185,42 @@ class ExecCliTest {
         } finally {
             System.setIn(saved);
         }
+    }
+
+    @Test
+    void runResolvesAUserNameInTheContainersOwnFiles() {
+        assertThat(Cli.ok("run", "--rm", "--rootfs", root.toString(), "-u", "bob", "id").out())
+                .isEqualTo("uid=1001(bob) gid=1002(bobs) groups=1500(extra)\n");
+        assertThat(Cli.ok("run", "--rm", "--rootfs", root.toString(), "-u", "bob:root", "id").out())
+                .as("an explicit group: no supplementary groups from /etc/group, as Docker")
+                .isEqualTo("uid=1001(bob) gid=0(root)\n");
+        assertThat(Cli.ok("run", "--rm", "--rootfs", root.toString(), "-u", "1001", "id").out())
+                .as("a number found in /etc/passwd takes its group").isEqualTo("uid=1001(bob) gid=1002(bobs) groups=1500(extra)\n");
+        Cli.Result unknown = Cli.run("run", "--rm", "--rootfs", root.toString(), "-u", "nobody", "id");
+        assertThat(unknown.code()).as(unknown.toString()).isNotZero();
+        assertThat(unknown.err()).contains("unable to find user nobody: no matching entries in the container's /etc/passwd");
+        Cli.Result bad = Cli.run("run", "--rm", "--rootfs", root.toString(), "-u", "a:b:c", "id");
+        assertThat(bad.code()).isEqualTo(125);
+        assertThat(bad.err()).contains("--user: 'a:b:c' is not USER[:GROUP]");
+    }
+
+    @Test
+    void ulimitsApplyToTheCommandAndToExecs() throws Exception {
+        Cli.Result r = Cli.ok("run", "--rm", "--rootfs", root.toString(), "--ulimit", "nofile=512:1024",
+                "--ulimit", "core=0", "--ulimit", "nproc=100:200", "cat", "/proc/self/limits");
+        assertThat(r.out()).containsPattern("Max open files +512 +1024 ").containsPattern("Max core file size +0 +0 ")
+                .containsPattern("Max processes +100 +200 ");
+        runSleeper("ex8", "--ulimit", "nofile=256");
+        assertThat(Cli.ok("exec", "ex8", "cat", "/proc/self/limits").out()).containsPattern("Max open files +256 +256 ");
+
+        Cli.Result unknown = Cli.run("run", "--rm", "--rootfs", root.toString(), "--ulimit", "files=1", "true");
+        assertThat(unknown.code()).isEqualTo(125);
+        assertThat(unknown.err()).contains("ulimits[0].name").contains("'files' is not a ulimit");
+        Cli.Result inverted = Cli.run("run", "--rm", "--rootfs", root.toString(), "--ulimit", "nofile=10:5", "true");
+        assertThat(inverted.code()).isEqualTo(125);
+        assertThat(inverted.err()).contains("the soft limit 10 is over the hard limit 5");
+        Cli.Result malformed = Cli.run("run", "--rm", "--rootfs", root.toString(), "--ulimit", "nofile", "true");
+        assertThat(malformed.code()).isEqualTo(125);
+        assertThat(malformed.err()).contains("--ulimit: 'nofile' is not NAME=SOFT[:HARD]");
     }
 }
