@@ -188,6 +188,26 @@ class ExecCliTest {
     }
 
     @Test
+    void execOverTcpNeedsTheToken() throws Exception {
+        runSleeper("ex9");
+        String tcp = "tcp://127.0.0.1:" + fx.agent.httpPort();
+        java.io.InputStream saved = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("hostname; exit 6\n".getBytes()));
+            Cli.environment(Map.of("CORRAL_HOST", tcp, "CORRAL_TOKEN", Files.readString(fx.tokenFile()).strip()));
+            Cli.Result r = Cli.run("exec", "-i", "ex9", "sh");
+            assertThat(r.code()).as(r.toString()).isEqualTo(6);
+            assertThat(r.out()).isEqualTo("ex9-host\n");
+        } finally {
+            System.setIn(saved);
+        }
+        Cli.environment(Map.of("CORRAL_HOST", tcp, "CORRAL_TOKEN", "wrong-token"));
+        Cli.Result refused = Cli.run("exec", "ex9", "sh", "-c", "exit 42");
+        assertThat(refused.code()).as("refused before anything ran: " + refused).isEqualTo(1);
+        assertThat(refused.err()).contains("--token-file");
+    }
+
+    @Test
     void runResolvesAUserNameInTheContainersOwnFiles() {
         assertThat(Cli.ok("run", "--rm", "--rootfs", root.toString(), "-u", "bob", "id").out())
                 .isEqualTo("uid=1001(bob) gid=1002(bobs) groups=1500(extra)\n");
