@@ -114,6 +114,15 @@ int exec_main(int argc, char **argv)
         if (ns_fd[k] < 0)
             fail_errno(errno, "open the container's %s namespace", namespaces[k].name);
     }
+    /* Its root, entered after the setns below: joining a mount namespace puts a process at the namespace's own
+     * root, which is the container's pivoted root only when the runtime itself was not chrooted (in the v2 guest
+     * it is: the exec then saw the guest's /). As nsenter --root does. */
+    int root_fd = -1;
+    if (cfg.clone_flags & CLONE_NEWNS) {
+        root_fd = openat(pfd, "root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+            fail_errno(errno, "open the container's root");
+    }
     /* Still the same init once its namespaces are held. */
     if (parent_of(pfd) != (long)monitor)
         fail_msg("the container is not running (its init is gone)");
@@ -129,6 +138,11 @@ int exec_main(int argc, char **argv)
         if (setns(ns_fd[k], namespaces[k].flag) < 0)
             fail_errno(errno, "join the container's %s namespace", namespaces[k].name);
         close(ns_fd[k]);
+    }
+    if (root_fd >= 0) {
+        if (fchdir(root_fd) < 0 || chroot(".") < 0)
+            fail_errno(errno, "enter the container's root");
+        close(root_fd);
     }
 
     sigset_t set, old;
