@@ -29,7 +29,7 @@ public final class CorralMain {
             dev.corral.agent.client.ImagesCommand.class, dev.corral.agent.client.NetworkCommand.class,
             dev.corral.agent.client.PortCommand.class, dev.corral.agent.client.CreateCommand.class,
             dev.corral.agent.client.VersionCommand.class, dev.corral.agent.client.ContainerCommand.class,
-            dev.corral.agent.client.TopCommand.class,
+            dev.corral.agent.client.TopCommand.class, dev.corral.agent.client.ExecCommand.class,
             CommandLine.HelpCommand.class);
 
     /** {@code corral --host X ps}: the client subcommands read these (docs/cli.md). */

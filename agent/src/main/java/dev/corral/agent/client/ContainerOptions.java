@@ -104,8 +104,13 @@ public final class ContainerOptions {
     @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Working directory inside.")
     String workdir;
 
-    @Option(names = {"-u", "--user"}, paramLabel = "UID[:GID]", description = "Numeric user (and group) of the command.")
+    @Option(names = {"-u", "--user"}, paramLabel = "USER[:GROUP]", description = "User (and group) of the command: "
+            + "numbers, or names from the container's /etc/passwd and /etc/group.")
     String user;
+
+    @Option(names = "--ulimit", paramLabel = "NAME=SOFT[:HARD]", description = "A resource limit (setrlimit) as "
+            + "docker's: nofile, nproc, core, stack, memlock, ...; -1 for unlimited.")
+    List<String> ulimits = new ArrayList<>();
 
     @Option(names = "--env-file", paramLabel = "FILE", description = "Read variables from FILE: KEY=VALUE lines, "
             + "KEY alone takes this shell's value, # comments; -e wins over it.")
@@ -161,7 +166,8 @@ public final class ContainerOptions {
         return restartOptions.apply(new ContainerSpec(containerName, argv.isEmpty() ? null : argv, environment(),
                 workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
                 mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image,
-                init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports)));
+                init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports), null, null,
+                UlimitOption.parse(ulimits, this::usage)));
     }
 
     /**
@@ -220,15 +226,7 @@ public final class ContainerOptions {
     }
 
     private ContainerSpec.User user() {
-        if (user == null) {
-            return null;
-        }
-        String[] parts = user.split(":", -1);
-        if (parts.length > 2 || !parts[0].matches("[0-9]{1,10}") || (parts.length == 2 && !parts[1].matches("[0-9]{1,10}"))) {
-            throw usage("--user: '" + user + "' is not UID[:GID] (numeric ids; user names are not supported)");
-        }
-        return new ContainerSpec.User(Long.parseLong(parts[0]), parts.length == 2 ? Long.parseLong(parts[1]) : null,
-                null);
+        return UlimitOption.user(user, this::usage);
     }
 
     /** {@code -v SRC:DST[:ro|rw]}: a bind of an absolute host path; read-only unless rw. */
@@ -298,7 +296,8 @@ public final class ContainerOptions {
     static ContainerSpec withName(ContainerSpec s, String n) {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(),
+                s.ulimits());
     }
 
     /**

@@ -32,6 +32,7 @@ public final class CorralClient implements AutoCloseable {
     private static final int THREADS = 8;
 
     private final DaemonAddress address;
+    private final String token;
     private final HttpTransport http;
     private final Set<HttpTransport.Exchange> open = ConcurrentHashMap.newKeySet();
     private ThreadPoolExecutor executor;
@@ -40,11 +41,17 @@ public final class CorralClient implements AutoCloseable {
     /** @param token the bearer token sent over TCP; null for none (a unix socket needs none) */
     public CorralClient(DaemonAddress address, String token) {
         this.address = address;
+        this.token = token;
         this.http = HttpTransport.of(address, token);
     }
 
     public DaemonAddress address() {
         return address;
+    }
+
+    /** The bearer token for TCP, or null. */
+    public String token() {
+        return token;
     }
 
     /** An answer whose status was below 400. */

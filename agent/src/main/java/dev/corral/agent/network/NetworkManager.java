@@ -154,7 +154,7 @@ public final class NetworkManager implements AutoCloseable {
                         ns.user(), ns.cgroup());
         return new ContainerSpec(s.name(), s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), filled, s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(), s.ulimits());
     }
 
     private static String networkOf(ContainerSpec s) {

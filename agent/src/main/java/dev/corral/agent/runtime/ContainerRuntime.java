@@ -515,6 +515,11 @@ public final class ContainerRuntime implements AutoCloseable {
         }
     }
 
+    /** {@code corral exec}: a new process in the running container (see {@link Exec}); the caller owns it. */
+    public Process exec(String name, Exec.Request request) throws ContainerException, SpecException {
+        return Exec.start(inspect(name), store.dir(name), launcher.shim(), request);
+    }
+
     public Path logDir(String name) {
         return store.dir(name).resolve("logs");
     }

@@ -115,6 +115,26 @@ public final class Shim implements AutoCloseable {
     }
 
     /**
+     * {@code corral-shim exec}: a new process in the running container whose launch config is {@code config} (see
+     * agent/src/main/c/shim-exec.c). Spawned from the JVM, not the spawner: its stdio are the pipes the agent streams.
+     *
+     * @param options the shim's -e/-w/-u options, each flag followed by its value
+     */
+    public Process exec(Path config, long initPid, long monitorPid, List<String> options, List<String> command,
+                        boolean stdin) throws IOException {
+        List<String> argv = new ArrayList<>(List.of(binary.toString(), "exec", config.toString(),
+                Long.toString(initPid), Long.toString(monitorPid)));
+        argv.addAll(options);
+        argv.add("--");
+        argv.addAll(command);
+        ProcessBuilder pb = new ProcessBuilder(argv);
+        if (!stdin) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
+        return pb.start();
+    }
+
+    /**
      * Whether this kernel loads the cgroup v2 device filter for these rules ({@code corral-shim devices-probe}):
      * empty if it does, else the shim's one-line reason.
      */

@@ -110,6 +110,10 @@ final class ShimConfig {
         for (ContainerSpec.IdMapping m : c.gidMappings()) {
             s.put("gid_map", m.containerId() + " " + m.hostId() + " " + m.size());
         }
+        if (c.userName() != null) { // resolved by the shim in the container's /etc/passwd, after pivot_root
+            s.put("user", c.userName());
+        }
+        c.rlimits().forEach(r -> s.put("rlimit", r));
         s.put("uid", Long.toString(c.uid()));
         s.put("gid", Long.toString(c.gid()));
         if (!c.groups().isEmpty()) {

@@ -11,13 +11,16 @@ import java.util.Set;
  *
  * @param rootfs     a directory, {@link #HOST_ROOT} for the host's root, or null for an image's root
  * @param namespaces the namespaces to create: pid, mount, uts, ipc, net, user, cgroup
+ * @param userName   "USER[:GROUP]" for the shim to resolve in the container's files, or null (then uid, gid)
+ * @param rlimits    "NAME SOFT HARD" (numbers or "unlimited"), for the shim's setrlimit
  */
 public record ContainerConfig(String name, List<String> command, Map<String, String> env, String workingDir,
                               long uid, long gid, List<Long> groups, String hostname, Map<String, String> labels,
                               Path rootfs, boolean readOnlyRootfs, Set<String> namespaces,
                               List<ContainerSpec.IdMapping> uidMappings, List<ContainerSpec.IdMapping> gidMappings,
                               ResourceLimits limits, Set<String> capabilities, boolean noNewPrivileges,
-                              List<MountPlan> mounts, List<String> deviceRules) {
+                              List<MountPlan> mounts, List<String> deviceRules, String userName,
+                              List<String> rlimits) {
 
     /** The spec's rootfs value that asks for the host's root. */
     public static final String HOST = "host";

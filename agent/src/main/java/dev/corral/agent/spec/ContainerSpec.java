@@ -21,21 +21,23 @@ import java.util.Map;
  * @param restartPolicy            when the daemon starts it again after it exits (Docker's --restart); null: never
  * @param stopTimeout              seconds from SIGTERM to SIGKILL when it is stopped (Docker's --stop-timeout);
  *                                  null: 10; a stop's own timeout overrides it
+ * @param ulimits                  resource limits set with setrlimit before the command runs, Docker's --ulimit
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
                             User user, String hostname, Map<String, String> labels, String rootfs,
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
-                            List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout) {
+                            List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout,
+                            List<Ulimit> ulimits) {
 
-    /** Without a restart policy or stop timeout (the defaults). */
+    /** Without a restart policy, stop timeout or ulimits (the defaults). */
     public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
                          String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null);
     }
 
     /** Without init (the default) and without published ports. */
@@ -44,7 +46,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null);
     }
 
     /**
@@ -66,9 +68,28 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
     public record Port(String hostIp, Integer hostPort, Integer containerPort, String protocol) {
     }
 
-    /** @param additionalGids supplementary groups */
+    /**
+     * @param additionalGids supplementary groups
+     * @param name           "USER[:GROUP]" (names or numbers) resolved in the container's own /etc/passwd and
+     *                       /etc/group when it starts, instead of uid and gid
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record User(Long uid, Long gid, List<Long> additionalGids) {
+    public record User(Long uid, Long gid, List<Long> additionalGids, String name) {
+        public User(Long uid, Long gid, List<Long> additionalGids) {
+            this(uid, gid, additionalGids, null);
+        }
+    }
+
+    /**
+     * Docker's {@code --ulimit name=soft[:hard]}.
+     *
+     * @param name core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime,
+     *             sigpending or stack
+     * @param soft the soft limit, -1 for unlimited
+     * @param hard the hard limit, -1 for unlimited; null for the soft one
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Ulimit(String name, Long soft, Long hard) {
     }
 
     /**

@@ -119,7 +119,8 @@ public final class SpecValidator {
         }
         return new ContainerConfig(name, command, env, cwd, uid, gid, List.copyOf(groups), hostname, labels, rootfs,
                 readOnly, Set.copyOf(namespaces), uidMap, gidMap, limits, caps,
-                sec.noNewPrivileges() == null || sec.noNewPrivileges(), mounts, deviceRules(sec));
+                sec.noNewPrivileges() == null || sec.noNewPrivileges(), mounts, deviceRules(sec),
+                UserAndUlimits.userName(spec.user()), UserAndUlimits.rlimits(spec.ulimits()));
     }
 
     private static List<String> deviceRules(ContainerSpec.Security sec) throws SpecException {

@@ -246,7 +246,9 @@ class ClientArgumentsTest {
         assertThat(runSpec("-p", "127.0.0.1:8080:80", "-p", "53/udp", "-p", ":81", "x").ports()).containsExactly(
                 new ContainerSpec.Port("127.0.0.1", 8080, 80, null), new ContainerSpec.Port(null, null, 53, "udp"),
                 new ContainerSpec.Port(null, null, 81, null));
-        assertThatThrownBy(() -> runSpec("-u", "nobody", "x")).hasMessageContaining("UID[:GID]");
+        assertThatThrownBy(() -> runSpec("-u", "a:b:c", "x")).hasMessageContaining("USER[:GROUP]");
+        assertThat(runSpec("-u", "nobody:staff", "x").user()).isEqualTo(new ContainerSpec.User(null, null, null,
+                "nobody:staff"));
         assertThatThrownBy(() -> runSpec("--name", "bad/name", "x")).hasMessageContaining("not a valid name");
         assertThatThrownBy(() -> runSpec("--cpus", "0", "x")).hasMessageContaining("--cpus");
         assertThat(runSpec("--rm", "-d", "x").command()).as("run -d --rm: the daemon removes it at its exit")
@@ -257,7 +259,9 @@ class ClientArgumentsTest {
         assertThatThrownBy(() -> runSpec("--device-read-iops", "/dev/vda:fast", "x"))
                 .hasMessageContaining("'fast' is not a number");
         assertThatThrownBy(() -> runSpec("--device-read-bps", "/dev/vda", "x")).hasMessageContaining("DEVICE:RATE");
-        assertThat(runSpec("-u", "7", "x").user()).isEqualTo(new ContainerSpec.User(7L, null, null));
+        assertThat(runSpec("-u", "7", "x").user()).as("a uid alone: its group from the container's /etc/passwd")
+                .isEqualTo(new ContainerSpec.User(null, null, null, "7"));
+        assertThat(runSpec("-u", "7:8", "x").user()).isEqualTo(new ContainerSpec.User(7L, 8L, null));
     }
 
     @Test

@@ -76,6 +76,34 @@ class CorralCliIT {
     }
 
     @Test
+    void execRunsInTheContainerStreamsStdinAndExitsWithTheCommandsCode() throws Exception {
+        Result run = corral(Map.of(), "--host", fx.host(), "run", HOST_FLAG, "-d", "--name", "it-exec", "sleep", "600");
+        assertThat(run.code()).as(run.toString()).isZero();
+        try {
+            Result r = corral(Map.of("CORRAL_HOST", fx.host()), "exec", "-e", "X=y", "it-exec", "sh", "-c",
+                    "echo $(hostname) $X; ps -o pid,args | grep -c 'sleep 600'; exit 5");
+            assertThat(r.code()).as(r.toString()).isEqualTo(5);
+            assertThat(r.out()).startsWith("it-exec y\n");
+            Path in = Files.createTempFile("corral-it-exec", ".in");
+            try {
+                Files.writeString(in, "echo piped; exit 4\n");
+                Process p = new ProcessBuilder(CORRAL.toString(), "--host", fx.host(), "exec", "-i", "it-exec", "sh")
+                        .redirectInput(in.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                String out = read(p.getInputStream());
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).as(out).isEqualTo(4);
+                assertThat(out).isEqualTo("piped\n");
+            } finally {
+                Files.deleteIfExists(in);
+            }
+            Result missing = corral(Map.of("CORRAL_HOST", fx.host()), "exec", "it-exec", "no-such-binary");
+            assertThat(missing.code()).as(missing.toString()).isEqualTo(127);
+        } finally {
+            corral(Map.of("CORRAL_HOST", fx.host()), "rm", "-f", "it-exec");
+        }
+    }
+
+    @Test
     void runAttachedPrintsTheOutputAndExitsWithTheContainersCode() throws Exception {
         Result r = corral(Map.of(), "--host", fx.host(), "run", HOST_FLAG, "--name", "it-run", "--memory", "64m",
                 "sh", "-c", "echo hi; exit 3");

@@ -1,0 +1,324 @@
+/* corral-shim: the monitor: clones init, writes the id maps, pumps the logs, writes the exit file. */
+#include "corral-shim.h"
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Monitor: logs                                                                                     */
+
+struct log {
+    const char *name; /* "stdout.log" */
+    int pipe_fd;      /* read end, -1 at EOF */
+    int file_fd;
+    long long size;
+};
+
+static int log_dir_fd = -1;
+
+static void log_open(struct log *l)
+{
+    l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+    if (l->file_fd < 0)
+        fail_errno(errno, "open %s/%s", cfg.log_dir, l->name);
+    struct stat st;
+    l->size = fstat(l->file_fd, &st) == 0 ? st.st_size : 0;
+}
+
+static void log_rotate(struct log *l)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    close(l->file_fd);
+    l->file_fd = -1;
+    if (cfg.log_max_files <= 1) {
+        l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        l->size = 0;
+        return;
+    }
+    /* x.log.(N-2) -> x.log.(N-1), ..., x.log -> x.log.1: N files in all. */
+    for (int i = cfg.log_max_files - 2; i >= 0; i--) {
+        if (i == 0)
+            snprintf(from, sizeof from, "%s", l->name);
+        else
+            snprintf(from, sizeof from, "%s.%d", l->name, i);
+        snprintf(to, sizeof to, "%s.%d", l->name, i + 1);
+        renameat(log_dir_fd, from, log_dir_fd, to);
+    }
+    l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+    l->size = 0;
+}
+
+static void log_pump(struct log *l)
+{
+    static char buf[65536];
+    ssize_t n = read(l->pipe_fd, buf, sizeof buf);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN)
+            return;
+        n = 0;
+    }
+    if (n == 0) {
+        close(l->pipe_fd);
+        l->pipe_fd = -1;
+        return;
+    }
+    /* Rotate before a chunk that would overflow the file; a chunk is never split. */
+    if (l->size > 0 && l->size + n > cfg.log_max_bytes)
+        log_rotate(l);
+    if (l->file_fd >= 0)
+        write_all(l->file_fd, buf, (size_t)n);
+    l->size += n;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Monitor                                                                                           */
+
+static void write_exit_file(int status, long long finished_ms)
+{
+    int code, sig;
+    if (WIFSIGNALED(status)) {
+        sig = WTERMSIG(status);
+        code = 128 + sig;
+    } else {
+        sig = 0;
+        code = WEXITSTATUS(status);
+    }
+    char json[128], tmp[PATH_MAX];
+    int len = snprintf(json, sizeof json, "{\"exitCode\":%d,\"signal\":%d,\"finishedAtMillis\":%lld}\n", code, sig,
+                       finished_ms);
+    snprintf(tmp, sizeof tmp, "%s.tmp", cfg.exit_file);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0)
+        return;
+    write_all(fd, json, (size_t)len);
+    /* Renamed before the fsyncs, which then wait off the agent's path (the rename is what it watches for; a file
+     * fsync is ~2 ms here). A machine crash between the rename and the fsync may leave the file empty, which the
+     * agent reads as "exit status unknown": what a crash before the rename leaves too. */
+    if (rename(tmp, cfg.exit_file) < 0) {
+        close(fd);
+        return;
+    }
+    fsync(fd);
+    close(fd);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", cfg.exit_file);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+static void write_id_maps(pid_t pid)
+{
+    char path[64], buf[4096];
+    size_t len = 0;
+    for (int which = 0; which < 2; which++) {
+        struct strv *m = which == 0 ? &cfg.uid_map : &cfg.gid_map;
+        const char *name = which == 0 ? "uid_map" : "gid_map";
+        if (which == 1 && cfg.n_groups == 0) {
+            snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+            if (write_file(path, "deny", 4) < 0)
+                fail_errno(errno, "write %s", path);
+        }
+        len = 0;
+        for (size_t i = 0; i < m->n; i++) {
+            int n = snprintf(buf + len, sizeof buf - len, "%s\n", m->v[i]);
+            if (n < 0 || (size_t)n >= sizeof buf - len)
+                fail_errno(E2BIG, "write %s", name);
+            len += (size_t)n;
+        }
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+        if (write_file(path, buf, len) < 0)
+            fail_errno(errno, "write %s", path);
+    }
+}
+
+static long long now_millis(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+_Noreturn void run_monitor(int report_w)
+{
+    role = ROLE_MONITOR;
+    report_fd = report_w;
+    /* Nothing the caller leaked may outlive it through us: keep only stdio and the report pipe. */
+    if (report_w > 3)
+        close_fds_from(3, (unsigned)report_w - 1);
+    close_fds_from((unsigned)report_w + 1, ~0U);
+    if (setsid() < 0)
+        fail_errno(errno, "setsid");
+    prctl(PR_SET_NAME, "corral-shim", 0, 0, 0);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0)
+        fail_errno(errno, "open /dev/null");
+    if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
+        fail_errno(errno, "dup2 /dev/null");
+    if (chdir("/") < 0)
+        fail_errno(errno, "chdir /");
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+
+    struct log logs[2] = {{"stdout.log", -1, -1, 0}, {"stderr.log", -1, -1, 0}};
+    int out_w = devnull, err_w = devnull;
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
+    if (cfg.log_dir) {
+        log_dir_fd = open(cfg.log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (log_dir_fd < 0)
+            fail_errno(errno, "open log_dir %s", cfg.log_dir);
+        log_open(&logs[0]);
+        log_open(&logs[1]);
+        xpipe(out_p, "stdout");
+        xpipe(err_p, "stderr");
+        logs[0].pipe_fd = out_p[0];
+        logs[1].pipe_fd = err_p[0];
+        out_w = out_p[1];
+        err_w = err_p[1];
+    }
+
+    int sp[2], syncp[2] = {-1, -1};
+    xpipe(sp, "status");
+    if ((cfg.clone_flags & CLONE_NEWUSER) || cfg.net_veth)
+        xpipe(syncp, "user namespace or network sync");
+
+    sigset_t init_set, old_set;
+    init_sigset(&init_set);
+    sigprocmask(SIG_BLOCK, &init_set, &old_set);
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)cfg.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0)
+        fail_errno(errno, "clone init");
+    if (pid == 0) {
+        /* init: keep the report and status write ends, the log write ends and the sync read end. */
+        close(sp[0]);
+        status_fd = sp[1];
+        if (syncp[1] >= 0)
+            close(syncp[1]);
+        if (out_p[0] >= 0) {
+            close(out_p[0]);
+            close(err_p[0]);
+        }
+        if (log_dir_fd >= 0)
+            close(log_dir_fd);
+        for (int i = 0; i < 2; i++)
+            if (logs[i].file_fd >= 0)
+                close(logs[i].file_fd);
+        run_init(out_w, err_w, syncp[0]);
+    }
+    init_pid = pid;
+    /* SIGCHLD stays blocked, for the signalfd that tells when init exits (without corral-init the status
+     * pipe closes at the command's exec, long before). */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_SETMASK, &old_set, NULL);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int chld_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (chld_fd < 0)
+        fail_errno(errno, "signalfd");
+    close(sp[1]);
+    if (out_p[1] >= 0) {
+        close(out_p[1]);
+        close(err_p[1]);
+    }
+    if (syncp[0] >= 0) {
+        close(syncp[0]);
+        if (cfg.clone_flags & CLONE_NEWUSER)
+            write_id_maps(pid);
+    }
+    if (cfg.net_veth) {
+        char msg[MSG_MAX];
+        if (net_make_veth(cfg.net_veth, cfg.net_bridge, cfg.net_mac, pid, msg, sizeof msg) < 0)
+            fail_msg(msg); /* kills init: its netns, and with it anything made, goes */
+    }
+    char pidbuf[16];
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+    report('P', pidbuf);
+    close(report_fd);
+    report_fd = -1;
+    if (syncp[1] >= 0) {
+        if (write(syncp[1], "1", 1) != 1) {
+            kill(pid, SIGKILL); /* cannot happen: init waits for this byte */
+        }
+        close(syncp[1]);
+    }
+
+    /* From here the caller hears from init and the command only. The launch succeeded if init
+     * reached the fork ('F') and nobody reported a failure ('E'). */
+    int status_open = 1, forked = 0, failed = 0, have_cmd_status = 0, cmd_status = 0, init_status = 0;
+    int reaped = 0;
+    long long finished_ms = 0;
+    struct status_rec rec;
+    for (;;) {
+        struct pollfd pfd[4];
+        int np = 0, idx_status = -1, idx_chld = -1, idx_log[2] = {-1, -1};
+        if (status_open) {
+            idx_status = np;
+            pfd[np++] = (struct pollfd){.fd = sp[0], .events = POLLIN};
+        } else if (!reaped) {
+            idx_chld = np;
+            pfd[np++] = (struct pollfd){.fd = chld_fd, .events = POLLIN};
+        }
+        for (int i = 0; i < 2; i++)
+            if (logs[i].pipe_fd >= 0) {
+                idx_log[i] = np;
+                pfd[np++] = (struct pollfd){.fd = logs[i].pipe_fd, .events = POLLIN};
+            }
+        if (np == 0)
+            break;
+        if (poll(pfd, (nfds_t)np, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++)
+            if (idx_log[i] >= 0 && pfd[idx_log[i]].revents)
+                log_pump(&logs[i]);
+        if (idx_status >= 0 && pfd[idx_status].revents) {
+            ssize_t n = read_full(sp[0], &rec, sizeof rec);
+            if (n == (ssize_t)sizeof rec) {
+                if (rec.type == 'F') {
+                    forked = 1;
+                } else if (rec.type == 'E') {
+                    failed = 1;
+                } else if (rec.type == 'S') {
+                    have_cmd_status = 1;
+                    cmd_status = rec.status;
+                }
+            } else {
+                /* EOF: init is gone (or going), or, without corral-init, the command exec'd. */
+                status_open = 0;
+                close(sp[0]);
+                if (failed || !forked || cfg.init) {
+                    while (waitpid(pid, &init_status, 0) < 0 && errno == EINTR)
+                        ;
+                    reaped = 1;
+                    finished_ms = now_millis();
+                    init_pid = -1;
+                }
+                if (failed)
+                    _exit(1); /* the caller has the message */
+                if (!forked) /* init died before the fork without a word: tell the caller how */
+                    _exit(WIFSIGNALED(init_status) ? 64 + WTERMSIG(init_status) : 2);
+            }
+        }
+        if (!status_open && !reaped) {
+            struct signalfd_siginfo si;
+            while (read(chld_fd, &si, sizeof si) > 0)
+                ;
+            if (waitpid(pid, &init_status, WNOHANG) == pid) {
+                reaped = 1;
+                finished_ms = now_millis();
+                init_pid = -1;
+            }
+        }
+        (void)idx_chld;
+    }
+    if (cfg.exit_file)
+        write_exit_file(have_cmd_status ? cmd_status : init_status, finished_ms);
+    _exit(0);
+}
