@@ -107,7 +107,7 @@ public final class CgroupCollector implements AutoCloseable {
         addHostPressure(live);
         Snapshot previous = latest;
         Snapshot current = new Snapshot(now, live, retire(previous, live, now),
-                network.read(live.keySet(), path -> mayHaveProcesses(live.get(path)), buffer));
+                network.read(live.keySet(), path -> tasks(live.get(path)), buffer));
         countOomKills(current);
         latest = current;
         for (CollectorListener l : listeners) {
@@ -152,9 +152,9 @@ public final class CgroupCollector implements AutoCloseable {
         }
     }
 
-    /** False when the pids controller counts no task in the cgroup (nor below it). */
-    private static boolean mayHaveProcesses(CgroupSample s) {
-        return s.pids() == null || s.pids().current() != 0;
+    /** The tasks in the cgroup and below it (pids.current), -1 without the pids controller. */
+    private static long tasks(CgroupSample s) {
+        return s.pids() == null || s.pids().current() < 0 ? -1 : s.pids().current();
     }
 
     /** The root cgroup has no PSI files on v1 hosts and older kernels: the host's numbers are its numbers. */

@@ -13,13 +13,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 
 /**
  * Reads the network counters of every cgroup whose processes have their own network namespace, as cAdvisor does:
  * {@code /proc/<pid>/net/dev} of one process of the cgroup. Per cycle that is one readlink of the process's
- * {@code ns/net} per cgroup and one read of {@code net/dev} per namespace: the process is remembered (read from
- * {@code cgroup.procs} only when unknown, gone, or every {@link #RECHECK_CYCLES} cycles against a reused pid).
+ * {@code ns/net} and one read of {@code net/dev} per cgroup with a namespace of its own: the process is remembered
+ * (read from {@code cgroup.procs} only when unknown, gone, or every {@link #RECHECK_CYCLES} cycles against a reused
+ * pid). A cgroup without one (no process of its own, or the host's namespace) is looked at again only when its
+ * task count changes, or every {@link #RECHECK_CYCLES} cycles.
  *
  * <p>A namespace shared by several cgroups (a Kubernetes pod: the sandbox and its containers) is counted once,
  * on the cgroup whose process started first, the sandbox ("pause") that made it, where cAdvisor counts it. A
@@ -30,6 +32,11 @@ import java.util.function.Predicate;
 public final class NetworkReader {
 
     static final int RECHECK_CYCLES = 16;
+    /**
+     * A new cgroup is looked at every cycle for this long: its first process may join it before it enters its
+     * namespace (a runtime's init), and the one namespace it has may be the host's for a moment.
+     */
+    static final int YOUNG_CYCLES = 4;
 
     private final CgroupLayout layout;
     private final Path procRoot;
@@ -45,9 +52,16 @@ public final class NetworkReader {
         long pid;
         long startTicks = -1;
         long netns;
+        final long born;
+        /**
+         * The task count (pids.current) when the cgroup was last found without a namespace of its own (no process,
+         * or in the host's); -2 when it has one.
+         */
+        long quietWith = -2;
 
-        Member(String path) {
+        Member(String path, long born) {
             this.path = path;
+            this.born = born;
         }
     }
 
@@ -62,23 +76,30 @@ public final class NetworkReader {
      * cgroups without one are absent from the map.
      */
     public Map<String, List<NetInterface>> read(Collection<String> cgroups, ReadBuffer buffer) {
-        return read(cgroups, path -> true, buffer);
+        return read(cgroups, path -> -1, buffer);
     }
 
     /**
-     * As {@link #read(Collection, ReadBuffer)}, where {@code mayHaveProcesses} is false for cgroups known to
-     * have no process (pids.current 0 in this cycle's sample): their cgroup.procs is not read.
+     * As {@link #read(Collection, ReadBuffer)}, with each cgroup's task count in this cycle (pids.current, which
+     * counts its descendants' too; -1 when unknown). A cgroup with none is not asked; one whose cgroup.procs was
+     * empty (a parent: its tasks are in its children) is asked again when its count changes, or every
+     * {@link #RECHECK_CYCLES} cycles, not every cycle.
      */
-    public Map<String, List<NetInterface>> read(Collection<String> cgroups, Predicate<String> mayHaveProcesses,
+    public Map<String, List<NetInterface>> read(Collection<String> cgroups, ToLongFunction<String> tasksOf,
                                                 ReadBuffer buffer) {
         boolean recheck = cycles++ % RECHECK_CYCLES == 0;
         members.keySet().retainAll(cgroups instanceof Set<?> ? cgroups : Set.copyOf(cgroups));
         owners.clear();
         for (String path : cgroups) {
-            if (path.equals("/") || !mayHaveProcesses.test(path)) {
+            long tasks = path.equals("/") ? 0 : tasksOf.applyAsLong(path);
+            if (tasks == 0) {
                 continue; // the host itself, or nothing in it to ask
             }
-            Member m = members.computeIfAbsent(path, Member::new);
+            long cycle = cycles;
+            Member m = members.computeIfAbsent(path, p -> new Member(p, cycle));
+            if (!recheck && tasks > 0 && tasks == m.quietWith && cycle - m.born > YOUNG_CYCLES) {
+                continue; // no process or the host's namespace, and nothing changed in it since
+            }
             m.netns = m.pid > 0 && !recheck ? netnsOf(m.pid) : -1;
             if (m.netns < 0) {
                 m.pid = firstPid(m, buffer);
@@ -86,8 +107,10 @@ public final class NetworkReader {
                 m.netns = m.pid > 0 ? netnsOf(m.pid) : -1;
             }
             if (m.netns < 0 || m.netns == hostNetns) {
+                m.quietWith = tasks;
                 continue;
             }
+            m.quietWith = -2;
             Member other = owners.putIfAbsent(m.netns, m);
             if (other != null && startedFirst(m, other)) {
                 owners.put(m.netns, m);
