@@ -18,13 +18,26 @@ import java.util.Map;
  * @param init                     true: a small init (corral-init) is PID 1, reaps orphans and forwards signals to
  *                                  the command, as Docker's --init; by default the command itself is PID 1
  * @param ports                    published ports (bridge networks only), Docker's -p
+ * @param ip                       the container's IPv4 address on its bridge network (Docker's --ip): reserved,
+ *                                  refused if taken or outside the network's subnet; null for the lowest free one
+ * @param macAddress               its eth0's MAC address (Docker's --mac-address), a unicast aa:bb:cc:dd:ee:ff;
+ *                                  null for 02:42 and the address's four bytes, as Docker
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
                             User user, String hostname, Map<String, String> labels, String rootfs,
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
-                            List<Port> ports) {
+                            List<Port> ports, String ip, String macAddress) {
+
+    /** Without an address or MAC asked for. */
+    public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
+                         String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,
+                         Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
+                         Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
+        this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null);
+    }
 
     /** Without init (the default) and without published ports. */
     public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,

@@ -187,6 +187,10 @@ class ClientArgumentsTest {
         assertThat(runSpec("-p", "127.0.0.1:8080:80", "-p", "53/udp", "-p", ":81", "x").ports()).containsExactly(
                 new ContainerSpec.Port("127.0.0.1", 8080, 80, null), new ContainerSpec.Port(null, null, 53, "udp"),
                 new ContainerSpec.Port(null, null, 81, null));
+        ContainerSpec addressed = runSpec("--ip", "10.77.0.9", "--mac-address", "02:00:00:00:00:09", "x");
+        assertThat(addressed.ip()).as("docker's --ip").isEqualTo("10.77.0.9");
+        assertThat(addressed.macAddress()).as("docker's --mac-address").isEqualTo("02:00:00:00:00:09");
+        assertThat(runSpec("x").ip()).isNull();
         assertThatThrownBy(() -> runSpec("-u", "nobody", "x")).hasMessageContaining("UID[:GID]");
         assertThatThrownBy(() -> runSpec("--name", "bad/name", "x")).hasMessageContaining("not a valid name");
         assertThatThrownBy(() -> runSpec("--cpus", "0", "x")).hasMessageContaining("--cpus");
