@@ -25,6 +25,8 @@ class CgroupV2KernelTest {
     /** Test classes that exercise real cgroups, and how many tests each has at least. */
     private static final List<String> GUEST_CLASSES = List.of(
             "dev.corral.exporter.collect.RealCgroupAccountingTest",
+            // which cgroups own a network namespace, read through v2's cgroup.procs
+            "dev.corral.exporter.read.RealNetworkReaderTest",
             "dev.corral.agent.server.AgentScrapeTest",
             "dev.corral.agent.cgroup.CgroupDriverTest",
             "dev.corral.agent.runtime.ContainerRuntimeTest",
@@ -46,7 +48,7 @@ class CgroupV2KernelTest {
     private static final List<String> ALONE = List.of(
             "dev.corral.agent.api.PolicyEndToEndTest#"
                     + "anIoFlooderIsThrottledSoAOneAtATimeWriterGetsItsShareAndTheThrottleGoesWhenContentionEnds");
-    private static final int GUEST_TESTS = 72;
+    private static final int GUEST_TESTS = 73;
 
     @Test
     void realCgroupTestsPassOnACgroupV2Kernel() throws Exception {

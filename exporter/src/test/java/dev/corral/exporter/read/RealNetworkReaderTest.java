@@ -6,6 +6,7 @@ import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.sample.NetInterface;
 import dev.corral.exporter.testing.TestCgroup;
+import dev.corral.exporter.testing.Workloads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,7 +41,10 @@ class RealNetworkReaderTest {
         try (TestCgroup own = TestCgroup.create(); TestCgroup joined = TestCgroup.create();
              TestCgroup host = TestCgroup.create(); TestCgroup none = TestCgroup.create();
              TestCgroup empty = TestCgroup.create()) {
-            Process maker = own.start(OWN_NETNS);
+            // The v2 guest's kernel has no veth module loaded (its initramfs has only virtio and 9p): there the
+            // namespaces have only lo, and what is checked is which cgroups own one (on v2's cgroup.procs).
+            boolean guest = Workloads.inV2Guest();
+            Process maker = guest ? own.start("unshare", "--net", "sleep", "60") : own.start(OWN_NETNS);
             long sleeper = awaitInterface(maker.pid());
             Thread.sleep(20); // the joiner's process must start measurably later (start time is in 10 ms ticks)
             joined.start("nsenter", "--net=/proc/" + sleeper + "/ns/net", "sleep", "60");
@@ -51,8 +55,12 @@ class RealNetworkReaderTest {
                 Map<String, List<NetInterface>> nets = reader.read(List.of(order.get(0), order.get(1), host.path(),
                         none.path(), empty.path(), "/"), new ReadBuffer(4096));
                 assertThat(nets).containsOnlyKeys(own.path(), none.path());
-                assertThat(nets.get(own.path())).extracting(NetInterface::name).containsExactlyInAnyOrder("d0", "d1");
+                assertThat(nets.get(own.path())).extracting(NetInterface::name)
+                        .containsExactlyInAnyOrderElementsOf(guest ? List.of() : List.of("d0", "d1"));
                 assertThat(nets.get(none.path())).isEmpty(); // loopback only: no series
+            }
+            if (guest) {
+                return;
             }
             // what is sent on d0 is counted (to an address on its subnet, in the test's own namespace)
             long before = d0(read(reader, own.path()).get(own.path())).transmitBytes();
