@@ -1,5 +1,6 @@
 package dev.corral.dashboards;
 
+import dev.corral.agent.network.NetworkOptions;
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.agent.server.Agent;
 import dev.corral.agent.server.AgentOptions;
@@ -17,18 +18,22 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A real agent watching every cgroup (so the root cgroup, the host, is exported too) with its runtime on a temp
  * state dir under a {@code /corral-test-*} parent and the demo policy file ({@link #POLICY}), running real
  * containers: a CPU hog under a 0.2-core quota, a memory hog OOM-killed over and over under 32 MiB, a writer
  * under a 4 MiB/s write limit, a container whose working set grows steadily, and a busy "batch" (class weight
- * 0.5) pinned to one CPU that "web" (class weight 3), started by {@link #startWeb()}, comes to compete with there.
+ * 0.5) pinned to one CPU that "web" (class weight 3), started by {@link #startWeb()}, comes to compete with there,
+ * and a "talker" sending a UDP datagram to its gateway twice a second (the network panels' traffic). The containers
+ * are on a bridge and subnet of the test's own (cd + random hex, a random 10.x.y.0/24).
  * {@link #close()} removes the containers, cgroups and files, also after a failure.
  */
 final class AgentWithWorkloads implements AutoCloseable {
 
-    static final List<String> CONTAINERS = List.of("cpu-hog", "mem-hog", "writer", "grower", "batch", "web");
+    static final List<String> CONTAINERS = List.of("cpu-hog", "mem-hog", "writer", "grower", "talker", "batch",
+            "web");
     static final long WRITE_BPS = 4L << 20;
     /** Class weights 3 and 0.5 (cpu.shares 3072 and 512, cpu.weight 300 and 50): web gets 6 times batch's CPU. */
     static final double WEB_OVER_BATCH = 6;
@@ -53,8 +58,13 @@ final class AgentWithWorkloads implements AutoCloseable {
         writeDir = Files.createTempDirectory(Path.of("/var/tmp"), "corral-test-dashboards");
         ExporterConfig exporter = new ExporterConfig(HostPaths.system(), List.of("/"), Duration.ofMillis(500),
                 Duration.ofMinutes(5), 10);
-        agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter,
-                AgentOptions.RuntimeOptions.in(stateDir, parent), new AgentOptions.PolicyOptions(POLICY, false)));
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        NetworkOptions network = new NetworkOptions("cd" + UUID.randomUUID().toString().substring(0, 8),
+                "10." + r.nextInt(180, 220) + "." + r.nextInt(0, 256) + ".0/24", "bridge");
+        AgentOptions.RuntimeOptions in = AgentOptions.RuntimeOptions.in(stateDir, parent);
+        agent = Agent.start(new AgentOptions("127.0.0.1", 0, exporter, new AgentOptions.RuntimeOptions(in.stateDir(),
+                in.cgroupParent(), in.socket(), in.tokenFile(), in.allowUnrestrictedDevices(), network),
+                new AgentOptions.PolicyOptions(POLICY, false)));
         try {
             weighParent();
             startWorkloads();
@@ -99,6 +109,10 @@ final class AgentWithWorkloads implements AutoCloseable {
                 {"name": "grower", "command": ["awk", "BEGIN { while (1) { for (j = 0; j < 128; j++) \
                 a[i++] = sprintf(\\"%8000s\\", \\"\\"); system(\\"sleep 0.25\\") } }"],
                  "limits": {"memory": {"max": "512m"}}}""");
+        // To its gateway (the test's bridge), which answers with ICMP port unreachable: traffic both ways.
+        run("""
+                {"name": "talker", "command": ["bash", "-c", "gw=$(ip route | awk '/^default/ {print $3}'); \
+                while :; do echo hello > /dev/udp/$gw/9; sleep 0.5; done"], "limits": {"memory": {"max": "32m"}}}""");
         run(hog("batch", "\"labels\": {\"tier\": \"batch\"},"));
     }
 
@@ -139,6 +153,7 @@ final class AgentWithWorkloads implements AutoCloseable {
                 runtime().remove(r.name(), true);
             }
             runtime().driver().removeParentIfEmpty();
+            runtime().networks().removeAll();
         } finally {
             agent.close();
             PrometheusServer.deleteTree(stateDir);

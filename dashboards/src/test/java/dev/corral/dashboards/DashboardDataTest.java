@@ -103,6 +103,7 @@ class DashboardDataTest {
         String grower = "{id=\"" + agent.id("grower") + "\"}";
         String web = "{id=\"" + agent.id("web") + "\"}";
         String batch = "{id=\"" + agent.id("batch") + "\"}";
+        String talker = "{id=\"" + agent.id("talker") + "\",interface=\"eth0\"}";
         String weight = "{policy=\"cpuFairness\",action=\"set-cpu-weight\",reason=\"class-weight\"}";
         return List.of(
                 // (in most periods on a quiet machine; on a loaded one the hog often cannot even reach its quota:
@@ -116,6 +117,11 @@ class DashboardDataTest {
                         + writer + "[10s])", " > 0 < " + AgentWithWorkloads.WRITE_BPS * 1.5),
                 new Expectation("grower's working set grows toward its limit",
                         "container:memory_time_to_limit_seconds:deriv1h" + grower, " > 0"),
+                // its datagrams and the gateway's answers, on its eth0 (about 100 bytes each, twice a second)
+                new Expectation("talker transmits", "rate(container_network_transmit_bytes_total" + talker + "[10s])",
+                        " > 10"),
+                new Expectation("talker receives", "rate(container_network_receive_bytes_total" + talker + "[10s])",
+                        " > 10"),
                 new Expectation("the host is the root cgroup", "instance:cpu_usage_cores:rate5m", " > 0"),
                 // Fairness: the policy acted while Prometheus watched (web's class weight after batch's) ...
                 new Expectation("the policy set a class weight during the test",

@@ -5,6 +5,7 @@ import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
 import dev.corral.exporter.sample.Limits;
+import dev.corral.exporter.sample.NetInterface;
 import io.vertx.core.json.JsonObject;
 
 /** A container's usage as the stats endpoint reports it, from the collector's last two snapshots. */
@@ -54,6 +55,16 @@ final class ContainerStats {
                 written += d.writeBytes();
             }
             out.put("io", new JsonObject().put("readBytes", read).put("writeBytes", written));
+        }
+        java.util.List<NetInterface> nets = current.network().get(cgroup);
+        if (nets != null) {
+            long received = 0;
+            long sent = 0;
+            for (NetInterface n : nets) {
+                received += n.receiveBytes();
+                sent += n.transmitBytes();
+            }
+            out.put("network", new JsonObject().put("receiveBytes", received).put("transmitBytes", sent));
         }
         if (now.pids() != null) {
             JsonObject pids = new JsonObject().put("current", now.pids().current());

@@ -94,6 +94,14 @@ public final class ContainerOptions {
             + "bridge, an address, NAT; the agent's default), none (loopback only) or host.")
     String network;
 
+    @Option(names = "--ip", paramLabel = "ADDRESS", description = "The container's IPv4 address on its bridge "
+            + "network (free, in its subnet); by default the lowest free one.")
+    String ip;
+
+    @Option(names = "--mac-address", paramLabel = "MAC", description = "Its eth0's MAC address (unicast), by "
+            + "default 02:42 and the address's four bytes.")
+    String macAddress;
+
     @Option(names = {"-p", "--publish"}, paramLabel = "[IP:]HOSTPORT:PORT[/udp]", description = "Publish a container "
             + "port on the host (bridge network); PORT alone picks a free host port (see corral port).")
     List<String> publish = new ArrayList<>();
@@ -167,7 +175,7 @@ public final class ContainerOptions {
                 workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
                 mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image,
                 init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports), null, null,
-                UlimitOption.parse(ulimits, this::usage)));
+                UlimitOption.parse(ulimits, this::usage), ip, macAddress));
     }
 
     /**
@@ -297,7 +305,7 @@ public final class ContainerOptions {
         return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
                 s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(),
-                s.ulimits());
+                s.ulimits(), s.ip(), s.macAddress());
     }
 
     /**

@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
  * like docker stats; {@code --no-stream} prints it once.
  */
 @Command(name = "stats", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
-        description = "Show containers' CPU, memory, block IO and pids, refreshed every second (all running "
+        description = "Show containers' CPU, memory, network and block IO and pids, refreshed every second (all running "
                 + "containers unless named).")
 public final class StatsCommand extends ClientCommand {
 
@@ -107,7 +107,7 @@ public final class StatsCommand extends ClientCommand {
 
     static String table(List<JsonNode> stats, long hostMemory) {
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "BLOCK I/O", "PIDS"});
+        rows.add(new String[] {"NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"});
         for (JsonNode s : stats) {
             rows.add(row(s, hostMemory));
         }
@@ -138,7 +138,11 @@ public final class StatsCommand extends ClientCommand {
         String blockIo = io.path("readBytes").isNumber() || io.path("writeBytes").isNumber()
                 ? Formats.decimalSize(io.path("readBytes").asDouble()) + " / "
                 + Formats.decimalSize(io.path("writeBytes").asDouble()) : "--";
+        JsonNode net = s.path("network");
+        String netIo = net.path("receiveBytes").isNumber() ? Formats.decimalSize(net.path("receiveBytes").asDouble())
+                + " / " + Formats.decimalSize(net.path("transmitBytes").asDouble()) : "--";
         String pids = s.path("pids").path("current").isNumber() ? s.path("pids").path("current").asText() : "--";
-        return new String[] {s.path("name").asText(), cpuPercent, usage + " / " + limit, memPercent, blockIo, pids};
+        return new String[] {s.path("name").asText(), cpuPercent, usage + " / " + limit, memPercent, netIo, blockIo,
+            pids};
     }
 }

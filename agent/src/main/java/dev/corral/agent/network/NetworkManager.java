@@ -12,12 +12,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,17 +36,13 @@ public final class NetworkManager implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(NetworkManager.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}");
+    private static final Pattern MAC = Pattern.compile("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}");
     static final String FILE = "network.json";
-    /** Tried in order when no subnet is given: clear of Docker's 172.17/16 and podman's 10.88/16 and 10.89/16. */
-    static final int FIRST_CANDIDATE = Subnet.parseIp("10.77.0.0");
-    static final int CANDIDATES = 20;
 
     private final NetworkOptions options;
     private final Path containers;
-    private final Path networksDir;
     private final Path hostResolvConf;
-    private final Map<String, Network> networks = new TreeMap<>();
+    private final Networks networks;
     private final Map<String, Attachment> attachments = new HashMap<>();
     private final Map<String, List<NetworkChannel>> holds = new HashMap<>();
     private final Set<String> ready = new HashSet<>();
@@ -64,7 +57,7 @@ public final class NetworkManager implements AutoCloseable {
     private NetworkManager(Path stateDir, NetworkOptions options, Path hostResolvConf) {
         this.options = options;
         this.containers = stateDir.resolve("containers");
-        this.networksDir = stateDir.resolve("networks");
+        this.networks = new Networks(options, stateDir.resolve("networks"));
         this.hostResolvConf = hostResolvConf;
     }
 
@@ -83,14 +76,7 @@ public final class NetworkManager implements AutoCloseable {
         if (options.bridge() == null) {
             return;
         }
-        if (Files.isDirectory(networksDir)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(networksDir, "*.json")) {
-                for (Path f : files) {
-                    Network n = JSON.readValue(f.toFile(), Network.class);
-                    networks.put(n.name(), n);
-                }
-            }
-        }
+        networks.load();
         if (Files.isDirectory(containers)) {
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(containers)) {
                 for (Path d : dirs) {
@@ -108,7 +94,7 @@ public final class NetworkManager implements AutoCloseable {
         Set<String> known = new HashSet<>();
         attachments.values().forEach(a -> known.add(a.veth()));
         boolean any = false;
-        for (Network n : networks.values()) {
+        for (Network n : networks.known()) {
             if (!Bridge.exists(n.bridge())) {
                 continue; // made again with its first container
             }
@@ -132,7 +118,7 @@ public final class NetworkManager implements AutoCloseable {
             holds.put(e.getKey(), held);
         }
         if (any) {
-            for (Network n : networks.values()) {
+            for (Network n : networks.known()) {
                 if (Bridge.exists(n.bridge())) {
                     Bridge.enableForwarding(n.bridge());
                     ready.add(n.name());
@@ -154,7 +140,8 @@ public final class NetworkManager implements AutoCloseable {
                         ns.user(), ns.cgroup());
         return new ContainerSpec(s.name(), s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
                 s.rootfs(), s.readOnlyRootfs(), filled, s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(), s.ulimits());
+                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(), s.ulimits(), s.ip(),
+                s.macAddress());
     }
 
     private static String networkOf(ContainerSpec s) {
@@ -168,12 +155,12 @@ public final class NetworkManager implements AutoCloseable {
         if (options.bridge() == null) {
             return List.of();
         }
-        defaultNetwork();
-        return List.copyOf(networks.values());
+        networks.defaultNetwork();
+        return List.copyOf(networks.known());
     }
 
     public synchronized Network get(String name) throws ContainerException, IOException {
-        return network(name).orElseThrow(() -> new ContainerException(ContainerException.Kind.NOT_FOUND,
+        return networks.find(name).orElseThrow(() -> new ContainerException(ContainerException.Kind.NOT_FOUND,
                 "no network named '" + name + "'"));
     }
 
@@ -188,62 +175,10 @@ public final class NetworkManager implements AutoCloseable {
         return out;
     }
 
-    private Optional<Network> network(String name) throws IOException {
-        if (options.bridge() == null) {
-            return Optional.empty();
-        }
-        if (name.equals("bridge") || name.equals(NetworkOptions.DEFAULT_NETWORK)) {
-            return Optional.of(defaultNetwork());
-        }
-        return Optional.ofNullable(networks.get(name));
-    }
-
     /** A user-defined network (its bridge is made with its first container). */
     public synchronized Network create(String name, String subnet) throws SpecException, ContainerException,
             IOException {
-        if (options.bridge() == null) {
-            throw new SpecException(null, "this agent has no bridge networking (serve --bridge)");
-        }
-        if (name == null || !NAME.matcher(name).matches()) {
-            throw new SpecException("name", "a network's name is 1-64 letters, digits, '_', '.' or '-', starting "
-                    + "with a letter or digit; not '" + name + "'");
-        }
-        if (List.of("bridge", "none", "host", NetworkOptions.DEFAULT_NETWORK).contains(name)) {
-            throw new SpecException("name", "'" + name + "' is reserved");
-        }
-        if (networks.containsKey(name)) {
-            throw new ContainerException(ContainerException.Kind.CONFLICT, "a network named '" + name
-                    + "' exists already");
-        }
-        defaultNetwork();
-        Subnet s;
-        if (subnet != null) {
-            try {
-                s = Subnet.parse(subnet);
-            } catch (IllegalArgumentException e) {
-                throw new SpecException("subnet", e.getMessage());
-            }
-            for (Network n : networks.values()) {
-                if (n.parsedSubnet().overlaps(s)) {
-                    throw new SpecException("subnet", s + " overlaps " + n.subnet() + " of network '" + n.name() + "'");
-                }
-            }
-            for (Subnet r : Bridge.routedSubnets()) {
-                if (r.overlaps(s) && !ownSubnet(r)) {
-                    throw new SpecException("subnet", s + " overlaps " + r + ", which the host already routes");
-                }
-            }
-        } else {
-            s = pickSubnet();
-        }
-        Network n = Network.of(name, bridgeName(name), s, false);
-        save(n);
-        networks.put(name, n);
-        return n;
-    }
-
-    private boolean ownSubnet(Subnet routed) {
-        return networks.values().stream().anyMatch(n -> n.parsedSubnet().equals(routed));
+        return networks.create(name, subnet);
     }
 
     /** Removes a network with no container on it (exited ones count: they keep their address until removed). */
@@ -257,65 +192,11 @@ public final class NetworkManager implements AutoCloseable {
             throw new ContainerException(ContainerException.Kind.CONFLICT, "network '" + name + "' has containers: "
                     + String.join(", ", on) + "; remove them first");
         }
-        Bridge.deleteLink(n.bridge());
-        networks.remove(name);
+        networks.delete(n);
         ready.remove(name);
-        Files.deleteIfExists(networksDir.resolve(name + ".json"));
         if (!ready.isEmpty()) {
             applyRules();
         }
-    }
-
-    /** A user network's bridge: 15 bytes at most, unique per agent (the default bridge's name is in the hash). */
-    String bridgeName(String network) {
-        return "cb" + hash(options.bridge() + "/" + network).substring(0, 10);
-    }
-
-    private void save(Network n) throws IOException {
-        Files.createDirectories(networksDir);
-        Path tmp = networksDir.resolve(n.name() + ".json.tmp");
-        JSON.writeValue(tmp.toFile(), n);
-        Files.move(tmp, networksDir.resolve(n.name() + ".json"), StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    /** The default network: its subnet is the bridge's, else the one given, else one picked (then recorded). */
-    private Network defaultNetwork() throws IOException {
-        Network known = networks.get(NetworkOptions.DEFAULT_NETWORK);
-        if (known != null) {
-            return known;
-        }
-        String bridge = options.bridge();
-        Subnet s;
-        if (Bridge.exists(bridge)) {
-            s = Bridge.subnetOf(bridge).orElseThrow(() -> new IOException("bridge " + bridge
-                    + " exists but has no IPv4 address; remove it (ip link del " + bridge + ") or name another"));
-        } else if (options.subnet() != null) {
-            s = Subnet.parse(options.subnet());
-            for (Subnet r : Bridge.routedSubnets()) {
-                if (r.overlaps(s)) {
-                    throw new IOException("the bridge subnet " + s + " overlaps " + r
-                            + ", which the host already routes; give another (--bridge-subnet)");
-                }
-            }
-        } else {
-            s = pickSubnet();
-        }
-        Network n = Network.of(NetworkOptions.DEFAULT_NETWORK, bridge, s, true);
-        save(n);
-        networks.put(n.name(), n);
-        return n;
-    }
-
-    private Subnet pickSubnet() throws IOException {
-        List<Subnet> taken = new ArrayList<>(Bridge.routedSubnets());
-        networks.values().forEach(n -> taken.add(n.parsedSubnet()));
-        for (int i = 0; i < CANDIDATES; i++) {
-            Subnet c = new Subnet(FIRST_CANDIDATE + (i << 16), 16);
-            if (taken.stream().noneMatch(c::overlaps)) {
-                return c;
-            }
-        }
-        throw new IOException("no free subnet among 10.77.0.0/16..10.96.0.0/16; give one");
     }
 
     // ---- containers ----------------------------------------------------------------------------------
@@ -335,14 +216,21 @@ public final class NetworkManager implements AutoCloseable {
                 throw new SpecException("ports", "publishing a port needs a bridge network, not '" + networkName
                         + "'");
             }
+            for (String[] asked : new String[][] {{"ip", spec.ip()}, {"macAddress", spec.macAddress()}}) {
+                if (asked[1] != null) {
+                    throw new SpecException(asked[0], "an address needs a bridge network, not '" + networkName + "'");
+                }
+            }
             return Optional.empty();
         }
         if (options.bridge() == null) {
             throw new SpecException("namespaces.network", "this agent has no bridge networking (serve --bridge)");
         }
-        Network net = network(networkName).orElseThrow(() -> new SpecException("namespaces.network",
+        Network net = networks.find(networkName).orElseThrow(() -> new SpecException("namespaces.network",
                 "no network named '" + networkName + "' (corral network ls)"));
         List<Attachment.Published> wanted = Ports.validate(ports);
+        int address = spec.ip() == null ? allocate(net) : reserve(net, spec.ip());
+        String mac = spec.macAddress() == null ? Attachment.macOf(address) : mac(spec.macAddress());
         ensureBridge(net);
         List<NetworkChannel> held = new ArrayList<>();
         List<Attachment.Published> published = new ArrayList<>();
@@ -361,10 +249,8 @@ public final class NetworkManager implements AutoCloseable {
                 published.add(new Attachment.Published(p.hostIp(), PortHolds.port(ch), p.containerPort(),
                         p.protocol()));
             }
-            Subnet subnet = net.parsedSubnet();
-            int address = allocate(net);
-            Attachment a = new Attachment(net.name(), net.bridge(), Subnet.ip(address), subnet.prefix(),
-                    net.gateway(), Attachment.macOf(address), vethName(net.bridge(), name), List.copyOf(published));
+            Attachment a = new Attachment(net.name(), net.bridge(), Subnet.ip(address), net.parsedSubnet().prefix(),
+                    net.gateway(), mac, vethName(net.bridge(), name), List.copyOf(published));
             attachments.put(name, a);
             holds.put(name, held);
             try {
@@ -421,12 +307,51 @@ public final class NetworkManager implements AutoCloseable {
         });
     }
 
-    /** The lowest free address of the network's subnet. */
-    private int allocate(Network net) throws IOException {
-        Subnet subnet = net.parsedSubnet();
+    private Set<Integer> used(Network net) {
         Set<Integer> used = new HashSet<>();
         attachments.values().stream().filter(a -> a.network().equals(net.name()))
                 .forEach(a -> used.add(Subnet.parseIp(a.address())));
+        return used;
+    }
+
+    /** The address asked for (--ip), when it is a free host address of the network's subnet. */
+    private int reserve(Network net, String ip) throws SpecException {
+        int address;
+        try {
+            address = Subnet.parseIp(ip);
+        } catch (IllegalArgumentException e) {
+            throw new SpecException("ip", "'" + ip + "' is not an IPv4 address");
+        }
+        Subnet subnet = net.parsedSubnet();
+        if (!subnet.contains(address) || Integer.compareUnsigned(address, subnet.firstHost()) < 0
+                || Integer.compareUnsigned(address, subnet.lastHost()) > 0) {
+            throw new SpecException("ip", ip + " is not a host address of network '" + net.name() + "' ("
+                    + subnet + ", " + Subnet.ip(subnet.firstHost()) + "-" + Subnet.ip(subnet.lastHost()) + ")");
+        }
+        if (used(net).contains(address)) {
+            String holder = attachments.entrySet().stream().filter(e -> e.getValue().network().equals(net.name())
+                    && e.getValue().address().equals(Subnet.ip(address))).map(Map.Entry::getKey).findFirst()
+                    .orElse("?");
+            throw new SpecException("ip", ip + " is taken on network '" + net.name() + "' (by " + holder + ")");
+        }
+        return address;
+    }
+
+    /** A MAC address asked for (--mac-address): six hex pairs, unicast (the lowest bit of the first byte 0). */
+    private static String mac(String mac) throws SpecException {
+        if (!MAC.matcher(mac).matches()) {
+            throw new SpecException("macAddress", "'" + mac + "' is not a MAC address like 02:42:ac:11:00:02");
+        }
+        if ((Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
+            throw new SpecException("macAddress", mac + " is a multicast address; an interface needs a unicast one");
+        }
+        return mac.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The lowest free address of the network's subnet. */
+    private int allocate(Network net) throws IOException {
+        Subnet subnet = net.parsedSubnet();
+        Set<Integer> used = used(net);
         for (int ip = subnet.firstHost(); ip <= subnet.lastHost(); ip++) {
             if (!used.contains(ip)) {
                 return ip;
@@ -437,16 +362,7 @@ public final class NetworkManager implements AutoCloseable {
 
     /** The host end's name: 15 bytes at most, the same for the same container on the same bridge. */
     static String vethName(String bridge, String container) {
-        return "cv" + hash(bridge + "/" + container).substring(0, 11);
-    }
-
-    private static String hash(String s) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(
-                    s.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return "cv" + Networks.hash(bridge + "/" + container).substring(0, 11);
     }
 
     public synchronized Optional<Attachment> attachment(String name) {
@@ -463,7 +379,7 @@ public final class NetworkManager implements AutoCloseable {
         if (a == null) {
             return new byte[0];
         }
-        Network net = networks.get(a.network());
+        Network net = networks.recorded(a.network());
         if (net == null) {
             throw new IOException("the network '" + a.network() + "' of '" + name + "' is gone");
         }
@@ -512,7 +428,7 @@ public final class NetworkManager implements AutoCloseable {
             sweeper.schedule(() -> sweep(a.veth()), 1, java.util.concurrent.TimeUnit.SECONDS);
         }
         try {
-            Network net = networks.get(a.network());
+            Network net = networks.recorded(a.network());
             if (net != null) {
                 updatePeers(net, name);
             }
@@ -551,7 +467,7 @@ public final class NetworkManager implements AutoCloseable {
     /** The whole table: every network whose bridge is up, with its containers' published ports. */
     private void applyRules() throws IOException {
         List<NatRules.Net> nets = new ArrayList<>();
-        for (Network n : networks.values()) {
+        for (Network n : networks.known()) {
             if (ready.contains(n.name())) {
                 nets.add(new NatRules.Net(n.bridge(), n.parsedSubnet(), containersOf(n.name()).values()));
             }
@@ -572,7 +488,7 @@ public final class NetworkManager implements AutoCloseable {
      * for an operator's clean-up; containers must be gone first.
      */
     public synchronized void removeAll() throws IOException {
-        for (Network n : networks.values()) {
+        for (Network n : networks.known()) {
             Bridge.deleteLink(n.bridge());
         }
         ready.clear();

@@ -70,7 +70,7 @@ final class HostSampler implements AutoCloseable {
         live.put("/", new CgroupSample("/", s.timestampMillis(), Absent.VALUE, new CpuStats(busyNanos(),
                 Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE, Absent.VALUE), null, null, null,
                 pressure.read(buffer, (f, e) -> LOG.debug("{} unreadable: {}", f, e.getMessage())), null));
-        return new Snapshot(s.timestampMillis(), live, s.recent());
+        return new Snapshot(s.timestampMillis(), live, s.recent(), s.network());
     }
 
     /**

@@ -22,6 +22,10 @@ import java.util.Map;
  * @param stopTimeout              seconds from SIGTERM to SIGKILL when it is stopped (Docker's --stop-timeout);
  *                                  null: 10; a stop's own timeout overrides it
  * @param ulimits                  resource limits set with setrlimit before the command runs, Docker's --ulimit
+ * @param ip                       the container's IPv4 address on its bridge network (Docker's --ip): reserved,
+ *                                  refused if taken or outside the network's subnet; null for the lowest free one
+ * @param macAddress               its eth0's MAC address (Docker's --mac-address), a unicast aa:bb:cc:dd:ee:ff;
+ *                                  null for 02:42 and the address's four bytes, as Docker
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
@@ -29,15 +33,15 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
                             List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout,
-                            List<Ulimit> ulimits) {
+                            List<Ulimit> ulimits, String ip, String macAddress) {
 
-    /** Without a restart policy, stop timeout or ulimits (the defaults). */
+    /** Without a restart policy, stop timeout, ulimits, address or MAC (the defaults). */
     public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
                          String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null, null, null);
     }
 
     /** Without init (the default) and without published ports. */
@@ -46,7 +50,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null, null, null);
     }
 
     /**

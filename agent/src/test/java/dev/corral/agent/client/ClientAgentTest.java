@@ -75,7 +75,7 @@ class ClientAgentTest {
             stats = Cli.run("stats", "--no-stream", "rt");
         }
         assertThat(stats.code()).as(stats.toString()).isZero();
-        assertThat(stats.out().lines().toList().get(0)).matches("NAME +CPU % +MEM USAGE / LIMIT +MEM % +BLOCK I/O +PIDS");
+        assertThat(stats.out().lines().toList().get(0)).matches("NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS");
         assertThat(stats.out().lines().toList().get(1)).matches("rt +(--|[0-9.]+%) +[0-9.]+[KMG]?i?B / 128MiB +[0-9.]+% +.* / .* +\\d+"); // -- before a rate
         assertThat(Cli.ok("stats", "--no-stream").out()).as("every running container").containsPattern("(?m)^rt ");
 

@@ -249,6 +249,10 @@ class ClientArgumentsTest {
         assertThatThrownBy(() -> runSpec("-u", "a:b:c", "x")).hasMessageContaining("USER[:GROUP]");
         assertThat(runSpec("-u", "nobody:staff", "x").user()).isEqualTo(new ContainerSpec.User(null, null, null,
                 "nobody:staff"));
+        ContainerSpec addressed = runSpec("--ip", "10.77.0.9", "--mac-address", "02:00:00:00:00:09", "x");
+        assertThat(addressed.ip()).as("docker's --ip").isEqualTo("10.77.0.9");
+        assertThat(addressed.macAddress()).as("docker's --mac-address").isEqualTo("02:00:00:00:00:09");
+        assertThat(runSpec("x").ip()).isNull();
         assertThatThrownBy(() -> runSpec("--name", "bad/name", "x")).hasMessageContaining("not a valid name");
         assertThatThrownBy(() -> runSpec("--cpus", "0", "x")).hasMessageContaining("--cpus");
         assertThat(runSpec("--rm", "-d", "x").command()).as("run -d --rm: the daemon removes it at its exit")

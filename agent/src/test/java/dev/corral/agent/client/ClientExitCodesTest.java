@@ -289,7 +289,8 @@ class ClientExitCodesTest {
             } else if (req.path().equals("/v1/containers/a/stats")) {
                 req.response().end("{\"name\":\"a\",\"cpu\":{\"cores\":0.5012},\"memory\":{\"usageBytes\":60000000,"
                         + "\"workingSetBytes\":58441728,\"limitBytes\":268435456,\"percent\":22.35},"
-                        + "\"io\":{\"readBytes\":1200000,\"writeBytes\":0},\"pids\":{\"current\":3}}");
+                        + "\"io\":{\"readBytes\":1200000,\"writeBytes\":0},\"pids\":{\"current\":3},"
+                        + "\"network\":{\"receiveBytes\":5300,\"transmitBytes\":648}}");
             } else {
                 req.response().setStatusCode(404).end("{\"error\":\"no such container\"}");
             }
@@ -299,13 +300,13 @@ class ClientExitCodesTest {
         assertThat(daemon.requests.get(0).uri()).isEqualTo("/v1/containers?state=running");
         assertThat(r.out()).doesNotContain("\033[");
         assertThat(r.out().lines().toList()).containsExactly(
-                "NAME   CPU %    MEM USAGE / LIMIT   MEM %    BLOCK I/O    PIDS",
-                "a      50.12%   55.73MiB / 256MiB   21.77%   1.2MB / 0B   3");
+                "NAME   CPU %    MEM USAGE / LIMIT   MEM %    NET I/O        BLOCK I/O    PIDS",
+                "a      50.12%   55.73MiB / 256MiB   21.77%   5.3kB / 648B   1.2MB / 0B   3");
         daemon.requests.clear();
         daemon.answer(req -> req.response().end(req.path().equals("/v1/info") ? "{\"memoryBytes\":1073741824}"
                 : "{\"name\":\"free\",\"memory\":{\"workingSetBytes\":107374182}}"));
         assertThat(Cli.run("stats", "--no-stream", "free").out()).as("no limit: the host's memory, as docker")
-                .containsPattern("free +-- +102.4MiB / 1GiB +10.00% +--");
+                .containsPattern("free +-- +102.4MiB / 1GiB +10.00% +-- +--");
         assertThat(daemon.requests).extracting(FakeDaemon.Request::uri)
                 .containsExactly("/v1/containers/free/stats", "/v1/info");
         daemon.answer(req -> req.response().setStatusCode(404).end("{\"error\":\"no such container\"}"));

@@ -28,10 +28,16 @@ final class NetFixture implements AutoCloseable {
     ContainerRuntime runtime;
 
     NetFixture() throws Exception {
+        this(24);
+    }
+
+    /** @param prefix the subnet's prefix length, 22 to 24 (a /22 holds 1022 containers' addresses) */
+    NetFixture(int prefix) throws Exception {
         dirs = new TestParent("corral-net-test");
         String bridge = "cn" + UUID.randomUUID().toString().substring(0, 8);
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        String subnet = "10." + r.nextInt(180, 220) + "." + r.nextInt(0, 256) + ".0/24";
+        int third = r.nextInt(0, 256) & (0xff << (24 - prefix)) & 0xff;
+        String subnet = "10." + r.nextInt(180, 220) + "." + third + ".0/" + prefix;
         options = new NetworkOptions(bridge, subnet, "bridge");
         rootfs = Files.createTempDirectory("corral-net-rootfs");
         for (String d : List.of("bin", "etc", "www", "tmp", "proc", "dev", "sys")) {

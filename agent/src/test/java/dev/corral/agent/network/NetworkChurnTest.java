@@ -17,22 +17,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Tag;
 
 /**
- * Parallel starts get distinct addresses (each container's own eth0 says so too), and after the agent dies and
- * starts again every running networked container is still reachable at its address. Sized for a shared 2-core
- * machine; -Dcorral.churn.clients/runs/live scale it (the issue's figures: 8, 40, 30).
+ * Parallel starts get distinct addresses (each container's own eth0 says so too), their removal leaves no veth on
+ * the bridge and no network.json, and after the agent's runtime closes and opens again every running networked
+ * container is still reachable at its address (NetworkAgentKillIT kills a real agent process). The issue's
+ * figures by default: 8 clients x 40 runs; -Dcorral.churn.clients/runs/live scale it. Each run is bounded (60 s),
+ * the whole in 10 minutes.
  */
 @Tag("root")
+@Tag("slow")
 class NetworkChurnTest {
 
     private static final int CLIENTS = Integer.getInteger("corral.churn.clients", 8);
-    private static final int RUNS = Integer.getInteger("corral.churn.runs", 5);
+    private static final int RUNS = Integer.getInteger("corral.churn.runs", 40);
     private static final int LIVE = Integer.getInteger("corral.churn.live", 12);
 
     private NetFixture fx;
 
     @BeforeEach
     void setUp() throws Exception {
-        fx = new NetFixture();
+        fx = new NetFixture(22); // every run keeps its address until removed: 320 of them do not fit a /24
     }
 
     @AfterEach
@@ -43,6 +46,7 @@ class NetworkChurnTest {
     @Test
     void parallelStartsGetDistinctAddressesAndSurviveAnAgentRestart() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+        long started = System.nanoTime();
         try {
             List<Future<?>> done = new ArrayList<>();
             for (int c = 0; c < CLIENTS; c++) {
@@ -57,11 +61,13 @@ class NetworkChurnTest {
                 }));
             }
             for (Future<?> f : done) {
-                f.get(10, TimeUnit.MINUTES);
+                f.get(Math.max(1, 10 * 60_000 - (System.nanoTime() - started) / 1_000_000), TimeUnit.MILLISECONDS);
             }
         } finally {
             pool.shutdownNow();
         }
+        System.out.printf("churn: %d clients x %d networked runs in %.1f s%n", CLIENTS, RUNS,
+                (System.nanoTime() - started) / 1e9);
         Set<String> addresses = new HashSet<>();
         for (int c = 0; c < CLIENTS; c++) {
             for (int i = 0; i < RUNS; i++) {
@@ -76,7 +82,16 @@ class NetworkChurnTest {
                 fx.runtime.remove("churn-" + c + "-" + i, false);
             }
         }
-        assertThat(fx.bridgePortsSettled()).isEmpty();
+        assertThat(fx.bridgePortsSettled()).as("veths left on the bridge").isEmpty();
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.walk(fx.dirs.stateDir)) {
+            assertThat(files.filter(f -> f.getFileName().toString().equals(NetworkManager.FILE)).toList())
+                    .as("addresses left in network.json").isEmpty();
+        }
+        for (int c = 0; c < CLIENTS; c++) {
+            for (int i = 0; i < RUNS; i++) {
+                assertThat(fx.runtime.networks().attachment("churn-" + c + "-" + i)).isEmpty();
+            }
+        }
 
         List<String> live = new ArrayList<>();
         for (int i = 0; i < LIVE; i++) {

@@ -7,6 +7,7 @@ import dev.corral.exporter.discovery.HostPaths;
 import dev.corral.exporter.read.CgroupReader;
 import dev.corral.exporter.read.CgroupReaders;
 import dev.corral.exporter.read.HostPressureReader;
+import dev.corral.exporter.read.NetworkReader;
 import dev.corral.exporter.read.ReadBuffer;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.CgroupSample;
@@ -33,6 +34,7 @@ public final class CgroupCollector implements AutoCloseable {
     private final CgroupScanner scanner;
     private final CgroupReaders readers;
     private final HostPressureReader hostPressure;
+    private final NetworkReader network;
     private final LongSupplier clockMillis;
     private final long retentionMillis;
     private final int rescanEvery;
@@ -55,6 +57,7 @@ public final class CgroupCollector implements AutoCloseable {
         this.scanner = new CgroupScanner(layout, roots);
         this.readers = new CgroupReaders(layout);
         this.hostPressure = new HostPressureReader(paths.procRoot().resolve("pressure"));
+        this.network = new NetworkReader(layout, paths.procRoot());
         this.retentionMillis = retention.toMillis();
         this.rescanEvery = Math.max(1, rescanEvery);
         this.clockMillis = clockMillis;
@@ -103,7 +106,8 @@ public final class CgroupCollector implements AutoCloseable {
         }
         addHostPressure(live);
         Snapshot previous = latest;
-        Snapshot current = new Snapshot(now, live, retire(previous, live, now));
+        Snapshot current = new Snapshot(now, live, retire(previous, live, now),
+                network.read(live.keySet(), path -> tasks(live.get(path)), buffer));
         countOomKills(current);
         latest = current;
         for (CollectorListener l : listeners) {
@@ -146,6 +150,11 @@ public final class CgroupCollector implements AutoCloseable {
         for (String path : present) {
             open.computeIfAbsent(path, readers::open);
         }
+    }
+
+    /** The tasks in the cgroup and below it (pids.current), -1 without the pids controller. */
+    private static long tasks(CgroupSample s) {
+        return s.pids() == null || s.pids().current() < 0 ? -1 : s.pids().current();
     }
 
     /** The root cgroup has no PSI files on v1 hosts and older kernels: the host's numbers are its numbers. */

@@ -8,6 +8,7 @@ import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
 import dev.corral.exporter.sample.Limits;
 import dev.corral.exporter.sample.MemoryStats;
+import dev.corral.exporter.sample.NetInterface;
 import dev.corral.exporter.sample.Pressure;
 import dev.corral.exporter.sample.PressureStats;
 import dev.corral.exporter.sample.SpecStats;
@@ -48,6 +49,10 @@ public final class ContainerMetrics {
 
     /** A family with series per cgroup and block device. */
     private record PerDevice(Family family, boolean byOperation, Function<BlkioDevice, long[]> raw) {
+    }
+
+    /** A family with series per cgroup and network interface (live cgroups with a network namespace of their own). */
+    private record PerInterface(Family family, ToLongFunction<NetInterface> raw) {
     }
 
     /** Placeholder in {@link #FAMILIES} for {@code container_info}, written by {@link #writeInfo}. */
@@ -130,6 +135,19 @@ public final class ContainerMetrics {
                     + "container could make progress due to " + resource + " congestion (PSI full)", of,
                     Pressure::fullMicros);
         }
+        for (String way : List.of("receive", "transmit")) {
+            boolean rx = way.equals("receive");
+            String past = rx ? "received" : "transmitted";
+            network(f, "container_network_" + way + "_bytes", "Cumulative count of bytes " + past,
+                    rx ? NetInterface::receiveBytes : NetInterface::transmitBytes);
+            network(f, "container_network_" + way + "_packets", "Cumulative count of packets " + past,
+                    rx ? NetInterface::receivePackets : NetInterface::transmitPackets);
+            network(f, "container_network_" + way + "_errors", "Cumulative count of errors encountered while "
+                    + (rx ? "receiving" : "transmitting"), rx ? NetInterface::receiveErrors : NetInterface::transmitErrors);
+            network(f, "container_network_" + way + "_packets_dropped", "Cumulative count of packets dropped while "
+                    + (rx ? "receiving" : "transmitting"),
+                    rx ? NetInterface::receiveDropped : NetInterface::transmitDropped);
+        }
         spec(f, "container_spec_memory_limit_bytes", "Memory limit for the container, 0 for unlimited",
                 s -> unlimitedAsZero(s.memoryLimit()));
         spec(f, "container_spec_memory_swap_limit_bytes", "Memory swap limit for the container, 0 for unlimited",
@@ -146,7 +164,12 @@ public final class ContainerMetrics {
     }
 
     private static String familyName(Object f) {
-        return f instanceof PerCgroup p ? p.family().name : ((PerDevice) f).family().name;
+        return f instanceof PerCgroup p ? p.family().name
+                : f instanceof PerInterface n ? n.family().name : ((PerDevice) f).family().name;
+    }
+
+    private static void network(List<Object> f, String name, String help, ToLongFunction<NetInterface> field) {
+        f.add(new PerInterface(new Family(Type.COUNTER, name, help), field));
     }
 
     private static void cpu(List<Object> f, String name, String help, double divisor,
@@ -198,6 +221,10 @@ public final class ContainerMetrics {
             .thenComparing(d -> Integer.toString(d.io().major()))
             .thenComparing(d -> Integer.toString(d.io().minor()));
 
+    /** One network interface of one cgroup; rows are in cgroup path order, interfaces in name order. */
+    private record InterfaceRow(Row row, NetInterface net) {
+    }
+
     /** Appends the container families (every family with at least one series) to {@code out}. */
     void writeContainers(Snapshot snapshot, TextOut out) {
         List<CgroupSample> samples = new ArrayList<>(snapshot.live().size() + snapshot.recent().size());
@@ -233,12 +260,22 @@ public final class ContainerMetrics {
             }
         }
         deviceRows.sort(DEVICE_ORDER);
+        List<InterfaceRow> interfaceRows = new ArrayList<>();
+        for (Row r : rows) {
+            List<NetInterface> nets = r.live() ? snapshot.network().get(r.sample().path()) : null;
+            if (nets != null) {
+                nets.stream().sorted(Comparator.comparing(NetInterface::name))
+                        .forEach(n -> interfaceRows.add(new InterfaceRow(r, n)));
+            }
+        }
         byte[] labelBytes = labels.bytes();
         for (Object f : FAMILIES) {
             if (f == INFO) {
                 writeInfo(rows, out);
             } else if (f instanceof PerCgroup p) {
                 writeFamily(p, rows, labelBytes, out);
+            } else if (f instanceof PerInterface n) {
+                writeFamily(n, interfaceRows, labelBytes, out);
             } else {
                 writeFamily((PerDevice) f, deviceRows, labelBytes, out);
             }
@@ -303,6 +340,26 @@ public final class ContainerMetrics {
                 writeValue(out, values[op], 1);
                 out.write((byte) '\n');
             }
+        }
+    }
+
+    private static void writeFamily(PerInterface f, List<InterfaceRow> rows, byte[] labels, TextOut out) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        out.write(f.family().header);
+        for (InterfaceRow n : rows) {
+            Row r = n.row();
+            out.write(f.family().sampleName);
+            out.write((byte) '{');
+            out.write(labels, r.labelsFrom(), r.nameAt() - r.labelsFrom()); // container="..",id="..",image="..",
+            out.writeAscii("interface=\"");
+            out.writeEscaped(n.net().name());
+            out.writeAscii("\",");
+            out.write(labels, r.nameAt(), r.labelsTo() - r.nameAt()); // name="..",namespace="..",pod=".."
+            out.writeAscii("} ");
+            writeValue(out, f.raw().applyAsLong(n.net()), 1);
+            out.write((byte) '\n');
         }
     }
 

@@ -7,6 +7,7 @@ import dev.corral.exporter.naming.ContainerIdentity;
 import dev.corral.exporter.sample.BlkioDevice;
 import dev.corral.exporter.sample.CgroupSample;
 import dev.corral.exporter.sample.CpuStats;
+import dev.corral.exporter.sample.NetInterface;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -61,7 +62,11 @@ class ContainerLabelsTest {
             live.put(path, new CgroupSample(path, 1000, 0, new CpuStats(2_000_000_000L, 1, 1, 0, 0, 0), null,
                     List.of(new BlkioDevice(8, 0, 4096, 512, 1, 2)), null, null, null));
         }
-        MetricsPage page = new MetricsPage(() -> new Snapshot(1000, live, Map.of()),
+        // K8S has a namespace of its own (the pod's sandbox would in life); the others have none of their own
+        Map<String, List<NetInterface>> network = Map.of(K8S, List.of(
+                new NetInterface("eth0", 1000, 10, 1, 2, 3000, 30, 3, 4),
+                new NetInterface("eth1", 5, 1, 0, 0, 7, 1, 0, 0)), "/plain", List.of());
+        MetricsPage page = new MetricsPage(() -> new Snapshot(1000, live, Map.of(), network),
                 new ContainerMetrics(names, ScrapeFixture.MACHINE, ScrapeFixture.devices(sysDevBlock)),
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         return page.render().text();
@@ -134,5 +139,34 @@ class ContainerLabelsTest {
                 .noneMatch(l -> l.contains("runtime=") || l.contains("container_label_"));
         assertThat(ours.indexOf("# TYPE container_info gauge")).isBetween(ours.indexOf("# TYPE container_fs_writes"),
                 ours.indexOf("# TYPE container_last_seen"));
+    }
+
+    @Test
+    void networkSeriesCarryTheInterfaceAsClientJavaWritesThem() throws Exception {
+        String ours = render();
+
+        CounterSnapshot.Builder rx = CounterSnapshot.builder().name("container_network_receive_bytes").help("h");
+        CounterSnapshot.Builder txDropped = CounterSnapshot.builder().name("container_network_transmit_packets_dropped")
+                .help("h");
+        rx.dataPoint(CounterDataPointSnapshot.builder().labels(labels(K8S, "interface", "eth0")).value(1000).build());
+        rx.dataPoint(CounterDataPointSnapshot.builder().labels(labels(K8S, "interface", "eth1")).value(5).build());
+        txDropped.dataPoint(CounterDataPointSnapshot.builder().labels(labels(K8S, "interface", "eth0")).value(4)
+                .build());
+        txDropped.dataPoint(CounterDataPointSnapshot.builder().labels(labels(K8S, "interface", "eth1")).value(0)
+                .build());
+        List<String> expected = clientJava(MetricSnapshots.of(rx.build(), txDropped.build()));
+
+        List<String> lines = Arrays.stream(ours.split("\n")).toList();
+        assertThat(lines.stream().filter(l -> l.startsWith("container_network_receive_bytes_total")
+                || l.startsWith("container_network_transmit_packets_dropped_total")))
+                .containsExactlyElementsOf(expected);
+        for (String family : List.of("receive_bytes", "receive_packets", "receive_errors", "receive_packets_dropped",
+                "transmit_bytes", "transmit_packets", "transmit_errors", "transmit_packets_dropped")) {
+            assertThat(lines).contains("# TYPE container_network_" + family + "_total counter");
+            assertThat(lines.stream().filter(l -> l.startsWith("container_network_" + family + "_total{"))).hasSize(2);
+        }
+        assertThat(lines).contains("container_network_transmit_errors_total{container=\"app\",id=\"" + K8S
+                + "\",image=\"registry.example/shop/web:1.2\",interface=\"eth0\",name=\"k8s_app_web-0_shop_0c3b\","
+                + "namespace=\"shop\",pod=\"web-0\"} 3.0");
     }
 }
