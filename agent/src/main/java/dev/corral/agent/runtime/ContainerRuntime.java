@@ -9,6 +9,7 @@ import dev.corral.agent.image.ContainerRootfs;
 import dev.corral.agent.image.ImageStore;
 import dev.corral.agent.network.NetworkManager;
 import dev.corral.agent.network.NetworkOptions;
+import dev.corral.agent.network.TrafficControl;
 import dev.corral.agent.posix.Posix;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
@@ -427,6 +428,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 Files.write(dir.resolve("launch.conf"), net, java.nio.file.StandardOpenOption.APPEND);
             }
             launched = shim.launch(dir.resolve("launch.conf"));
+            TrafficControl.atStart(networks.attachment(name), launched.initPid(), record.spec().limits());
         } catch (LaunchException e) {
             killQuietly(cgroup);
             int code = LaunchFailures.exitCode(e.getMessage());
@@ -708,6 +710,12 @@ public final class ContainerRuntime implements AutoCloseable {
                     LimitsPatch.merge(record.spec().limits(), patch));
             validator.validate(merged);
             ResourceLimits changes = validator.validate(LimitsPatch.withLimits(record.spec(), patch)).limits();
+            try {
+                TrafficControl.atUpdate(networks.attachment(name), record.state() == ContainerState.RUNNING
+                        ? record.initPid() : null, patch, merged.limits());
+            } catch (IOException e) {
+                throw failed("cannot set the network rate of '" + name + "'", e);
+            }
             try {
                 driver.open(name).update(changes);
             } catch (CgroupException.InvalidValue | CgroupException.Busy e) {
