@@ -62,6 +62,44 @@ public final class TrafficControl {
         }
     }
 
+    /**
+     * A policy's change: each direction given is set (or removed when unlimited), one null is left as it is.
+     * Nothing for a container that has exited meanwhile.
+     */
+    public static void change(Optional<Attachment> a, long pid, Long egress, Long ingress) throws IOException {
+        if (a.isEmpty()) {
+            return;
+        }
+        String host = hostEnd(a.get());
+        try {
+            if (ingress != null) {
+                set(host, null, ingress);
+            }
+            if (egress != null) {
+                set("eth0", pid, egress);
+            }
+        } catch (IOException e) {
+            if (Bridge.exists(host)) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The counters of its veth's host end: {what the container sent, what it received} in bytes (the host end
+     * receives what the container sends). Two small sysfs reads; empty when the link is gone.
+     */
+    public static Optional<long[]> counters(Attachment a) {
+        java.nio.file.Path stats = java.nio.file.Path.of("/sys/class/net", hostEnd(a), "statistics");
+        try {
+            long rx = Long.parseLong(java.nio.file.Files.readString(stats.resolve("rx_bytes")).strip());
+            long tx = Long.parseLong(java.nio.file.Files.readString(stats.resolve("tx_bytes")).strip());
+            return Optional.of(new long[] {rx, tx});
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
     /** At a start: the spec's rates, if it has any (a start without one runs no process here). */
     public static void atStart(Optional<Attachment> a, long pid, ContainerSpec.Limits limits) throws IOException {
         ContainerSpec.NetworkRate r = limits == null ? null : limits.network();

@@ -31,6 +31,8 @@ final class PolicyActions {
         } else if (a instanceof Action.SetIo io) {
             update(a, new ResourceLimits(null, null, new ResourceLimits.Io(null, List.of(new ResourceLimits.DeviceLimit(
                     io.major(), io.minor(), io.readBps(), io.writeBps(), null, null))), null));
+        } else if (a instanceof Action.SetNetwork n) {
+            NetworkRates.apply(runtime, n);
         } else if (a instanceof Action.Stop s) {
             if (s.freeze()) {
                 runtime.pause(s.container());

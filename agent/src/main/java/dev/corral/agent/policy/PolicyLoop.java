@@ -143,7 +143,9 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         List<ContainerView> views = records.stream().filter(r -> r.state() == ContainerState.RUNNING)
                 .map(ContainerViews::of).toList();
         PolicyEngine e = engine;
-        Decision d = e.decide(new Observation(now.timestampMillis(), before, now, views, host()));
+        var net = e.policy().policies().networkFairness();
+        Decision d = e.decide(new Observation(now.timestampMillis(), before, now, views, host(),
+                net.enabled() && net.capacity() > 0 ? NetworkRates.sample(runtime, records) : Map.of()));
         for (Action a : d.actions()) {
             String error = null;
             if (!a.audit().dryRun()) {
