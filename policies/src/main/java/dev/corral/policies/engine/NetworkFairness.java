@@ -55,6 +55,8 @@ final class NetworkFairness implements Rule {
     private final Map<String, Long> set = new HashMap<>();
     private final Map<String, Long> changedAt = new HashMap<>();
     private final Map<Direction, Long> calmSince = new HashMap<>();
+    /** "direction container" → its demand when last judged over a full window under the rate in force. */
+    private final Map<String, Double> judged = new HashMap<>();
     /** "direction container" → (millis, bytes) counter readings over the last window. */
     private final Map<String, ArrayDeque<long[]>> readings = new HashMap<>();
 
@@ -113,16 +115,27 @@ final class NetworkFairness implements Rule {
         int n = active.size();
         double[] demand = new double[n];
         double[] weight = new double[n];
+        boolean[] settling = new boolean[n];
         for (int i = 0; i < n; i++) {
             Member m = active.get(i);
-            Long t = set.get(key(d, m));
+            String k = key(d, m);
+            Long t = set.get(k);
             double rate = rates.get(m);
+            // Its rate changed less than a window ago: what it does under the new one is not known yet (the window
+            // still holds traffic from before); it wants what it was judged to want, and its rate waits.
+            settling[i] = t != null && judged.containsKey(k) && span(k) < RATE_WINDOW_MILLIS;
+            if (settling[i]) {
+                demand[i] = judged.get(k);
+                weight[i] = m.cls().weight();
+                continue;
+            }
             demand[i] = t != null && rate >= USING * t ? Double.POSITIVE_INFINITY : rate + p.minActive();
             long own = d.own(samples.get(m));
             if (!Limits.isUnlimited(own)) {
                 demand[i] = Math.min(demand[i], own);
             }
             weight[i] = m.cls().weight();
+            judged.put(k, demand[i]);
         }
         double[] share = MaxMin.shares(cap * p.headroom(), demand, weight);
         for (int i = 0; i < n; i++) {
@@ -140,8 +153,8 @@ final class NetworkFairness implements Rule {
                 }
                 continue;
             }
-            if (t == null && rate <= share[i] * (1 + HYSTERESIS)) {
-                continue; // within its share
+            if (t == null && rate <= share[i] * (1 + HYSTERESIS) || settling[i]) {
+                continue; // within its share, or its rate just changed
             }
             if (t != null && Math.abs(target - t) <= HYSTERESIS * t) {
                 continue;
@@ -152,6 +165,7 @@ final class NetworkFairness implements Rule {
             }
             set.put(k, target);
             changedAt.put(k, c.now());
+            restart(k); // judged again on what it does under this rate
             write(c, m, d, target, "set-network-rate", "saturation", t, rate, share[i], total, cap, out);
         }
     }
@@ -178,6 +192,22 @@ final class NetworkFairness implements Rule {
         return (bytes - first[1]) * 1000.0 / (atMillis - first[0]);
     }
 
+    /** How long the window of readings spans now, in milliseconds. */
+    private long span(String key) {
+        ArrayDeque<long[]> q = readings.get(key);
+        return q == null || q.size() < 2 ? 0 : q.peekLast()[0] - q.peekFirst()[0];
+    }
+
+    /** The window starts again from the last reading. */
+    private void restart(String key) {
+        ArrayDeque<long[]> q = readings.get(key);
+        if (q != null && q.size() > 1) {
+            long[] last = q.peekLast();
+            q.clear();
+            q.addLast(last);
+        }
+    }
+
     private static String key(Direction d, Member m) {
         return d.label + " " + m.name();
     }
@@ -202,5 +232,6 @@ final class NetworkFairness implements Rule {
         set.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
         changedAt.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
         readings.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
+        judged.keySet().removeIf(k -> !liveNames.contains(k.substring(k.indexOf(' ') + 1)));
     }
 }
