@@ -106,6 +106,26 @@ class NetworkRateTest {
     }
 
     @Test
+    void aRateIsExportedAsASpecMetricWhileTheContainerHasIt() throws Exception {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        dev.corral.agent.server.NetworkRateMetrics.register(registry, fx.runtime);
+        fx.runtime.run(fx.spec("{'name':'m','command':['/bin/sleep','30'],"
+                + "'limits':{'network':{'egress':'8mbit','ingress':'1gbit'}}}"));
+        assertThat(registry.get("container_spec_network_rate_bytes").tag("name", "m").tag("direction", "egress")
+                .gauge().value()).isEqualTo(1e6);
+        assertThat(registry.get("container_spec_network_rate_bytes").tag("name", "m").tag("direction", "ingress")
+                .gauge().value()).isEqualTo(125e6);
+        fx.runtime.updateLimits("m", new ContainerSpec.Limits(null, null, null, null,
+                new ContainerSpec.NetworkRate(2 * MBIT8, Limits.UNLIMITED)));
+        assertThat(registry.get("container_spec_network_rate_bytes").tag("name", "m").tag("direction", "egress")
+                .gauge().value()).isEqualTo(2e6);
+        assertThat(registry.find("container_spec_network_rate_bytes").tag("direction", "ingress").gauges()).isEmpty();
+        fx.runtime.remove("m", true);
+        assertThat(registry.find("container_spec_network_rate_bytes").gauges()).isEmpty();
+    }
+
+    @Test
     void aRateNeedsABridgeNetworkAndAUnit() throws Exception {
         assertThatThrownBy(() -> fx.runtime.run(fx.spec("{'name':'h','namespaces':{'network':'none'},"
                 + "'command':['/bin/true'],'limits':{'network':{'egress':'8mbit'}}}")))
