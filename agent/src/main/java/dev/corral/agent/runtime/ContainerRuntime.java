@@ -711,17 +711,18 @@ public final class ContainerRuntime implements AutoCloseable {
             validator.validate(merged);
             ResourceLimits changes = validator.validate(LimitsPatch.withLimits(record.spec(), patch)).limits();
             try {
-                TrafficControl.atUpdate(networks.attachment(name), record.state() == ContainerState.RUNNING
-                        ? record.initPid() : null, patch, merged.limits());
-            } catch (IOException e) {
-                throw failed("cannot set the network rate of '" + name + "'", e);
-            }
-            try {
                 driver.open(name).update(changes);
             } catch (CgroupException.InvalidValue | CgroupException.Busy e) {
                 throw LimitRefusals.explain(e, patch);
             } catch (CgroupException e) {
                 throw failed("cannot update the limits of '" + name + "'", e);
+            }
+            try { // after the cgroup's: a refused value there changes nothing
+                TrafficControl.atUpdate(networks.attachment(name), record.state() == ContainerState.RUNNING
+                        || record.state() == ContainerState.PAUSED
+                        ? record.initPid() : null, patch, merged.limits());
+            } catch (IOException e) {
+                throw failed("cannot set the network rate of '" + name + "'", e);
             }
             ContainerRecord updated = new ContainerRecord(record.name(), merged, record.state(), record.cgroup(),
                     record.createdAtMillis(), record.startedAtMillis(), record.finishedAtMillis(), record.initPid(),
