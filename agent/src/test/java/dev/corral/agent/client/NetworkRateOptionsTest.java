@@ -62,6 +62,13 @@ class NetworkRateOptionsTest {
     }
 
     @Test
+    void anUpdateBodyCarriesTheRates() throws Exception {
+        ContainerSpec.Limits l = SpecParser.read("{\"network\":{\"egress\":\"16mbit\",\"ingress\":-1}}".getBytes(),
+                ContainerSpec.Limits.class);
+        assertThat(l.network()).isEqualTo(new ContainerSpec.NetworkRate(2_000_000L, Limits.UNLIMITED));
+    }
+
+    @Test
     void theDaemonNamesTheField() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> SpecParser.parse(
                 "{\"name\":\"n\",\"limits\":{\"network\":{\"ingress\":\"3 apples\"}}}".getBytes()))

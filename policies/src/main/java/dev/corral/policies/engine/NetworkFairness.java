@@ -175,6 +175,8 @@ final class NetworkFairness implements Rule {
         ArrayDeque<long[]> q = readings.computeIfAbsent(key, x -> new ArrayDeque<>());
         if (!q.isEmpty() && (bytes < q.peekLast()[1] || atMillis <= q.peekLast()[0])) {
             q.clear(); // a new veth (restarted), or a clock step: start over
+            set.remove(key); // a restart applies the container's own rate: nothing of ours is in force
+            judged.remove(key);
         }
         q.addLast(new long[] {atMillis, bytes});
         while (q.size() > 2) { // the oldest goes once the rest span a window

@@ -147,4 +147,29 @@ class NetworkFairnessTest {
             assertThat(r.cycle(link.step(r)).actions()).isEmpty();
         }
     }
+
+    @Test
+    void aRestartedContainerIsNotTakenForHeldAtItsOldRate() throws Exception {
+        Recorded r = new Recorded(String.format(POLICY, ""), Recorded.v1Host(2, 8 * Recorded.GIB), 1000, false);
+        Link link = new Link();
+        Recorded.Cg lo = sender(r, link, "lo", 2.5e6);
+        sender(r, link, "hi", 2.5e6);
+        for (int i = 0; i < 6; i++) {
+            link.apply(r.cycle(link.step(r)));
+        }
+        assertThat(link.egress).containsKey("lo");
+        // lo restarts: a new veth (counters from 0) with no rate of the policy's on it
+        link.egress.remove("lo");
+        lo.txBytes = 0;
+        boolean setAgain = false;
+        for (int i = 0; i < 6 && !setAgain; i++) {
+            Decision d = r.cycle(link.step(r));
+            link.apply(d);
+            setAgain = Recorded.of(d, Action.SetNetwork.class).stream().anyMatch(a -> a.container().equals("lo")
+                    && a.audit().before().equals("max"));
+        }
+        assertThat(setAgain).as("lo's rate set again, from none").isTrue();
+        link.apply(r.cycle(link.step(r)));
+        assertThat(link.sent.get(lo)).isCloseTo(CAP / 4.0, org.assertj.core.data.Percentage.withPercentage(10));
+    }
 }
