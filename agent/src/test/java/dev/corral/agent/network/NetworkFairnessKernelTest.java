@@ -113,9 +113,11 @@ class NetworkFairnessKernelTest {
             }
             assertThat(loRate).as("lo's rate set by the policy").isPresent();
             assertThat(hiRate).as("hi's rate set by the policy").isPresent();
-            // settle, then measure what each sent over 4 s, the policy still running
-            long settleUntil = System.currentTimeMillis() + 2500;
-            while (System.currentTimeMillis() < settleUntil) {
+            // settled: no change of the policy's for 3 s (within 20 s); then what each sent over 4 s, the policy
+            // still running
+            long settleDeadline = System.currentTimeMillis() + 20_000;
+            while (System.currentTimeMillis() < settleDeadline && (audits.isEmpty()
+                    || System.currentTimeMillis() - audits.get(audits.size() - 1).timeMillis() < 3000)) {
                 Thread.sleep(500);
                 Snapshot now = snapshot();
                 loop.collected(before, now);
