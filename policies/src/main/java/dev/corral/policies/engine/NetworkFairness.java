@@ -21,7 +21,7 @@ import java.util.Set;
  * the rate set here, using it, wants more (unbounded); another wants its rate (nothing else holds it back: a
  * veth is far faster than any shared rate worth sharing, so what it sends is what it wants); none wants more
  * than its own --network-rate. A container above its share gets a rate at it; rates follow the shares (changes
- * under a tenth are not written, one change per cooldown), and are lifted (back to the container's own rate, or
+ * under a tenth are not written, one change per cooldown, down by at most 30 % at a time), and are lifted (back to the container's own rate, or
  * none) once contention has been over liftAfter.
  */
 final class NetworkFairness implements Rule {
@@ -31,6 +31,7 @@ final class NetworkFairness implements Rule {
     /** A container at this share of the rate set for it uses it (tc holds it there): it wants more. */
     private static final double USING = 0.8;
     private static final double HYSTERESIS = 0.1;
+    private static final double LOWER = 0.7;
 
     enum Direction {
         EGRESS("egress"), INGRESS("ingress");
@@ -144,6 +145,11 @@ final class NetworkFairness implements Rule {
             double rate = rates.get(m);
             long target = Math.max((long) share[i], p.minActive());
             Long t = set.get(k);
+            if (t != null && target < t * LOWER) {
+                // a step down at a time: a TCP flow that stalled for a moment under its rate (a loss, a timeout)
+                // is not cut to what it sent then; it shows next window whether it takes more
+                target = (long) (t * LOWER);
+            }
             long own = d.own(samples.get(m));
             if (!Limits.isUnlimited(own) && own <= target) {
                 if (t != null) { // its own rate is tighter than its share now: back to it
