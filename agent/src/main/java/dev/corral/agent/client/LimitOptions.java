@@ -64,11 +64,23 @@ public final class LimitOptions {
     @Option(names = "--device-write-iops", paramLabel = "DEVICE:N", description = "Write IO/s limit, e.g. /dev/vda:1000.")
     List<String> deviceWriteIops = new ArrayList<>();
 
+    @Option(names = "--network-rate", paramLabel = "RATE", converter = NetworkRateConverter.class,
+            description = "Network rate each way on a bridge network, e.g. 500kbit, 10mbit, 1gbit (max: none).")
+    Long networkRate;
+
+    @Option(names = "--network-rate-egress", paramLabel = "RATE", converter = NetworkRateConverter.class,
+            description = "Rate of what the container sends (overrides --network-rate that way).")
+    Long networkRateEgress;
+
+    @Option(names = "--network-rate-ingress", paramLabel = "RATE", converter = NetworkRateConverter.class,
+            description = "Rate of what the container receives (overrides --network-rate that way).")
+    Long networkRateIngress;
+
     public boolean isEmpty() {
         return memory == null && memoryReservation == null && memorySwap == null && cpus == null && cpuPeriod == null
                 && cpuQuota == null && cpuShares == null && cpusetCpus == null && cpusetMems == null
                 && pidsLimit == null && blkioWeight == null && deviceReadBps.isEmpty() && deviceWriteBps.isEmpty()
-                && deviceReadIops.isEmpty() && deviceWriteIops.isEmpty();
+                && deviceReadIops.isEmpty() && deviceWriteIops.isEmpty() && networkRate() == null;
     }
 
     /** Whether converting needs the container's current memory limit (update --memory-swap without --memory). */
@@ -102,10 +114,17 @@ public final class LimitOptions {
             io = new ContainerSpec.Io(weight, devices.isEmpty() ? null : devices);
         }
         ContainerSpec.Pids pids = pidsLimit == null ? null : new ContainerSpec.Pids(pidsLimit <= 0 ? -1 : pidsLimit);
-        if (mem == null && cpu == null && io == null && pids == null) {
+        ContainerSpec.NetworkRate net = networkRate();
+        if (mem == null && cpu == null && io == null && pids == null && net == null) {
             return null;
         }
-        return new ContainerSpec.Limits(mem, cpu, io, pids);
+        return new ContainerSpec.Limits(mem, cpu, io, pids, net);
+    }
+
+    private ContainerSpec.NetworkRate networkRate() {
+        Long egress = networkRateEgress != null ? networkRateEgress : networkRate;
+        Long ingress = networkRateIngress != null ? networkRateIngress : networkRate;
+        return egress == null && ingress == null ? null : new ContainerSpec.NetworkRate(egress, ingress);
     }
 
     /**

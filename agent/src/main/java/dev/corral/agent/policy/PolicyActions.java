@@ -22,7 +22,9 @@ final class PolicyActions {
     }
 
     void apply(Action a) throws CgroupException, ContainerException {
-        if (a instanceof Action.Stop s) {
+        if (a instanceof Action.SetNetwork n) {
+            NetworkRates.apply(runtime, n); // a tc rate on the container's veth, not a cgroup file
+        } else if (a instanceof Action.Stop s) {
             if (s.freeze()) {
                 runtime.pause(s.container());
             } else {

@@ -159,7 +159,9 @@ public final class PolicyLoop implements CollectorListener, AdmissionGate, AutoC
         List<ContainerView> foreignViews = governor.views(others, now);
         views.addAll(foreignViews);
         PolicyEngine e = engine;
-        Decision d = e.decide(new Observation(now.timestampMillis(), before, now, views, host()));
+        var net = e.policy().policies().networkFairness();
+        Decision d = e.decide(new Observation(now.timestampMillis(), before, now, views, host(),
+                net.enabled() && net.capacity() > 0 ? NetworkRates.sample(runtime, records) : Map.of()));
         for (Action a : d.actions()) {
             String error = null;
             if (!a.audit().dryRun()) {

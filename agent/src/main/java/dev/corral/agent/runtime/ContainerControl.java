@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.network.TrafficControl;
 import dev.corral.agent.ContainerException;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ContainerCgroup;
@@ -101,6 +102,13 @@ final class ContainerControl {
                 throw LimitRefusals.explain(e, patch);
             } catch (CgroupException e) {
                 throw RuntimeContext.failed("cannot update the limits of '" + name + "'", e);
+            }
+            try { // after the cgroup's: a refused value there changes nothing
+                TrafficControl.atUpdate(ctx.networks.attachment(name), record.state() == ContainerState.RUNNING
+                        || record.state() == ContainerState.PAUSED
+                        ? record.initPid() : null, patch, merged.limits());
+            } catch (java.io.IOException e) {
+                throw RuntimeContext.failed("cannot set the network rate of '" + name + "'", e);
             }
             ContainerRecord updated = record.withSpec(merged);
             ctx.save(updated);

@@ -1,5 +1,6 @@
 package dev.corral.agent.runtime;
 
+import dev.corral.agent.network.TrafficControl;
 import dev.corral.agent.ContainerException;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
@@ -61,6 +62,8 @@ final class Launcher {
         if (net.length > 0) { // none and host: nothing more on the launch path
             Files.write(dir.resolve("launch.conf"), net, StandardOpenOption.APPEND);
         }
-        return shim.launch(dir.resolve("launch.conf"));
+        Shim.Launched launched = shim.launch(dir.resolve("launch.conf"));
+        TrafficControl.atStart(networks.attachment(name), launched.initPid(), record.spec().limits());
+        return launched;
     }
 }

@@ -90,6 +90,7 @@ public final class Agent implements AutoCloseable {
         // Limits are read every few cycles: show the agent's own changes at the next one. "started" too: a cgroup
         // found by inotify between its mkdir and the runtime's writes was read half made (an empty v1 cpuset).
         if (runtime != null) {
+            NetworkRateMetrics.register(registry, runtime);
             runtime.addListener(e -> {
                 if (e.type() == ContainerEvent.Type.LIMITS_UPDATED || e.type() == ContainerEvent.Type.STARTED) {
                     exporter.collector().limitsChanged();

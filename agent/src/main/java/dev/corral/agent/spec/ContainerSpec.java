@@ -113,8 +113,26 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
     public record IdMapping(Long containerId, Long hostId, Long size) {
     }
 
+    /** @param network the rates of its bridge network's veth (tc), see {@link NetworkRate} */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Limits(Memory memory, Cpu cpu, Io io, Pids pids) {
+    public record Limits(Memory memory, Cpu cpu, Io io, Pids pids, NetworkRate network) {
+
+        /** Without a network rate. */
+        public Limits(Memory memory, Cpu cpu, Io io, Pids pids) {
+            this(memory, cpu, io, pids, null);
+        }
+    }
+
+    /**
+     * Bytes per second, or tc's rates as strings ("10mbit", "1gbit", "2mbps"); -1 or "max" for none. Bridge networks
+     * only (network/TrafficControl).
+     *
+     * @param egress  what the container sends (shaped on its eth0)
+     * @param ingress what it receives (shaped on the host end of its veth)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record NetworkRate(@JsonDeserialize(using = NetworkRateDeserializer.class) Long egress,
+                              @JsonDeserialize(using = NetworkRateDeserializer.class) Long ingress) {
     }
 
     /** @param swap swap allowed beyond max (not Docker's memory+swap total) */

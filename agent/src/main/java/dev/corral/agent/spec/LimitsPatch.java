@@ -17,7 +17,8 @@ public final class LimitsPatch {
             return base;
         }
         return new ContainerSpec.Limits(memory(base.memory(), patch.memory()), cpu(base.cpu(), patch.cpu()),
-                io(base.io(), patch.io()), patch.pids() != null ? patch.pids() : base.pids());
+                io(base.io(), patch.io()), patch.pids() != null ? patch.pids() : base.pids(),
+                network(base.network(), patch.network()));
     }
 
     public static ContainerSpec withLimits(ContainerSpec s, ContainerSpec.Limits limits) {
@@ -60,6 +61,13 @@ public final class LimitsPatch {
             }
         }
         return new ContainerSpec.Io(or(p.weight(), b.weight()), devices);
+    }
+
+    private static ContainerSpec.NetworkRate network(ContainerSpec.NetworkRate b, ContainerSpec.NetworkRate p) {
+        if (b == null || p == null) {
+            return p != null ? p : b;
+        }
+        return new ContainerSpec.NetworkRate(or(p.egress(), b.egress()), or(p.ingress(), b.ingress()));
     }
 
     private static <T> T or(T patch, T base) {

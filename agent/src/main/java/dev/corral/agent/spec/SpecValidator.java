@@ -110,6 +110,7 @@ public final class SpecValidator {
         }
 
         ResourceLimits limits = this.limits.limits(spec.limits());
+        NetworkRateCheck.check(spec);
         ContainerSpec.Security sec = spec.security() == null ? new ContainerSpec.Security(null, null, null, null)
                 : spec.security();
         Set<String> caps = capabilities(sec);

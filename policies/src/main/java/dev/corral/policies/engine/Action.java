@@ -27,6 +27,10 @@ public sealed interface Action {
             implements Action {
     }
 
+    /** The tc rates of a bridge container's veth, bytes per second: what it sends and what it receives. */
+    record SetNetwork(String container, String cgroup, Long egress, Long ingress, Audit audit) implements Action {
+    }
+
     /** Kills every process of the container, or freezes it. */
     record Stop(String container, String cgroup, boolean freeze, Audit audit) implements Action {
     }

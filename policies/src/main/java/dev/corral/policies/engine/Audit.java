@@ -5,7 +5,7 @@ import java.util.Map;
 /**
  * Why an action was taken: the record published on the events API and counted in metrics.
  *
- * @param policy  cpuFairness, memoryPressure, oomProtection, ioFairness or admission
+ * @param policy  cpuFairness, memoryPressure, oomProtection, ioFairness, networkFairness or admission
  * @param action  what is done, e.g. set-cpu-quota, lift-cpu-quota, set-memory-high, kill
  * @param reason  the condition, e.g. contention, contention-over, pressure, parent-limit
  * @param inputs  the measurements that caused it (rates, thresholds, entitlements)

@@ -9,7 +9,7 @@ import java.util.Map;
 
 /** Everything one decision round sees: time, the interval, the host, the live containers and the policy. */
 record Cycle(long now, double seconds, HostView host, Policy policy, List<Member> members, CgroupSample root,
-             CgroupSample rootBefore, CgroupSample parent, boolean dryRun) {
+             CgroupSample rootBefore, CgroupSample parent, boolean dryRun, Map<String, NetworkSample> network) {
 
     Audit audit(String policyName, Member m, String action, String reason, String before, String after,
                 Map<String, Object> inputs) {

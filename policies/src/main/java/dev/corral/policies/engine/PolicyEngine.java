@@ -40,6 +40,9 @@ public final class PolicyEngine {
         if (p.ioFairness().enabled()) {
             rules.add(new IoFairness(p.ioFairness()));
         }
+        if (p.networkFairness().enabled() && p.networkFairness().capacity() > 0) {
+            rules.add(new NetworkFairness(p.networkFairness()));
+        }
     }
 
     public Policy policy() {
@@ -71,7 +74,7 @@ public final class PolicyEngine {
             }
         }
         Cycle c = new Cycle(o.nowMillis(), seconds, o.host(), policy, members, o.current().live().get("/"),
-                o.previous().live().get("/"), o.current().live().get(o.host().parent()), dryRun);
+                o.previous().live().get("/"), o.current().live().get(o.host().parent()), dryRun, o.network());
         List<Action> actions = new ArrayList<>();
         for (Rule r : rules) {
             r.decide(c, actions);

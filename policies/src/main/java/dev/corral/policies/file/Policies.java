@@ -8,7 +8,13 @@ import java.util.Map;
  * false} turns it off. Shares and thresholds are fractions (0.2 = 20 %); durations accept "500ms", "2s".
  */
 public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, OomProtection oomProtection,
-                       IoFairness ioFairness, Admission admission) {
+                       IoFairness ioFairness, Admission admission, NetworkFairness networkFairness) {
+
+    /** Without networkFairness (its defaults). */
+    public Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, OomProtection oomProtection,
+                    IoFairness ioFairness, Admission admission) {
+        this(cpuFairness, memoryPressure, oomProtection, ioFairness, admission, null);
+    }
 
     public Policies {
         cpuFairness = cpuFairness == null ? new CpuFairness(null, null, null, null, null, null) : cpuFairness;
@@ -20,6 +26,8 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
         ioFairness = ioFairness == null ? new IoFairness(null, null, null, null, null, null, null, null)
                 : ioFairness;
         admission = admission == null ? new Admission(null, null, null, null, null, null) : admission;
+        networkFairness = networkFairness == null ? new NetworkFairness(null, null, null, null, null, null, null)
+                : networkFairness;
     }
 
     static double fraction(String field, Double v, double dflt, double max) {
@@ -159,6 +167,38 @@ public record Policies(CpuFairness cpuFairness, MemoryPressure memoryPressure, O
                     throw new IllegalArgumentException("capacity: " + e.getKey() + " must be > 0 bytes/s");
                 }
             }
+        }
+    }
+
+    /**
+     * Network fairness on a shared rate: the bridge's uplink, or whatever the containers' traffic shares, given as
+     * {@code capacity}. Each direction (what containers send, what they receive) on its own: when at least two
+     * containers move traffic and their total reaches {@code saturation} of the capacity, the capacity (times
+     * headroom) is shared by weighted max-min over their demands (class weights) and each one above its share gets
+     * a tc rate at it (TrafficControl; never above its own --network-rate); rates are lifted once contention has
+     * been over liftAfter. Does nothing (reads no counters) without a capacity.
+     *
+     * @param capacity   the shared rate in bytes per second, or tc's form ("100mbit", "1gbit"); 0: off
+     * @param saturation the traffic is contended when its total reaches this fraction of the capacity
+     * @param headroom   the fraction of the capacity that is shared out
+     * @param liftAfter  rates are lifted once contention has been over this long
+     * @param cooldown   least time between two changes of one container's rate
+     * @param minActive  bytes per second below which a container does not count as moving traffic
+     */
+    public record NetworkFairness(Boolean enabled,
+                                  @JsonDeserialize(using = Sizes.RateDeserializer.class) Long capacity,
+                                  Double saturation, Double headroom,
+                                  @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long liftAfter,
+                                  @JsonDeserialize(using = Sizes.MillisDeserializer.class) Long cooldown,
+                                  @JsonDeserialize(using = Sizes.RateDeserializer.class) Long minActive) {
+        public NetworkFairness {
+            enabled = enabled == null || enabled;
+            capacity = positive("capacity", capacity, 0);
+            saturation = fraction("saturation", saturation, 0.9, 1);
+            headroom = fraction("headroom", headroom, 0.95, 1);
+            liftAfter = positive("liftAfter", liftAfter, 2000);
+            cooldown = positive("cooldown", cooldown, 1000);
+            minActive = positive("minActive", minActive, 16_000);
         }
     }
 

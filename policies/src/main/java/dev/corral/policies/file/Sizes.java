@@ -80,4 +80,19 @@ public final class Sizes {
             }
         }
     }
+
+    /** For network rate fields: a number (bytes per second) or tc's form ("100mbit"). */
+    public static final class RateDeserializer extends JsonDeserializer<Long> {
+        @Override
+        public Long deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+            String text = text(p, ctx);
+            try {
+                return text.matches("[0-9]+") ? Long.parseLong(text)
+                        : dev.corral.exporter.sample.NetworkRates.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw com.fasterxml.jackson.databind.exc.InvalidFormatException.from(p, e.getMessage(), text,
+                        Long.class);
+            }
+        }
+    }
 }

@@ -56,6 +56,13 @@ final class Recorded {
         double memStall;
         double ioStall;
 
+        /** On a bridge network: its veth's counters (what it sent, received) and its own rates, bytes per second. */
+        boolean bridged;
+        long txBytes;
+        long rxBytes;
+        long egressLimit = Limits.UNLIMITED;
+        long ingressLimit = Limits.UNLIMITED;
+
         Cg(String path) {
             this.path = path;
         }
@@ -131,8 +138,15 @@ final class Recorded {
         }
         step.run();
         Snapshot current = snapshot();
+        Map<String, NetworkSample> network = new HashMap<>();
+        cgroups.forEach((p, cg) -> {
+            if (cg.bridged) {
+                network.put(p.substring(PARENT.length() + 1), new NetworkSample(now, cg.txBytes, cg.rxBytes,
+                        cg.egressLimit, cg.ingressLimit));
+            }
+        });
         Decision d = engine.decide(new Observation(now, previous, current, containers,
-                new HostView(host.cpuCores(), host.memoryBytes(), availableBytes, host.v2(), host.parent())));
+                new HostView(host.cpuCores(), host.memoryBytes(), availableBytes, host.v2(), host.parent()), network));
         previous = current;
         return d;
     }
