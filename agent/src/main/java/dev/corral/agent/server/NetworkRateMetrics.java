@@ -48,14 +48,14 @@ public final class NetworkRateMetrics {
 
     private void event(ContainerEvent e) {
         switch (e.type()) {
-            case "created", "started", "limits-updated" -> {
+            case CREATED, STARTED, RESTART, LIMITS_UPDATED -> {
                 try {
                     show(runtime.inspect(e.name()));
                 } catch (ContainerException | RuntimeException gone) {
                     drop(e.name());
                 }
             }
-            case "removed" -> drop(e.name());
+            case REMOVED -> drop(e.name());
             default -> { }
         }
     }

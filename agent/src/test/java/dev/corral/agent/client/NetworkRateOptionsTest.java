@@ -31,7 +31,11 @@ class NetworkRateOptionsTest {
         argv[0] = "run";
         System.arraycopy(args, 0, argv, 1, args.length);
         RunCommand run = Cli.parse(RunCommand.class, argv);
-        return run.toSpec("n");
+        try {
+            return run.container.toSpec("n");
+        } catch (ApiException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     @Test
