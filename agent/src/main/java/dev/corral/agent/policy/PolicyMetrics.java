@@ -4,10 +4,7 @@ import dev.corral.policies.engine.Audit;
 import dev.corral.policies.engine.Decision;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -18,16 +15,16 @@ import java.util.function.Function;
 final class PolicyMetrics {
 
     private final MeterRegistry registry;
-    private final MultiGauge entitled;
-    private final MultiGauge dominant;
+    private final StableGauges entitled;
+    private final StableGauges dominant;
 
     PolicyMetrics(MeterRegistry registry) {
         this.registry = registry;
-        this.entitled = MultiGauge.builder("corral.policy.cpu.entitled.cores")
-                .description("Weighted max-min fair CPU share of the container, in cores").register(registry);
-        this.dominant = MultiGauge.builder("corral.policy.dominant.share")
-                .description("The container's dominant share of the host: the larger of its cpu and memory "
-                        + "fractions (guaranteed or used)").register(registry);
+        this.entitled = new StableGauges(registry, "corral.policy.cpu.entitled.cores",
+                "Weighted max-min fair CPU share of the container, in cores");
+        this.dominant = new StableGauges(registry, "corral.policy.dominant.share",
+                "The container's dominant share of the host: the larger of its cpu and memory "
+                        + "fractions (guaranteed or used)");
     }
 
     void counted(Audit a) {
@@ -49,13 +46,13 @@ final class PolicyMetrics {
     }
 
     void shares(Decision d, Function<String, String> nameOfCgroup) {
-        entitled.register(rows(d.entitledCores(), nameOfCgroup), true);
-        dominant.register(rows(d.dominantShare(), nameOfCgroup), true);
+        entitled.set(rows(d.entitledCores(), nameOfCgroup));
+        dominant.set(rows(d.dominantShare(), nameOfCgroup));
     }
 
-    private static List<MultiGauge.Row<?>> rows(Map<String, Double> values, Function<String, String> names) {
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        values.forEach((id, v) -> rows.add(MultiGauge.Row.of(Tags.of("id", id, "name", names.apply(id)), v)));
+    private static Map<Tags, Double> rows(Map<String, Double> values, Function<String, String> names) {
+        Map<Tags, Double> rows = new java.util.HashMap<>();
+        values.forEach((id, v) -> rows.put(Tags.of("id", id, "name", names.apply(id)), v));
         return rows;
     }
 }
