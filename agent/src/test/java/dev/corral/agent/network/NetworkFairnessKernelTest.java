@@ -84,7 +84,7 @@ class NetworkFairnessKernelTest {
         Attachment hiNet = fx.runtime.networks().attachment("hi").orElseThrow();
         List<ContainerEvent> audits = new CopyOnWriteArrayList<>();
         fx.runtime.addListener(e -> {
-            if (e.type().equals("policy")) {
+            if (e.type() == ContainerEvent.Type.POLICY) {
                 audits.add(e);
             }
         });

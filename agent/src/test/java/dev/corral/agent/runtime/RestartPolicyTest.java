@@ -98,13 +98,14 @@ class RestartPolicyTest {
                 + "exec dd if=/dev/zero of=/dev/null bs=128M count=1'],'limits':{'memory':{'max':'64m'"
                 + (fx.runtime.driver().supportsMemoryHigh() ? ",'swap':0" : "") + "}},"
                 + "'restartPolicy':{'name':'on-failure','maximumRetryCount':1}}"));
-        await(() -> runs("hog") == 2 && fx.runtime.inspect("hog").state() == ContainerState.EXITED,
-                Duration.ofSeconds(60), "the OOM-killed container ran again, once");
+        // the record is saved as exited before its oom and exited events are sent: wait for the events too
+        await(() -> runs("hog") == 2 && fx.runtime.inspect("hog").state() == ContainerState.EXITED
+                && events.stream().filter(e -> e.type() == ContainerEvent.Type.OOM).count() == 2,
+                Duration.ofSeconds(60), "the OOM-killed container ran again, once, and both OOM kills were events");
         ContainerRecord r = fx.runtime.inspect("hog");
         assertThat(r.oomKilled()).isTrue();
         assertThat(r.exitCode()).isEqualTo(137);
         assertThat(r.restartCount()).isEqualTo(1);
-        assertThat(events.stream().filter(e -> e.type() == ContainerEvent.Type.OOM).count()).isEqualTo(2);
     }
 
     @Test
