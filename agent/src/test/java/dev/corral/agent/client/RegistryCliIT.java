@@ -5,14 +5,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.corral.agent.image.TestImages;
 import dev.corral.agent.image.TestRegistry;
+import dev.corral.exporter.testing.Children;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,22 +60,20 @@ class RegistryCliIT {
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().remove("CORRAL_TOKEN");
         pb.environment().putAll(Map.of("CORRAL_HOST", fx.host(), "DOCKER_CONFIG", tmp.toString()));
-        Process p = pb.start();
+        // output to files, not pipes read to their end before waitFor: a hung CLI then fails at the deadline
+        Path out = Files.createTempFile(tmp, "corral-out", ".txt");
+        Path err = Files.createTempFile(tmp, "corral-err", ".txt");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try (var in = p.getOutputStream()) {
             if (stdin != null) {
                 in.write(stdin.getBytes(StandardCharsets.UTF_8));
             }
         }
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        return new Result(p.exitValue(), out, err.get(10, TimeUnit.SECONDS));
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("corral " + List.of(args) + " did not finish in 120 s: " + Files.readString(err));
+        }
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     @Test
@@ -180,10 +179,10 @@ class RegistryCliIT {
             Path saved = tmp.resolve("saved.tar");
             Result save = corral("image", "save", "-o", saved.toString(), ref);
             assertThat(save.code()).as(save.toString()).isZero();
-            Process sk = new ProcessBuilder("skopeo", "inspect", "--config", "oci-archive:" + saved)
-                    .redirectErrorStream(true).start();
-            String cfg = new String(sk.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(sk.waitFor()).as(cfg).isZero();
+            Children.Finished sk = Children.run(new ProcessBuilder("skopeo", "inspect", "--config",
+                    "oci-archive:" + saved).redirectErrorStream(true), Duration.ofSeconds(60));
+            String cfg = sk.output();
+            assertThat(sk.exitCode()).as(cfg).isZero();
             assertThat(cfg).contains("/opaque");
             Result missing = corral("image", "save", "-o", tmp.resolve("none.tar").toString(), "corral/none:v9");
             assertThat(missing.code()).isEqualTo(1);

@@ -1,5 +1,6 @@
 package dev.corral.agent.image;
 
+import dev.corral.exporter.testing.Children;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -46,9 +47,10 @@ public final class TestRegistry implements AutoCloseable {
         Path dir = Files.createTempDirectory("corral-test-registry");
         String htpasswd = null;
         if (user != null) {
-            Process p = new ProcessBuilder("htpasswd", "-Bbn", user, password).redirectErrorStream(true).start();
-            String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (p.waitFor() != 0) {
+            Children.Finished p = Children.run(new ProcessBuilder("htpasswd", "-Bbn", user, password)
+                    .redirectErrorStream(true), Duration.ofSeconds(30));
+            String line = p.output().strip();
+            if (p.exitCode() != 0) {
                 throw new AssertionError("htpasswd (apache2-utils) failed: " + line);
             }
             Files.writeString(dir.resolve("htpasswd"), line + "\n");
@@ -96,10 +98,10 @@ public final class TestRegistry implements AutoCloseable {
     }
 
     static void sh(Path dir, String cmd) throws Exception {
-        Process p = new ProcessBuilder(List.of(cmd.split(" "))).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new AssertionError(cmd + " failed: " + out);
+        Children.Finished p = Children.run(new ProcessBuilder(List.of(cmd.split(" "))).directory(dir.toFile())
+                .redirectErrorStream(true), Duration.ofSeconds(120));
+        if (p.exitCode() != 0) {
+            throw new AssertionError(cmd + " failed: " + p.output());
         }
     }
 
@@ -154,10 +156,9 @@ public final class TestRegistry implements AutoCloseable {
         }
         cmd.add(transport + ":" + archive);
         cmd.add("docker://" + host() + "/" + nameTag);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new AssertionError("skopeo copy failed: " + out);
+        Children.Finished p = Children.run(new ProcessBuilder(cmd).redirectErrorStream(true), Duration.ofSeconds(60));
+        if (p.exitCode() != 0) {
+            throw new AssertionError("skopeo copy failed: " + p.output());
         }
     }
 
