@@ -88,7 +88,7 @@ public final class ApiRoutes {
         r.post("/containers/:name/resume").handler(ctx -> named(ctx, runtime::resume));
         r.post("/containers/:name/wait").handler(this::waitFor);
         r.delete("/containers/:name").handler(this::remove);
-        r.get("/containers/:name/logs").handler(this::logs);
+        new LogRoutes(vertx, runtime, this).addTo(r);
         r.get("/containers/:name/stats").handler(this::stats);
         r.get("/containers/:name/top").handler(ctx -> blocking(ctx, 200, () -> ContainerTop.run(runtime, name(ctx),
                 ctx.queryParams().get("ps_args"))));
@@ -312,63 +312,6 @@ public final class ApiRoutes {
         }).onFailure(t -> ApiError.fail(ctx, t));
     }
 
-    private void logs(RoutingContext ctx) {
-        boolean follow = bool(ctx, "follow");
-        String stream = ctx.queryParams().get("stream") == null ? "both" : ctx.queryParams().get("stream");
-        vertx.executeBlocking(() -> {
-            ContainerRecord record = runtime.inspect(name(ctx));
-            List<LogFiles> files = new ArrayList<>();
-            switch (stream) {
-                case "stdout", "stderr" -> files.add(new LogFiles(runtime.logDir(record.name()).resolve(stream + ".log")));
-                case "both" -> {
-                    files.add(new LogFiles(runtime.logDir(record.name()).resolve("stdout.log")));
-                    files.add(new LogFiles(runtime.logDir(record.name()).resolve("stderr.log")));
-                }
-                default -> throw new ApiError.BadRequest("stream", "must be stdout, stderr or both");
-            }
-            int tail = intParam(ctx, "tail", -1, -1, Integer.MAX_VALUE);
-            for (LogFiles f : files) {
-                f.tail(tail);
-            }
-            return files;
-        }, false).onSuccess(files -> {
-            HttpServerResponse resp = ctx.response().setChunked(true)
-                    .putHeader("content-type", "text/plain; charset=utf-8");
-            pumpLogs(ctx, resp, files, follow);
-        }).onFailure(t -> ApiError.fail(ctx, t));
-    }
-
-    /** Sends what the files have; when following, polls every 100 ms until the container has exited. */
-    private void pumpLogs(RoutingContext ctx, HttpServerResponse resp, List<LogFiles> files, boolean follow) {
-        String name = ctx.pathParam("name");
-        vertx.executeBlocking(() -> {
-            boolean live = follow && runtime.inspect(name).state().isLive();
-            Buffer out = Buffer.buffer();
-            for (LogFiles f : files) {
-                for (byte[] chunk = f.next(); chunk.length > 0; chunk = f.next()) {
-                    out.appendBytes(chunk);
-                }
-            }
-            return Map.entry(out, live);
-        }, true).onSuccess(result -> {
-            if (resp.closed()) {
-                return;
-            }
-            if (result.getKey().length() > 0) {
-                resp.write(result.getKey());
-            }
-            if (result.getValue()) {
-                vertx.setTimer(100, id -> pumpLogs(ctx, resp, files, true));
-            } else {
-                resp.end();
-            }
-        }).onFailure(t -> {
-            if (!resp.closed()) {
-                resp.end();
-            }
-        });
-    }
-
     private void events(RoutingContext ctx) {
         long since;
         try {
@@ -453,7 +396,8 @@ public final class ApiRoutes {
      * The container a path names: by name, or, as docker, by a unique prefix of its id (hex, at least 4 digits);
      * on a worker thread (it may list the containers).
      */
-    private String name(RoutingContext ctx) throws SpecException, ContainerException {
+    /** The container a path names: its name, or a unique prefix of its id. */
+    String name(RoutingContext ctx) throws SpecException, ContainerException {
         String n = SpecValidator.checkName(ctx.pathParam("name"), "name");
         if (n.length() < 4 || n.length() > 64 || !n.matches("[0-9a-f]+")) {
             return n;
@@ -479,12 +423,12 @@ public final class ApiRoutes {
         return matches.isEmpty() ? n : matches.get(0);
     }
 
-    private static boolean bool(RoutingContext ctx, String param) {
+    static boolean bool(RoutingContext ctx, String param) {
         String v = ctx.queryParams().get(param);
         return v != null && (v.isEmpty() || v.equals("true") || v.equals("1"));
     }
 
-    private static int intParam(RoutingContext ctx, String param, int dflt, int min, int max)
+    static int intParam(RoutingContext ctx, String param, int dflt, int min, int max)
             throws ApiError.BadRequest {
         String v = ctx.queryParams().get(param);
         if (v == null) {
