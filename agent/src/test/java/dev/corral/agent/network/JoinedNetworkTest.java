@@ -86,8 +86,19 @@ class JoinedNetworkTest {
         assertThat(b.state().isLive()).isTrue();
         String bNetns = Files.readSymbolicLink(Path.of("/proc/" + b.initPid() + "/ns/net")).toString();
         assertThat(bNetns).isEqualTo(aNetns);
-        // and removing NAME while b is in its namespace is allowed, as Docker
+        String bPid = String.valueOf(b.initPid());
+        assertThat(NetFixture.sh("nsenter", "-t", bPid, "-n", "ip", "-4", "-o", "addr", "show"))
+                .contains(" eth0 ").contains(att.address() + "/24");
+        // and removing NAME while b is in its namespace is allowed, as Docker: its veth goes, b keeps its loopback
         fx.runtime.remove("a", true);
+        long deadline = System.currentTimeMillis() + 5000;
+        String links = NetFixture.sh("nsenter", "-t", bPid, "-n", "ip", "-o", "link", "show");
+        while (links.contains("eth0") && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+            links = NetFixture.sh("nsenter", "-t", bPid, "-n", "ip", "-o", "link", "show");
+        }
+        assertThat(links).contains(": lo:").doesNotContain("eth0");
+        assertThat(fx.runtime.inspect("b").state().isLive()).isTrue();
         fx.runtime.remove("b", true);
     }
 
