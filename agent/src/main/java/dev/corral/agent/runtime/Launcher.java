@@ -54,8 +54,9 @@ final class Launcher {
             throws LaunchException, IOException, CgroupException, ContainerException, SpecException {
         String name = record.name();
         ContainerRecord joined = NetworkJoin.atStart(store, record.spec()); // before anything is made
-        if (joined != null) {
-            config = config.withHostname(NetworkJoin.hostname(joined));
+        ContainerRecord owner = joined == null ? null : NetworkJoin.owner(store, joined);
+        if (owner != null) {
+            config = config.withHostname(NetworkJoin.hostname(owner));
         }
         if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
             driver.create(name, config.limits());
@@ -69,7 +70,7 @@ final class Launcher {
         java.util.Set<String> targets = config.mounts().stream().map(ContainerConfig.MountPlan::target)
                 .collect(Collectors.toSet());
         byte[] net = joined != null
-                ? JoinedNetwork.launchKeys(joined.initPid(), joined.monitorPid(), store.dir(joined.name()), mountNs,
+                ? JoinedNetwork.launchKeys(joined.initPid(), joined.monitorPid(), store.dir(owner.name()), mountNs,
                         targets)
                 : networks.launchKeys(name, dir, mountNs, targets);
         if (net.length > 0) { // none and host: nothing more on the launch path

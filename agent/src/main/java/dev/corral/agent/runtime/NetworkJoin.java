@@ -48,9 +48,26 @@ final class NetworkJoin {
         return r;
     }
 
-    /** NAME's hostname, which the joining container takes (as Docker). */
-    static String hostname(ContainerRecord target) {
-        return target.spec().hostname() == null ? target.name() : target.spec().hostname();
+    /**
+     * Whose /etc files and hostname a joiner of {@code target} gets: the netns's owner, following container:NAME
+     * links (C joins B which joined A: A's, as Docker), a few at most; the last one found when a link is gone.
+     */
+    static ContainerRecord owner(StateStore store, ContainerRecord target) throws IOException {
+        ContainerRecord r = target;
+        for (int hops = 0; hops < 8; hops++) {
+            String next = JoinedNetwork.target(r.spec()).orElse(null);
+            ContainerRecord up = next == null ? null : store.load(next).orElse(null);
+            if (up == null) {
+                return r;
+            }
+            r = up;
+        }
+        return r;
+    }
+
+    /** The owner's hostname, which the joining container takes (as Docker). */
+    static String hostname(ContainerRecord owner) {
+        return owner.spec().hostname() == null ? owner.name() : owner.spec().hostname();
     }
 
     private static boolean running(ContainerRecord r) {

@@ -80,6 +80,13 @@ class JoinedNetworkTest {
         assertThat(fx.runtime.networks().attachment("b")).isEmpty();
         assertThat(fx.runtime.inspect("b").spec().namespaces().network()).isEqualTo("container:a");
 
+        // a joiner of the joiner is in the same netns, with a's files and hostname (as Docker)
+        ContainerRecord c = fx.runToExit("{'name':'c','namespaces':{'network':'container:b'},'command':['/bin/sh',"
+                + "'-c','/bin/busybox readlink /proc/self/ns/net; cat /etc/hostname; hostname; grep -c a$ /etc/hosts']}");
+        assertThat(c.exitCode()).as(fx.stderr("c")).isZero();
+        assertThat(fx.stdout("c")).isEqualTo(aNetns + "\na\na\n1\n");
+        fx.runtime.remove("c", false);
+
         // NAME stops: the kernel keeps the namespace for b, which still has its loopback and eth0 (as Docker)
         fx.runtime.stop("a", Duration.ofSeconds(2));
         ContainerRecord b = fx.runtime.inspect("b");
