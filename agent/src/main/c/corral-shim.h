@@ -103,6 +103,8 @@ struct config {
     size_t n_rlimits;
     /* bridge networking (corral-net.c): the host end's name, its bridge, eth0's MAC, address/prefix, gateway */
     const char *net_veth, *net_bridge, *net_mac, *net_address, *net_gateway;
+    /* --network container:NAME: NAME's init and monitor pids; init is cloned into that init's netns */
+    unsigned long long net_join_init, net_join_monitor;
 };
 
 extern struct config cfg;
@@ -138,6 +140,7 @@ __attribute__((format(printf, 1, 2))) _Noreturn void fail_config(const char *fmt
 void xpipe(int fds[2], const char *what);
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_file(const char *path, const char *data, size_t len);
+long parent_of(int proc_dir_fd); /* the PPid of the process whose /proc dir that is, or -1 */
 void close_fds_from(unsigned int first, unsigned int last);
 
 /* ------------------------------------------------------------------------------------------------ */

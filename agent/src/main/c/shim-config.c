@@ -437,6 +437,20 @@ void parse_config(const char *path)
             set_once(key, &cfg.net_address, v);
         } else if (strcmp(key, "net_gateway") == 0) {
             set_once(key, &cfg.net_gateway, v);
+        } else if (strcmp(key, "net_join") == 0) {
+            /* "INIT_PID MONITOR_PID" of the container whose network namespace this one joins */
+            char *sp = strchr(v, ' ');
+            if (cfg.net_join_init)
+                fail_config("net_join: given twice");
+            if (!sp)
+                fail_config("net_join: expected \"INIT_PID MONITOR_PID\": \"%s\"", v);
+            *sp = 0;
+            int bad = parse_ull(v, INT32_MAX, &cfg.net_join_init) < 0 ||
+                      parse_ull(sp + 1, INT32_MAX, &cfg.net_join_monitor) < 0 || cfg.net_join_init < 2 ||
+                      cfg.net_join_monitor < 2;
+            *sp = ' ';
+            if (bad)
+                fail_config("net_join: expected \"INIT_PID MONITOR_PID\": \"%s\"", v);
         } else {
             fail_config("unknown key \"%s\"", key);
         }
@@ -469,6 +483,8 @@ void parse_config(const char *path)
         fail_config("net_veth, net_bridge, net_mac, net_address and net_gateway go together");
     if (net && !(cfg.clone_flags & CLONE_NEWNET))
         fail_config("net_veth needs \"ns net\"");
+    if (cfg.net_join_init && (net || (cfg.clone_flags & CLONE_NEWNET)))
+        fail_config("net_join joins another container's network namespace: no \"ns net\", no net_veth");
     if (!cfg.cwd)
         cfg.cwd = "/";
 }

@@ -34,22 +34,6 @@ static void env_set(const char *kv)
     cfg.env.v[cfg.env.n] = NULL;
 }
 
-/* The PPid of the process whose /proc dir is pfd, or -1. */
-static long parent_of(int pfd)
-{
-    int fd = openat(pfd, "status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char buf[4096];
-    ssize_t n = read_full(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    char *p = strstr(buf, "\nPPid:");
-    return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
 static const struct {
     int flag;
     const char *name;

@@ -143,6 +143,32 @@ static long long now_millis(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* --network container:NAME: the monitor enters the network namespace of NAME's init, as long as that pid is still
+ * the child of NAME's monitor (a pid the kernel reused is refused, as corral exec does), so that init is cloned
+ * into it; the monitor's own netns is returned (an fd), to go back to after the clone. Before any namespace or
+ * process is made: a failure here leaves nothing. */
+static int enter_joined_netns(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%llu", cfg.net_join_init);
+    int pfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0 || parent_of(pfd) != (long)cfg.net_join_monitor)
+        fail_msg("network: the container whose network is joined is not running (its init is gone)");
+    int target = openat(pfd, "ns/net", O_RDONLY | O_CLOEXEC);
+    if (target < 0)
+        fail_errno(errno, "network: open the joined container's network namespace");
+    if (parent_of(pfd) != (long)cfg.net_join_monitor) /* still the same init once its netns is held */
+        fail_msg("network: the container whose network is joined is not running (its init is gone)");
+    close(pfd);
+    int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0)
+        fail_errno(errno, "network: open the monitor's network namespace");
+    if (setns(target, CLONE_NEWNET) < 0)
+        fail_errno(errno, "network: join the network namespace of the joined container");
+    close(target);
+    return own;
+}
+
 _Noreturn void run_monitor(int report_w)
 {
     role = ROLE_MONITOR;
@@ -186,6 +212,10 @@ _Noreturn void run_monitor(int report_w)
     if ((cfg.clone_flags & CLONE_NEWUSER) || cfg.net_veth)
         xpipe(syncp, "user namespace or network sync");
 
+    int own_net = -1;
+    if (cfg.net_join_init)
+        own_net = enter_joined_netns();
+
     sigset_t init_set, old_set;
     init_sigset(&init_set);
     sigprocmask(SIG_BLOCK, &init_set, &old_set);
@@ -193,6 +223,8 @@ _Noreturn void run_monitor(int report_w)
     if (pid < 0)
         fail_errno(errno, "clone init");
     if (pid == 0) {
+        if (own_net >= 0)
+            close(own_net);
         /* init: keep the report and status write ends, the log write ends and the sync read end. */
         close(sp[0]);
         status_fd = sp[1];
@@ -210,6 +242,11 @@ _Noreturn void run_monitor(int report_w)
         run_init(out_w, err_w, syncp[0]);
     }
     init_pid = pid;
+    if (own_net >= 0) { /* init is in the joined netns: the monitor goes back to its own */
+        if (setns(own_net, CLONE_NEWNET) < 0)
+            fail_errno(errno, "return to the monitor's network namespace");
+        close(own_net);
+    }
     /* SIGCHLD stays blocked, for the signalfd that tells when init exits (without corral-init the status
      * pipe closes at the command's exec, long before). */
     sigset_t chld;

@@ -167,6 +167,15 @@ static void test_config_errors(void)
     expect_error((const char *[]){"arg", "x", "ns", "net", "net_veth", "v0", NULL}, "go together");
     expect_error((const char *[]){"arg", "x", "net_veth", "a-name-too-long-for-ifnamsiz", NULL},
                  "net_veth: not an interface name");
+    expect_error((const char *[]){"arg", "x", "net_join", "123", NULL}, "net_join: expected");
+    expect_error((const char *[]){"arg", "x", "net_join", "1 5", NULL}, "net_join: expected");
+    expect_error((const char *[]){"arg", "x", "net_join", "12 x", NULL}, "net_join: expected");
+    expect_error((const char *[]){"arg", "x", "net_join", "12 34", "net_join", "12 34", NULL}, "given twice");
+    expect_error((const char *[]){"arg", "x", "ns", "net", "net_join", "12 34", NULL},
+                 "net_join joins another container's network namespace");
+    CHECK(parse_records((const char *[]){"arg", "x", "ns", "uts", "net_join", "12 34", NULL}) == NULL &&
+              cfg.net_join_init == 12 && cfg.net_join_monitor == 34 && !(cfg.clone_flags & CLONE_NEWNET),
+          "net_join parsed");
     expect_error((const char *[]){"arg", "x", "ns", "mount", "rootfs", "/r", "overlay_upper", "/u", "overlay_work",
                                   "/w", NULL},
                  "overlay_upper and overlay_work need overlay_lower");

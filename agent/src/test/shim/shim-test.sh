@@ -572,6 +572,27 @@ bad device-cgroup-missing "^corral-shim: devices: open /nonexistent-cgroup: No s
 bad missing-log-dir '^corral-shim: open log_dir /nonexistent-logs: No such file or directory$' \
   arg /bin/true log_dir /nonexistent-logs
 
+# --- net_join (--network container:NAME): init in another container's netns, the monitor in its own ------
+OTHER_NS=(ns pid ns mount ns uts ns ipc)
+if container netpeer arg /bin/sleep arg 30 "${ALL_NS[@]}"; then
+  peer_init=$L_init peer_mon=$L_mon
+  if container netjoiner arg /bin/sleep arg 30 "${OTHER_NS[@]}" net_join "$peer_init $peer_mon"; then
+    expect "net_join: init is in the peer's netns" "$(readlink /proc/"$peer_init"/ns/net)" \
+      "$(readlink /proc/"$L_init"/ns/net)"
+    expect "net_join: the monitor is back in its own" "$(readlink /proc/self/ns/net)" \
+      "$(readlink /proc/"$L_mon"/ns/net)"
+    kill -KILL "$L_init"
+    wait_gone "$L_mon" 10 || fail "net_join: joiner's monitor exits" "monitor $L_mon still running"
+  fi
+  kill -KILL "$peer_init"
+  wait_gone "$peer_mon" 10 || fail "net_join: peer's monitor exits" "monitor $peer_mon still running"
+  # the same pids once the peer is gone, and a live pid that is not that monitor's child: refused, nothing made
+  bad net-join-gone '^corral-shim: network: the container whose network is joined is not running \(its init is gone\)$' \
+    arg /bin/true "${OTHER_NS[@]}" net_join "$peer_init $peer_mon"
+  bad net-join-not-its-child '^corral-shim: network: the container whose network is joined is not running' \
+    arg /bin/true "${OTHER_NS[@]}" net_join "$$ 2"
+fi
+
 # --- Spawner mode: the agent's long-lived caller forks each monitor itself ---------------------------
 # gone PID: no /proc entry at all (not even a zombie: the spawner, its parent, has reaped it).
 gone() {

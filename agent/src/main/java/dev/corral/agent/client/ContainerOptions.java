@@ -90,8 +90,10 @@ public final class ContainerOptions {
             + "token hidden. A container needs --image or --rootfs.")
     String rootfs;
 
-    @Option(names = "--network", paramLabel = "bridge|none|host", description = "bridge (a veth on the agent's "
-            + "bridge, an address, NAT; the agent's default), none (loopback only) or host.")
+    @Option(names = "--network", paramLabel = "bridge|none|host|NAME|container:NAME", description = "bridge (a veth "
+            + "on the agent's bridge, an address, NAT; the agent's default), a user-defined network's NAME, none "
+            + "(loopback only), host, or container:NAME (the network namespace, /etc/hosts and resolv.conf of the "
+            + "running container NAME).")
     String network;
 
     @Option(names = "--ip", paramLabel = "ADDRESS", description = "The container's IPv4 address on its bridge "
@@ -147,8 +149,9 @@ public final class ContainerOptions {
             throw usage("--name: '" + containerName + "' is not a valid name: use 1-64 letters, digits, '_', '.' "
                     + "or '-', starting with a letter or digit");
         }
-        if (network != null && !SpecValidator.NAME.matcher(network).matches()) {
-            throw usage("--network: '" + network + "' is not bridge, none, host or a network's name");
+        if (network != null && !SpecValidator.NAME.matcher(network.startsWith("container:")
+                ? network.substring("container:".length()) : network).matches()) {
+            throw usage("--network: '" + network + "' is not bridge, none, host, a network's name or container:NAME");
         }
         List<ContainerSpec.Port> ports = new ArrayList<>();
         for (String p : publish) {

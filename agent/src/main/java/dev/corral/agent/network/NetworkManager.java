@@ -202,7 +202,8 @@ public final class NetworkManager implements AutoCloseable {
     // ---- containers ----------------------------------------------------------------------------------
 
     /**
-     * Gives a container of a bridge network its address, host ports and /etc files (nothing for none and host).
+     * Gives a container of a bridge network its address, host ports and /etc files (nothing for none, host and
+     * container:NAME).
      * Refuses, with nothing made, an unknown network, a bad or busy port.
      *
      * @param containerDir where network.json and etc/ are kept (removed with the container)
@@ -211,6 +212,10 @@ public final class NetworkManager implements AutoCloseable {
                                                     Path containerDir) throws SpecException, IOException {
         String networkName = networkOf(spec);
         List<ContainerSpec.Port> ports = spec.ports() == null ? List.of() : spec.ports();
+        if (JoinedNetwork.target(networkName).isPresent()) {
+            JoinedNetwork.refuseOwn(spec, networkName);
+            return Optional.empty();
+        }
         if (networkName.equals("none") || networkName.equals("host")) {
             if (!ports.isEmpty()) {
                 throw new SpecException("ports", "publishing a port needs a bridge network, not '" + networkName
@@ -400,7 +405,7 @@ public final class NetworkManager implements AutoCloseable {
         return out.toByteArray();
     }
 
-    private static void put(ByteArrayOutputStream out, String key, String value) {
+    static void put(ByteArrayOutputStream out, String key, String value) {
         out.writeBytes(key.getBytes(StandardCharsets.UTF_8));
         out.write(0);
         out.writeBytes(value.getBytes(StandardCharsets.UTF_8));

@@ -69,7 +69,7 @@ public final class ContainerRuntime implements AutoCloseable {
         this.restarts = new Restarts(ctx, again -> launch(again, validated(again)));
         this.exits = new ExitWatcher(ctx, restarts::exited);
         this.control = new ContainerControl(ctx, validator);
-        this.launcher = new Launcher(shim, capabilities, images, networks, driver);
+        this.launcher = new Launcher(shim, capabilities, images, networks, driver, store);
     }
 
     /**

@@ -39,6 +39,7 @@ final class Creation {
         try {
             ctx.store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
             try {
+                NetworkJoin.checkAtCreate(ctx.store, name, spec);
                 ctx.networks.attach(name, spec, config.hostname(), ctx.store.dir(name)); // first: a busy port refuses all
             } catch (SpecException | IOException e) {
                 ctx.forgetRecord(name); // nothing else is made yet (a same-named cgroup may not be ours)

@@ -6,6 +6,7 @@ import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.cgroup.CgroupException;
 import dev.corral.agent.cgroup.ContainerCgroup;
 import dev.corral.agent.image.ContainerRootfs;
+import dev.corral.agent.network.JoinedNetwork;
 import dev.corral.agent.network.NetworkManager;
 import dev.corral.agent.spec.Capabilities;
 import dev.corral.agent.spec.ContainerConfig;
@@ -27,10 +28,13 @@ final class Launcher {
     private final ContainerRootfs images;
     private final NetworkManager networks;
     private final CgroupDriver driver;
+    private final StateStore store;
     /** False only when the operator allowed unrestricted devices and this kernel cannot load the v2 filter. */
     private volatile boolean deviceFilter = true;
 
-    Launcher(Shim shim, Capabilities capabilities, ContainerRootfs images, NetworkManager networks, CgroupDriver driver) {
+    Launcher(Shim shim, Capabilities capabilities, ContainerRootfs images, NetworkManager networks, CgroupDriver driver,
+             StateStore store) {
+        this.store = store;
         this.shim = shim;
         this.capabilities = capabilities;
         this.images = images;
@@ -49,6 +53,11 @@ final class Launcher {
     Shim.Launched launch(ContainerRecord record, ContainerConfig config, ContainerCgroup cgroup, Path dir)
             throws LaunchException, IOException, CgroupException, ContainerException, SpecException {
         String name = record.name();
+        ContainerRecord joined = NetworkJoin.atStart(store, record.spec()); // before anything is made
+        ContainerRecord owner = joined == null ? null : NetworkJoin.owner(store, joined);
+        if (owner != null) {
+            config = config.withHostname(NetworkJoin.hostname(owner));
+        }
         if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
             driver.create(name, config.limits());
         }
@@ -57,8 +66,13 @@ final class Launcher {
         ShimConfig.write(dir.resolve("launch.conf"), config, cgroup, deviceFilter, capabilities, logs,
                 dir.resolve("exit.json"), record.spec().image() == null ? null : images.forStart(name, config),
                 Boolean.TRUE.equals(record.spec().init()));
-        byte[] net = networks.launchKeys(name, dir, config.namespaces().contains("mount"),
-                config.mounts().stream().map(ContainerConfig.MountPlan::target).collect(Collectors.toSet()));
+        boolean mountNs = config.namespaces().contains("mount");
+        java.util.Set<String> targets = config.mounts().stream().map(ContainerConfig.MountPlan::target)
+                .collect(Collectors.toSet());
+        byte[] net = joined != null
+                ? JoinedNetwork.launchKeys(joined.initPid(), joined.monitorPid(), store.dir(owner.name()), mountNs,
+                        targets)
+                : networks.launchKeys(name, dir, mountNs, targets);
         if (net.length > 0) { // none and host: nothing more on the launch path
             Files.write(dir.resolve("launch.conf"), net, StandardOpenOption.APPEND);
         }

@@ -31,6 +31,13 @@ public record ContainerConfig(String name, List<String> command, Map<String, Str
         return HOST_ROOT.equals(rootfs);
     }
 
+    /** The same config with another hostname (a container:NAME container takes NAME's). */
+    public ContainerConfig withHostname(String hostname) {
+        return new ContainerConfig(name, command, env, workingDir, uid, gid, groups, hostname, labels, rootfs,
+                readOnlyRootfs, namespaces, uidMappings, gidMappings, limits, capabilities, noNewPrivileges, mounts,
+                deviceRules, userName, rlimits);
+    }
+
     /**
      * @param type "bind", "tmpfs" or "mask" (target hidden: an empty read-only tmpfs over a directory, /dev/null
      *             over a file; skipped when missing)

@@ -81,11 +81,17 @@ public final class SpecValidator {
         addIf(namespaces, "uts", ns.uts());
         addIf(namespaces, "ipc", ns.ipc());
         String network = ns.network() == null ? "none" : ns.network();
-        if (!NAME.matcher(network).matches()) { // a network's name, or bridge, none, host (NetworkManager checks it)
-            throw new SpecException("namespaces.network", "must be bridge, none, host or a network's name, not '"
-                    + printable(network) + "'");
+        boolean joined = network.startsWith("container:"); // NAME's netns (network.JoinedNetwork)
+        // bridge, none, host, a network's name (NetworkManager checks it) or container:NAME (Creation checks NAME)
+        if (!NAME.matcher(joined ? network.substring("container:".length()) : network).matches()) {
+            throw new SpecException("namespaces.network", "must be bridge, none, host, a network's name or "
+                    + "container:NAME, not '" + printable(network) + "'");
         }
-        if (!network.equals("host")) {
+        if (joined && spec.hostname() != null) { // Docker: "conflicting options: hostname and the network mode"
+            throw new SpecException("hostname", "cannot be set with network '" + network + "': the container has "
+                    + "the hostname of the container whose network it joins");
+        }
+        if (!network.equals("host") && !joined) { // container:NAME joins NAME's (corral-shim's net_join)
             namespaces.add("net");
         }
         if (Boolean.TRUE.equals(ns.cgroup())) {

@@ -65,6 +65,27 @@ class NetworkCliTest {
                     "-q", "-O", "-", "http://web/");
             assertThat(byName.code()).as(byName.toString()).isZero();
             assertThat(byName.out()).as(byName.toString()).isEqualTo("hello\n");
+            // --network container:NAME: web's netns, so its 127.0.0.1:80; what it cannot have exits 125
+            Cli.Result joined = Cli.run("run", "--rm", "--rootfs", rootfs.toString(), "--network", "container:web",
+                    "wget", "-q", "-O", "-", "http://127.0.0.1:80/");
+            assertThat(joined.code()).as(joined.toString()).isZero();
+            assertThat(joined.out()).as(joined.toString()).isEqualTo("hello\n");
+            Cli.ok("create", "--name", "joiner", "--rootfs", rootfs.toString(), "--network", "container:web", "true");
+            assertThat(Cli.ok("inspect", "--format", "{{.HostConfig.NetworkMode}}", "joiner").out())
+                    .isEqualTo("container:web\n");
+            Cli.ok("rm", "joiner");
+            for (List<String> bad : List.of(List.of("-p", "8080:80", "ports"), List.of("--ip", "10.0.0.9", "ip"),
+                    List.of("-h", "x", "hostname"))) {
+                Cli.Result refused = Cli.run("run", "--rm", "--rootfs", rootfs.toString(), "--network",
+                        "container:web", bad.get(0), bad.get(1), "true");
+                assertThat(refused.code()).as(refused.toString()).isEqualTo(125);
+                assertThat(refused.err()).as(refused.toString()).contains(bad.get(2)).contains("container:web");
+            }
+            Cli.Result unknown = Cli.run("run", "--rm", "--rootfs", rootfs.toString(), "--network", "container:nosuch",
+                    "true");
+            assertThat(unknown.code()).as(unknown.toString()).isEqualTo(125);
+            assertThat(unknown.err()).contains("no container named 'nosuch'");
+            assertThat(Cli.ok("ps", "-a", "-q").out().lines().count()).isEqualTo(1); // web: nothing else made
             Cli.Result busy = Cli.run("run", "-d", "--rootfs", rootfs.toString(), "-p", "127.0.0.1:" + port + ":80",
                     "httpd", "-f");
             assertThat(busy.code()).isNotZero();

@@ -109,7 +109,12 @@ class SpecValidatorTest {
                         + "dangerouslyAllowHostPaths: true if it may"),
                 // namespaces
                 arguments("{'namespaces':{'network':'no such'}}", "namespaces.network",
-                        "must be bridge, none, host or a network's name, not 'no such'"),
+                        "must be bridge, none, host, a network's name or container:NAME, not 'no such'"),
+                arguments("{'namespaces':{'network':'container:'}}", "namespaces.network",
+                        "must be bridge, none, host, a network's name or container:NAME, not 'container:'"),
+                arguments("{'hostname':'h','namespaces':{'network':'container:web'}}", "hostname",
+                        "cannot be set with network 'container:web': the container has the hostname of the "
+                                + "container whose network it joins"),
                 arguments("{'namespaces':{'user':{'gidMappings':[{'containerId':0,'hostId':1,'size':1}]}}}",
                         "namespaces.user.uidMappings", "a user namespace needs at least one mapping"),
                 arguments("{'namespaces':{'user':{'uidMappings':[{'containerId':0,'hostId':1,'size':1}],"
