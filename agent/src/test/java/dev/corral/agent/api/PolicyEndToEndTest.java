@@ -617,11 +617,13 @@ class PolicyEndToEndTest {
                     // itself, so contention ends by lifting the parent's limit; memory.high follows relaxAfter later
                     Files.writeString(parentLimit, "max");
                 }
-                await(() -> limitOf(fx, "cache") == Long.MAX_VALUE, Duration.ofSeconds(15L * SLOW),
-                        "the user's limit to be restored; events " + events.policy("memoryPressure", null));
+                // the limit is written before its audit event is sent: wait for both
+                String lift = fx.v2() ? "lift-memory-high" : "lift-memory-limit";
+                await(() -> limitOf(fx, "cache") == Long.MAX_VALUE && !events.policy("memoryPressure", lift).isEmpty(),
+                        Duration.ofSeconds(15L * SLOW), "the user's limit to be restored, and its " + lift + " event");
                 System.out.printf("memory relief on (%s): cache's limit restored %d ms after hot was removed%n",
                         fx.v2() ? "v2" : "v1", System.currentTimeMillis() - gone);
-                assertThat(events.policy("memoryPressure", fx.v2() ? "lift-memory-high" : "lift-memory-limit"))
+                assertThat(events.policy("memoryPressure", lift))
                         .singleElement().satisfies(e -> assertThat(e.getJsonObject("attributes").getString("reason"))
                                 .isEqualTo(fx.v2() ? "host-relaxed" : "entitlement-grew"));
                 assertThat(inspect(fx, "cache").getString("state")).isEqualTo("running");

@@ -1,7 +1,9 @@
 package dev.corral.exporter.read;
 
+import static dev.corral.exporter.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import dev.corral.exporter.discovery.CgroupLayout;
 import dev.corral.exporter.discovery.CgroupLayoutDetector;
 import dev.corral.exporter.sample.NetInterface;
@@ -48,9 +50,10 @@ class RealNetworkReaderTest {
             Process maker = guest ? own.start("unshare", "--net", "sleep", "60") : own.start(OWN_NETNS);
             long sleeper = awaitInterface(maker.pid());
             Thread.sleep(20); // the joiner's process must start measurably later (start time is in 10 ms ticks)
-            joined.start("nsenter", "--net=/proc/" + sleeper + "/ns/net", "sleep", "60");
+            // each counts once it exec'd sleep: before that it is unshare or nsenter, still in the host's namespace
+            awaitInterface(joined.start("nsenter", "--net=/proc/" + sleeper + "/ns/net", "sleep", "60").pid());
             host.start("sleep", "60");
-            none.start("unshare", "--net", "sleep", "60");
+            awaitInterface(none.start("unshare", "--net", "sleep", "60").pid());
             // the pod's case both ways round: the joiner listed first must not take the namespace
             for (List<String> order : List.of(List.of(joined.path(), own.path()), List.of(own.path(), joined.path()))) {
                 Map<String, List<NetInterface>> nets = reader.read(List.of(order.get(0), order.get(1), host.path(),
@@ -77,16 +80,10 @@ class RealNetworkReaderTest {
         return nets.stream().filter(n -> n.name().equals("d0")).findFirst().orElseThrow();
     }
 
-    /** Waits until the unshared shell exec'd sleep (its d0 exists), returns the sleeper's pid. */
+    /** Waits until the process exec'd sleep (its namespace, and d0 if it makes one, exist), returns its pid. */
     private static long awaitInterface(long pid) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (System.currentTimeMillis() < deadline) {
-            String comm = Files.readString(Path.of("/proc/" + pid + "/comm")).trim();
-            if (comm.equals("sleep")) {
-                return pid;
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("the namespace's process did not start");
+        await(() -> Files.readString(Path.of("/proc/" + pid + "/comm")).trim().equals("sleep"), Duration.ofSeconds(30),
+                "process " + pid + " to exec sleep in its namespace");
+        return pid;
     }
 }
