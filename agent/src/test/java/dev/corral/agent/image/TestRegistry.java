@@ -1,5 +1,6 @@
 package dev.corral.agent.image;
 
+import static dev.corral.exporter.testing.Await.await;
 import dev.corral.exporter.testing.Children;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -126,18 +127,16 @@ public final class TestRegistry implements AutoCloseable {
         Files.writeString(dir.resolve("config.yml"), cfg);
         process = new ProcessBuilder("docker-registry", "serve", dir.resolve("config.yml").toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline) {
+        await(() -> {
             try (Socket s = new Socket("127.0.0.1", port)) {
-                return;
+                return true;
             } catch (IOException e) {
                 if (!process.isAlive()) {
                     throw new AssertionError("docker-registry exited: " + Files.readString(dir.resolve("registry.log")));
                 }
-                Thread.sleep(50);
+                return false;
             }
-        }
-        throw new AssertionError("docker-registry did not listen on " + port + " within 20 s");
+        }, Duration.ofSeconds(20), "docker-registry to listen on " + port);
     }
 
     /** Kills the registry process (SIGKILL), as a registry that dies. */

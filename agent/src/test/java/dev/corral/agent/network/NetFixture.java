@@ -1,5 +1,7 @@
 package dev.corral.agent.network;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
+import java.time.Duration;
 import dev.corral.agent.cgroup.CgroupDriver;
 import dev.corral.agent.runtime.ContainerRecord;
 import dev.corral.agent.runtime.ContainerRuntime;
@@ -101,13 +103,11 @@ final class NetFixture implements AutoCloseable {
      * their pairs asynchronously, within milliseconds): polled for up to 5 s until none is left.
      */
     List<String> bridgePortsSettled() throws Exception {
-        long deadline = System.currentTimeMillis() + 5000;
-        List<String> left = bridgePorts();
-        while (!left.isEmpty() && System.currentTimeMillis() < deadline) {
-            Thread.sleep(50);
-            left = bridgePorts();
+        try {
+            return awaitValue(this::bridgePorts, List::isEmpty, Duration.ofSeconds(5), "the bridges' ports to go");
+        } catch (AssertionError stillThere) {
+            return bridgePorts(); // the caller asserts on what is left, naming it
         }
-        return left;
     }
 
     /** The DNAT rules in the agent's table. */
@@ -127,8 +127,7 @@ final class NetFixture implements AutoCloseable {
 
     /** GET from the host (to 127.0.0.1 or a test container's address), retried for up to 10 s while it starts. */
     static String fetch(String url) throws Exception {
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (true) {
+        return awaitValue(() -> {
             try {
                 java.net.HttpURLConnection c = (java.net.HttpURLConnection) new java.net.URL(url).openConnection();
                 c.setConnectTimeout(1000);
@@ -137,12 +136,9 @@ final class NetFixture implements AutoCloseable {
                     return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
                 }
             } catch (IOException e) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(100);
+                return null; // not serving yet
             }
-        }
+        }, java.util.Objects::nonNull, Duration.ofSeconds(10), "a page from " + url);
     }
 
     static String sh(String... argv) throws IOException {
