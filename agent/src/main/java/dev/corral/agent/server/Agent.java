@@ -67,8 +67,13 @@ public final class Agent implements AutoCloseable {
             System.setProperty("io.netty.jfr.enabled", "false");
         }
         Vertx vertx = Vertx.vertx();
-        ForeignContainers foreign = new ForeignContainers(vertx, own, runtimeApis(vertx, options.foreign()),
-                options.foreign().labelKeys());
+        List<DockerApi> apis = runtimeApis(vertx, options.foreign());
+        for (DockerApi api : apis) { // the cost of naming: one lookup per container, not one per cycle
+            io.micrometer.core.instrument.FunctionCounter.builder("corral.foreign.lookups", api, DockerApi::lookups)
+                    .description("Container lookups asked of another runtime's API (inspects)")
+                    .tag("runtime", api.runtime()).register(registry);
+        }
+        ForeignContainers foreign = new ForeignContainers(vertx, own, apis, options.foreign().labelKeys());
         Exporter exporter;
         try {
             exporter = Exporter.start(options.exporter(), registry, foreign, Version.current());
