@@ -36,6 +36,8 @@ public final class DockerApi implements AutoCloseable {
     private final Duration deadline;
     private final HttpClient lookups;
     private final HttpClient events;
+    /** Inspects asked (corral_foreign_lookups_total): once per container, not per cycle. */
+    private final java.util.concurrent.atomic.AtomicLong inspects = new java.util.concurrent.atomic.AtomicLong();
 
     public DockerApi(Vertx vertx, String runtime, Path socket, Duration deadline) {
         this.runtime = runtime;
@@ -57,6 +59,11 @@ public final class DockerApi implements AutoCloseable {
         return socket;
     }
 
+    /** How many inspects were asked so far. */
+    public long lookups() {
+        return inspects.get();
+    }
+
     private RequestOptions request(String uri) {
         return new RequestOptions().setMethod(HttpMethod.GET).setServer(SocketAddress.domainSocketAddress(
                 socket.toString())).setHost("localhost").setURI(uri);
@@ -64,6 +71,7 @@ public final class DockerApi implements AutoCloseable {
 
     /** {@code GET /containers/{id}/json}; fails with {@link NoSuchContainer} on 404, or when past the deadline. */
     public Future<JsonObject> inspect(String id) {
+        inspects.incrementAndGet();
         return lookups.request(request("/containers/" + id + "/json")).compose(req -> withDeadline(req,
                 req.send().compose(resp -> resp.body().map(body -> {
                     if (resp.statusCode() == 404) {

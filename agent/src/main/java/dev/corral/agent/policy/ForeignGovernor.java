@@ -23,14 +23,17 @@ import java.util.Set;
  * Applies the policies to containers another runtime started, safely (see {@link OwnerValues}, which decides):
  * each knob's owner value is read before the first write, what the kernel shows after each write is kept, a
  * value the owner rewrote is left to it (back-off), and whatever still holds the policy's value goes back to the
- * owner's when the policy stops acting on the container. Writes go through the cgroup driver, on the
- * container's own cgroup path. Blocking file IO: the policy thread only.
+ * owner's when the policy stops acting on the container. A container the policy froze is thawed then too (unless
+ * it was frozen already, e.g. {@code docker pause}: that freeze is the owner's). Writes go through the cgroup
+ * driver, on the container's own cgroup path. Blocking file IO: the policy thread only.
  */
 final class ForeignGovernor {
 
     private final CgroupDriver driver;
     private final boolean v2;
     private final OwnerValues owners = new OwnerValues();
+    /** Cgroups the policy froze (not the owner): thawed when the policy stops acting on them. */
+    private final Set<String> frozen = new LinkedHashSet<>();
 
     ForeignGovernor(CgroupDriver driver, boolean v2) {
         this.driver = driver;
@@ -90,7 +93,10 @@ final class ForeignGovernor {
         ContainerCgroup cg = driver.openPath(a.cgroup());
         if (a instanceof Action.Stop s) {
             if (s.freeze()) {
-                cg.freeze();
+                if (!cg.frozen()) {
+                    cg.freeze();
+                    frozen.add(a.cgroup());
+                }
             } else {
                 cg.killAll();
             }
@@ -133,6 +139,12 @@ final class ForeignGovernor {
             }
         }
         owners.retain(live);
+        frozen.retainAll(live);
+        for (String cgroup : List.copyOf(frozen)) {
+            if (!governed.contains(cgroup)) {
+                thaw(nowMillis, cgroup, driver.openPath(cgroup), "not-governed").ifPresent(out::add);
+            }
+        }
         return out;
     }
 
@@ -146,7 +158,35 @@ final class ForeignGovernor {
                 out.addAll(release(nowMillis, cg, "agent-stopping"));
             }
         }
+        for (String cgroup : List.copyOf(frozen)) {
+            ContainerCgroup cg = driver.openPath(cgroup);
+            if (cg.exists()) {
+                thaw(nowMillis, cgroup, cg, "agent-stopping").ifPresent(out::add);
+            }
+        }
+        frozen.clear();
         return out;
+    }
+
+    /**
+     * Thaws a container the policy froze and forgets it; audited. One the owner thawed meanwhile (e.g.
+     * {@code docker unpause}) is only forgotten.
+     */
+    private java.util.Optional<Audit> thaw(long nowMillis, String cgroup, ContainerCgroup cg, String reason) {
+        frozen.remove(cgroup);
+        Map<String, Object> in = Map.of("knob", v2 ? "cgroup.freeze" : "freezer.state");
+        try {
+            if (!cg.frozen()) {
+                return java.util.Optional.empty();
+            }
+            cg.thaw();
+        } catch (CgroupException e) {
+            return java.util.Optional.of(new Audit(nowMillis, OwnerValues.NAME, cgroup, "thaw-failed", reason,
+                    "frozen", "frozen", Map.of("knob", in.get("knob"), "error", String.valueOf(e.getMessage())),
+                    false));
+        }
+        return java.util.Optional.of(new Audit(nowMillis, OwnerValues.NAME, cgroup, "thaw", reason, "frozen",
+                "thawed", in, false));
     }
 
     private List<Audit> release(long nowMillis, ContainerCgroup cg, String reason) {

@@ -66,9 +66,20 @@ public final class Agent implements AutoCloseable {
         if (System.getProperty("io.netty.jfr.enabled") == null) {
             System.setProperty("io.netty.jfr.enabled", "false");
         }
+        // JFR caught a fresh agent's event loop initialising, at its first Docker lookup, Netty's buffer allocators
+        // (NetClientImpl.connectInternal2: ByteBufAllocator.DEFAULT, Vert.x's pooled one, jctools queues) and
+        // Vert.x's JSON codec (the first inspect's body: Jackson's ObjectMapper, DatabindCodec): class init that
+        // is seconds of a blocked loop on a loaded host. Paid here, on the main thread, before anything connects.
+        io.vertx.core.buffer.Buffer.buffer(1);
+        new io.vertx.core.json.JsonObject("{}");
         Vertx vertx = Vertx.vertx();
-        ForeignContainers foreign = new ForeignContainers(vertx, own, runtimeApis(vertx, options.foreign()),
-                options.foreign().labelKeys());
+        List<DockerApi> apis = runtimeApis(vertx, options.foreign());
+        for (DockerApi api : apis) { // the cost of naming: one lookup per container, not one per cycle
+            io.micrometer.core.instrument.FunctionCounter.builder("corral.foreign.lookups", api, DockerApi::lookups)
+                    .description("Container lookups asked of another runtime's API (inspects)")
+                    .tag("runtime", api.runtime()).register(registry);
+        }
+        ForeignContainers foreign = new ForeignContainers(vertx, own, apis, options.foreign().labelKeys());
         Exporter exporter;
         try {
             exporter = Exporter.start(options.exporter(), registry, foreign, Version.current());

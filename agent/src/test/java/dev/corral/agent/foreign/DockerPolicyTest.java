@@ -284,6 +284,63 @@ class DockerPolicyTest {
     }
 
     /**
+     * OOM protection with the freeze action under a govern class freezes a Docker container that fills the agent's
+     * parent (400 MiB; trigger 80 %); once its class goes, the policy no longer acts on it and thaws it (audited):
+     * freezer.state is THAWED and its loop counts again.
+     */
+    @Test
+    void aContainerThePolicyFrozeIsThawedWhenItsClassGoes() throws Exception {
+        String r = UUID.randomUUID().toString().substring(0, 6);
+        String hog = "fg-frz-" + r;
+        String policies = "'policies':{'cpuFairness':{'enabled':false},'memoryPressure':{'enabled':false},"
+                + "'ioFairness':{'enabled':false},'admission':{'enabled':false},"
+                + "'oomProtection':{'parentUsageAbove':0.8,'cooldown':'3s','action':'freeze'}}";
+        String cls = "{'name':'hog','mode':'govern','selector':{'runtimes':['docker'],'names':['" + hog + "']}}";
+        Running a = Running.start("{'classes':[" + cls + "]," + policies + "}");
+        String dockerParent = a.dirs().path + "/docker";
+        try {
+            Files.writeString(a.file(a.dirs().path, "memory", "memory.limit_in_bytes"), Long.toString(400L << 20));
+            // fills 336 MiB of /dev/shm (past the trigger, under the limit), then counts in /tmp/c
+            String id = docker.run("run", "-d", "--network", "none", "--cgroup-parent", dockerParent, "-m", "1g",
+                    "--shm-size", "1g", "--name", hog, DockerDaemon.IMAGE, "sh", "-c", "i=0; while [ $i -lt 84 ]; "
+                            + "do busybox dd if=/dev/zero of=/dev/shm/f$i bs=1M count=4 2>/dev/null; i=$((i+1)); "
+                            + "sleep 0.1; done; n=0; while :; do n=$((n+1)); echo $n > /tmp/c; sleep 0.2; done");
+            Path state = a.file(dockerParent + "/" + id, "freezer", "freezer.state");
+            await("the policy froze the hog", 90_000, () -> Files.readString(state).strip().equals("FROZEN"));
+            assertThat(a.metrics()).contains(foreignCount("freeze", "govern")
+                    + "policy=\"oomProtection\",reason=\"parent-limit\",runtime=\"docker\"}");
+
+            Files.writeString(a.policyFile(), ("{'classes':[]," + policies + "}").replace('\'', '"'));
+            await("the hog thawed after its class went", 10_000,
+                    () -> Files.readString(state).strip().equals("THAWED"));
+            assertThat(a.metrics()).contains(foreignCount("thaw", "govern")
+                    + "policy=\"foreign\",reason=\"not-governed\",runtime=\"docker\"}");
+            String pid = docker.run("inspect", "-f", "{{.State.Pid}}", hog);
+            await("the hog's loop counting", 30_000, () -> count(pid) > 0);
+            long first = count(pid);
+            await("the hog's loop counting on", 5_000, () -> count(pid) > first);
+        } finally {
+            try {
+                docker.run("rm", "-f", hog);
+            } catch (Exception e) {
+                // already gone
+            }
+            removeDockerParent(a, dockerParent);
+            Files.writeString(a.file(a.dirs().path, "memory", "memory.limit_in_bytes"), "-1");
+            a.close();
+        }
+    }
+
+    /** The hog's counter, read through its init's root (no exec into a tight cgroup); 0 before it counts. */
+    private static long count(String pid) {
+        try {
+            return Long.parseLong(Files.readString(Path.of("/proc", pid, "root/tmp/c")).strip());
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    /**
      * dockerd's intermediate cgroup under the agent's parent, in every hierarchy; in name=systemd, which the agent
      * does not manage, runc made the parent itself too.
      */
