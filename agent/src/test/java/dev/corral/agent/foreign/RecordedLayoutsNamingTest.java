@@ -43,6 +43,7 @@ import picocli.CommandLine;
  * is absent, which must not stall collection.
  */
 @Tag("root")
+@Tag("guest") // also in the v2 guest: Kubernetes and systemd layouts as real v2 cgroups (3 of 3 passed there)
 class RecordedLayoutsNamingTest {
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
