@@ -35,8 +35,9 @@ class DockerContainersDashboardTest {
     private static final long DEADLINE_MILLIS = 60_000;
 
     /**
-     * Queries of the community cAdvisor dashboards, as they are written there (their {@code $host}/{@code $container}
-     * variables set to "all", {@code .+}), each a query by {@code name} or {@code image}.
+     * Queries in the form the community cAdvisor dashboards write them (written from those dashboards' panels, not
+     * copied from their JSON; their {@code $host}/{@code $container} variables set to "all", {@code .+}), each
+     * selecting or grouping by {@code name} or {@code image}.
      */
     static final List<String> COMMUNITY = List.of(
             // Grafana dashboard 893 "Docker and system monitoring" (CPU, memory, network panels, per container)
