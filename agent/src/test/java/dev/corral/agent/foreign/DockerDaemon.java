@@ -18,14 +18,15 @@ import org.junit.jupiter.api.Assumptions;
  * a fresh /tmp directory, no bridge and no iptables rules (nothing of the host's network is touched), and a
  * busybox image loaded from an archive the test builds ({@code docker load}, no registry). {@link #close()}
  * removes its containers, stops it and deletes its directories. Without dockerd the test is skipped, or fails
- * with CI=true.
+ * with CI=true. {@link #start(String)} puts its containers on a bridge the caller made instead (public for the
+ * dashboards' tests, through the agent's test-jar).
  */
-final class DockerDaemon implements AutoCloseable {
+public final class DockerDaemon implements AutoCloseable {
 
-    static final String IMAGE = "corral-test/busybox:foreign";
+    public static final String IMAGE = "corral-test/busybox:foreign";
 
     final Path dir;
-    final Path socket;
+    public final Path socket;
     private final Process dockerd;
     private final boolean docker0Before = Files.exists(Path.of("/sys/class/net/docker0"));
     private final boolean dockerCgroupBefore = Files.exists(Path.of("/sys/fs/cgroup/memory/docker"));
@@ -36,7 +37,15 @@ final class DockerDaemon implements AutoCloseable {
         this.dockerd = dockerd;
     }
 
-    static DockerDaemon start() throws Exception {
+    public static DockerDaemon start() throws Exception {
+        return start(null);
+    }
+
+    /**
+     * With {@code bridge} (an existing Linux bridge with an address, made by the caller) its containers get an
+     * {@code eth0} there, the bridge's address as gateway; with null no network ({@code --bridge=none}).
+     */
+    public static DockerDaemon start(String bridge) throws Exception {
         boolean present = Files.isExecutable(Path.of("/usr/sbin/dockerd"));
         if ("true".equals(System.getenv("CI"))) {
             assertThat(present).as("CI installs docker.io (.ci/run)").isTrue();
@@ -46,7 +55,7 @@ final class DockerDaemon implements AutoCloseable {
         Path dir = Files.createDirectories(Path.of("/tmp/cf-" + UUID.randomUUID().toString().substring(0, 8)));
         Process p = new ProcessBuilder("/usr/sbin/dockerd", "--host", "unix://" + dir.resolve("docker.sock"),
                 "--data-root", dir.resolve("data").toString(), "--exec-root", dir.resolve("x").toString(),
-                "--pidfile", dir.resolve("dockerd.pid").toString(), "--iptables=false", "--bridge=none",
+                "--pidfile", dir.resolve("dockerd.pid").toString(), "--iptables=false", "--bridge=" + (bridge == null ? "none" : bridge),
                 "--ip-masq=false")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("dockerd.log").toFile()).start();
         DockerDaemon d = new DockerDaemon(dir, p);
@@ -78,7 +87,7 @@ final class DockerDaemon implements AutoCloseable {
     }
 
     /** Runs the docker CLI against this daemon; fails the test when it fails. */
-    String run(String... args) throws Exception {
+    public String run(String... args) throws Exception {
         Result r = run(true, args);
         return r.out().trim();
     }
