@@ -1,12 +1,15 @@
 package dev.corral.agent.foreign;
 
+import static dev.corral.exporter.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.agent.image.TestImages;
+import dev.corral.exporter.testing.Children;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -60,13 +63,12 @@ public final class DockerDaemon implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(dir.resolve("dockerd.log").toFile()).start();
         DockerDaemon d = new DockerDaemon(dir, p);
         try {
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (d.run(false, "version").exit != 0) {
-                if (!p.isAlive() || System.nanoTime() > until) {
-                    throw new IOException("dockerd did not start: " + Files.readString(dir.resolve("dockerd.log")));
+            await(() -> {
+                if (!p.isAlive()) {
+                    throw new IOException("dockerd exited: " + Files.readString(dir.resolve("dockerd.log")));
                 }
-                Thread.sleep(200);
-            }
+                return d.run(false, "version").exit == 0;
+            }, Duration.ofSeconds(60), "dockerd to answer (its log: " + dir.resolve("dockerd.log") + ")");
             d.loadImage();
         } catch (Exception | AssertionError e) {
             d.close();
@@ -95,16 +97,12 @@ public final class DockerDaemon implements AutoCloseable {
     private Result run(boolean check, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("docker", "-H", "unix://" + socket));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("docker " + String.join(" ", args) + " did not finish");
+        // output to a file, not a pipe read to its end before waitFor: a hung docker then fails at the deadline
+        Children.Finished p = Children.run(new ProcessBuilder(cmd).redirectErrorStream(true), Duration.ofSeconds(120));
+        if (check && p.exitCode() != 0) {
+            throw new IOException("docker " + String.join(" ", args) + " failed (" + p.exitCode() + "): " + p.output());
         }
-        if (check && p.exitValue() != 0) {
-            throw new IOException("docker " + String.join(" ", args) + " failed (" + p.exitValue() + "): " + out);
-        }
-        return new Result(p.exitValue(), out);
+        return new Result(p.exitCode(), p.output());
     }
 
     @Override

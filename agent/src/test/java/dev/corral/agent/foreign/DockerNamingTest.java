@@ -1,5 +1,6 @@
 package dev.corral.agent.foreign;
 
+import static dev.corral.exporter.testing.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.agent.server.Agent;
@@ -42,11 +43,9 @@ class DockerNamingTest {
                 RETENTION, 60);
         agent = Agent.start(new AgentOptions("127.0.0.1", 0, config, null, null,
                 new AgentOptions.ForeignOptions(docker.socket, null, Set.of("team"), Duration.ofSeconds(2))));
-        long until = System.nanoTime() + 30_000_000_000L; // the "2 s" below is for an agent already following
-        while (!agent.foreign().following().contains("docker")) {
-            assertThat(System.nanoTime()).as("the agent follows dockerd's events").isLessThan(until);
-            Thread.sleep(50);
-        }
+        // the "2 s" below is for an agent already following
+        await(() -> agent.foreign().following().contains("docker"), Duration.ofSeconds(30),
+                "the agent to follow dockerd's events");
     }
 
     @AfterAll

@@ -1,5 +1,6 @@
 package dev.corral.agent.foreign;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.agent.cli.CorralMain;
@@ -122,15 +123,7 @@ class RecordedLayoutsNamingTest {
     }
 
     static PromText until(Agent agent, Duration max, Predicate<PromText> done) throws Exception {
-        long end = System.nanoTime() + max.toNanos();
-        while (true) {
-            PromText page = scrape(agent);
-            if (done.test(page)) {
-                return page;
-            }
-            assertThat(System.nanoTime()).as("waited for the metrics").isLessThan(end);
-            Thread.sleep(100);
-        }
+        return awaitValue(() -> scrape(agent), done, max, "the metrics");
     }
 
     static Map<String, String> labels(PromText page, String id) {

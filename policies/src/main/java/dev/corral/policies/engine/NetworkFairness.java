@@ -145,10 +145,13 @@ final class NetworkFairness implements Rule {
             double rate = rates.get(m);
             long target = Math.max((long) share[i], p.minActive());
             Long t = set.get(k);
-            if (t != null && target < t * LOWER) {
-                // a step down at a time: a TCP flow that stalled for a moment under its rate (a loss, a timeout)
-                // is not cut to what it sent then; it shows next window whether it takes more
-                target = (long) (t * LOWER);
+            // a step down at a time, also the first one (from what it sends): a TCP flow cut at once to a small part
+            // of its rate loses a window of packets and stalls for seconds, and a stalled flow looks like contention
+            // over (the CI rehearsal saw rates set, lifted and set again); nor is a flow that stalled for a moment
+            // under its rate cut to what it sent then: it shows next window whether it takes more
+            double from = t != null ? t : rate;
+            if (target < from * LOWER) {
+                target = (long) (from * LOWER);
             }
             long own = d.own(samples.get(m));
             if (!Limits.isUnlimited(own) && own <= target) {
