@@ -91,9 +91,10 @@ class WebPageBrowserTest {
                 String hostCpu = "[data-chart=host-cpu] svg";
                 wait.until(d -> attr(d, hostCpu, "data-last-t") != null);
                 long t1 = Long.parseLong(attr(browser, hostCpu, "data-last-t"));
-                String line1 = lastLine(browser, hostCpu);
                 wait.until(d -> Long.parseLong(attr(d, hostCpu, "data-last-t")) > t1);
-                assertThat(lastLine(browser, hostCpu)).as("the line moved").isNotEqualTo(line1);
+                // the newest point's time moved on (above); its line is drawn (on a steady host the polyline's points
+                // can be the same after the shift, so they are not compared: a rehearsal on a quiet machine saw that)
+                assertThat(lastLine(browser, hostCpu)).as("the host CPU line").isNotBlank();
 
                 Thread.sleep(2000); // the charts fill a little more
                 screenshot(browser, "web-host.png");
