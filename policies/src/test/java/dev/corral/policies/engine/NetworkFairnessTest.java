@@ -64,7 +64,8 @@ class NetworkFairnessTest {
         Recorded.Cg lo = sender(r, link, "lo", 2.5e6);
         Recorded.Cg hi = sender(r, link, "hi", 2.5e6);
         Decision first = null;
-        for (int i = 0; i < 8; i++) {
+        // 20 cycles: the rates step down at most 30 % at a time, from what each sends (2.5 MB/s) to its share
+        for (int i = 0; i < 20; i++) {
             Decision d = r.cycle(link.step(r));
             if (first == null && !d.actions().isEmpty()) {
                 first = d;
@@ -169,7 +170,9 @@ class NetworkFairnessTest {
                     && a.audit().before().equals("max"));
         }
         assertThat(setAgain).as("lo's rate set again, from none").isTrue();
-        link.apply(r.cycle(link.step(r)));
+        for (int i = 0; i < 15; i++) { // down to its share in steps of at most 30 %
+            link.apply(r.cycle(link.step(r)));
+        }
         assertThat(link.sent.get(lo)).isCloseTo(CAP / 4.0, org.assertj.core.data.Percentage.withPercentage(10));
     }
 }
