@@ -95,7 +95,7 @@ class NetworkFairnessPropertiesTest {
             cg.egressLimit = s.own() > 0 ? s.own() : Limits.UNLIMITED;
             cgs.add(cg);
         }
-        for (int cycle = 0; cycle < 14; cycle++) {
+        for (int cycle = 0; cycle < 30; cycle++) { // a 6 MB/s sender steps down 30 % at a time: 7 steps to its share
             link.apply(r.cycle(link.step(r)));
         }
         double demand = senders.stream().mapToDouble(Sender::demand).sum();
