@@ -66,7 +66,7 @@ class RestartCliIT {
         assertThat(c.path("restartCount").asInt()).isEqualTo(2);
         assertThat(c.path("spec").path("restartPolicy").path("maximumRetryCount").asInt()).isEqualTo(2);
         assertThat(corral(env, "logs", "it-fail").out()).isEqualTo("run\nrun\nrun\n");
-        assertThat(corral(env, "ps", "-a").out()).containsPattern("(?m)^it-fail .*Exited \\(3\\) .*\\(2 restarts\\)");
+        assertThat(corral(env, "ps", "-a").out()).containsPattern("(?m)^.*Exited \\(3\\) .*\\(2 restarts\\).* it-fail$");
         corral(env, "rm", "it-fail");
     }
 
