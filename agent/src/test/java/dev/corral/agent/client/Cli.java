@@ -60,4 +60,20 @@ final class Cli {
         }
         return type.cast(r.commandSpec().userObject());
     }
+
+    /**
+     * The spec {@code corral run ARGS} would send (named as --name says, else "generated"); a bad --restart or
+     * --stop-timeout (docker run's failure, not a usage error) as an IllegalArgumentException.
+     */
+    static dev.corral.agent.spec.ContainerSpec runSpec(String... args) {
+        String[] argv = new String[args.length + 1];
+        argv[0] = "run";
+        System.arraycopy(args, 0, argv, 1, args.length);
+        RunCommand run = parse(RunCommand.class, argv);
+        try {
+            return run.container.toSpec(run.container.name == null ? "generated" : run.container.name);
+        } catch (ApiException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
 }

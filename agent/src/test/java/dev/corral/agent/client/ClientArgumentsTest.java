@@ -34,15 +34,7 @@ class ClientArgumentsTest {
     }
 
     private static ContainerSpec runSpec(String... args) {
-        String[] argv = new String[args.length + 1];
-        argv[0] = "run";
-        System.arraycopy(args, 0, argv, 1, args.length);
-        RunCommand run = Cli.parse(RunCommand.class, argv);
-        try {
-            return run.container.toSpec(run.container.name == null ? "generated" : run.container.name);
-        } catch (ApiException e) { // --restart/--stop-timeout: docker run's failure, not a usage error
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        return Cli.runSpec(args);
     }
 
     private static JsonNode json(Object value) throws Exception {

@@ -27,15 +27,7 @@ class NetworkRateOptionsTest {
     }
 
     private static ContainerSpec runSpec(String... args) {
-        String[] argv = new String[args.length + 1];
-        argv[0] = "run";
-        System.arraycopy(args, 0, argv, 1, args.length);
-        RunCommand run = Cli.parse(RunCommand.class, argv);
-        try {
-            return run.container.toSpec("n");
-        } catch (ApiException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        return Cli.runSpec(args);
     }
 
     @Test
