@@ -305,10 +305,7 @@ public final class ContainerOptions {
     }
 
     static ContainerSpec withName(ContainerSpec s, String n) {
-        return new ContainerSpec(n, s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
-                s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(),
-                s.ulimits(), s.ip(), s.macAddress());
+        return s.withName(n);
     }
 
     /**

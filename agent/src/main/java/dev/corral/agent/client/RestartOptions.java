@@ -37,9 +37,6 @@ public final class RestartOptions {
         if (policy == null && stopTimeout == null) {
             return s;
         }
-        return new ContainerSpec(s.name(), s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
-                s.rootfs(), s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), policy, stopTimeout, s.ulimits(),
-                s.ip(), s.macAddress());
+        return s.withRestart(policy, stopTimeout);
     }
 }

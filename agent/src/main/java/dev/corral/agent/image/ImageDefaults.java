@@ -55,10 +55,7 @@ final class ImageDefaults {
         }
         String cwd = s.workingDir() != null ? s.workingDir() : c.workingDir();
         ContainerSpec.User user = s.user() != null || c.user() == null ? s.user() : user(c.user(), image, layers);
-        return new ContainerSpec(s.name(), command, env, cwd, user, s.hostname(), s.labels(), s.rootfs(),
-                s.readOnlyRootfs(), s.namespaces(), s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(), s.ulimits(), s.ip(),
-                s.macAddress());
+        return s.withProcess(command, env, cwd, user);
     }
 
     /** "uid", "uid:gid", "name", "name:group": names through the image's own /etc/passwd and /etc/group. */

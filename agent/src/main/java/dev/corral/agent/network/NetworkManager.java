@@ -138,10 +138,7 @@ public final class NetworkManager implements AutoCloseable {
                 ? new ContainerSpec.Namespaces(null, null, null, null, options.defaultNetwork(), null, null)
                 : new ContainerSpec.Namespaces(ns.pid(), ns.mount(), ns.uts(), ns.ipc(), options.defaultNetwork(),
                         ns.user(), ns.cgroup());
-        return new ContainerSpec(s.name(), s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
-                s.rootfs(), s.readOnlyRootfs(), filled, s.limits(), s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(), s.ulimits(), s.ip(),
-                s.macAddress());
+        return s.withNamespaces(filled);
     }
 
     private static String networkOf(ContainerSpec s) {

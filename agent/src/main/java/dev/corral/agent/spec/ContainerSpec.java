@@ -35,6 +35,42 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                             List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout,
                             List<Ulimit> ulimits, String ip, String macAddress) {
 
+    /** This spec with another name. The with... copies are here so that a new field is passed on in one place. */
+    public ContainerSpec withName(String newName) {
+        return new ContainerSpec(newName, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
+                namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
+                stopTimeout, ulimits, ip, macAddress);
+    }
+
+    /** This spec with other limits. */
+    public ContainerSpec withLimits(Limits newLimits) {
+        return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
+                namespaces, newLimits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
+                stopTimeout, ulimits, ip, macAddress);
+    }
+
+    /** This spec with other namespaces. */
+    public ContainerSpec withNamespaces(Namespaces newNamespaces) {
+        return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
+                newNamespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
+                stopTimeout, ulimits, ip, macAddress);
+    }
+
+    /** This spec with another command, environment, working directory and user (an image's defaults filled in). */
+    public ContainerSpec withProcess(List<String> newCommand, Map<String, String> newEnv, String newWorkingDir,
+                                     User newUser) {
+        return new ContainerSpec(name, newCommand, newEnv, newWorkingDir, newUser, hostname, labels, rootfs,
+                readOnlyRootfs, namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports,
+                restartPolicy, stopTimeout, ulimits, ip, macAddress);
+    }
+
+    /** This spec with another restart policy and stop timeout. */
+    public ContainerSpec withRestart(RestartPolicy newPolicy, Integer newStopTimeout) {
+        return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
+                namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, newPolicy,
+                newStopTimeout, ulimits, ip, macAddress);
+    }
+
     /** Without a restart policy, stop timeout, ulimits, address or MAC (the defaults). */
     public ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir, User user,
                          String hostname, Map<String, String> labels, String rootfs, Boolean readOnlyRootfs,

@@ -22,10 +22,7 @@ public final class LimitsPatch {
     }
 
     public static ContainerSpec withLimits(ContainerSpec s, ContainerSpec.Limits limits) {
-        return new ContainerSpec(s.name(), s.command(), s.env(), s.workingDir(), s.user(), s.hostname(), s.labels(),
-                s.rootfs(), s.readOnlyRootfs(), s.namespaces(), limits, s.security(), s.mounts(),
-                s.dangerouslyAllowHostPaths(), s.image(), s.init(), s.ports(), s.restartPolicy(), s.stopTimeout(), s.ulimits(), s.ip(),
-                s.macAddress());
+        return s.withLimits(limits);
     }
 
     private static ContainerSpec.Memory memory(ContainerSpec.Memory b, ContainerSpec.Memory p) {
