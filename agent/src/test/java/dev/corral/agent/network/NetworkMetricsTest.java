@@ -1,5 +1,6 @@
 package dev.corral.agent.network;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.agent.runtime.ContainerRecord;
@@ -85,9 +86,10 @@ class NetworkMetricsTest {
         double received = before.value("container_network_receive_bytes_total", "name", "sink", "interface", "eth0")
                 .orElseThrow();
         send(address, 9000, SENT);
-        PromText after = scrape();
-        assertThat(after.value("container_network_receive_bytes_total", "name", "sink", "interface", "eth0")
-                .orElseThrow() - received).isGreaterThanOrEqualTo(SENT);
+        // the send returns once the bytes are in the host's socket buffer, not once they crossed the veth
+        PromText after = awaitValue(this::scrape, p -> p.value("container_network_receive_bytes_total", "name",
+                "sink", "interface", "eth0").orElseThrow() - received >= SENT, Duration.ofSeconds(10),
+                "the sink's eth0 to count the " + SENT + " bytes sent to it");
         assertThat(after.value("container_network_receive_packets_total", "name", "sink", "interface", "eth0")
                 .orElseThrow()).isPositive();
         assertThat(after.value("container_network_transmit_bytes_total", "name", "sink", "interface", "eth0")
@@ -116,8 +118,6 @@ class NetworkMetricsTest {
                 out.write(new byte[bytes]);
                 out.flush();
                 s.shutdownOutput();
-                s.setSoTimeout(5000);
-                s.getInputStream().read(); // until the container's nc has read it all and closed
                 return;
             } catch (IOException e) {
                 if (System.currentTimeMillis() > deadline) {

@@ -394,11 +394,11 @@ class ContainerRuntimeTest {
         assertThat(fx.runtime.inspect("rm-held").state()).isEqualTo(ContainerState.EXITED);
         fx.runtime.close();
         new ProcessBuilder("kill", "-KILL", Long.toString(down.initPid())).start().waitFor();
-        for (int i = 0; i < 500 && !Files.exists(fx.stateDir.resolve("containers/rm-down/exit.json")); i++) {
-            Thread.sleep(20);
-        }
+        // awaited, not assumed: a CI run found rm-down still there after the restart (the old loop gave up silently)
+        await(() -> Files.exists(fx.stateDir.resolve("containers/rm-down/exit.json")), Duration.ofSeconds(60),
+                "the monitor of the killed rm-down to write exit.json");
         fx.restart();
-        assertGone("rm-down");
+        awaitGone("rm-down");
         assertGone("rm-held");
     }
 
