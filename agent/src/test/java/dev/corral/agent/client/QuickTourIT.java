@@ -1,0 +1,215 @@
+package dev.corral.agent.client;
+
+import static dev.corral.exporter.testing.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.corral.agent.cgroup.CgroupDriver;
+import dev.corral.agent.image.TestImages;
+import dev.corral.agent.image.TestRegistry;
+import dev.corral.agent.testing.ServedAgent;
+import dev.corral.agent.testing.TestParent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's quick tour as a user runs it: the daemon started by {@code bin/corral serve}, every step a
+ * {@code bin/corral} command: an image pulled from a real registry on 127.0.0.1 (Debian's docker-registry, the
+ * image pushed there by skopeo from an archive built here), {@code run -d --name web} on it, {@code exec} into it
+ * (its namespaces: PID 1 is its own command, its hostname), {@code --restart on-failure:N} counted in {@code ps}
+ * and {@code inspect -f '{{.RestartCount}}'}, an OOM kill restarted under on-failure, and {@code --restart always}
+ * starting again a container that died while the daemon was down, while a stopped one stays stopped. Also run in the
+ * v2 guest by {@code QuickTourV2GuestIT}.
+ */
+@Tag("root")
+class QuickTourIT {
+
+    private static TestParent dirs;
+    private static ServedAgent agent;
+    private static Path scratch;
+
+    record Result(int code, String out, String err) {
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        CorralCliIT.assertJarIsFresh("PullCommand");
+        dirs = new TestParent("corral-test-tour");
+        scratch = Files.createTempDirectory("corral-test-tour-scratch");
+        try {
+            agent = ServedAgent.start(dirs.stateDir, dirs.path, scratch.resolve("serve.log"), "--default-network",
+                    "none");
+        } catch (Throwable e) {
+            dirs.abandon();
+            throw e;
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (agent == null) {
+            return;
+        }
+        try {
+            if (agent.alive()) {
+                for (String name : corral(null, "ps", "-a", "-q").out().lines().toList()) {
+                    corral(null, "rm", "-f", name);
+                }
+                assertThat(agent.stop()).as("corral serve's exit status after SIGTERM").isZero();
+            }
+        } finally {
+            System.out.println("corral serve's log:\n" + Files.readString(agent.log));
+            CgroupDriver.forLayout(dirs.layout, dirs.path).removeParentIfEmpty();
+            TestImages.deleteTree(scratch);
+            dirs.close(); // fails if a cgroup was left behind
+        }
+    }
+
+    /** bin/corral with the given stdin (null: none), as a user runs it against this test's daemon. */
+    static Result corral(String stdin, String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(ServedAgent.CORRAL.toString()));
+        argv.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(argv);
+        pb.environment().remove("CORRAL_TOKEN");
+        pb.environment().put("CORRAL_HOST", agent.host());
+        pb.environment().put("DOCKER_CONFIG", scratch.toString()); // not the machine's ~/.docker
+        // output to files, not pipes read to their end before waitFor: a hung CLI then fails at the deadline
+        Path out = Files.createTempFile(scratch, "out", ".txt");
+        Path err = Files.createTempFile(scratch, "err", ".txt");
+        Path in = Files.createTempFile(scratch, "in", ".txt");
+        Files.writeString(in, stdin == null ? "" : stdin);
+        Process p = pb.redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("corral " + List.of(args) + " did not finish in 120 s: " + Files.readString(err));
+        }
+        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        for (Path f : List.of(out, err, in)) {
+            Files.delete(f);
+        }
+        return r;
+    }
+
+    /** The container as the API has it (polled this way rather than by a JVM per poll). */
+    private static JsonNode api(String name) throws Exception {
+        return new ObjectMapper().readTree(agent.call("GET", "/v1/containers/" + name, null).bodyText());
+    }
+
+    private static void awaitRestarts(String name, int count, String state, Duration timeout) throws Exception {
+        await(() -> {
+            JsonNode c = api(name);
+            return c.path("restartCount").asInt(0) == count && c.path("state").asText().equals(state);
+        }, timeout, name + " restarted " + count + " times and " + state);
+    }
+
+    private static String format(String template, String name) throws Exception {
+        Result r = corral(null, "inspect", "-f", template, name);
+        assertThat(r.code()).as(r.toString()).isZero();
+        return r.out().strip();
+    }
+
+    @Test
+    void pullFromARegistryThenRunAndExecIntoIt() throws Exception {
+        assumeTrue(TestRegistry.available(), "docker-registry and skopeo are not installed");
+        // a busybox image, as `podman save` of busybox would give, built here
+        List<byte[]> layers = List.of(new TestImages.Layer().dir("bin").busybox("bin/busybox")
+                .symlink("bin/sh", "busybox").symlink("bin/ps", "busybox").symlink("bin/sleep", "busybox")
+                .symlink("bin/hostname", "busybox").symlink("bin/cat", "busybox").dir("etc").dir("dev").dir("proc")
+                .dir("sys").dir("tmp").tar());
+        Path archive = TestImages.write(scratch, "busybox.docker.tar", TestImages.dockerArchive(layers,
+                TestImages.config(layers, List.of("sh"), List.of("PATH=/bin"), null), null));
+        try (TestRegistry reg = TestRegistry.start(null, null)) {
+            reg.push(archive, "docker-archive", "tour/busybox:1", null);
+            String ref = reg.host() + "/tour/busybox:1";
+
+            // sudo bin/corral pull 127.0.0.1:5000/busybox:1
+            Result pull = corral(null, "pull", ref);
+            assertThat(pull.code()).as(pull.toString()).isZero();
+            assertThat(pull.out()).contains("Download complete").contains(ref);
+            assertThat(corral(null, "images").out()).contains(reg.host() + "/tour/busybox");
+            reg.kill(); // what follows runs from the store alone
+
+            Result run = corral(null, "run", "-d", "--name", "web", "--memory", "256m", "--image", ref, "sleep",
+                    "600");
+            assertThat(run.code()).as(run.toString()).isZero();
+            try {
+                // sudo bin/corral exec web ps: in its pid namespace, where its command is PID 1
+                Result ps = corral(null, "exec", "web", "ps");
+                assertThat(ps.code()).as(ps.toString()).isZero();
+                List<String> procs = ps.out().lines().skip(1).toList();
+                assertThat(procs).as(ps.out()).hasSize(2);
+                assertThat(procs.get(0)).matches("\\s*1 .*sleep 600");
+                assertThat(procs.get(1)).contains("ps");
+                // echo 'hostname; exit 4' | sudo bin/corral exec -i web sh: its uts namespace, the shell's status
+                Result sh = corral("hostname; exit 4\n", "exec", "-i", "web", "sh");
+                assertThat(sh.code()).as(sh.toString()).isEqualTo(4);
+                assertThat(sh.out()).isEqualTo("web\n");
+                // and its cgroup: the exec'd process counts against the container's limits
+                Result cg = corral(null, "exec", "web", "cat", "/proc/self/cgroup");
+                assertThat(cg.code()).as(cg.toString()).isZero();
+                String memoryLine = cg.out().lines().filter(l -> l.startsWith("0::") || l.contains(":memory:"))
+                        .findFirst().orElseThrow();
+                assertThat(memoryLine).as(cg.out()).endsWith("/web");
+            } finally {
+                Result rm = corral(null, "rm", "-f", "web");
+                assertThat(rm.code()).as(rm.toString()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void restartPoliciesCountInPsAndInspectAndAlwaysOutlivesTheDaemon() throws Exception {
+        // sudo bin/corral run -d --rootfs host --name job --restart on-failure:3 sh -c 'exit 1'
+        Result job = corral(null, "run", "-d", "--rootfs", "host", "--name", "job", "--restart", "on-failure:3", "sh",
+                "-c", "echo run; exit 1");
+        assertThat(job.code()).as(job.toString()).isZero();
+        // an OOM kill is a failure: dd's 64 MiB buffer does not fit in 32m (no swap here or in the guest)
+        Result hog = corral(null, "run", "-d", "--rootfs", "host", "--name", "hog", "--memory", "32m", "--restart",
+                "on-failure:1", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1");
+        assertThat(hog.code()).as(hog.toString()).isZero();
+        awaitRestarts("job", 3, "exited", Duration.ofSeconds(60));
+        awaitRestarts("hog", 1, "exited", Duration.ofSeconds(120));
+        Thread.sleep(1000); // the next backoff was 800 ms: a fourth run would have come by now
+        assertThat(format("{{.RestartCount}}", "job")).isEqualTo("3");
+        assertThat(corral(null, "logs", "job").out()).isEqualTo("run\n".repeat(4));
+        assertThat(corral(null, "ps", "-a").out()).containsPattern("(?m)^.*Exited \\(1\\) .*\\(3 restarts\\).* job$");
+        assertThat(format("{{.State.OOMKilled}} {{.State.ExitCode}} {{.RestartCount}}", "hog"))
+                .isEqualTo("true 137 1");
+
+        // --restart always: a container that dies while the daemon is down runs again when it starts; one the user
+        // stopped stays stopped
+        assertThat(corral(null, "run", "-d", "--rootfs", "host", "--name", "keeper", "--restart", "always", "sleep",
+                "600").code()).isZero();
+        assertThat(corral(null, "run", "-d", "--rootfs", "host", "--name", "held", "--restart", "always", "sleep",
+                "600").code()).isZero();
+        assertThat(corral(null, "stop", "-t", "0", "held").code()).isZero();
+        long pid = Long.parseLong(format("{{.State.Pid}}", "keeper"));
+        assertThat(agent.stop()).as("corral serve's exit status after SIGTERM").isZero();
+        assertThat(ProcessHandle.of(pid)).as("the container outlives its daemon").isPresent();
+        ProcessHandle keeper = ProcessHandle.of(pid).orElseThrow();
+        keeper.destroyForcibly(); // it dies while nobody watches
+        keeper.onExit().get(10, TimeUnit.SECONDS);
+        agent.startAgain();
+        awaitRestarts("keeper", 1, "running", Duration.ofSeconds(30));
+        assertThat(format("{{.State.Status}} {{.RestartCount}}", "keeper")).isEqualTo("running 1");
+        assertThat(Long.parseLong(format("{{.State.Pid}}", "keeper"))).isNotEqualTo(pid);
+        assertThat(corral(null, "ps").out()).containsPattern("(?m)^.*Up .*\\(1 restarts?\\).* keeper$");
+        Thread.sleep(1000);
+        assertThat(format("{{.State.Status}} {{.RestartCount}}", "held")).as("a stop is never undone")
+                .isEqualTo("exited 0");
+        for (String name : List.of("job", "hog", "keeper", "held")) {
+            Result rm = corral(null, "rm", "-f", name);
+            assertThat(rm.code()).as(rm.toString()).isZero();
+        }
+    }
+}
