@@ -39,8 +39,11 @@ class CgroupV2KernelTest {
         assertThat(succeeded).as("succeeded in the v2 guest of %d selected here", expected).isEqualTo(expected);
     }
 
-    /** Boots the guest, runs the selected tests there and returns how many succeeded; fails on any failure. */
-    private static int runInGuest(List<String> selected) throws Exception {
+    /**
+     * Boots the guest, runs the selected tests there (GuestTestMain's arguments) and returns how many succeeded;
+     * fails on any failure.
+     */
+    static int runInGuest(List<String> selected) throws Exception {
         Path repo = Path.of(System.getenv().getOrDefault("CORRAL_REPO", "..")).toAbsolutePath().normalize();
         Path harness = repo.resolve("tools/v2vm/run-in-v2vm.sh");
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));

@@ -1,0 +1,26 @@
+package dev.corral.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.corral.exporter.testing.GuestTestMain;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's quick tour (QuickTourIT: bin/corral serve, pull from a registry on 127.0.0.1, exec into the
+ * container's namespaces and cgroup, restarts after failures, an OOM kill and a daemon restart) on a real cgroup v2
+ * kernel. A guest run of its own, after {@code package}, rather than in CgroupV2KernelTest's: that one runs in the
+ * test phase, before bin/corral's jar is built.
+ */
+@Tag("vm")
+class QuickTourV2GuestIT {
+
+    @Test
+    void theQuickTourPassesOnACgroupV2Kernel() throws Exception {
+        String tour = "dev.corral.agent.client.QuickTourIT";
+        long expected = GuestTestMain.count(tour);
+        assertThat(expected).isEqualTo(2);
+        assertThat(CgroupV2KernelTest.runInGuest(List.of(tour))).as("succeeded in the v2 guest").isEqualTo(expected);
+    }
+}
