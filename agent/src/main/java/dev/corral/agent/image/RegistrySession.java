@@ -40,6 +40,8 @@ final class RegistrySession {
     private final String actions;
     private final boolean mayUseHttp;
     private volatile String scheme = "https";
+    /** Why HTTPS failed when this session fell back to plain HTTP: a registry speaking TLS then answers 400. */
+    private volatile String tlsFailure;
     private volatile String authorization;
 
     /**
@@ -114,6 +116,7 @@ final class RegistrySession {
             } catch (SSLException e) {
                 if (mayUseHttp && scheme.equals("https")) {
                     scheme = "http"; // a registry that may use plain HTTP and does not speak TLS: as Docker, fall back
+                    tlsFailure = e.getMessage();
                     continue;
                 }
                 throw new RegistryException(0, "registry " + registry + ": TLS failed: " + e.getMessage()
@@ -133,6 +136,11 @@ final class RegistrySession {
                 String text;
                 try (InputStream in = r.body()) {
                     text = new String(in.readNBytes(300), StandardCharsets.UTF_8).strip();
+                }
+                if (tlsFailure != null && r.statusCode() == 400 && text.contains("HTTPS server")) {
+                    // Go's TLS server to a plain-HTTP request: the registry speaks TLS, with a certificate not trusted
+                    throw new RegistryException(0, "registry " + registry + ": TLS failed: " + tlsFailure
+                            + " (a registry with its own CA needs serve --registry-ca)");
                 }
                 throw new RegistryException(r.statusCode(), "registry " + registry + " answered " + r.statusCode()
                         + " to " + method + " " + (repo == null ? "/v2/" : repo + path) + (r.statusCode() == 401

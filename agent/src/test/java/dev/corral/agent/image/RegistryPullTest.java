@@ -124,7 +124,8 @@ class RegistryPullTest {
             store.remove(img.id());
             // Without the CA the certificate is not trusted: no image (the plain-HTTP fallback meets TLS).
             assertThatThrownBy(() -> puller().pull(reg.host() + "/corral/two:v1", null, p -> { }))
-                    .isInstanceOf(RegistryPuller.RegistryException.class);
+                    .isInstanceOf(RegistryPuller.RegistryException.class).hasMessageContaining("TLS failed")
+                    .hasMessageContaining("--registry-ca");
             assertThat(store.list()).isEmpty();
         }
     }
