@@ -63,6 +63,22 @@ class RestartPolicyTest {
     }
 
     @Test
+    void theRunsAreApartByTheBackoffDoublingFrom100Ms() throws Exception {
+        // each run prints its start time; from one exit to the next start is at least the backoff (RestartBackoffTest
+        // has the arithmetic, this the wiring): without it the runs would be a container start apart, ~10-30 ms
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'backoff','command':['sh','-c','date +%s%N; exit 1'],"
+                + "'restartPolicy':{'name':'on-failure','maximumRetryCount':3}}"));
+        await(() -> fx.stdout("backoff").lines().count() == 4 && fx.runtime.inspect("backoff").state()
+                == ContainerState.EXITED, Duration.ofSeconds(20), "four runs");
+        List<Long> starts = fx.stdout("backoff").lines().map(Long::parseLong).toList();
+        for (int i = 1; i < 4; i++) {
+            long gapMillis = (starts.get(i) - starts.get(i - 1)) / 1_000_000;
+            assertThat(gapMillis).as("run %d began %d ms after run %d", i + 1, gapMillis, i)
+                    .isGreaterThanOrEqualTo(100L << (i - 1));
+        }
+    }
+
+    @Test
     void onFailureLeavesASuccessfulExitAlone() throws Exception {
         ContainerRecord r = fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'fine','command':['sh','-c',"
                 + "'echo run; exit 0'],'restartPolicy':{'name':'on-failure'}}"));
