@@ -112,16 +112,20 @@ class QuickTourIT {
         }, timeout, name + " restarted " + count + " times and " + state);
     }
 
+    /** A busybox image, as {@code podman save} of busybox would give, built here; /etc/release holds {@code release}. */
+    private static Path busyboxImage(String file, String release) throws Exception {
+        List<byte[]> layers = List.of(new TestImages.Layer().dir("bin").busybox("bin/busybox")
+                .symlink("bin/sh", "busybox").symlink("bin/ps", "busybox").symlink("bin/sleep", "busybox")
+                .symlink("bin/hostname", "busybox").symlink("bin/cat", "busybox").dir("etc")
+                .file("etc/release", release + "\n").dir("dev").dir("proc").dir("sys").dir("tmp").tar());
+        return TestImages.write(scratch, file, TestImages.dockerArchive(layers,
+                TestImages.config(layers, List.of("sh"), List.of("PATH=/bin"), null), null));
+    }
+
     @Test
     void pullFromARegistryThenRunAndExecIntoIt() throws Exception {
         assumeTrue(TestRegistry.available(), "docker-registry and skopeo are not installed");
-        // a busybox image, as `podman save` of busybox would give, built here
-        List<byte[]> layers = List.of(new TestImages.Layer().dir("bin").busybox("bin/busybox")
-                .symlink("bin/sh", "busybox").symlink("bin/ps", "busybox").symlink("bin/sleep", "busybox")
-                .symlink("bin/hostname", "busybox").symlink("bin/cat", "busybox").dir("etc").dir("dev").dir("proc")
-                .dir("sys").dir("tmp").tar());
-        Path archive = TestImages.write(scratch, "busybox.docker.tar", TestImages.dockerArchive(layers,
-                TestImages.config(layers, List.of("sh"), List.of("PATH=/bin"), null), null));
+        Path archive = busyboxImage("busybox.docker.tar", "one");
         try (TestRegistry reg = TestRegistry.start(null, null)) {
             reg.push(archive, "docker-archive", "tour/busybox:1", null);
             String ref = reg.host() + "/tour/busybox:1";
@@ -155,6 +159,67 @@ class QuickTourIT {
                 Result rm = corral(null, "rm", "-f", "web");
                 assertThat(rm.code()).as(rm.toString()).isZero();
             }
+        }
+    }
+
+    @Test
+    void runPullsAsPullSaysAndATaggedImageIsPushed() throws Exception {
+        assumeTrue(TestRegistry.available(), "docker-registry and skopeo are not installed");
+        try (TestRegistry reg = TestRegistry.start(null, null)) {
+            String ref = reg.host() + "/tour/release:1";
+            reg.push(busyboxImage("one.docker.tar", "one"), "docker-archive", "tour/release:1", null);
+            Result pull = corral(null, "pull", ref);
+            assertThat(pull.code()).as(pull.toString()).isZero();
+            // the registry's tag moves on; the store keeps what it pulled until asked to pull again
+            reg.push(busyboxImage("two.docker.tar", "two"), "docker-archive", "tour/release:1", null);
+            Result missing = corral(null, "run", "--rm", "--image", ref, "cat", "/etc/release");
+            assertThat(missing.code()).as(missing.toString()).isZero();
+            assertThat(missing.out()).isEqualTo("one\n");
+            assertThat(missing.err()).doesNotContain("Pulling").doesNotContain("Download");
+            Result always = corral(null, "run", "--rm", "--pull", "always", "--image", ref, "cat", "/etc/release");
+            assertThat(always.code()).as(always.toString()).isZero();
+            assertThat(always.out()).isEqualTo("two\n");
+            assertThat(always.err()).contains("Download complete");
+
+            // sudo bin/corral image tag busybox:1 127.0.0.1:5000/me/busybox:1 && sudo bin/corral push ...
+            String mine = reg.host() + "/tour/mine:1";
+            Result tag = corral(null, "image", "tag", ref, mine);
+            assertThat(tag.code()).as(tag.toString()).isZero();
+            Result push = corral(null, "push", mine);
+            assertThat(push.code()).as(push.toString()).isZero();
+            java.util.regex.Matcher digest = java.util.regex.Pattern.compile("digest: (sha256:[0-9a-f]{64})")
+                    .matcher(push.out());
+            assertThat(digest.find()).as(push.out()).isTrue();
+            // the registry has it, as another tool sees it
+            dev.corral.exporter.testing.Children.Finished seen = dev.corral.exporter.testing.Children.run(
+                    new ProcessBuilder("skopeo", "inspect", "--tls-verify=false", "docker://" + mine)
+                            .redirectErrorStream(true), Duration.ofSeconds(60));
+            assertThat(seen.exitCode()).as(seen.output()).isZero();
+            assertThat(seen.output()).contains("\"Digest\": \"" + digest.group(1) + "\"");
+            Result rm = corral(null, "image", "rm", ref, mine);
+            assertThat(rm.code()).as(rm.toString()).isZero();
+            assertThat(corral(null, "images").out()).doesNotContain("tour/release").doesNotContain("tour/mine");
+        }
+    }
+
+    @Test
+    void aRegistryWithItsOwnCaNeedsServeRegistryCa() throws Exception {
+        assumeTrue(TestRegistry.available(), "docker-registry and skopeo are not installed");
+        try (TestRegistry reg = TestRegistry.startTls()) {
+            String ref = reg.host() + "/tour/tls:1";
+            reg.push(busyboxImage("tls.docker.tar", "tls"), "docker-archive", "tour/tls:1", null);
+            Result untrusted = corral(null, "pull", ref);
+            assertThat(untrusted.code()).as(untrusted.toString()).isEqualTo(1);
+            assertThat(untrusted.err()).contains("--registry-ca").hasLineCount(1);
+            assertThat(corral(null, "images").out()).doesNotContain("tour/tls");
+
+            assertThat(agent.stop()).isZero();
+            agent.startAgain("--default-network", "none", "--registry-ca", reg.dir.resolve("ca.pem").toString());
+            Result pull = corral(null, "pull", ref);
+            assertThat(pull.code()).as(pull.toString()).isZero();
+            Result run = corral(null, "run", "--rm", "--image", ref, "cat", "/etc/release");
+            assertThat(run.out()).as(run.toString()).isEqualTo("tls\n");
+            assertThat(corral(null, "image", "rm", ref).code()).isZero();
         }
     }
 

@@ -23,7 +23,7 @@ public final class ServedAgent implements AutoCloseable {
     public final Path state;
     public final String parent;
     public final Path log;
-    private final List<String> extra;
+    private List<String> extra;
     private Process process;
 
     private ServedAgent(Path state, String parent, Path log, List<String> extra) {
@@ -53,6 +53,12 @@ public final class ServedAgent implements AutoCloseable {
     public HttpTransport.Response call(String method, String uri, String body) throws IOException {
         return HttpTransport.unix(socket()).request(method, uri, body == null ? null
                 : body.getBytes(StandardCharsets.UTF_8), body == null ? null : "application/json");
+    }
+
+    /** Starts the daemon again on the same state with other extra serve arguments (e.g. registry settings). */
+    public void startAgain(String... extraArgs) throws Exception {
+        extra = List.of(extraArgs);
+        startAgain();
     }
 
     /** (Re)starts the daemon on the same state and waits until it answers. */
