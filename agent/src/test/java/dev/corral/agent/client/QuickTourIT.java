@@ -196,7 +196,22 @@ class QuickTourIT {
                             .redirectErrorStream(true), Duration.ofSeconds(60));
             assertThat(seen.exitCode()).as(seen.output()).isZero();
             assertThat(seen.output()).contains("\"Digest\": \"" + digest.group(1) + "\"");
-            Result rm = corral(null, "image", "rm", ref, mine);
+
+            // an image index: pull --platform takes the one asked for, without it this machine's
+            reg.push(TestImages.write(scratch, "arm.docker.tar", TestImages.dockerArchive(List.of(TestImages.baseLayer()),
+                    TestImages.config(List.of(TestImages.baseLayer()), List.of("sh"), List.of("PATH=/bin"), "/arm"),
+                    null)), "docker-archive", "tour/release:arm", null);
+            reg.putIndex("tour/release", "multi", List.of(
+                    new TestRegistry.Entry(reg.manifestDigest("tour/release", "arm"), "linux", "arm64", "v8"),
+                    new TestRegistry.Entry(reg.manifestDigest("tour/release", "1"), "linux", "amd64", null)));
+            String multi = reg.host() + "/tour/release:multi";
+            Result arm = corral(null, "pull", "--platform", "linux/arm64", multi);
+            assertThat(arm.code()).as(arm.toString()).isZero();
+            assertThat(corral(null, "image", "inspect", multi).out()).contains("\"/arm\"");
+            Result amd = corral(null, "pull", multi);
+            assertThat(amd.code()).as(amd.toString()).isZero();
+            assertThat(corral(null, "image", "inspect", multi).out()).doesNotContain("\"/arm\"");
+            Result rm = corral(null, "image", "rm", ref, mine, multi);
             assertThat(rm.code()).as(rm.toString()).isZero();
             assertThat(corral(null, "images").out()).doesNotContain("tour/release").doesNotContain("tour/mine");
         }
