@@ -92,6 +92,14 @@ public final class ServedAgent implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGKILL, as a crash: nothing of the daemon's shutdown runs. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            throw new AssertionError("corral serve did not die of SIGKILL in 10 s");
+        }
+    }
+
     public boolean alive() {
         return process != null && process.isAlive();
     }
