@@ -4,6 +4,7 @@ import dev.corral.agent.client.QuickCli;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -12,6 +13,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine;
 
 /**
  * The build's training run for the client's class-data-sharing archive (agent/src/build/client-cds.sh): runs the
@@ -57,6 +59,15 @@ public final class CdsTraining {
                     throw new IllegalStateException("not a quick command line: " + String.join(" ", line));
                 }
             }
+            // run --rm through picocli, as people type it: its options, the spec's JSON, the attach
+            String[] run = {"run", "--rm", "--memory", "64m", "--cpus", "0.5", "--image", "bench/busybox:1", "true"};
+            CommandLine cli = CorralMain.commandLine(fromEnv ? run : prepend("-H", host, run));
+            PrintWriter quiet = new PrintWriter(none);
+            cli.setOut(quiet);
+            cli.setErr(quiet);
+            if (cli.execute(fromEnv ? run : prepend("-H", host, run)) != 0) {
+                throw new IllegalStateException("the training run failed");
+            }
             CorralMain.commandLine().getUsageMessage();
         } finally {
             Files.deleteIfExists(socket);
@@ -83,9 +94,14 @@ public final class CdsTraining {
                     request = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1);
                 }
                 String path = request.split(" ", 3)[1];
-                String body = path.startsWith("/v1/containers?") || path.equals("/v1/containers")
+                String method = request.split(" ", 2)[0];
+                String body = method.equals("GET") && (path.startsWith("/v1/containers?")
+                        || path.equals("/v1/containers"))
                         ? "[" + CONTAINER + "," + CONTAINER.replace("\"web\"", "\"db\"") + "]"
-                        : path.startsWith("/v1/networks") ? NETWORKS : path.endsWith("/stop") ? "{}" : CONTAINER;
+                        : path.startsWith("/v1/networks") ? NETWORKS
+                        : path.contains("/logs") ? ""
+                        : path.contains("/wait") ? "{\"name\":\"web\",\"state\":\"exited\",\"exitCode\":0}"
+                        : path.endsWith("/stop") || method.equals("DELETE") ? "{}" : CONTAINER;
                 byte[] b = body.getBytes(StandardCharsets.UTF_8);
                 String head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + b.length
                         + "\r\nConnection: close\r\n\r\n";
