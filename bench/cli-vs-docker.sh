@@ -15,6 +15,8 @@ parent="/corral-bench-cli-$$"
 agent=""
 dockerd_pid=""
 cleanup() {
+  # the containers first: they outlive their daemon (a running one kept its cgroup from the rmdir below)
+  [ -n "$agent" ] && "$repo/bin/corral" rm -f web done >/dev/null 2>&1 || true
   [ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null && wait "$agent" 2>/dev/null || true
   if [ -n "$dockerd_pid" ]; then
     docker -H "unix://$work/docker.sock" rm -f web done >/dev/null 2>&1 || true

@@ -13,7 +13,8 @@ trap 'rm -rf "$tmp"' EXIT
 rm -f "$out"
 # the flags bin/corral gives a client command
 flags=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1)
-if "$java" "${flags[@]}" -XX:DumpLoadedClassList="$tmp/classes" -cp "$jar" dev.corral.agent.cli.CdsTraining \
+# the canned daemon on a socket named by CORRAL_HOST, as a user's environment names it (CdsTraining)
+if CORRAL_HOST="unix://$tmp/d.sock" "$java" "${flags[@]}" -XX:DumpLoadedClassList="$tmp/classes" -cp "$jar" dev.corral.agent.cli.CdsTraining \
       >"$tmp/log" 2>&1 \
    && "$java" "${flags[@]}" -Xshare:dump -XX:SharedClassListFile="$tmp/classes" -XX:SharedArchiveFile="$out" \
       -cp "$jar" >>"$tmp/log" 2>&1; then

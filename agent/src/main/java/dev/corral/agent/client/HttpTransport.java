@@ -42,6 +42,17 @@ public final class HttpTransport {
 
     public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
+    static {
+        // Named, the JDK's own selector provider is made at once; unnamed, the JDK first looks for another one as a
+        // service on the class path, which opens the whole jar (12,000 entries, 12 ms of a client command whose
+        // classes all come from the class-data-sharing archive; docs/benchmarks.md "CLI"). Linux only: elsewhere
+        // the JDK's default is another class.
+        String provider = "java.nio.channels.spi.SelectorProvider";
+        if (System.getProperty(provider) == null && "Linux".equals(System.getProperty("os.name"))) {
+            System.setProperty(provider, "sun.nio.ch.EPollSelectorProvider");
+        }
+    }
+
     private final SocketAddress address;
     private final String hostHeader;
     private final String token;
@@ -178,6 +189,18 @@ public final class HttpTransport {
         }
         if (target instanceof InetSocketAddress inet && inet.isUnresolved()) {
             throw new ConnectFailure("unknown host " + inet.getHostString(), null);
+        }
+        if (target instanceof UnixDomainSocketAddress) {
+            // A unix socket's connect does not wait on a network: it is made or refused at once. No timer then: its
+            // thread, parked in the JDK's ForkJoinPool.managedBlock, cost a client command 5-10 ms of CPU.
+            try {
+                exchange.channel.connect(target);
+            } catch (ClosedChannelException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new ConnectFailure(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), e);
+            }
+            return;
         }
         AtomicBoolean settled = new AtomicBoolean();
         ScheduledFuture<?> timer = Timers.schedule(() -> {

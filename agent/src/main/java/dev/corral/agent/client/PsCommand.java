@@ -2,7 +2,6 @@ package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -58,7 +57,8 @@ public final class PsCommand extends ClientCommand {
         long now = System.currentTimeMillis(); // ages as of the answer, not of the ports' request after it
         List<JsonNode> containers = new ArrayList<>();
         list.forEach(containers::add);
-        containers.sort(Comparator.comparingLong((JsonNode c) -> c.path("createdAtMillis").asLong()).reversed());
+        // newest first (not Comparator.comparingLong().reversed(): the JDK's lambda is not in the client's CDS archive)
+        containers.sort((a, b) -> Long.compare(b.path("createdAtMillis").asLong(), a.path("createdAtMillis").asLong()));
         if (allRuntimes) {
             List<JsonNode> foreign = new ArrayList<>();
             client.get("/v1/foreign-containers").forEach(foreign::add);

@@ -225,6 +225,33 @@ class CorralCliIT {
     }
 
     /**
+     * bin/corral finds its jar and the archive without forking (it resolves links itself only when there is one):
+     * through a symbolic link to the script, and by a relative path from another directory, the command runs and the
+     * archive is mapped (-Xshare:on refuses to start otherwise).
+     */
+    @Test
+    void theLauncherFindsItsJarAndArchiveThroughALinkAndARelativePath() throws Exception {
+        Path dir = Files.createTempDirectory(REPO.toAbsolutePath().resolve("agent/target"), "launcher-");
+        Path link = dir.resolve("corral");
+        try {
+            Files.createSymbolicLink(link, CORRAL.toAbsolutePath());
+            for (List<String> argv : List.of(List.of(link.toString(), "--version"),
+                    List.of(dir.relativize(CORRAL.toAbsolutePath()).toString(), "--version"))) {
+                ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile());
+                pb.environment().put("CORRAL_EXTRA_JAVA_OPTS", "-Xshare:on -Xlog:cds=info");
+                Process p = pb.redirectErrorStream(true).start();
+                String out = read(p.getInputStream());
+                assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).as(argv + ": " + out).isZero();
+                assertThat(out).as(argv.toString()).containsPattern("(?m)^corral ").contains("corral-client.jsa");
+            }
+        } finally {
+            Files.deleteIfExists(link);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
      * An attached run --rm of a command that is done before the client asks for its logs still prints them: the
      * daemon keeps the container while the client's wait holds it, also after answering that wait (the server then
      * closes the connection itself). Before, the container was gone and run said "no container named".
