@@ -125,6 +125,7 @@ extern pid_t init_pid; /* monitor: killed and reaped on failure */
 /* Tests only (src/test/c/shim-unit-test.c): called with the message before the role's failure path, may longjmp out. */
 extern void (*fail_hook)(const char *msg);
 extern int exec_errno; /* the command's failed execve: 127 (not found) or 126 (cannot invoke) for corral exec */
+extern int exec_tty_fd; /* corral exec -t: the command's terminal, made its controlling one by exec_command */
 
 struct status_rec {
     int type; /* 'F' forking the command, 'E' launch failed, 'S' wait status */

@@ -2,6 +2,7 @@ package dev.corral.agent.api;
 
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.agent.runtime.Exec;
+import dev.corral.agent.spec.SpecException;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
@@ -28,6 +29,13 @@ import org.slf4j.LoggerFactory;
  * CONNECT, and an exec is no GET. The answer's body is frames with Docker's 8-byte header: type (1 byte), 3 zero
  * bytes, payload length (4 bytes, big-endian): 1 stdout, 2 stderr, and last 3, the exit status as JSON
  * {@code {"exitCode":N}}. A client that goes away kills the command (its process group).
+ *
+ * <p>With {@code tty=true} (and the first size as {@code h} rows, {@code w} columns) the command gets a terminal in
+ * the container, and the body is frames with the same header, passed to the shim as they come (shim-exec.c): 0 the
+ * terminal's input (only sent with stdin=true), 4 a resize (rows, columns: 16 bits each). Resizes go in-band rather
+ * than to a route of their own, as Docker's {@code /exec/{id}/resize}: no exec ids to keep and expire, the same
+ * token and socket as the stream, and a resize is never applied to a session that is gone or not yet there. The
+ * terminal's output is stdout frames.
  */
 final class ExecRoutes {
 
@@ -53,9 +61,16 @@ final class ExecRoutes {
 
     private void exec(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Exec.Request request = new Exec.Request(ctx.queryParam("cmd"), ctx.queryParam("env"),
-                ctx.queryParams().get("user"), ctx.queryParams().get("workdir"),
-                "true".equals(ctx.queryParams().get("stdin")));
+        Exec.Request request;
+        try {
+            request = new Exec.Request(ctx.queryParam("cmd"), ctx.queryParam("env"),
+                    ctx.queryParams().get("user"), ctx.queryParams().get("workdir"),
+                    "true".equals(ctx.queryParams().get("stdin")), "true".equals(ctx.queryParams().get("tty")),
+                    size(ctx, "h"), size(ctx, "w"));
+        } catch (SpecException e) {
+            ApiError.fail(ctx, e);
+            return;
+        }
         HttpServerRequest req = ctx.request();
         req.pause(); // the stdin in the body waits for the process
         vertx.executeBlocking(() -> runtime.exec(name, request), false)
@@ -63,7 +78,20 @@ final class ExecRoutes {
                     req.resume();
                     ApiError.fail(ctx, t);
                 })
-                .onSuccess(p -> new Session(name, p, req, ctx.response()).start(request.stdin()));
+                .onSuccess(p -> new Session(name, p, req, ctx.response()).start(request.writes()));
+    }
+
+    /** A terminal side from the query ({@code h} rows, {@code w} columns, as Docker's resize), 0 when absent. */
+    private static int size(RoutingContext ctx, String param) throws SpecException {
+        String v = ctx.queryParams().get(param);
+        if (v == null) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new SpecException(param, "'" + v + "' is not a number");
+        }
     }
 
     static Buffer frame(int type, byte[] data, int len) {
