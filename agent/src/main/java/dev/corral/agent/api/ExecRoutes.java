@@ -1,5 +1,6 @@
 package dev.corral.agent.api;
 
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.agent.runtime.Exec;
 import dev.corral.agent.spec.SpecException;
@@ -12,6 +13,9 @@ import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -57,6 +61,83 @@ final class ExecRoutes {
     /** Before the body handler: the body is the stdin stream. */
     void addTo(Router r) {
         r.post("/containers/:name/exec").handler(this::exec);
+        r.post("/containers/:name/stdin").handler(this::stdin);
+    }
+
+    /**
+     * {@code POST /v1/containers/{name}/stdin}: the chunked request body to the stdin of a container created with -i,
+     * through the socket its monitor holds (shim-stdin.c); the body's end is this client's end of input (with
+     * StdinOnce, the container's). The answer is 200 with a chunked body that ends when the copy does.
+     */
+    private void stdin(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        HttpServerRequest req = ctx.request();
+        req.pause();
+        vertx.executeBlocking(() -> {
+            java.nio.file.Path socket = runtime.stdinSocket(name);
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+            } catch (IOException e) {
+                ch.close();
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "the stdin of container '" + name
+                        + "' is closed: " + e.getMessage(), e);
+            }
+            return ch;
+        }, false).onFailure(t -> {
+            req.resume();
+            ApiError.fail(ctx, t);
+        }).onSuccess(ch -> copyStdin(name, ch, req, ctx.response()));
+    }
+
+    private static void copyStdin(String name, SocketChannel ch, HttpServerRequest req, HttpServerResponse response) {
+        ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "corral-stdin-" + name);
+            t.setDaemon(true);
+            return t;
+        });
+        Runnable close = () -> {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        };
+        response.closeHandler(v -> { // the client went away: its input ends here
+            if (!writer.isShutdown()) {
+                writer.execute(close);
+                writer.shutdown();
+            }
+        });
+        response.setChunked(true).setStatusCode(200).putHeader("content-type", CONTENT_TYPE).writeHead();
+        req.handler(buf -> {
+            req.pause(); // one chunk at a time: a container that does not read holds the client back
+            writer.execute(() -> {
+                try {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buf.getBytes());
+                    while (b.hasRemaining()) {
+                        ch.write(b);
+                    }
+                    req.resume();
+                } catch (IOException e) { // the container's stdin closed, or it exited: the rest is dropped
+                    close.run();
+                    req.resume();
+                }
+            });
+        });
+        req.endHandler(v -> {
+            if (writer.isShutdown()) {
+                return;
+            }
+            writer.execute(() -> {
+                close.run();
+                if (!response.ended() && !response.closed()) {
+                    response.end();
+                }
+            });
+            writer.shutdown();
+        });
+        req.resume();
     }
 
     private void exec(RoutingContext ctx) {

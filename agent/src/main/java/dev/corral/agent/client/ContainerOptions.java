@@ -100,6 +100,13 @@ public final class ContainerOptions {
             + "network (free, in its subnet); by default the lowest free one.")
     String ip;
 
+    @Option(names = {"-i", "--interactive"}, description = "Keep the container's stdin open: an attached run or "
+            + "start -a -i streams this stdin to it (its end is the end of the container's stdin).")
+    boolean interactive;
+
+    /** Docker's StdinOnce: the attached client's end of input is the container's (run -i without -d). */
+    boolean stdinOnce;
+
     @Option(names = "--mac-address", paramLabel = "MAC", description = "Its eth0's MAC address (unicast), by "
             + "default 02:42 and the address's four bytes.")
     String macAddress;
@@ -178,7 +185,8 @@ public final class ContainerOptions {
                 workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
                 mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image,
                 init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports), null, null,
-                UlimitOption.parse(ulimits, this::usage), ip, macAddress));
+                UlimitOption.parse(ulimits, this::usage), ip, macAddress,
+                interactive ? Boolean.TRUE : null, interactive && stdinOnce ? Boolean.TRUE : null));
     }
 
     /**

@@ -2,11 +2,13 @@ package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.corral.agent.spec.ContainerSpec;
+import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IModelTransformer;
 import picocli.CommandLine.Mixin;
@@ -58,6 +60,7 @@ public final class RunCommand extends ClientCommand {
     @Override
     protected int run(CorralClient client) throws Exception {
         boolean generated = container.name == null;
+        container.stdinOnce = !detach; // docker run -i: the end of our input is the end of the container's
         ContainerSpec containerSpec = container.toSpec(generated ? Names.generate() : container.name);
         Integer failed = container.ensureImage(client, this);
         if (failed != null) {
@@ -94,7 +97,7 @@ public final class RunCommand extends ClientCommand {
             out().println(n);
             return 0;
         }
-        return attach(client, n, exit);
+        return attach(this, client, n, exit, container.interactive);
     }
 
     /**
@@ -151,14 +154,30 @@ public final class RunCommand extends ClientCommand {
 
     /**
      * Streams stdout and stderr until the container exits, then waits for its status ({@code exit}: the wait put in
-     * place before the start, or null to ask now).
+     * place before the start, or null to ask now); with {@code stdin}, our stdin goes to the container's (made with
+     * -i) meanwhile. For run and start -a.
      */
-    private int attach(CorralClient client, String n, CorralClient.Pending exit) throws Exception {
+    static int attach(ClientCommand cmd, CorralClient client, String n, CorralClient.Pending exit, boolean stdin)
+            throws Exception {
+        PrintWriter out = cmd.out();
+        PrintWriter err = cmd.err();
         String path = containerPath(n);
-        Utf8Sink stdout = new Utf8Sink(out(), System.out);
-        Utf8Sink stderr = new Utf8Sink(err(), System.err);
+        Utf8Sink stdout = new Utf8Sink(out, System.out);
+        Utf8Sink stderr = new Utf8Sink(err, System.err);
         CompletableFuture<Void> detached = new CompletableFuture<>();
         SignalProxy proxy = SignalProxy.install(client, path, detached);
+        AtomicReference<ExecStream> input = new AtomicReference<>();
+        if (stdin) { // beside the output streams: the daemon answers at once and copies as we send
+            Thread t = new Thread(() -> {
+                try {
+                    input.set(ExecStream.open(client.address(), client.token(), path + "/stdin", System.in));
+                } catch (ApiException | DaemonUnreachableException e) {
+                    // it exited already, or was not made with -i: there is no stdin to write to
+                }
+            }, "corral-attach-stdin");
+            t.setDaemon(true);
+            t.start();
+        }
         try {
             CompletableFuture<Void> o = client.streamAsync(path + "/logs?follow=true&stream=stdout", stdout,
                     stdout::broken);
@@ -169,7 +188,7 @@ public final class RunCommand extends ClientCommand {
                     CompletableFuture.allOf(o, e).handle((v, t) -> null), detached);
             client.await(ended);
             if (detached.isDone() && !(o.isDone() && e.isDone())) {
-                err().println("corral: detached; " + n + " keeps running (corral stop " + n + ")");
+                err.println("corral: detached; " + n + " keeps running (corral stop " + n + ")");
                 return 130;
             }
             client.await(o);
@@ -183,13 +202,17 @@ public final class RunCommand extends ClientCommand {
             }
             int code = status.path("exitCode").isIntegralNumber() ? status.path("exitCode").asInt() : -1;
             if (code < 0 || code > 255) {
-                err().println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
+                err.println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
                         ? ": " + status.path("error").asText() : ""));
                 return RUN_FAILED;
             }
             return code;
         } finally {
             proxy.restore();
+            ExecStream in = input.getAndSet(null);
+            if (in != null) {
+                in.close();
+            }
         }
     }
 

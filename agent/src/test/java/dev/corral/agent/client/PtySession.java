@@ -102,6 +102,8 @@ final class PtySession implements AutoCloseable {
                 Integer.toString(cols)));
         argv.addAll(command);
         ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().remove("JAVA_TOOL_OPTIONS"); // the JVM's notice of it would be on the terminal
+        pb.environment().remove("CORRAL_TOKEN");
         pb.environment().putAll(env);
         driver = pb.start();
         in = new java.io.OutputStreamWriter(driver.getOutputStream(), StandardCharsets.UTF_8);
