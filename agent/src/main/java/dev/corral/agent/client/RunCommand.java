@@ -97,7 +97,7 @@ public final class RunCommand extends ClientCommand {
             out().println(n);
             return 0;
         }
-        return attach(this, client, n, exit, container.interactive);
+        return attach(this, client, n, exit, container.interactive, "", DetachKeys.parse(DetachKeys.DEFAULT));
     }
 
     /**
@@ -155,10 +155,11 @@ public final class RunCommand extends ClientCommand {
     /**
      * Streams stdout and stderr until the container exits, then waits for its status ({@code exit}: the wait put in
      * place before the start, or null to ask now); with {@code stdin}, our stdin goes to the container's (made with
-     * -i) meanwhile. For run and start -a.
+     * -i) meanwhile, and the {@code detachKeys} sequence in it detaches (exit 0, the container left running). For
+     * run, start -a and attach ({@code logsFrom} "&tail=0": the output from now on).
      */
-    static int attach(ClientCommand cmd, CorralClient client, String n, CorralClient.Pending exit, boolean stdin)
-            throws Exception {
+    static int attach(ClientCommand cmd, CorralClient client, String n, CorralClient.Pending exit, boolean stdin,
+                      String logsFrom, byte[] detachKeys) throws Exception {
         PrintWriter out = cmd.out();
         PrintWriter err = cmd.err();
         String path = containerPath(n);
@@ -167,26 +168,38 @@ public final class RunCommand extends ClientCommand {
         CompletableFuture<Void> detached = new CompletableFuture<>();
         SignalProxy proxy = SignalProxy.install(client, path, detached);
         AtomicReference<ExecStream> input = new AtomicReference<>();
-        if (stdin) { // beside the output streams: the daemon answers at once and copies as we send
+        CompletableFuture<Void> keysDetached = new CompletableFuture<>();
+        // Our stdin once both output streams are open (their starting point taken: attach's output from now on)
+        java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(2);
+        if (stdin) {
             Thread t = new Thread(() -> {
                 try {
-                    input.set(ExecStream.open(client.address(), client.token(), path + "/stdin", System.in));
+                    open.await();
+                    input.set(ExecStream.open(client.address(), client.token(), path + "/stdin",
+                            DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null))));
                 } catch (ApiException | DaemonUnreachableException e) {
                     // it exited already, or was not made with -i: there is no stdin to write to
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
             }, "corral-attach-stdin");
             t.setDaemon(true);
             t.start();
         }
         try {
-            CompletableFuture<Void> o = client.streamAsync(path + "/logs?follow=true&stream=stdout", stdout,
+            CompletableFuture<Void> o = client.streamAsync(path + "/logs?follow=true&stream=stdout" + logsFrom,
+                    open::countDown, stdout,
                     stdout::broken);
-            CompletableFuture<Void> e = client.streamAsync(path + "/logs?follow=true&stream=stderr", stderr,
+            CompletableFuture<Void> e = client.streamAsync(path + "/logs?follow=true&stream=stderr" + logsFrom,
+                    open::countDown, stderr,
                     stderr::broken);
             // Both streams ended (whether or not they failed), or the third Ctrl-C detached.
             CompletableFuture<Object> ended = CompletableFuture.anyOf(
-                    CompletableFuture.allOf(o, e).handle((v, t) -> null), detached);
+                    CompletableFuture.allOf(o, e).handle((v, t) -> null), detached, keysDetached);
             client.await(ended);
+            if (keysDetached.isDone() && !(o.isDone() && e.isDone())) { // as docker: quietly, status 0
+                return 0;
+            }
             if (detached.isDone() && !(o.isDone() && e.isDone())) {
                 err.println("corral: detached; " + n + " keeps running (corral stop " + n + ")");
                 return 130;

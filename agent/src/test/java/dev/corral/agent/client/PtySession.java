@@ -54,7 +54,7 @@ final class PtySession implements AutoCloseable {
                     os.write(master, codecs.decode(arg, 'unicode_escape').encode('latin-1'))
                     out('sent')
                 elif cmd == 'expect':
-                    end = time.time() + 60
+                    end = time.time() + 120
                     want = codecs.decode(arg, 'unicode_escape').encode('latin-1')
                     while want not in buf and time.time() < end:
                         pump(0.2)
@@ -71,7 +71,7 @@ final class PtySession implements AutoCloseable {
                     os.kill(pid, int(arg))
                     out('signalled')
                 elif cmd == 'wait':
-                    end = time.time() + 60
+                    end = time.time() + 120
                     while status is None and time.time() < end:
                         pump(0.1)
                         p, st = os.waitpid(pid, os.WNOHANG)

@@ -138,4 +138,40 @@ class StdinCliIT {
         }
         assertThat(stdinSockets()).isEmpty();
     }
+
+    @Test
+    void attachShowsOutputFromNowSendsStdinAndTheDetachKeysLeaveItRunning() throws Exception {
+        CorralCliIT.Result d = corral("", "run", "-d", "-i", HOST_FLAG, "--name", "in-attach", "sh", "-c",
+                "echo old; while read x; do echo line $x; [ \"$x\" = quit ] && exit 6; done");
+        assertThat(d.code()).as(d.toString()).isZero();
+        try {
+            for (int i = 0; i < 100 && !corral("", "logs", "in-attach").out().contains("old"); i++) {
+                Thread.sleep(100);
+            }
+            // ctrl-p ctrl-q: detached quietly with 0, the container still running
+            CorralCliIT.Result a = corral("one\n\u0010\u0011", "attach", "in-attach");
+            assertThat(a.code()).as(a.toString()).isZero();
+            assertThat(a.out()).doesNotContain("old"); // from now on, not the past logs
+            String logs = "";
+            for (int i = 0; i < 100 && !logs.contains("line one"); i++) {
+                Thread.sleep(100);
+                logs = corral("", "logs", "in-attach").out();
+            }
+            assertThat(logs).contains("line one");
+            assertThat(corral("", "ps").out()).contains("in-attach");
+            // --detach-keys of its own; then the container's end is the attach's status
+            a = corral("two\nquit\n", "attach", "--detach-keys", "ctrl-x,x", "in-attach");
+            assertThat(a.code()).as(a.toString()).isEqualTo(6);
+            assertThat(a.out()).isEqualTo("line two\nline quit\n");
+            a = corral("", "attach", "in-attach");
+            assertThat(a.code()).isEqualTo(1);
+            assertThat(a.err()).contains("you cannot attach to a stopped container, start it first");
+            a = corral("", "attach", "--detach-keys", "ctrl-1", "in-attach");
+            assertThat(a.code()).as(a.toString()).isEqualTo(2); // a usage error
+            assertThat(a.err()).contains("--detach-keys: 'ctrl-1'");
+        } finally {
+            corral("", "rm", "-f", "in-attach");
+        }
+        assertThat(stdinSockets()).isEmpty();
+    }
 }
