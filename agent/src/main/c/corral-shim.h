@@ -105,6 +105,8 @@ struct config {
     const char *net_veth, *net_bridge, *net_mac, *net_address, *net_gateway;
     /* --network container:NAME: NAME's init and monitor pids; init is cloned into that init's netns */
     unsigned long long net_join_init, net_join_monitor;
+    const char *stdin_socket; /* the container's stdin: the monitor listens here (shim-stdin.c) */
+    int stdin_once;           /* the end of the first connection is the end of the container's stdin */
 };
 
 extern struct config cfg;
@@ -125,6 +127,7 @@ extern pid_t init_pid; /* monitor: killed and reaped on failure */
 /* Tests only (src/test/c/shim-unit-test.c): called with the message before the role's failure path, may longjmp out. */
 extern void (*fail_hook)(const char *msg);
 extern int exec_errno; /* the command's failed execve: 127 (not found) or 126 (cannot invoke) for corral exec */
+extern int exec_tty_fd; /* corral exec -t: the command's terminal, made its controlling one by exec_command */
 
 struct status_rec {
     int type; /* 'F' forking the command, 'E' launch failed, 'S' wait status */
@@ -154,6 +157,13 @@ _Noreturn void exec_command(int out_fd, int err_fd);
 int exec_main(int argc, char **argv);
 void resolve_user(const char *spec);
 _Noreturn void run_monitor(int report_w);
+
+/* The container's stdin, held by the monitor (shim-stdin.c) */
+int stdin_open(void);          /* before the clone: the pipe's read end for init, or -1 without stdin_socket */
+void stdin_child(int read_end); /* in init: that pipe becomes fd 0 */
+int stdin_poll(struct pollfd *p); /* the monitor loop's fd for stdin, if any: returns 0 or 1 */
+void stdin_ready(void);         /* that fd is ready */
+void stdin_end(void);           /* the monitor ends: the socket file goes */
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Device filter, cgroup v2 (shim-devices.c)                                                         */

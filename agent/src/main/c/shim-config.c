@@ -411,6 +411,11 @@ void parse_config(const char *path)
             cfg.log_max_files = (int)parse_number(key, v, 1000);
             if (cfg.log_max_files < 1)
                 fail_config("%s: must be at least 1", key);
+        } else if (strcmp(key, "stdin_socket") == 0) {
+            require_absolute(key, v);
+            set_once(key, &cfg.stdin_socket, v);
+        } else if (strcmp(key, "stdin_once") == 0) {
+            cfg.stdin_once = (int)parse_number(key, v, 1);
         } else if (strcmp(key, "exit_file") == 0) {
             require_absolute(key, v);
             set_once(key, &cfg.exit_file, v);

@@ -88,7 +88,10 @@ _Noreturn void exec_command(int out_fd, int err_fd)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    /* fd 0 is already /dev/null (the monitor's). */
+    /* fd 0 is already /dev/null (the monitor's), or for corral exec the agent's pipe, or a terminal made the
+     * controlling one of this new session. */
+    if (exec_tty_fd >= 0 && (dup2(exec_tty_fd, 0) < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+        fail_errno(errno, "make the pseudo-terminal the controlling one");
     if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         fail_errno(errno, "dup2 log pipes");
     /* Keep only 0, 1, 2 and the (close-on-exec) report, exec error and status pipes. */

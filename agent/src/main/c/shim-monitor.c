@@ -212,6 +212,7 @@ _Noreturn void run_monitor(int report_w)
     if ((cfg.clone_flags & CLONE_NEWUSER) || cfg.net_veth)
         xpipe(syncp, "user namespace or network sync");
 
+    int stdin_r = stdin_open();
     int own_net = -1;
     if (cfg.net_join_init)
         own_net = enter_joined_netns();
@@ -236,6 +237,7 @@ _Noreturn void run_monitor(int report_w)
         }
         if (log_dir_fd >= 0)
             close(log_dir_fd);
+        stdin_child(stdin_r);
         for (int i = 0; i < 2; i++)
             if (logs[i].file_fd >= 0)
                 close(logs[i].file_fd);
@@ -258,6 +260,8 @@ _Noreturn void run_monitor(int report_w)
     if (chld_fd < 0)
         fail_errno(errno, "signalfd");
     close(sp[1]);
+    if (stdin_r >= 0)
+        close(stdin_r);
     if (out_p[1] >= 0) {
         close(out_p[1]);
         close(err_p[1]);
@@ -291,8 +295,8 @@ _Noreturn void run_monitor(int report_w)
     long long finished_ms = 0;
     struct status_rec rec;
     for (;;) {
-        struct pollfd pfd[4];
-        int np = 0, idx_status = -1, idx_chld = -1, idx_log[2] = {-1, -1};
+        struct pollfd pfd[5];
+        int np = 0, idx_stdin = -1, idx_status = -1, idx_chld = -1, idx_log[2] = {-1, -1};
         if (status_open) {
             idx_status = np;
             pfd[np++] = (struct pollfd){.fd = sp[0], .events = POLLIN};
@@ -307,6 +311,8 @@ _Noreturn void run_monitor(int report_w)
             }
         if (np == 0)
             break;
+        if (stdin_poll(&pfd[np])) /* never what keeps the monitor alive */
+            idx_stdin = np++;
         if (poll(pfd, (nfds_t)np, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -315,6 +321,8 @@ _Noreturn void run_monitor(int report_w)
         for (int i = 0; i < 2; i++)
             if (idx_log[i] >= 0 && pfd[idx_log[i]].revents)
                 log_pump(&logs[i]);
+        if (idx_stdin >= 0 && pfd[idx_stdin].revents)
+            stdin_ready();
         if (idx_status >= 0 && pfd[idx_status].revents) {
             ssize_t n = read_full(sp[0], &rec, sizeof rec);
             if (n == (ssize_t)sizeof rec) {
@@ -355,6 +363,7 @@ _Noreturn void run_monitor(int report_w)
         }
         (void)idx_chld;
     }
+    stdin_end();
     if (cfg.exit_file)
         write_exit_file(have_cmd_status ? cmd_status : init_status, finished_ms);
     _exit(0);

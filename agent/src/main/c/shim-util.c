@@ -12,6 +12,7 @@ int execerr_fd = -1;
 pid_t init_pid = -1;
 void (*fail_hook)(const char *msg);
 int exec_errno;
+int exec_tty_fd = -1;
 
 void write_all(int fd, const void *buf, size_t len)
 {

@@ -1,7 +1,9 @@
 package dev.corral.agent.api;
 
+import dev.corral.agent.ContainerException;
 import dev.corral.agent.runtime.ContainerRuntime;
 import dev.corral.agent.runtime.Exec;
+import dev.corral.agent.spec.SpecException;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
@@ -11,6 +13,9 @@ import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -28,6 +33,13 @@ import org.slf4j.LoggerFactory;
  * CONNECT, and an exec is no GET. The answer's body is frames with Docker's 8-byte header: type (1 byte), 3 zero
  * bytes, payload length (4 bytes, big-endian): 1 stdout, 2 stderr, and last 3, the exit status as JSON
  * {@code {"exitCode":N}}. A client that goes away kills the command (its process group).
+ *
+ * <p>With {@code tty=true} (and the first size as {@code h} rows, {@code w} columns) the command gets a terminal in
+ * the container, and the body is frames with the same header, passed to the shim as they come (shim-exec.c): 0 the
+ * terminal's input (only sent with stdin=true), 4 a resize (rows, columns: 16 bits each). Resizes go in-band rather
+ * than to a route of their own, as Docker's {@code /exec/{id}/resize}: no exec ids to keep and expire, the same
+ * token and socket as the stream, and a resize is never applied to a session that is gone or not yet there. The
+ * terminal's output is stdout frames.
  */
 final class ExecRoutes {
 
@@ -49,13 +61,97 @@ final class ExecRoutes {
     /** Before the body handler: the body is the stdin stream. */
     void addTo(Router r) {
         r.post("/containers/:name/exec").handler(this::exec);
+        r.post("/containers/:name/stdin").handler(this::stdin);
+    }
+
+    /**
+     * {@code POST /v1/containers/{name}/stdin}: the chunked request body to the stdin of a container created with -i,
+     * through the socket its monitor holds (shim-stdin.c); the body's end is this client's end of input (with
+     * StdinOnce, the container's). The answer is 200 with a chunked body that ends when the copy does.
+     */
+    private void stdin(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        HttpServerRequest req = ctx.request();
+        req.pause();
+        vertx.executeBlocking(() -> {
+            java.nio.file.Path socket = runtime.stdinSocket(name);
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+            } catch (IOException e) {
+                ch.close();
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "the stdin of container '" + name
+                        + "' is closed: " + e.getMessage(), e);
+            }
+            return ch;
+        }, false).onFailure(t -> {
+            req.resume();
+            ApiError.fail(ctx, t);
+        }).onSuccess(ch -> copyStdin(name, ch, req, ctx.response()));
+    }
+
+    private static void copyStdin(String name, SocketChannel ch, HttpServerRequest req, HttpServerResponse response) {
+        ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "corral-stdin-" + name);
+            t.setDaemon(true);
+            return t;
+        });
+        Runnable close = () -> {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        };
+        response.closeHandler(v -> { // the client went away: its input ends here
+            if (!writer.isShutdown()) {
+                writer.execute(close);
+                writer.shutdown();
+            }
+        });
+        response.setChunked(true).setStatusCode(200).putHeader("content-type", CONTENT_TYPE).writeHead();
+        req.handler(buf -> {
+            req.pause(); // one chunk at a time: a container that does not read holds the client back
+            writer.execute(() -> {
+                try {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buf.getBytes());
+                    while (b.hasRemaining()) {
+                        ch.write(b);
+                    }
+                    req.resume();
+                } catch (IOException e) { // the container's stdin closed, or it exited: the rest is dropped
+                    close.run();
+                    req.resume();
+                }
+            });
+        });
+        req.endHandler(v -> {
+            if (writer.isShutdown()) {
+                return;
+            }
+            writer.execute(() -> {
+                close.run();
+                if (!response.ended() && !response.closed()) {
+                    response.end();
+                }
+            });
+            writer.shutdown();
+        });
+        req.resume();
     }
 
     private void exec(RoutingContext ctx) {
         String name = ctx.pathParam("name");
-        Exec.Request request = new Exec.Request(ctx.queryParam("cmd"), ctx.queryParam("env"),
-                ctx.queryParams().get("user"), ctx.queryParams().get("workdir"),
-                "true".equals(ctx.queryParams().get("stdin")));
+        Exec.Request request;
+        try {
+            request = new Exec.Request(ctx.queryParam("cmd"), ctx.queryParam("env"),
+                    ctx.queryParams().get("user"), ctx.queryParams().get("workdir"),
+                    "true".equals(ctx.queryParams().get("stdin")), "true".equals(ctx.queryParams().get("tty")),
+                    size(ctx, "h"), size(ctx, "w"));
+        } catch (SpecException e) {
+            ApiError.fail(ctx, e);
+            return;
+        }
         HttpServerRequest req = ctx.request();
         req.pause(); // the stdin in the body waits for the process
         vertx.executeBlocking(() -> runtime.exec(name, request), false)
@@ -63,7 +159,20 @@ final class ExecRoutes {
                     req.resume();
                     ApiError.fail(ctx, t);
                 })
-                .onSuccess(p -> new Session(name, p, req, ctx.response()).start(request.stdin()));
+                .onSuccess(p -> new Session(name, p, req, ctx.response()).start(request.writes()));
+    }
+
+    /** A terminal side from the query ({@code h} rows, {@code w} columns, as Docker's resize), 0 when absent. */
+    private static int size(RoutingContext ctx, String param) throws SpecException {
+        String v = ctx.queryParams().get(param);
+        if (v == null) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new SpecException(param, "'" + v + "' is not a number");
+        }
     }
 
     static Buffer frame(int type, byte[] data, int len) {

@@ -53,6 +53,7 @@ final class LogRoutes {
         }, false).onSuccess(files -> {
             HttpServerResponse resp = ctx.response().setChunked(true)
                     .putHeader("content-type", "text/plain; charset=utf-8");
+            resp.writeHead(); // now: a client that follows from here (attach) knows its starting point is taken
             pumpLogs(ctx, resp, files, follow);
         }).onFailure(t -> ApiError.fail(ctx, t));
     }

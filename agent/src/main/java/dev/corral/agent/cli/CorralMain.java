@@ -16,6 +16,7 @@ public final class CorralMain {
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(ServeCommand.class,
             dev.corral.agent.client.RunCommand.class, dev.corral.agent.client.StartCommand.class,
+            dev.corral.agent.client.AttachCommand.class,
             dev.corral.agent.client.PsCommand.class,
             dev.corral.agent.client.InspectCommand.class, dev.corral.agent.client.StatsCommand.class,
             dev.corral.agent.client.UpdateCommand.class, dev.corral.agent.client.StopCommand.class,

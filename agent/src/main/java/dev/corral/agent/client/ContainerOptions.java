@@ -100,6 +100,17 @@ public final class ContainerOptions {
             + "network (free, in its subnet); by default the lowest free one.")
     String ip;
 
+    @Option(names = {"-i", "--interactive"}, description = "Keep the container's stdin open: an attached run or "
+            + "start -a -i streams this stdin to it (its end is the end of the container's stdin).")
+    boolean interactive;
+
+    @Option(names = {"-t", "--tty"}, description = "Not yet: a terminal for the container's own process is refused "
+            + "with a message (corral exec -it NAME sh gives one in a running container).")
+    boolean tty;
+
+    /** Docker's StdinOnce: the attached client's end of input is the container's (run -i without -d). */
+    boolean stdinOnce;
+
     @Option(names = "--mac-address", paramLabel = "MAC", description = "Its eth0's MAC address (unicast), by "
             + "default 02:42 and the address's four bytes.")
     String macAddress;
@@ -138,6 +149,10 @@ public final class ContainerOptions {
      * docker run's failure (125).
      */
     ContainerSpec toSpec(String containerName) throws ApiException {
+        if (tty) { // said plainly rather than picocli's "unknown option" to a Docker user's -it
+            throw usage("-t: a terminal for the container's own process is not supported yet; run it with -d (and "
+                    + "-i) and use corral exec -it NAME sh for a shell on a terminal in it");
+        }
         if (image != null && rootfs != null) {
             throw usage("--image and --rootfs: give one of them, not both");
         }
@@ -178,7 +193,8 @@ public final class ContainerOptions {
                 workdir, user(), hostname, labels(), rootfs, readOnlyRootfs, namespaces, l, security,
                 mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image,
                 init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports), null, null,
-                UlimitOption.parse(ulimits, this::usage), ip, macAddress));
+                UlimitOption.parse(ulimits, this::usage), ip, macAddress,
+                interactive ? Boolean.TRUE : null, interactive && stdinOnce ? Boolean.TRUE : null));
     }
 
     /**

@@ -190,6 +190,11 @@ public final class CorralClient implements AutoCloseable {
     /** A streaming request with a JSON body (e.g. a pull's progress). */
     public void stream(String method, String uri, Object body, Consumer<byte[]> onData, BooleanSupplier stop)
             throws ApiException, DaemonUnreachableException {
+        stream(method, uri, body, () -> { }, onData, stop);
+    }
+
+    private void stream(String method, String uri, Object body, Runnable onOpen, Consumer<byte[]> onData,
+                        BooleanSupplier stop) throws ApiException, DaemonUnreachableException {
         byte[] bytes;
         try {
             bytes = body == null ? null : dev.corral.agent.spec.SpecParser.JSON.writeValueAsBytes(body);
@@ -207,6 +212,7 @@ public final class CorralClient implements AutoCloseable {
                 }
                 throw error(exchange.status(), answer);
             }
+            onOpen.run();
             try {
                 exchange.pump(onData, stop);
             } catch (IOException e) {
@@ -222,8 +228,14 @@ public final class CorralClient implements AutoCloseable {
 
     /** {@link #stream(String, Consumer, BooleanSupplier)} on one of the client's threads. */
     public CompletableFuture<Void> streamAsync(String uri, Consumer<byte[]> onData, BooleanSupplier stop) {
+        return streamAsync(uri, () -> { }, onData, stop);
+    }
+
+    /** As {@link #streamAsync(String, Consumer, BooleanSupplier)}; {@code onOpen} runs once the answer's head came. */
+    public CompletableFuture<Void> streamAsync(String uri, Runnable onOpen, Consumer<byte[]> onData,
+                                               BooleanSupplier stop) {
         return async(() -> {
-            stream(uri, onData, stop);
+            stream("GET", uri, null, onOpen, onData, stop);
             return null;
         });
     }

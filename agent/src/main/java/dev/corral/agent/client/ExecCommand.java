@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code corral exec [-i] [-e K=V] [-u USER[:GROUP]] [-w DIR] NAME COMMAND...}: runs a command in a running
+ * {@code corral exec [-i] [-t] [-e K=V] [-u USER[:GROUP]] [-w DIR] NAME COMMAND...}: runs a command in a running
  * container and exits with its status (126 when it cannot be invoked, 127 when it is not found, as docker exec).
  */
 @Command(name = "exec", modelTransformer = RunCommand.StopAtCommand.class, mixinStandardHelpOptions = true,
@@ -24,6 +24,10 @@ public final class ExecCommand extends ClientCommand {
 
     @Option(names = {"-i", "--interactive"}, description = "Keep stdin open: it is streamed to the command.")
     boolean interactive;
+
+    @Option(names = {"-t", "--tty"}, description = "Allocate a pseudo-terminal in the container; with -i this "
+            + "terminal is put in raw mode (restored on exit) and its size follows this one's.")
+    boolean tty;
 
     @Option(names = {"-e", "--env"}, paramLabel = "NAME[=VALUE]",
             description = "Set a variable; NAME alone takes the value from this shell's environment.")
@@ -47,6 +51,17 @@ public final class ExecCommand extends ClientCommand {
     protected int run(CorralClient client) throws Exception {
         checkNames(List.of(name));
         StringBuilder uri = new StringBuilder(containerPath(name)).append("/exec?stdin=").append(interactive);
+        int[] size = tty ? RawTerminal.size() : null;
+        if (tty) {
+            if (interactive && size == null) { // docker's words and status
+                err().println("the input device is not a TTY");
+                return 1;
+            }
+            uri.append("&tty=true");
+            if (size != null) {
+                uri.append("&h=").append(size[0]).append("&w=").append(size[1]);
+            }
+        }
         command.forEach(c -> uri.append("&cmd=").append(CorralClient.enc(c)));
         for (String e : env) {
             String kv = e;
@@ -66,8 +81,15 @@ public final class ExecCommand extends ClientCommand {
             uri.append("&workdir=").append(CorralClient.enc(workdir));
         }
         out().flush();
-        try (ExecStream s = ExecStream.open(client.address(), client.token(), uri.toString(),
-                interactive ? System.in : null)) {
+        try (RawTerminal raw = tty && interactive ? RawTerminal.enter() : null;
+             ExecStream s = ExecStream.open(client.address(), client.token(), uri.toString(),
+                     interactive ? System.in : null, tty)) {
+            if (size != null) {
+                RawTerminal.onResize((rows, cols) -> {
+                    s.resize(rows, cols);
+                    return 0;
+                });
+            }
             return s.run(new Utf8Sink(out(), System.out), new Utf8Sink(err(), System.err));
         } catch (IOException e) {
             err().println("corral: " + e.getMessage());

@@ -25,11 +25,22 @@ public final class ExecStream implements Closeable {
     private static final Pattern EXIT_CODE = Pattern.compile("\"exitCode\"\\s*:\\s*(-?\\d+)");
     private static final int MAX_HEAD = 64 * 1024;
 
+    /** Body frame types with a terminal (tty=true; ExecRoutes): its input, and a resize. */
+    private static final int FRAME_DATA = 0;
+    private static final int FRAME_RESIZE = 4;
+
     private final SocketChannel channel;
     private final ByteBuffer in = ByteBuffer.allocate(64 * 1024).flip();
+    private final boolean framed;
 
-    private ExecStream(SocketChannel channel) {
+    private ExecStream(SocketChannel channel, boolean framed) {
         this.channel = channel;
+        this.framed = framed;
+    }
+
+    public static ExecStream open(DaemonAddress address, String token, String uri, InputStream stdin)
+            throws ApiException, DaemonUnreachableException {
+        return open(address, token, uri, stdin, false);
     }
 
     /**
@@ -37,9 +48,11 @@ public final class ExecStream implements Closeable {
      *
      * @param uri the path and query, e.g. {@code /v1/containers/web/exec?cmd=sh}
      * @param stdin sent as the request body (from now on, by a daemon thread), or null for none
+     * @param terminal the exec has a terminal (tty=true in {@code uri}): the body is frames, stdin's data and
+     *     {@link #resize}s, and stays open without stdin
      */
-    public static ExecStream open(DaemonAddress address, String token, String uri, InputStream stdin)
-            throws ApiException, DaemonUnreachableException {
+    public static ExecStream open(DaemonAddress address, String token, String uri, InputStream stdin,
+                                  boolean terminal) throws ApiException, DaemonUnreachableException {
         SocketChannel ch;
         String host;
         try {
@@ -57,10 +70,10 @@ public final class ExecStream implements Closeable {
             throw new DaemonUnreachableException("cannot connect to the daemon at " + where(address) + ": "
                     + e.getMessage(), e);
         }
-        ExecStream s = new ExecStream(ch);
+        ExecStream s = new ExecStream(ch, terminal);
         try {
             StringBuilder head = new StringBuilder("POST ").append(uri).append(" HTTP/1.1\r\nHost: ").append(host)
-                    .append(stdin != null ? "\r\nTransfer-Encoding: chunked\r\n" : "\r\nContent-Length: 0\r\n");
+                    .append(stdin != null || terminal ? "\r\nTransfer-Encoding: chunked\r\n" : "\r\nContent-Length: 0\r\n");
             if (token != null && !address.isUnix()) {
                 head.append("Authorization: Bearer ").append(token).append("\r\n");
             }
@@ -233,15 +246,39 @@ public final class ExecStream implements Closeable {
         try {
             int n;
             while ((n = stdin.read(buf)) > 0) {
-                byte[] size = (Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
-                ByteBuffer b = ByteBuffer.allocate(size.length + n + 2).put(size).put(buf, 0, n).put((byte) '\r')
-                        .put((byte) '\n');
-                write(b.flip());
+                if (framed) {
+                    writeChunk(ByteBuffer.allocate(8 + n).put((byte) FRAME_DATA).put(new byte[3]).putInt(n)
+                            .put(buf, 0, n).flip());
+                } else {
+                    writeChunk(ByteBuffer.wrap(buf, 0, n));
+                }
             }
-            write(ByteBuffer.wrap("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1))); // EOF: the body's end
+            if (!framed) { // a terminal has no end of input: the body stays open for resizes
+                write(ByteBuffer.wrap("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1))); // EOF: the body's end
+            }
         } catch (IOException e) {
             // the connection ended: the exit status (or its absence) is the reader's to report
         }
+    }
+
+    /** Tells the exec's terminal its new size (a resize frame in the body; only for a terminal). */
+    public void resize(int rows, int cols) {
+        if (!framed) {
+            throw new IllegalStateException("not an exec with a terminal");
+        }
+        try {
+            writeChunk(ByteBuffer.allocate(12).put((byte) FRAME_RESIZE).put(new byte[3]).putInt(4)
+                    .putShort((short) rows).putShort((short) cols).flip());
+        } catch (IOException e) {
+            // the connection ended: the reader reports it
+        }
+    }
+
+    /** One chunk of the request body, written whole (the stdin thread and resizes share the channel). */
+    private void writeChunk(ByteBuffer data) throws IOException {
+        int n = data.remaining();
+        byte[] size = (Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        write(ByteBuffer.allocate(size.length + n + 2).put(size).put(data).put((byte) '\r').put((byte) '\n').flip());
     }
 
     @Override

@@ -2,11 +2,13 @@ package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.corral.agent.spec.ContainerSpec;
+import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IModelTransformer;
 import picocli.CommandLine.Mixin;
@@ -58,6 +60,7 @@ public final class RunCommand extends ClientCommand {
     @Override
     protected int run(CorralClient client) throws Exception {
         boolean generated = container.name == null;
+        container.stdinOnce = !detach; // docker run -i: the end of our input is the end of the container's
         ContainerSpec containerSpec = container.toSpec(generated ? Names.generate() : container.name);
         Integer failed = container.ensureImage(client, this);
         if (failed != null) {
@@ -94,7 +97,7 @@ public final class RunCommand extends ClientCommand {
             out().println(n);
             return 0;
         }
-        return attach(client, n, exit);
+        return attach(this, client, n, exit, container.interactive, "", DetachKeys.parse(DetachKeys.DEFAULT));
     }
 
     /**
@@ -151,25 +154,54 @@ public final class RunCommand extends ClientCommand {
 
     /**
      * Streams stdout and stderr until the container exits, then waits for its status ({@code exit}: the wait put in
-     * place before the start, or null to ask now).
+     * place before the start, or null to ask now); with {@code stdin}, our stdin goes to the container's (made with
+     * -i) meanwhile, and the {@code detachKeys} sequence in it detaches (exit 0, the container left running). For
+     * run, start -a and attach ({@code logsFrom} "&tail=0": the output from now on).
      */
-    private int attach(CorralClient client, String n, CorralClient.Pending exit) throws Exception {
+    static int attach(ClientCommand cmd, CorralClient client, String n, CorralClient.Pending exit, boolean stdin,
+                      String logsFrom, byte[] detachKeys) throws Exception {
+        PrintWriter out = cmd.out();
+        PrintWriter err = cmd.err();
         String path = containerPath(n);
-        Utf8Sink stdout = new Utf8Sink(out(), System.out);
-        Utf8Sink stderr = new Utf8Sink(err(), System.err);
+        Utf8Sink stdout = new Utf8Sink(out, System.out);
+        Utf8Sink stderr = new Utf8Sink(err, System.err);
         CompletableFuture<Void> detached = new CompletableFuture<>();
         SignalProxy proxy = SignalProxy.install(client, path, detached);
+        AtomicReference<ExecStream> input = new AtomicReference<>();
+        CompletableFuture<Void> keysDetached = new CompletableFuture<>();
+        // Our stdin once both output streams are open (their starting point taken: attach's output from now on)
+        java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(2);
+        if (stdin) {
+            Thread t = new Thread(() -> {
+                try {
+                    open.await();
+                    input.set(ExecStream.open(client.address(), client.token(), path + "/stdin",
+                            DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null))));
+                } catch (ApiException | DaemonUnreachableException e) {
+                    // it exited already, or was not made with -i: there is no stdin to write to
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "corral-attach-stdin");
+            t.setDaemon(true);
+            t.start();
+        }
         try {
-            CompletableFuture<Void> o = client.streamAsync(path + "/logs?follow=true&stream=stdout", stdout,
+            CompletableFuture<Void> o = client.streamAsync(path + "/logs?follow=true&stream=stdout" + logsFrom,
+                    open::countDown, stdout,
                     stdout::broken);
-            CompletableFuture<Void> e = client.streamAsync(path + "/logs?follow=true&stream=stderr", stderr,
+            CompletableFuture<Void> e = client.streamAsync(path + "/logs?follow=true&stream=stderr" + logsFrom,
+                    open::countDown, stderr,
                     stderr::broken);
             // Both streams ended (whether or not they failed), or the third Ctrl-C detached.
             CompletableFuture<Object> ended = CompletableFuture.anyOf(
-                    CompletableFuture.allOf(o, e).handle((v, t) -> null), detached);
+                    CompletableFuture.allOf(o, e).handle((v, t) -> null), detached, keysDetached);
             client.await(ended);
+            if (keysDetached.isDone() && !(o.isDone() && e.isDone())) { // as docker: quietly, status 0
+                return 0;
+            }
             if (detached.isDone() && !(o.isDone() && e.isDone())) {
-                err().println("corral: detached; " + n + " keeps running (corral stop " + n + ")");
+                err.println("corral: detached; " + n + " keeps running (corral stop " + n + ")");
                 return 130;
             }
             client.await(o);
@@ -183,13 +215,17 @@ public final class RunCommand extends ClientCommand {
             }
             int code = status.path("exitCode").isIntegralNumber() ? status.path("exitCode").asInt() : -1;
             if (code < 0 || code > 255) {
-                err().println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
+                err.println("corral: " + n + " ended without an exit code" + (status.path("error").isTextual()
                         ? ": " + status.path("error").asText() : ""));
                 return RUN_FAILED;
             }
             return code;
         } finally {
             proxy.restore();
+            ExecStream in = input.getAndSet(null);
+            if (in != null) {
+                in.close();
+            }
         }
     }
 

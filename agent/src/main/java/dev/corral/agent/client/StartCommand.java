@@ -3,6 +3,7 @@ package dev.corral.agent.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -14,11 +15,32 @@ import picocli.CommandLine.Parameters;
                 "A start the policy queues is reported on stderr: the container starts by itself once it fits."})
 public final class StartCommand extends ClientCommand {
 
+    @Option(names = {"-a", "--attach"}, description = "Stream its stdout and stderr until it exits and exit with "
+            + "its status (one container).")
+    boolean attach;
+
+    @Option(names = {"-i", "--interactive"}, description = "With -a: stream this stdin to it (it must have been "
+            + "created with -i).")
+    boolean interactive;
+
     @Parameters(paramLabel = "NAME", arity = "1..*")
     List<String> names;
 
     @Override
     protected int run(CorralClient client) throws Exception {
+        if (attach || interactive) {
+            if (names.size() != 1) {
+                throw usage("you cannot start and attach multiple containers at once");
+            }
+            String n = names.get(0);
+            checkNames(names);
+            JsonNode c = client.post(containerPath(n) + "/start", null);
+            if (c.path("state").asText().equals("queued")) {
+                err().println("corral: " + n + " is queued: " + c.path("queueReason").asText());
+                err().flush();
+            }
+            return RunCommand.attach(this, client, n, null, interactive, "", DetachKeys.parse(DetachKeys.DEFAULT));
+        }
         return forEach(names, n -> {
             JsonNode c = client.post(containerPath(n) + "/start", null);
             if (c.path("state").asText().equals("queued")) {

@@ -520,6 +520,30 @@ public final class ContainerRuntime implements AutoCloseable {
         return Exec.start(inspect(name), store.dir(name), launcher.shim(), request);
     }
 
+    /**
+     * The socket the monitor of running container {@code name} holds its stdin on (created with -i; shim-stdin.c).
+     *
+     * @throws ContainerException NOT_FOUND, or CONFLICT when it was not created with -i, is not running, or its
+     *     stdin ended
+     */
+    public Path stdinSocket(String name) throws ContainerException {
+        ContainerRecord r = inspect(name);
+        if (!Boolean.TRUE.equals(r.spec().openStdin())) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "container '" + name
+                    + "' was not created with -i: its stdin is /dev/null");
+        }
+        if (r.state() != ContainerState.RUNNING && r.state() != ContainerState.PAUSED) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "container '" + name + "' is not running ("
+                    + r.state().name().toLowerCase(java.util.Locale.ROOT) + ")");
+        }
+        Path socket = store.dir(name).resolve(Launcher.STDIN_SOCKET);
+        if (!Files.exists(socket)) {
+            throw new ContainerException(ContainerException.Kind.CONFLICT, "the stdin of container '" + name
+                    + "' was closed (its first client's input ended)");
+        }
+        return socket;
+    }
+
     public Path logDir(String name) {
         return store.dir(name).resolve("logs");
     }

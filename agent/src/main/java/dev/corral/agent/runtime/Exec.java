@@ -22,6 +22,7 @@ public final class Exec {
     private static final Pattern ENV_NAME = Pattern.compile("[^=\\x00]+");
     private static final Pattern USER = Pattern.compile("[^:\\x00\\s]+(:[^:\\x00\\s]+)?");
     private static final int MAX_ARGS = 4096;
+    private static final int MAX_TERMINAL_SIDE = 65535; // struct winsize's unsigned short
 
     /**
      * @param command the program and its arguments (the program is looked up in the container's PATH)
@@ -30,8 +31,21 @@ public final class Exec {
      *     container's
      * @param workingDir an absolute path in the container, or null for the container's
      * @param stdin whether the caller writes the process's stdin (else it reads /dev/null)
+     * @param tty whether the process gets a pseudo-terminal, {@code rows} x {@code cols} (0 for the kernel's 0x0);
+     *     the caller then writes the shim's stdin frames (data and resizes, shim-exec.c), with or without
+     *     {@code stdin}
      */
-    public record Request(List<String> command, List<String> env, String user, String workingDir, boolean stdin) {
+    public record Request(List<String> command, List<String> env, String user, String workingDir, boolean stdin,
+                          boolean tty, int rows, int cols) {
+
+        public Request(List<String> command, List<String> env, String user, String workingDir, boolean stdin) {
+            this(command, env, user, workingDir, stdin, false, 0, 0);
+        }
+
+        /** Whether the caller writes to the process (its stdin, or with a terminal the frames). */
+        public boolean writes() {
+            return stdin || tty;
+        }
     }
 
     private Exec() {
@@ -73,6 +87,16 @@ public final class Exec {
             o.add("-u");
             o.add(r.user());
         }
+        if (r.tty()) {
+            if (r.rows() < 0 || r.rows() > MAX_TERMINAL_SIDE) {
+                throw new SpecException("h", r.rows() + " rows: not 0.." + MAX_TERMINAL_SIDE);
+            }
+            if (r.cols() < 0 || r.cols() > MAX_TERMINAL_SIDE) {
+                throw new SpecException("w", r.cols() + " columns: not 0.." + MAX_TERMINAL_SIDE);
+            }
+            o.add("-t");
+            o.add(r.rows() + "x" + r.cols());
+        }
         return o;
     }
 
@@ -101,7 +125,7 @@ public final class Exec {
         }
         try {
             return shim.exec(config, record.initPid(), record.monitorPid(), options, request.command(),
-                    request.stdin());
+                    request.writes());
         } catch (IOException e) {
             throw new ContainerException(ContainerException.Kind.FAILED, "cannot exec in '" + name + "': "
                     + e.getMessage(), e);

@@ -42,6 +42,10 @@ final class Launcher {
         this.driver = driver;
     }
 
+    /** The container's stdin socket in its state dir, with -i (shim-stdin.c). */
+    static final String STDIN_SOCKET = "stdin.sock";
+    private static final int MAX_SOCKET_PATH = 107; // sun_path's 108 bytes with its NUL
+
     Shim shim() {
         return shim;
     }
@@ -76,7 +80,24 @@ final class Launcher {
         if (net.length > 0) { // none and host: nothing more on the launch path
             Files.write(dir.resolve("launch.conf"), net, StandardOpenOption.APPEND);
         }
-        Shim.Launched launched = shim.launch(dir.resolve("launch.conf"));
+        Path stdin = dir.resolve(STDIN_SOCKET);
+        if (Boolean.TRUE.equals(record.spec().openStdin())) {
+            if (stdin.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+                throw new ContainerException(ContainerException.Kind.FAILED, "cannot keep the stdin of '" + name
+                        + "' open: its socket path " + stdin + " is longer than a unix socket's " + MAX_SOCKET_PATH
+                        + " bytes (a shorter name or --state-dir)");
+            }
+            Files.write(dir.resolve("launch.conf"),
+                    ShimConfig.stdinKeys(stdin, Boolean.TRUE.equals(record.spec().stdinOnce())),
+                    StandardOpenOption.APPEND);
+        }
+        Shim.Launched launched;
+        try {
+            launched = shim.launch(dir.resolve("launch.conf"));
+        } catch (LaunchException | IOException e) {
+            Files.deleteIfExists(stdin); // a monitor that failed after listening leaves it
+            throw e;
+        }
         TrafficControl.atStart(networks.attachment(name), launched.initPid(), record.spec().limits());
         return launched;
     }

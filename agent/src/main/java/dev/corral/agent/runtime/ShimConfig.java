@@ -127,4 +127,16 @@ final class ShimConfig {
         s.put("exit_file", exitFile.toString());
         Files.write(file, s.out.toByteArray());
     }
+
+    /**
+     * The keys of a container whose stdin stays open (Docker's -i): its monitor listens on {@code socket} for it
+     * (shim-stdin.c); {@code once}: the end of the first connection is the end of the container's stdin.
+     */
+    static byte[] stdinKeys(Path socket, boolean once) {
+        ShimConfig s = new ShimConfig().put("stdin_socket", socket.toString());
+        if (once) {
+            s.put("stdin_once", "1");
+        }
+        return s.out.toByteArray();
+    }
 }

@@ -26,6 +26,10 @@ import java.util.Map;
  *                                  refused if taken or outside the network's subnet; null for the lowest free one
  * @param macAddress               its eth0's MAC address (Docker's --mac-address), a unicast aa:bb:cc:dd:ee:ff;
  *                                  null for 02:42 and the address's four bytes, as Docker
+ * @param openStdin                true: the container's stdin stays open for clients to write (Docker's -i,
+ *                                  OpenStdin; POST /v1/containers/{name}/stdin); null: it reads /dev/null
+ * @param stdinOnce                true: the end of the first client's stdin is the end of the container's (Docker's
+ *                                  StdinOnce, as run -i without -d); else each client's end only detaches it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
@@ -33,27 +37,31 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                             Boolean readOnlyRootfs, Namespaces namespaces, Limits limits, Security security,
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
                             List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout,
-                            List<Ulimit> ulimits, String ip, String macAddress) {
+                            List<Ulimit> ulimits, String ip, String macAddress, Boolean openStdin,
+                            Boolean stdinOnce) {
 
     /** This spec with another name. The with... copies are here so that a new field is passed on in one place. */
     public ContainerSpec withName(String newName) {
         return new ContainerSpec(newName, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
-                stopTimeout, ulimits, ip, macAddress);
+                stopTimeout, ulimits, ip, macAddress, openStdin,
+                stdinOnce);
     }
 
     /** This spec with other limits. */
     public ContainerSpec withLimits(Limits newLimits) {
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, newLimits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
-                stopTimeout, ulimits, ip, macAddress);
+                stopTimeout, ulimits, ip, macAddress, openStdin,
+                stdinOnce);
     }
 
     /** This spec with other namespaces. */
     public ContainerSpec withNamespaces(Namespaces newNamespaces) {
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 newNamespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
-                stopTimeout, ulimits, ip, macAddress);
+                stopTimeout, ulimits, ip, macAddress, openStdin,
+                stdinOnce);
     }
 
     /** This spec with another command, environment, working directory and user (an image's defaults filled in). */
@@ -61,14 +69,16 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                                      User newUser) {
         return new ContainerSpec(name, newCommand, newEnv, newWorkingDir, newUser, hostname, labels, rootfs,
                 readOnlyRootfs, namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports,
-                restartPolicy, stopTimeout, ulimits, ip, macAddress);
+                restartPolicy, stopTimeout, ulimits, ip, macAddress, openStdin,
+                stdinOnce);
     }
 
     /** This spec with another restart policy and stop timeout. */
     public ContainerSpec withRestart(RestartPolicy newPolicy, Integer newStopTimeout) {
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, newPolicy,
-                newStopTimeout, ulimits, ip, macAddress);
+                newStopTimeout, ulimits, ip, macAddress, openStdin,
+                stdinOnce);
     }
 
     /** Without a restart policy, stop timeout, ulimits, address or MAC (the defaults). */
@@ -77,7 +87,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null, null, null, null, null);
     }
 
     /** Without init (the default) and without published ports. */
@@ -86,7 +96,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null, null, null, null, null);
     }
 
     /**

@@ -1,0 +1,139 @@
+package dev.corral.agent.client;
+
+import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code -t} as a user meets it: bin/corral on a real pseudo-terminal (PtySession), against a real agent. The
+ * shell in the container prompts, sees this terminal's size and its resizes, gets Ctrl-C in its foreground process,
+ * exits with its status, and this terminal's settings are the same afterwards, on every way out. Also in the v2
+ * guest (the terminal comes from the container's own devpts, whatever the kernel's cgroup layout).
+ */
+@Tag("root")
+@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
+class TerminalCliIT {
+
+    private static final Path CORRAL = Path.of(System.getenv().getOrDefault("CORRAL_REPO", ".."))
+            .resolve("bin/corral");
+    private static ClientAgentFixture fx;
+
+    @BeforeAll
+    static void start() throws Exception {
+        CorralCliIT.assertJarIsFresh("ExecCommand");
+        fx = new ClientAgentFixture();
+        // The first bin/corral of a v2 guest reads the jar over 9p: minutes under emulation, not what is tested
+        CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "ps");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    private static PtySession corral(int rows, int cols, String... args) throws Exception {
+        return corral(Map.of("CORRAL_HOST", fx.host()), rows, cols, args);
+    }
+
+    private static PtySession corral(Map<String, String> env, int rows, int cols, String... args) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(CORRAL.toString()));
+        argv.addAll(List.of(args));
+        return new PtySession(rows, cols, env, argv);
+    }
+
+    /** The agent over TCP, with its token. */
+    private static Map<String, String> tcp() throws Exception {
+        return Map.of("CORRAL_HOST", "tcp://127.0.0.1:" + fx.agent.httpPort(), "CORRAL_TOKEN",
+                Files.readString(fx.tokenFile()).strip());
+    }
+
+    private static void run(String name) throws Exception {
+        CorralCliIT.Result r = CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "run", HOST_FLAG, "-d",
+                "--name", name, "sleep", "600");
+        assertThat(r.code()).as(r.toString()).isZero();
+    }
+
+    private static void rm(String name) throws Exception {
+        CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "rm", "-f", name);
+    }
+
+    @Test
+    void execItGivesAShellOnATerminalThatFollowsThisOne() throws Exception {
+        run("tty-exec");
+        try (PtySession t = corral(31, 97, "exec", "-it", "tty-exec", "sh")) {
+            assertThat(t.ask("expect # ")).startsWith("found");
+            assertThat(t.ask("send tty; stty size\\r")).isEqualTo("sent");
+            // the container's own devpts (its /dev/pts/0: the first terminal of that instance), this one's size
+            assertThat(t.ask("expect 31 97\\r\\n")).contains("/dev/pts/0\\r\\n");
+            assertThat(t.ask("resize 40 120")).isEqualTo("resized");
+            // the resize is asynchronous (SIGWINCH to the client, a frame to the shim): ask until it is there
+            String size = "";
+            for (int i = 0; i < 50 && !size.contains("40 120"); i++) {
+                t.ask("send stty size\\r");
+                size = t.ask("expect # ");
+                Thread.sleep(100);
+            }
+            assertThat(size).contains("40 120");
+            // Ctrl-C is a byte to the container's terminal, which signals its foreground process group
+            t.ask("send sh -c 'trap \"echo got-int; exit 7\" INT; echo ready; while :; do sleep 0.1; done'; echo rc=$?\\r");
+            assertThat(t.ask("expect ready\\r\\n")).startsWith("found");
+            t.ask("send \\x03");
+            assertThat(t.ask("expect rc=7")).contains("got-int");
+            t.ask("send exit 3\\r");
+            assertThat(t.ask("wait")).startsWith("exit 3 ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-exec");
+        }
+    }
+
+    @Test
+    void theTerminalIsRestoredWhenTheExecFailsOrTheClientIsKilled() throws Exception {
+        try (PtySession t = corral(24, 80, "exec", "-it", "tty-none", "sh")) {
+            String end = t.ask("wait");
+            assertThat(end).startsWith("exit 1 ").contains("tty-none");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        }
+        run("tty-kill");
+        try (PtySession t = corral(tcp(), 24, 80, "exec", "-it", "tty-kill", "sh")) { // over TCP this time
+            assertThat(t.ask("expect # ")).startsWith("found");
+            t.ask("send stty size\\r");
+            assertThat(t.ask("expect # ")).contains("24 80\\r\\n");
+            t.ask("signal 15"); // SIGTERM to the client: its shutdown hook restores the terminal
+            assertThat(t.ask("wait")).startsWith("exit ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-kill");
+        }
+    }
+
+    @Test
+    void execItWithoutATerminalSaysSoAsDocker() throws Exception {
+        run("tty-notty");
+        try {
+            CorralCliIT.Result r = CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "exec", "-it", "tty-notty",
+                    "sh");
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).endsWith("the input device is not a TTY\n"); // after the JVM's notices, if any
+            // -t alone: a terminal in the container, nothing read from here
+            r = CorralCliIT.corral(tcp(), "exec", "-t", "tty-notty", "sh", "-c",
+                    "tty; stty size");
+            assertThat(r.code()).as(r.toString()).isZero();
+            // a terminal's line ends (onlcr), and no size to follow
+            assertThat(r.out()).matches("/dev/pts/\\d+\r\n0 0\r\n");
+        } finally {
+            rm("tty-notty");
+        }
+    }
+}
