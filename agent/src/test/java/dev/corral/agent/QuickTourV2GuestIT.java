@@ -23,9 +23,10 @@ class QuickTourV2GuestIT {
         // and a daemon restart); run --pull and push, registry protocol only, stay on the host: every CLI command is
         // a JVM start, seconds each under emulation.
         List<String> selected = List.of("dev.corral.agent.client.QuickTourIT#pullFromARegistryThenRunAndExecIntoIt",
-                "dev.corral.agent.client.QuickTourIT#restartPoliciesCountInPsAndInspectAndAlwaysOutlivesTheDaemon");
+                "dev.corral.agent.client.QuickTourIT#restartPoliciesCountInPsAndInspectAndAlwaysOutlivesTheDaemon",
+                "dev.corral.agent.client.TerminalCliIT"); // the tour's exec -it: a terminal from the guest's devpts
         long expected = GuestTestMain.count(selected.toArray(String[]::new));
-        assertThat(expected).isEqualTo(2);
+        assertThat(expected).isEqualTo(5);
         assertThat(CgroupV2KernelTest.runInGuest(selected)).as("succeeded in the v2 guest").isEqualTo(expected);
     }
 }

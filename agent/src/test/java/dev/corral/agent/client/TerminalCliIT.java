@@ -17,10 +17,9 @@ import org.junit.jupiter.api.Test;
  * {@code -t} as a user meets it: bin/corral on a real pseudo-terminal (PtySession), against a real agent. The
  * shell in the container prompts, sees this terminal's size and its resizes, gets Ctrl-C in its foreground process,
  * exits with its status, and this terminal's settings are the same afterwards, on every way out. Also in the v2
- * guest (the terminal comes from the container's own devpts, whatever the kernel's cgroup layout).
+ * guest, with the quick tour after package (QuickTourV2GuestIT): it needs bin/corral's jar.
  */
 @Tag("root")
-@Tag("guest") // also runs in the v2 guest (CgroupV2KernelTest)
 class TerminalCliIT {
 
     private static final Path CORRAL = Path.of(System.getenv().getOrDefault("CORRAL_REPO", ".."))
