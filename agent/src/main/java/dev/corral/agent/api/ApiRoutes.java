@@ -73,6 +73,7 @@ public final class ApiRoutes {
         Router r = Router.router(vertx);
         new ImageRoutes(vertx, runtime.images(), this).addTo(r); // before the body handler: imports stream theirs
         new ExecRoutes(vertx, runtime).addTo(r); // before the body handler: the body is the stdin stream
+        new CopyRoutes(vertx, runtime, this).addTo(r); // before the body handler: a PUT's tar goes to a file
         r.route().handler(new RawBody(MAX_BODY)); // JSON whatever the content type says (docs/api.md)
         new NetworkRoutes(runtime.networks(), this).addTo(r);
         r.post("/containers").handler(this::create);

@@ -128,7 +128,7 @@ public final class ContainerRootfs {
     }
 
     /** The overlay to mount for a start. */
-    Plan plan(String container, boolean readOnly) throws IOException, ContainerException {
+    public Plan plan(String container, boolean readOnly) throws IOException, ContainerException {
         Image image = imageOf(container).orElseThrow(() -> new ContainerException(ContainerException.Kind.FAILED,
                 "the image of '" + container + "' is gone from the store"));
         Path d = dir(container);
