@@ -230,7 +230,7 @@ public final class StateStore {
     }
 
     private static final List<String> KNOWN_FILES = List.of("exit.json", "exit.json.tmp", "launch.conf",
-            "container.json.tmp", "logs/stdout.log", "logs/stderr.log");
+            "container.json.tmp", "logs/stdout.log", "logs/stderr.log", "logs/stdout.log.idx", "logs/stderr.log.idx");
 
     private static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
