@@ -85,6 +85,8 @@ public final class ApiRoutes {
         r.post("/containers/:name/stop").handler(this::stop);
         r.post("/containers/:name/restart").handler(this::restart);
         r.post("/containers/:name/kill").handler(this::kill);
+        r.post("/containers/:name/rename").handler(ctx -> blocking(ctx, 200, () -> runtime.rename(name(ctx),
+                ctx.queryParams().get("name") == null ? "" : ctx.queryParams().get("name"))));
         r.post("/containers/:name/pause").handler(ctx -> named(ctx, runtime::pause));
         r.post("/containers/:name/resume").handler(ctx -> named(ctx, runtime::resume));
         r.post("/containers/:name/wait").handler(this::waitFor);

@@ -180,6 +180,16 @@ public final class ContainerRootfs {
         }
     }
 
+    /** corral rename: the container's root directories follow its name (none for a container without an image). */
+    public void rename(String from, String to) throws IOException {
+        synchronized (store) {
+            Path d = dir(from);
+            if (Files.exists(d) && !Files.exists(dir(to))) {
+                Files.move(d, dir(to), StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+    }
+
     /** Removes the roots of containers that no longer exist (an agent that died while removing one). */
     public void sweep(Set<String> containers) throws IOException {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(store.containers)) {

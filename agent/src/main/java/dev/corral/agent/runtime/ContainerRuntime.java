@@ -520,6 +520,11 @@ public final class ContainerRuntime implements AutoCloseable {
         return Exec.start(inspect(name), store.dir(name), launcher.shim(), request);
     }
 
+    /** {@code corral rename}: a created or exited container's new name (see {@link Rename}). */
+    public ContainerRecord rename(String name, String newName) throws ContainerException, SpecException {
+        return Rename.run(ctx, restarts, name, newName);
+    }
+
     /** {@code corral cp}: what is at {@code path} in the container, as Docker's PathStat (see {@link Copy}). */
     public Copy.PathStat copyStat(String name, String path) throws ContainerException, SpecException {
         Copy.checkPath(path);
