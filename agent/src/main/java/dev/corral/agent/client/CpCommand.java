@@ -100,8 +100,7 @@ public final class CpCommand extends ClientCommand {
                 });
             }
             try (InputStream in = Files.newInputStream(tar)) {
-                CopyArchives.extract(in, Path.of(dest), dest.endsWith("/"), path.endsWith("/.")
-                        || path.endsWith("/"), archive);
+                CopyArchives.extract(in, Path.of(dest), dest.endsWith("/"), path.endsWith("/."), archive);
             }
             return 0;
         } finally {

@@ -527,57 +527,18 @@ public final class ContainerRuntime implements AutoCloseable {
 
     /** {@code corral cp}: what is at {@code path} in the container, as Docker's PathStat (see {@link Copy}). */
     public Copy.PathStat copyStat(String name, String path) throws ContainerException, SpecException {
-        Copy.checkPath(path);
-        ContainerRecord r = inspect(name);
-        List<String> argv = launcher.shim().cpCommand("stat", path);
-        argv.addAll(Copy.rootArgs(r, validated(r), ctx.images, false));
-        return Copy.stat(path, Copy.run(argv, null, r.name(), path));
+        return Copy.stat(ctx, launcher.shim(), this::validated, name, path);
     }
 
-    /**
-     * {@code corral cp} out: the shim writing a tar of {@code path} on its stdout, its top entry named as path's
-     * last component; the caller owns the process and checks its exit with {@link Copy#check}.
-     */
+    /** {@code corral cp} out: the shim writing a tar of {@code path} on its stdout (see {@link Copy#out}). */
     public Process copyOut(String name, String path) throws ContainerException, SpecException {
-        Copy.checkPath(path);
-        ContainerRecord r = inspect(name);
-        List<String> argv = launcher.shim().cpCommand("get", path);
-        argv.addAll(Copy.rootArgs(r, validated(r), ctx.images, false));
-        try {
-            return new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .start();
-        } catch (IOException e) {
-            throw RuntimeContext.failed("cannot copy from '" + name + "'", e);
-        }
+        return Copy.out(ctx, launcher.shim(), this::validated, name, path);
     }
 
-    /**
-     * {@code corral cp} in: extracts the tar {@code archive} into the directory {@code path} of the container. A
-     * stopped container's overlay is written under its lock: no start mounts it meanwhile.
-     *
-     * @param keepOwner the archive's owners (Docker's cp -a), else the container's root
-     */
+    /** {@code corral cp} in: the tar {@code archive} extracted into the directory {@code path} (see {@link Copy#in}). */
     public void copyIn(String name, String path, Path archive, boolean keepOwner)
             throws ContainerException, SpecException {
-        Copy.checkPath(path);
-        ContainerRecord r = inspect(name);
-        if (r.state().isLive()) {
-            copyIn(r, path, archive, keepOwner);
-            return;
-        }
-        synchronized (ctx.lock(name)) {
-            copyIn(inspect(name), path, archive, keepOwner);
-        }
-    }
-
-    private void copyIn(ContainerRecord r, String path, Path archive, boolean keepOwner)
-            throws ContainerException, SpecException {
-        List<String> argv = launcher.shim().cpCommand("put", path);
-        argv.addAll(Copy.rootArgs(r, validated(r), ctx.images, true));
-        if (keepOwner) {
-            argv.add("--keep-owner");
-        }
-        Copy.run(argv, archive.toFile(), r.name(), path);
+        Copy.in(ctx, launcher.shim(), this::validated, name, path, archive, keepOwner);
     }
 
     public Path logDir(String name) {

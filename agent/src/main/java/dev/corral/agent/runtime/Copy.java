@@ -42,8 +42,67 @@ public final class Copy {
     private Copy() {
     }
 
+    /** A record's spec with its image's defaults, validated (ContainerRuntime's). */
+    interface Configs {
+        ContainerConfig of(ContainerRecord r) throws SpecException, ContainerException;
+    }
+
+    static PathStat stat(RuntimeContext ctx, Shim shim, Configs configs, String name, String path)
+            throws ContainerException, SpecException {
+        checkPath(path);
+        ContainerRecord r = ctx.load(name);
+        List<String> argv = shim.cpCommand("stat", path);
+        argv.addAll(rootArgs(r, configs.of(r), ctx.images, false));
+        return stat(path, run(argv, null, r.name(), path));
+    }
+
+    /**
+     * The shim writing a tar of {@code path} on its stdout, its top entry named as path's last component; the caller
+     * owns the process and checks its exit with {@link #check}.
+     */
+    static Process out(RuntimeContext ctx, Shim shim, Configs configs, String name, String path)
+            throws ContainerException, SpecException {
+        checkPath(path);
+        ContainerRecord r = ctx.load(name);
+        List<String> argv = shim.cpCommand("get", path);
+        argv.addAll(rootArgs(r, configs.of(r), ctx.images, false));
+        try {
+            return new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw RuntimeContext.failed("cannot copy from '" + name + "'", e);
+        }
+    }
+
+    /**
+     * Extracts the tar {@code archive} into the directory {@code path} of the container. A stopped container's
+     * overlay is written under its lock: no start mounts it meanwhile.
+     *
+     * @param keepOwner the archive's owners (Docker's cp -a), else the container's root
+     */
+    static void in(RuntimeContext ctx, Shim shim, Configs configs, String name, String path, Path archive,
+                   boolean keepOwner) throws ContainerException, SpecException {
+        checkPath(path);
+        if (ctx.load(name).state().isLive()) {
+            in(ctx, shim, configs, ctx.load(name), path, archive, keepOwner);
+            return;
+        }
+        synchronized (ctx.lock(name)) {
+            in(ctx, shim, configs, ctx.load(name), path, archive, keepOwner);
+        }
+    }
+
+    private static void in(RuntimeContext ctx, Shim shim, Configs configs, ContainerRecord r, String path,
+                           Path archive, boolean keepOwner) throws ContainerException, SpecException {
+        List<String> argv = shim.cpCommand("put", path);
+        argv.addAll(rootArgs(r, configs.of(r), ctx.images, true));
+        if (keepOwner) {
+            argv.add("--keep-owner");
+        }
+        run(argv, archive.toFile(), r.name(), path);
+    }
+
     /** The shim's arguments saying where the container's root is (see shim-cp.c). */
-    static List<String> rootArgs(ContainerRecord r, ContainerConfig config, ContainerRootfs images, boolean write)
+    private static List<String> rootArgs(ContainerRecord r, ContainerConfig config, ContainerRootfs images, boolean write)
             throws ContainerException {
         String name = r.name();
         List<String> a = new ArrayList<>();
@@ -95,7 +154,7 @@ public final class Copy {
         return a;
     }
 
-    static void checkPath(String path) throws SpecException {
+    private static void checkPath(String path) throws SpecException {
         if (path == null || path.isEmpty()) {
             throw new SpecException("path", "a path in the container is needed");
         }
@@ -105,7 +164,7 @@ public final class Copy {
     }
 
     /** Runs the shim to its end; its stdout, or its one-line error as the exception Docker's daemon gives. */
-    static byte[] run(List<String> argv, File stdin, String name, String path)
+    private static byte[] run(List<String> argv, File stdin, String name, String path)
             throws ContainerException, SpecException {
         try {
             ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(stdin == null
@@ -137,7 +196,7 @@ public final class Copy {
     }
 
     /** The shim's "MODE SIZE MTIME" line (and a symlink's target) as Docker's PathStat. */
-    static PathStat stat(String path, byte[] out) {
+    private static PathStat stat(String path, byte[] out) {
         String[] lines = new String(out, StandardCharsets.UTF_8).split("\n", 2);
         String[] f = lines[0].trim().split(" ");
         long st = Long.parseLong(f[0], 8);
