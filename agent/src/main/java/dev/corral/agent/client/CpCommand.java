@@ -1,8 +1,6 @@
 package dev.corral.agent.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.FileOutputStream;
-import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -77,7 +75,7 @@ public final class CpCommand extends ClientCommand {
 
     private int copyOut(CorralClient client, String container, String path, String dest) throws Exception {
         if (dest.equals("-")) {
-            OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+            OutputStream stdout = System.out; // raw bytes: PrintStream.write(byte[]) does not encode
             client.stream(archiveUri(container, path), b -> {
                 try {
                     stdout.write(b);

@@ -168,6 +168,33 @@ class CpCliTest {
             Cli.Result dirOnFile = Cli.run("cp", src.toString(), name + ":/copied");
             assertThat(dirOnFile.code()).as(dirOnFile.toString()).isEqualTo(1);
             assertThat(dirOnFile.errLines()).singleElement().asString().contains("cannot copy a directory to a file");
+            // Tar streams: DEST - writes one to stdout, SRC - extracts one from stdin into a directory.
+            java.io.PrintStream realOut = System.out;
+            java.io.InputStream realIn = System.in;
+            java.io.ByteArrayOutputStream tarOut = new java.io.ByteArrayOutputStream();
+            try {
+                System.setOut(new java.io.PrintStream(tarOut, true));
+                assertThat(Cli.run("cp", name + ":/tree/sub", "-").code()).isZero();
+            } finally {
+                System.setOut(realOut);
+            }
+            java.util.Map<String, Integer> modes = new java.util.TreeMap<>();
+            try (var t = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                    new java.io.ByteArrayInputStream(tarOut.toByteArray()))) {
+                for (var e = t.getNextEntry(); e != null; e = t.getNextEntry()) {
+                    modes.put(e.getName(), e.getMode() & 07777);
+                }
+            }
+            assertThat(modes).containsEntry("sub/", 0710).containsEntry("sub/deeper/f", 0644)
+                    .containsKey("sub/deeper/one");
+            try {
+                System.setIn(new java.io.ByteArrayInputStream(tarOut.toByteArray()));
+                Cli.ok("cp", "-", name + ":/tmp");
+            } finally {
+                System.setIn(realIn);
+            }
+            Cli.ok("cp", name + ":/tmp/sub/deeper/f", back.resolve("via-stdin").toString());
+            assertThat(Files.readString(back.resolve("via-stdin"))).isEqualTo("deep\n");
             Cli.Result noContainer = Cli.run("cp", one.toString(), "nosuch-cp:/");
             assertThat(noContainer.code()).isEqualTo(1);
             Cli.Result both = Cli.run("cp", "a:/x", "b:/y");
