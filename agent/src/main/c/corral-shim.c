@@ -5,6 +5,7 @@
  *   corral-shim spawner                  (the agent's: config paths on stdin, one answer line each)
  *   corral-shim devices-probe RULE...   (exit 0 if this kernel loads the cgroup v2 device filter)
  *   corral-shim exec CONFIG INIT_PID MONITOR_PID [OPTION]... -- CMD...   (corral exec: see shim-exec.c)
+ *   corral-shim cp stat|get|put PATH OPTION...   (corral cp: a container's files as tar; see shim-cp.c)
  *
  * See docs/design.md, "Act: launching containers", for the contract. Processes:
  *
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "devices-probe") == 0)
         return devices_probe(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "cp") == 0)
+        return cp_main(argc - 2, argv + 2);
     int run = argc == 3 && strcmp(argv[1], "run") == 0;
     int exec = argc >= 2 && strcmp(argv[1], "exec") == 0;
     if (!run && !exec && !(argc == 2 && strcmp(argv[1], "spawner") == 0)) {

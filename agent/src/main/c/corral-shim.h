@@ -150,6 +150,8 @@ void close_fds_from(unsigned int first, unsigned int last);
 /* Init (shim-mounts.c, shim-init.c) and the monitor (shim-monitor.c)                                */
 
 void setup_mounts(void);
+void mount_overlay(void); /* cfg.overlay_* on cfg.rootfs (also corral-shim cp, for a stopped container) */
+int cp_main(int argc, char **argv);
 void init_sigset(sigset_t *set);
 _Noreturn void run_init(int out_fd, int err_fd, int sync_fd);
 void set_credentials(void);

@@ -9,9 +9,41 @@ struct log {
     int pipe_fd;      /* read end, -1 at EOF */
     int file_fd;
     long long size;
+    int idx_fd;       /* the time index, see log_index */
+    long long idx_size, idx_last_ns;
 };
 
 static int log_dir_fd = -1;
+
+/*
+ * The time index beside each log ("stdout.log.idx", for corral logs --since/--until/-t): one 16-byte record
+ * (int64 offset in the log where a chunk read from the pipe starts, int64 Unix time in ns when it was read, both
+ * little-endian) per chunk, only when at least 1 ms passed since the last record: the lines of a chunk, and of the
+ * chunks of one millisecond, share its time. It rotates with its log, and a log also rotates once its index reaches
+ * a quarter of the log's maximum size (at least 4 KiB), so a writer of tiny chunks cannot make it outgrow that.
+ */
+static void log_index_open(struct log *l, int flags)
+{
+    char idx[NAME_MAX];
+    snprintf(idx, sizeof idx, "%s.idx", l->name);
+    l->idx_fd = openat(log_dir_fd, idx, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | flags, 0644);
+    struct stat st;
+    l->idx_size = l->idx_fd >= 0 && fstat(l->idx_fd, &st) == 0 ? st.st_size : 0;
+    l->idx_last_ns = 0;
+}
+
+static void log_index(struct log *l)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (l->idx_fd < 0 || ns - l->idx_last_ns < 1000000)
+        return;
+    int64_t rec[2] = {l->size, ns}; /* x86-64 and arm64: little-endian already */
+    write_all(l->idx_fd, rec, sizeof rec);
+    l->idx_size += (long long)sizeof rec;
+    l->idx_last_ns = ns;
+}
 
 static void log_open(struct log *l)
 {
@@ -20,6 +52,7 @@ static void log_open(struct log *l)
         fail_errno(errno, "open %s/%s", cfg.log_dir, l->name);
     struct stat st;
     l->size = fstat(l->file_fd, &st) == 0 ? st.st_size : 0;
+    log_index_open(l, 0);
 }
 
 static void log_rotate(struct log *l)
@@ -27,9 +60,12 @@ static void log_rotate(struct log *l)
     char from[PATH_MAX], to[PATH_MAX];
     close(l->file_fd);
     l->file_fd = -1;
+    if (l->idx_fd >= 0)
+        close(l->idx_fd);
     if (cfg.log_max_files <= 1) {
         l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
         l->size = 0;
+        log_index_open(l, O_TRUNC);
         return;
     }
     /* x.log.(N-2) -> x.log.(N-1), ..., x.log -> x.log.1: N files in all. */
@@ -40,9 +76,15 @@ static void log_rotate(struct log *l)
             snprintf(from, sizeof from, "%s.%d", l->name, i);
         snprintf(to, sizeof to, "%s.%d", l->name, i + 1);
         renameat(log_dir_fd, from, log_dir_fd, to);
+        /* x.log.N.idx beside x.log.N */
+        char from_idx[PATH_MAX + 8], to_idx[PATH_MAX + 8];
+        snprintf(from_idx, sizeof from_idx, "%s.idx", from);
+        snprintf(to_idx, sizeof to_idx, "%s.idx", to);
+        renameat(log_dir_fd, from_idx, log_dir_fd, to_idx);
     }
     l->file_fd = openat(log_dir_fd, l->name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
     l->size = 0;
+    log_index_open(l, O_TRUNC);
 }
 
 static void log_pump(struct log *l)
@@ -59,9 +101,11 @@ static void log_pump(struct log *l)
         l->pipe_fd = -1;
         return;
     }
-    /* Rotate before a chunk that would overflow the file; a chunk is never split. */
-    if (l->size > 0 && l->size + n > cfg.log_max_bytes)
+    /* Rotate before a chunk that would overflow the file (or its index); a chunk is never split. */
+    long long idx_max = cfg.log_max_bytes / 4 > 4096 ? cfg.log_max_bytes / 4 : 4096;
+    if (l->size > 0 && (l->size + n > cfg.log_max_bytes || l->idx_size + 16 > idx_max))
         log_rotate(l);
+    log_index(l);
     if (l->file_fd >= 0)
         write_all(l->file_fd, buf, (size_t)n);
     l->size += n;
@@ -190,7 +234,7 @@ _Noreturn void run_monitor(int report_w)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
 
-    struct log logs[2] = {{"stdout.log", -1, -1, 0}, {"stderr.log", -1, -1, 0}};
+    struct log logs[2] = {{"stdout.log", -1, -1, 0, -1, 0, 0}, {"stderr.log", -1, -1, 0, -1, 0, 0}};
     int out_w = devnull, err_w = devnull;
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
     if (cfg.log_dir) {
@@ -238,9 +282,12 @@ _Noreturn void run_monitor(int report_w)
         if (log_dir_fd >= 0)
             close(log_dir_fd);
         stdin_child(stdin_r);
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 2; i++) {
             if (logs[i].file_fd >= 0)
                 close(logs[i].file_fd);
+            if (logs[i].idx_fd >= 0)
+                close(logs[i].idx_fd);
+        }
         run_init(out_w, err_w, syncp[0]);
     }
     init_pid = pid;

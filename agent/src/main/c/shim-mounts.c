@@ -163,7 +163,7 @@ static size_t append_escaped(char *buf, size_t len, size_t cap, const char *path
 /* The image's root on the mount point, in this (the container's) mount namespace: overlayfs with the layers
  * as lower dirs (top first) and the container's upper/work dirs; read-only without an upper dir. overlayfs
  * needs two lower dirs without an upper one, so one lower dir alone is bind-mounted read-only instead. */
-static void mount_overlay(void)
+void mount_overlay(void)
 {
     if (cfg.overlay_lower.n == 1 && !cfg.overlay_upper) {
         xmount(cfg.overlay_lower.v[0], cfg.rootfs, NULL, MS_BIND | MS_REC, NULL, cfg.overlay_lower.v[0]);

@@ -301,6 +301,9 @@ if container rotate arg /bin/sh arg -c arg 'for i in 1 2 3 4 5 6 7 8; do printf 
   expect "rotation: no file over log_max_bytes" 0 "$big"
   seq_all=$(cat "$L/stdout.log.2" "$L/stdout.log.1" "$L/stdout.log" | sed 's/^0*//' | tr '\n' ' ')
   expect "rotation: newest lines kept in order" "3 4 5 6 7 8 " "$seq_all"
+  check "rotation: a time index beside each log (logs -t)" test -s "$L/stdout.log.idx" -a -s "$L/stdout.log.1.idx"
+  idx_ok=$(od -An -tu8 -w16 -v "$L/stdout.log.1.idx" | awk '$1 == 0 && $2 > 1000000000000000000 {n++} END {print n+0}')
+  expect "rotation: the rotated log's index starts at offset 0 with a time in ns" 1 "$idx_ok"
 fi
 
 # --- rootfs (busybox) ------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ public final class ApiRoutes {
         Router r = Router.router(vertx);
         new ImageRoutes(vertx, runtime.images(), this).addTo(r); // before the body handler: imports stream theirs
         new ExecRoutes(vertx, runtime).addTo(r); // before the body handler: the body is the stdin stream
+        new CopyRoutes(vertx, runtime, this).addTo(r); // before the body handler: a PUT's tar goes to a file
         r.route().handler(new RawBody(MAX_BODY)); // JSON whatever the content type says (docs/api.md)
         new NetworkRoutes(runtime.networks(), this).addTo(r);
         r.post("/containers").handler(this::create);
@@ -84,6 +85,8 @@ public final class ApiRoutes {
         r.post("/containers/:name/stop").handler(this::stop);
         r.post("/containers/:name/restart").handler(this::restart);
         r.post("/containers/:name/kill").handler(this::kill);
+        r.post("/containers/:name/rename").handler(ctx -> blocking(ctx, 200, () -> runtime.rename(name(ctx),
+                ctx.queryParams().get("name") == null ? "" : ctx.queryParams().get("name"))));
         r.post("/containers/:name/pause").handler(ctx -> named(ctx, runtime::pause));
         r.post("/containers/:name/resume").handler(ctx -> named(ctx, runtime::resume));
         r.post("/containers/:name/wait").handler(this::waitFor);

@@ -46,8 +46,14 @@ final class LogRoutes {
                 default -> throw new ApiError.BadRequest("stream", "must be stdout, stderr or both");
             }
             int tail = ApiRoutes.intParam(ctx, "tail", -1, -1, Integer.MAX_VALUE);
+            long since = time(ctx, "since", Long.MIN_VALUE);
+            long until = time(ctx, "until", Long.MAX_VALUE);
+            boolean timestamps = ApiRoutes.bool(ctx, "timestamps");
             for (LogFiles f : files) {
                 f.tail(tail);
+                if (timestamps || since != Long.MIN_VALUE || until != Long.MAX_VALUE) {
+                    f.timed(since, until, timestamps);
+                }
             }
             return files;
         }, false).onSuccess(files -> {
@@ -56,6 +62,24 @@ final class LogRoutes {
             resp.writeHead(); // now: a client that follows from here (attach) knows its starting point is taken
             pumpLogs(ctx, resp, files, follow);
         }).onFailure(t -> ApiError.fail(ctx, t));
+    }
+
+    /**
+     * Docker's since/until: a Unix time, seconds with an optional fraction ("1700000000.123456789"), as its CLI
+     * sends them; in ns.
+     */
+    static long time(RoutingContext ctx, String param, long dflt) throws ApiError.BadRequest {
+        String v = ctx.queryParams().get(param);
+        if (v == null || v.isEmpty() || (param.equals("since") && v.equals("0"))) {
+            return dflt;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(-?[0-9]{1,12})(?:\\.([0-9]{1,9}))?").matcher(v);
+        if (!m.matches()) {
+            throw new ApiError.BadRequest(param, "'" + v + "' is not a Unix time (seconds[.fraction])");
+        }
+        long seconds = Long.parseLong(m.group(1));
+        long nanos = m.group(2) == null ? 0 : Long.parseLong((m.group(2) + "00000000").substring(0, 9));
+        return seconds * 1_000_000_000L + (seconds < 0 ? -nanos : nanos);
     }
 
     /** Sends what the files have; when following, polls every 100 ms until the container has exited. */
@@ -67,6 +91,9 @@ final class LogRoutes {
             for (LogFiles f : files) {
                 for (byte[] chunk = f.next(); chunk.length > 0; chunk = f.next()) {
                     out.appendBytes(chunk);
+                }
+                if (!live) {
+                    out.appendBytes(f.rest()); // a last line without a newline
                 }
             }
             return Map.entry(out, live);

@@ -31,6 +31,7 @@ public final class CorralMain {
             dev.corral.agent.client.PortCommand.class, dev.corral.agent.client.CreateCommand.class,
             dev.corral.agent.client.VersionCommand.class, dev.corral.agent.client.ContainerCommand.class,
             dev.corral.agent.client.TopCommand.class, dev.corral.agent.client.ExecCommand.class,
+            dev.corral.agent.client.CpCommand.class, dev.corral.agent.client.RenameCommand.class,
             CommandLine.HelpCommand.class);
 
     /** {@code corral --host X ps}: the client subcommands read these (docs/cli.md). */

@@ -145,12 +145,18 @@ public final class CorralClient implements AutoCloseable {
 
     /** POST with a file streamed as the body (application/x-tar); the daemon's JSON answer. */
     public JsonNode upload(String uri, java.nio.file.Path file) throws ApiException, DaemonUnreachableException {
+        return upload("POST", uri, file);
+    }
+
+    /** A request with a file streamed as the body (application/x-tar); the daemon's JSON answer (null for none). */
+    public JsonNode upload(String method, String uri, java.nio.file.Path file)
+            throws ApiException, DaemonUnreachableException {
         if (closed) {
             throw new ApiException(0, "the client is closed", null);
         }
         HttpTransport.Exchange exchange;
         try {
-            exchange = http.upload("POST", uri, file, "application/x-tar");
+            exchange = http.upload(method, uri, file, "application/x-tar");
         } catch (HttpTransport.ConnectFailure e) {
             throw new DaemonUnreachableException("cannot connect to the Corral daemon at " + address + ": "
                     + message(e), e);

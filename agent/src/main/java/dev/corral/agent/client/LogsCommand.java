@@ -7,7 +7,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code corral logs [-f] [--tail N] NAME}: the container's stdout to stdout and its stderr to stderr. */
+/**
+ * {@code corral logs [-f] [--tail N] [--since T] [--until T] [-t] NAME}: the container's stdout to stdout and its
+ * stderr to stderr.
+ */
 @Command(name = "logs", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class, description = "Print a container's output.")
 public final class LogsCommand extends ClientCommand {
 
@@ -16,6 +19,16 @@ public final class LogsCommand extends ClientCommand {
 
     @Option(names = {"-n", "--tail"}, paramLabel = "N", description = "Only the last N lines of each stream (default: all).")
     String tail;
+
+    @Option(names = "--since", paramLabel = "TIME", description = "Only lines since TIME: RFC 3339 "
+            + "(2026-12-07T21:00:00Z; local time without a zone), a Unix timestamp, or a duration before now (10m).")
+    String since;
+
+    @Option(names = "--until", paramLabel = "TIME", description = "Only lines before TIME (as --since).")
+    String until;
+
+    @Option(names = {"-t", "--timestamps"}, description = "Prefix each line with the time it was read (RFC 3339, ns).")
+    boolean timestamps;
 
     @Parameters(paramLabel = "NAME")
     String name;
@@ -32,6 +45,22 @@ public final class LogsCommand extends ClientCommand {
                 throw usage("--tail: '" + tail + "' is not a number of lines (or all)");
             }
             query.append("&tail=").append(tail);
+        }
+        java.time.Instant now = java.time.Instant.now();
+        for (String[] t : new String[][] {{"since", since}, {"until", until}}) {
+            if (t[1] != null) {
+                try {
+                    query.append('&').append(t[0]).append('=').append(LogTimes.unix(t[1], now,
+                            java.time.ZoneId.systemDefault()));
+                } catch (IllegalArgumentException e) { // as docker: exit 1, not a usage error
+                    err().println("corral: --" + t[0] + ": " + e.getMessage());
+                    err().flush();
+                    return FAILED;
+                }
+            }
+        }
+        if (timestamps) {
+            query.append("&timestamps=true");
         }
         String path = containerPath(name) + "/logs?stream=";
         Utf8Sink stdout = new Utf8Sink(out(), System.out);

@@ -128,7 +128,7 @@ public final class ContainerRootfs {
     }
 
     /** The overlay to mount for a start. */
-    Plan plan(String container, boolean readOnly) throws IOException, ContainerException {
+    public Plan plan(String container, boolean readOnly) throws IOException, ContainerException {
         Image image = imageOf(container).orElseThrow(() -> new ContainerException(ContainerException.Kind.FAILED,
                 "the image of '" + container + "' is gone from the store"));
         Path d = dir(container);
@@ -177,6 +177,16 @@ public final class ContainerRootfs {
             Path trash = store.stagingDir().resolve("gone-" + UUID.randomUUID());
             Files.move(d, trash, StandardCopyOption.ATOMIC_MOVE);
             Trees.delete(trash);
+        }
+    }
+
+    /** corral rename: the container's root directories follow its name (none for a container without an image). */
+    public void rename(String from, String to) throws IOException {
+        synchronized (store) {
+            Path d = dir(from);
+            if (Files.exists(d) && !Files.exists(dir(to))) {
+                Files.move(d, dir(to), StandardCopyOption.ATOMIC_MOVE);
+            }
         }
     }
 

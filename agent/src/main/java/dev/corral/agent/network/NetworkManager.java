@@ -367,6 +367,27 @@ public final class NetworkManager implements AutoCloseable {
         return "cv" + Networks.hash(bridge + "/" + container).substring(0, 11);
     }
 
+    /**
+     * corral rename of a stopped container: its address, ports and veth go with its new name (its network.json moved
+     * with its directory), and its network's other containers find it by that name in their /etc/hosts.
+     */
+    public synchronized void rename(String from, String to) {
+        List<NetworkChannel> held = holds.remove(from);
+        if (held != null) {
+            holds.put(to, held);
+        }
+        Attachment a = attachments.remove(from);
+        if (a == null) {
+            return;
+        }
+        attachments.put(to, a);
+        try {
+            networks.find(a.network()).ifPresent(net -> updatePeers(net, to));
+        } catch (IOException e) {
+            LOG.warn("cannot update the /etc/hosts of {}'s network: {}", to, e.getMessage());
+        }
+    }
+
     public synchronized Optional<Attachment> attachment(String name) {
         return Optional.ofNullable(attachments.get(name));
     }

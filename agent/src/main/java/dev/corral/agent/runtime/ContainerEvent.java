@@ -13,6 +13,8 @@ public record ContainerEvent(Type type, String name, long timeMillis, Map<String
         CREATED, STARTED, PAUSED, RESUMED, OOM, EXITED, LIMITS_UPDATED, REMOVED, QUEUED, DEQUEUED,
         /** started again: by its restart policy (attributes restartCount, policy, delayMillis), or by a restart */
         RESTART,
+        /** corral rename: the event carries the new name, attribute oldName the one before */
+        RENAME,
         /** a policy action (applied or, in a dry run, only recorded) */
         POLICY, POLICY_LOADED, POLICY_REJECTED;
 

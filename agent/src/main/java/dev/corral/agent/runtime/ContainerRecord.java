@@ -20,6 +20,7 @@ import dev.corral.agent.spec.ContainerSpec;
  * @param restartCount      how often its restart policy started it again since the user last started it (null: 0)
  * @param stoppedByUser     true once a stop asked it to end: its restart policy leaves it alone (Docker's
  *                          "manually stopped"); a start clears it
+ * @param renamedFrom       the container's first name when it was renamed since (its id is derived from it), else null
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerRecord(String name, ContainerSpec spec, ContainerState state, String cgroup,
@@ -27,7 +28,7 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
                               Long monitorPid, Long monitorStartTicks, Integer exitCode, Integer signal,
                               Boolean oomKilled, String error, Long queuedAtMillis, Long queueDeadlineMillis,
                               String queueReason, Boolean autoRemove, Integer restartCount,
-                              Boolean stoppedByUser) {
+                              Boolean stoppedByUser, String renamedFrom) {
 
     public ContainerRecord(String name, ContainerSpec spec, ContainerState state, String cgroup, long createdAtMillis,
                            Long startedAtMillis, Long finishedAtMillis, Long initPid, Long monitorPid,
@@ -35,13 +36,13 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
                            Long queuedAtMillis, Long queueDeadlineMillis, String queueReason) {
         this(name, spec, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis, initPid, monitorPid,
                 monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis, queueDeadlineMillis, queueReason,
-                null, null, null);
+                null, null, null, null);
     }
 
     /** A new record (CREATING), with no history. */
     static ContainerRecord creating(String name, ContainerSpec spec, String cgroup, long at, boolean autoRemove) {
         return new ContainerRecord(name, spec, ContainerState.CREATING, cgroup, at, null, null, null, null, null,
-                null, null, null, null, null, null, null, autoRemove ? Boolean.TRUE : null, null, null);
+                null, null, null, null, null, null, null, autoRemove ? Boolean.TRUE : null, null, null, null);
     }
 
     /** The policy's restarts so far. */
@@ -59,14 +60,14 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
     public ContainerRecord withStoppedByUser(boolean stopped) {
         return new ContainerRecord(name, spec, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
                 initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
-                queueDeadlineMillis, queueReason, autoRemove, stopped ? restartCount : null, stopped ? Boolean.TRUE : null);
+                queueDeadlineMillis, queueReason, autoRemove, stopped ? restartCount : null, stopped ? Boolean.TRUE : null, renamedFrom);
     }
 
     /** Started again by its restart policy: one more restart, and (at the agent's start) no longer stopped. */
     public ContainerRecord restarted() {
         return new ContainerRecord(name, spec, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
                 initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
-                queueDeadlineMillis, queueReason, autoRemove, restarts() + 1, null);
+                queueDeadlineMillis, queueReason, autoRemove, restarts() + 1, null, renamedFrom);
     }
 
     /**
@@ -78,12 +79,24 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
             access = com.fasterxml.jackson.annotation.JsonProperty.Access.READ_ONLY)
     public String id() {
         try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest((name + "\n" + createdAtMillis)
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(((renamedFrom != null ? renamedFrom
+                    : name) + "\n" + createdAtMillis)
                     .getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return java.util.HexFormat.of().formatHex(d);
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e); // every JDK has SHA-256
         }
+    }
+
+    /**
+     * Renamed (corral rename): the new name, its cgroup path; the id stays the one derived from the first name, as
+     * Docker's id does not change with a rename.
+     */
+    public ContainerRecord renamed(String newName, String newCgroup) {
+        return new ContainerRecord(newName, spec == null ? null : spec.withName(newName), state, newCgroup,
+                createdAtMillis, startedAtMillis, finishedAtMillis, initPid, monitorPid, monitorStartTicks, exitCode,
+                signal, oomKilled, error, queuedAtMillis, queueDeadlineMillis, queueReason, autoRemove, restartCount,
+                stoppedByUser, renamedFrom != null ? renamedFrom : name);
     }
 
     @com.fasterxml.jackson.annotation.JsonIgnore
@@ -94,43 +107,43 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
     public ContainerRecord withState(ContainerState s) {
         return new ContainerRecord(name, spec, s, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
                 initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
-                queueDeadlineMillis, queueReason, autoRemove, restartCount, stoppedByUser);
+                queueDeadlineMillis, queueReason, autoRemove, restartCount, stoppedByUser, renamedFrom);
     }
 
     /** The same record with a changed spec (updated limits). */
     public ContainerRecord withSpec(ContainerSpec changed) {
         return new ContainerRecord(name, changed, state, cgroup, createdAtMillis, startedAtMillis, finishedAtMillis,
                 initPid, monitorPid, monitorStartTicks, exitCode, signal, oomKilled, error, queuedAtMillis,
-                queueDeadlineMillis, queueReason, autoRemove, restartCount, stoppedByUser);
+                queueDeadlineMillis, queueReason, autoRemove, restartCount, stoppedByUser, renamedFrom);
     }
 
     /** Waiting in the admission queue; what it last ran (exit code, times) is kept. */
     public ContainerRecord queued(long at, long deadline, String reason) {
         return new ContainerRecord(name, spec, ContainerState.QUEUED, cgroup, createdAtMillis, startedAtMillis,
                 finishedAtMillis, null, null, null, exitCode, signal, oomKilled, null, at, deadline, reason, autoRemove,
-                restartCount, stoppedByUser);
+                restartCount, stoppedByUser, renamedFrom);
     }
 
     /** Refused by admission control after waiting in the queue, or taken out of it: created again. */
     public ContainerRecord dequeued(String why) {
         return new ContainerRecord(name, spec, ContainerState.CREATED, cgroup, createdAtMillis, startedAtMillis,
                 finishedAtMillis, null, null, null, exitCode, signal, oomKilled, why, null, null, null, autoRemove,
-                restartCount, stoppedByUser);
+                restartCount, stoppedByUser, renamedFrom);
     }
 
     public ContainerRecord started(long at, long init, long monitor, long monitorTicks) {
         return new ContainerRecord(name, spec, ContainerState.RUNNING, cgroup, createdAtMillis, at, null, init,
-                monitor, monitorTicks, null, null, null, null, null, null, null, autoRemove, restartCount, stoppedByUser);
+                monitor, monitorTicks, null, null, null, null, null, null, null, autoRemove, restartCount, stoppedByUser, renamedFrom);
     }
 
     public ContainerRecord starting() {
         return new ContainerRecord(name, spec, ContainerState.STARTING, cgroup, createdAtMillis, null, null, null,
-                null, null, null, null, null, null, null, null, null, autoRemove, restartCount, stoppedByUser);
+                null, null, null, null, null, null, null, null, null, autoRemove, restartCount, stoppedByUser, renamedFrom);
     }
 
     public ContainerRecord exited(long at, Integer code, Integer sig, boolean oom, String why) {
         return new ContainerRecord(name, spec, ContainerState.EXITED, cgroup, createdAtMillis, startedAtMillis, at,
                 initPid, monitorPid, monitorStartTicks, code, sig, oom, why, null, null, null, autoRemove, restartCount,
-                stoppedByUser);
+                stoppedByUser, renamedFrom);
     }
 }

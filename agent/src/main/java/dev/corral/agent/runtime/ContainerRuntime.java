@@ -544,6 +544,27 @@ public final class ContainerRuntime implements AutoCloseable {
         return socket;
     }
 
+    /** {@code corral rename}: a created or exited container's new name (see {@link Rename}). */
+    public ContainerRecord rename(String name, String newName) throws ContainerException, SpecException {
+        return Rename.run(ctx, restarts, name, newName);
+    }
+
+    /** {@code corral cp}: what is at {@code path} in the container, as Docker's PathStat (see {@link Copy}). */
+    public Copy.PathStat copyStat(String name, String path) throws ContainerException, SpecException {
+        return Copy.stat(ctx, launcher.shim(), this::validated, name, path);
+    }
+
+    /** {@code corral cp} out: the shim writing a tar of {@code path} on its stdout (see {@link Copy#out}). */
+    public Process copyOut(String name, String path) throws ContainerException, SpecException {
+        return Copy.out(ctx, launcher.shim(), this::validated, name, path);
+    }
+
+    /** {@code corral cp} in: the tar {@code archive} extracted into the directory {@code path} (see {@link Copy#in}). */
+    public void copyIn(String name, String path, Path archive, boolean keepOwner)
+            throws ContainerException, SpecException {
+        Copy.in(ctx, launcher.shim(), this::validated, name, path, archive, keepOwner);
+    }
+
     public Path logDir(String name) {
         return store.dir(name).resolve("logs");
     }

@@ -30,6 +30,7 @@ final class Recovery {
     /** Runs before the runtime serves anyone: nothing else touches the records meanwhile. */
     void recover() throws IOException {
         StateStore store = ctx.store;
+        Rename.finishInterrupted(ctx); // first: the sweep below would take a renamed container's root for an orphan
         for (String name : store.quarantineUnreadable()) {
             LOG.warn("the record of {} was unreadable (a machine crash before it reached the disk): moved to {}; "
                     + "removing its cgroup", name, store.quarantine());

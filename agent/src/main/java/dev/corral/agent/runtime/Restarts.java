@@ -83,6 +83,11 @@ final class Restarts implements AutoCloseable {
         }
     }
 
+    /** Whether a restart of the container is scheduled (its policy's backoff is running). */
+    boolean isPending(String name) {
+        return pending.containsKey(name);
+    }
+
     /** The user stopped, started or removed it: no restart is pending any more, and the backoff begins again. */
     void cancel(String name) {
         Future<?> f = pending.remove(name);

@@ -134,6 +134,11 @@ public final class Shim implements AutoCloseable {
         return pb.start();
     }
 
+    /** {@code corral-shim cp MODE PATH}: the start of the command line (see shim-cp.c and {@link Copy}). */
+    List<String> cpCommand(String mode, String path) {
+        return new ArrayList<>(List.of(binary.toString(), "cp", mode, path));
+    }
+
     /**
      * Whether this kernel loads the cgroup v2 device filter for these rules ({@code corral-shim devices-probe}):
      * empty if it does, else the shim's one-line reason.

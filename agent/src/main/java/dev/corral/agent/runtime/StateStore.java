@@ -156,6 +156,29 @@ public final class StateStore {
         return names;
     }
 
+    /**
+     * corral rename: moves the container's directory (one rename(2): the record inside still names the old name
+     * until the caller saves the renamed one; {@link #misnamed} finds such a directory after a crash between the two).
+     */
+    void move(String from, String to) throws IOException {
+        Files.move(dir(from), dir(to), StandardCopyOption.ATOMIC_MOVE);
+        active.remove(from);
+        fsyncDir(containers);
+    }
+
+    /** Directories whose record names another container: a rename the agent did not finish, by directory name. */
+    Map<String, ContainerRecord> misnamed() throws IOException {
+        Map<String, ContainerRecord> out = new java.util.TreeMap<>();
+        for (String name : names()) {
+            try {
+                load(name).filter(r -> !r.name().equals(name)).ifPresent(r -> out.put(name, r));
+            } catch (IOException e) {
+                // unreadable: quarantineUnreadable's
+            }
+        }
+        return out;
+    }
+
     /** Where {@link #quarantineUnreadable} moves the directories of unreadable records. */
     public Path quarantine() {
         return quarantine;
@@ -230,7 +253,7 @@ public final class StateStore {
     }
 
     private static final List<String> KNOWN_FILES = List.of("exit.json", "exit.json.tmp", "launch.conf",
-            "container.json.tmp", "logs/stdout.log", "logs/stderr.log");
+            "container.json.tmp", "logs/stdout.log", "logs/stderr.log", "logs/stdout.log.idx", "logs/stderr.log.idx");
 
     private static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
