@@ -58,7 +58,7 @@ final class V1CgroupReader implements CgroupReader {
     private final FileSet memoryLimits;
     private final FileSet pidsLimit;
     private final FileSet cpusetLimits;
-    private final LimitsRefresh limitsRefresh = new LimitsRefresh();
+    private final LimitsRefresh limitsRefresh;
     /** This cgroup's directories in the walked hierarchies that did not exist when it was opened. */
     private final List<Path> absentDirs = new java.util.ArrayList<>();
     private final long openedNanos = System.nanoTime();
@@ -74,6 +74,7 @@ final class V1CgroupReader implements CgroupReader {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
         this.gate = new ChangeGate(path.hashCode());
+        this.limitsRefresh = new LimitsRefresh(path.hashCode());
         cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.stat");
         cpu = files(layout, "cpu", path, "cpu.stat");
         cpuLimits = FileSet.perRead(cpu.dir(), "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares");
@@ -123,16 +124,20 @@ final class V1CgroupReader implements CgroupReader {
     public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
         long cpuUsage = value(cpuacct, USAGE, buf, errors);
         long memoryUsage = value(memory, MEM_USAGE, buf, errors);
-        long pidsCurrent = value(pids, PIDS_CURRENT, buf, errors);
-        if (limitsRefresh.due()) {
+        boolean full = gate.due(cpuUsage, memoryUsage) || last == null;
+        if (limitsRefresh.due(gate.moved())) {
             spec = readSpec(buf, errors);
             pidsMax = value(pidsLimit, PIDS_MAX, buf, errors);
         }
-        PidsStats pidsStats = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
-        if (!gate.due(cpuUsage, memoryUsage, pidsCurrent) && last != null) {
+        if (!full) {
+            PidsStats lastPids = last.pids(); // read with the expensive files (ChangeGate), its limit maybe newer
+            PidsStats pidsNow = lastPids == null || lastPids.max() == pidsMax ? lastPids
+                    : new PidsStats(lastPids.current(), pidsMax);
             return new CgroupSample(path, nowMillis, startTimeMillis, last.cpu(), last.memory(), last.blkio(),
-                    pidsStats, last.pressure(), spec);
+                    pidsNow, last.pressure(), spec);
         }
+        long pidsCurrent = value(pids, PIDS_CURRENT, buf, errors);
+        PidsStats pidsStats = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
         CpuStats cpuStats = readCpu(cpuUsage, buf, errors);
         MemoryStats memoryStats = readMemory(memoryUsage, buf, errors);
         List<BlkioDevice> io = blkio.read(buf, errors);

@@ -35,7 +35,7 @@ final class V2CgroupReader implements CgroupReader {
     private final FileSet files;
     private final FileSet limits;
     private final PressureFiles pressure;
-    private final LimitsRefresh limitsRefresh = new LimitsRefresh();
+    private final LimitsRefresh limitsRefresh;
     private SpecStats spec;
     private long pidsMax = Absent.VALUE;
     private final long[] keyed = new long[8];
@@ -48,6 +48,7 @@ final class V2CgroupReader implements CgroupReader {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
         this.gate = new ChangeGate(path.hashCode());
+        this.limitsRefresh = new LimitsRefresh(path.hashCode());
         boolean exists = java.nio.file.Files.isDirectory(dir); // removed between the scan and now: gone
         this.files = exists ? new FileSet(dir, NAMES) : FileSet.absent();
         this.limits = exists ? FileSet.perRead(dir, LIMIT_NAMES) : FileSet.absent();
@@ -63,16 +64,20 @@ final class V2CgroupReader implements CgroupReader {
     public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
         CpuStats cpu = readCpu(buf, errors); // cpu.stat: the CPU indicator, and there is no cheaper one on v2
         long memoryUsage = value(files, MEM_CURRENT, buf, errors);
-        long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
-        if (limitsRefresh.due()) {
+        boolean full = gate.due(cpu == null ? Absent.VALUE : cpu.usageNanos(), memoryUsage) || last == null;
+        if (limitsRefresh.due(gate.moved())) {
             spec = readSpec(buf, errors);
             pidsMax = value(limits, PIDS_MAX, buf, errors);
         }
-        PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
-        if (!gate.due(cpu == null ? Absent.VALUE : cpu.usageNanos(), memoryUsage, pidsCurrent) && last != null) {
-            return new CgroupSample(path, nowMillis, startTimeMillis, cpu, last.memory(), last.blkio(), pids,
-                    last.pressure(), spec);
+        if (!full) {
+            PidsStats lastPids = last.pids(); // read with the expensive files (ChangeGate), its limit maybe newer
+            PidsStats pidsNow = lastPids == null || lastPids.max() == pidsMax ? lastPids
+                    : new PidsStats(lastPids.current(), pidsMax);
+            return new CgroupSample(path, nowMillis, startTimeMillis, cpu, last.memory(), last.blkio(),
+                    pidsNow, last.pressure(), spec);
         }
+        long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
+        PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
         MemoryStats memory = readMemory(memoryUsage, buf, errors);
         var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
         var psi = pressure.read(buf, errors);
