@@ -13,10 +13,14 @@ import java.nio.file.Path;
 /** Reads a cgroup on a pure cgroup v2 host: one directory holds every controller's files. */
 final class V2CgroupReader implements CgroupReader {
 
-    private static final int CPU_STAT = 0, MEM_CURRENT = 1, MEM_PEAK = 2, MEM_STAT = 3, SWAP_CURRENT = 4,
-            MEM_EVENTS = 5, IO_STAT = 6, PIDS_CURRENT = 7;
-    private static final String[] NAMES = {"cpu.stat", "memory.current", "memory.peak", "memory.stat",
-        "memory.swap.current", "memory.events", "io.stat", "pids.current"};
+    // the change indicators (ChangeGate), opened when the reader is made; the rest at the first full read
+    // (FileSet.onFirstRead), so the indicators come first in the open-file budget
+    private static final int CPU_STAT = 0, MEM_CURRENT = 1;
+    private static final String[] INDICATOR_NAMES = {"cpu.stat", "memory.current"};
+    private static final int MEM_PEAK = 0, MEM_STAT = 1, SWAP_CURRENT = 2, MEM_EVENTS = 3, IO_STAT = 4,
+            PIDS_CURRENT = 5;
+    private static final String[] NAMES = {"memory.peak", "memory.stat", "memory.swap.current", "memory.events",
+        "io.stat", "pids.current"};
     // limits: opened per read, read every LimitsRefresh.CYCLES cycles
     private static final int PIDS_MAX = 0, MEM_MAX = 1, SWAP_MAX = 2, MEM_LOW = 3, CPU_MAX = 4, CPU_WEIGHT = 5,
             CPUS_EFFECTIVE = 6;
@@ -32,6 +36,7 @@ final class V2CgroupReader implements CgroupReader {
 
     private final String path;
     private final long startTimeMillis;
+    private final FileSet indicators;
     private final FileSet files;
     private final FileSet limits;
     private final PressureFiles pressure;
@@ -50,7 +55,8 @@ final class V2CgroupReader implements CgroupReader {
         this.gate = new ChangeGate(path.hashCode());
         this.limitsRefresh = new LimitsRefresh(path.hashCode());
         boolean exists = java.nio.file.Files.isDirectory(dir); // removed between the scan and now: gone
-        this.files = exists ? new FileSet(dir, NAMES) : FileSet.absent();
+        this.indicators = exists ? new FileSet(dir, INDICATOR_NAMES) : FileSet.absent();
+        this.files = exists ? FileSet.onFirstRead(dir, NAMES) : FileSet.absent();
         this.limits = exists ? FileSet.perRead(dir, LIMIT_NAMES) : FileSet.absent();
         this.pressure = new PressureFiles(exists ? dir : null, false);
     }
@@ -63,7 +69,7 @@ final class V2CgroupReader implements CgroupReader {
     @Override
     public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
         CpuStats cpu = readCpu(buf, errors); // cpu.stat: the CPU indicator, and there is no cheaper one on v2
-        long memoryUsage = value(files, MEM_CURRENT, buf, errors);
+        long memoryUsage = value(indicators, MEM_CURRENT, buf, errors);
         boolean full = gate.due(cpu == null ? Absent.VALUE : cpu.usageNanos(), memoryUsage) || last == null;
         if (limitsRefresh.due(gate.moved())) {
             spec = readSpec(buf, errors);
@@ -81,7 +87,7 @@ final class V2CgroupReader implements CgroupReader {
         MemoryStats memory = readMemory(memoryUsage, buf, errors);
         var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
         var psi = pressure.read(buf, errors);
-        if (!files.present()) {
+        if (!indicators.present() && !files.present()) {
             return null;
         }
         CgroupSample sample = new CgroupSample(path, nowMillis, startTimeMillis, cpu, memory, io, pids, psi, spec);
@@ -92,7 +98,7 @@ final class V2CgroupReader implements CgroupReader {
     }
 
     private CpuStats readCpu(ReadBuffer buf, ReadErrors errors) {
-        if (!files.load(CPU_STAT, buf, errors)) {
+        if (!indicators.load(CPU_STAT, buf, errors)) {
             return null;
         }
         FlatKeyedParser.parse(buf.bytes(), buf.length(), CPU_STAT_KEYS, keyed);
@@ -152,6 +158,7 @@ final class V2CgroupReader implements CgroupReader {
 
     @Override
     public void reopenMissing() {
+        indicators.reopenMissing();
         files.reopenMissing();
         limits.reopenMissing();
         limitsRefresh.soon();
@@ -166,6 +173,7 @@ final class V2CgroupReader implements CgroupReader {
 
     @Override
     public void close() {
+        indicators.close();
         files.close();
         limits.close();
         pressure.close();

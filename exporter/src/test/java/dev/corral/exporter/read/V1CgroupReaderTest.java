@@ -252,6 +252,21 @@ class V1CgroupReaderTest {
     }
 
     @Test
+    void theChangeIndicatorsAreOpenedWhenTheReaderIsMadeTheOtherFilesAtItsFirstRead() throws IOException {
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        // a rescan that finds thousands of cgroups gives the open-file budget to the files read every cycle first
+        assertThat(openFilesNamed("cpuacct.usage", "memory.usage_in_bytes")).hasSize(2);
+        assertThat(openFilesNamed("cpuacct.stat", "cpu.stat", "memory.stat", "memory.oom_control", "pids.current",
+                "memory.pressure", "blkio.throttle.io_service_bytes_recursive")).isEmpty();
+        assertThat(reader.read(new ReadBuffer(4096), NOW, (f, e) -> errors.add(f + ": " + e)).memory().rss())
+                .isPositive();
+        assertThat(openFilesNamed("cpuacct.stat", "cpu.stat", "memory.stat", "memory.oom_control", "pids.current",
+                "memory.pressure")).hasSize(6);
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
     void anIdleCgroupsLimitsAreReadWithinIdleCyclesAndItsPidsByTheSweep() throws IOException {
         CgroupReader reader = new CgroupReaders(layout).open(PATH);
         opened.add(reader);
