@@ -87,7 +87,9 @@ final class V2CgroupReader implements CgroupReader {
         MemoryStats memory = readMemory(memoryUsage, buf, errors);
         var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
         var psi = pressure.read(buf, errors);
-        if (!indicators.present() && !files.present()) {
+        // either set closes itself once a read finds the directory gone; the other may have had no file to read
+        // (a child without controllers has cpu.stat alone)
+        if (!indicators.present() || !files.present()) {
             return null;
         }
         CgroupSample sample = new CgroupSample(path, nowMillis, startTimeMillis, cpu, memory, io, pids, psi, spec);
