@@ -20,6 +20,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +59,8 @@ public final class WebPage implements CollectorListener, AutoCloseable {
     private Map<String, ContainerRecord> records = Map.of(); // by cgroup; on the web thread only
     private double collectTotalMillis;
     private long collectCount;
-    private volatile JsonArray rows = new JsonArray();
+    private JsonArray rows = new JsonArray(); // the last rows built; on the web thread only
+    private List<RowInput> pendingRows; // the last frame's, when its rows were not built; on the web thread only
     private Map<String, JsonObject> sent = Map.of(); // the last frame's rows by cgroup; on the web thread only
     /** By cgroup: the sample its rates are measured from, and its last values (web thread only; see Rows). */
     private Map<String, CgroupSample> bases = Map.of();
@@ -107,10 +109,8 @@ public final class WebPage implements CollectorListener, AutoCloseable {
 
     private void frame(Snapshot previous, Snapshot current) {
         refreshRecords();
-        Map<String, Double> entitled = entitled();
         Map<String, float[]> values = new HashMap<>();
-        JsonArray out = new JsonArray();
-        Map<String, JsonObject> byId = new HashMap<>();
+        List<RowInput> inputs = new ArrayList<>(current.live().size() + current.recent().size());
         Map<String, CgroupSample> nextBases = new HashMap<>();
         Rows.forEach(current, (s, live) -> {
             CgroupSample base = live ? bases.get(s.path()) : null;
@@ -119,11 +119,7 @@ public final class WebPage implements CollectorListener, AutoCloseable {
                 values.put(s.path(), v);
                 nextBases.put(s.path(), Rows.newBase(s, base, intervalMillis) ? s : base);
             }
-            ContainerRecord record = records.get(s.path());
-            JsonObject row = Rows.row(record != null ? record.name() : names.nameOf(s.path()), s, v, live, record,
-                    policy == null ? null : policy.policy(), entitled.get(s.path()));
-            out.add(row);
-            byId.put(s.path(), row);
+            inputs.add(new RowInput(s, v, live));
         });
         float[] h = host.read();
         h[History.H_COLLECT_MS] = collectMillis();
@@ -136,24 +132,59 @@ public final class WebPage implements CollectorListener, AutoCloseable {
                 hostValues.put(History.HOST[f], h[f]);
             }
         }
-        rows = out;
         hostNow = hostValues;
+        if (streams.open() == 0) {
+            // No page is open: the rows are built when one asks (state, container), not every cycle. They were a
+            // JSON object per cgroup and cycle, most of this thread's CPU and allocation at 1,000 cgroups.
+            pendingRows = inputs;
+            sent = Map.of();
+            return;
+        }
+        JsonArray out = build(inputs);
+        Map<String, JsonObject> byId = new HashMap<>();
+        for (Object o : out) {
+            JsonObject row = (JsonObject) o;
+            byId.put(row.getString("id"), row);
+        }
         Map<String, JsonObject> before = sent;
         sent = byId;
-        if (streams.open() > 0) { // encoded once for all open pages, which get only the rows that changed
-            JsonArray changed = new JsonArray();
-            byId.forEach((id, row) -> {
-                if (!row.equals(before.get(id))) {
-                    changed.add(row);
-                }
-            });
-            JsonArray removed = new JsonArray();
-            before.keySet().stream().filter(id -> !byId.containsKey(id)).forEach(removed::add);
-            Buffer delta = frame(current.timestampMillis(), hostValues, changed, removed, false);
-            Buffer full = streams.fresh() ? frame(current.timestampMillis(), hostValues, out, new JsonArray(), true)
-                    : null;
-            streams.sample(delta, full);
+        // encoded once for all open pages, which get only the rows that changed
+        JsonArray changed = new JsonArray();
+        byId.forEach((id, row) -> {
+            if (!row.equals(before.get(id))) {
+                changed.add(row);
+            }
+        });
+        JsonArray removed = new JsonArray();
+        before.keySet().stream().filter(id -> !byId.containsKey(id)).forEach(removed::add);
+        Buffer delta = frame(current.timestampMillis(), hostValues, changed, removed, false);
+        Buffer full = streams.fresh() ? frame(current.timestampMillis(), hostValues, out, new JsonArray(), true)
+                : null;
+        streams.sample(delta, full);
+    }
+
+    /** One cgroup's sample and values of the last frame, its row not built yet. */
+    private record RowInput(CgroupSample sample, float[] values, boolean live) {
+    }
+
+    private JsonArray build(List<RowInput> inputs) {
+        Map<String, Double> entitled = entitled();
+        JsonArray out = new JsonArray();
+        for (RowInput in : inputs) {
+            CgroupSample s = in.sample();
+            ContainerRecord record = records.get(s.path());
+            out.add(Rows.row(record != null ? record.name() : names.nameOf(s.path()), s, in.values(), in.live(),
+                    record, policy == null ? null : policy.policy(), entitled.get(s.path())));
         }
+        pendingRows = null;
+        rows = out;
+        return out;
+    }
+
+    /** The last frame's rows (web thread only), built now if no open page needed them then. */
+    private JsonArray rows() {
+        List<RowInput> pending = pendingRows;
+        return pending != null ? build(pending) : rows;
     }
 
     private static Buffer frame(long t, JsonObject host, JsonArray rows, JsonArray removed, boolean full) {
@@ -214,13 +245,13 @@ public final class WebPage implements CollectorListener, AutoCloseable {
         history.field(0, SPARK_POINTS).forEach((id, values) -> spark.put(id, new JsonArray(values)));
         return new JsonObject().put("info", info).put("times", new JsonArray(history.times()))
                 .put("host", new JsonObject(new HashMap<>(history.host()))).put("hostNow", hostNow)
-                .put("rows", rows).put("spark", spark);
+                .put("rows", rows()).put("spark", spark);
     }
 
     /** One cgroup: its row, labels, policy class and full history; null when not seen. */
     JsonObject container(String id) {
         JsonObject row = null;
-        for (Object o : rows) {
+        for (Object o : rows()) {
             if (o instanceof JsonObject r && id.equals(r.getString("id"))) {
                 row = r;
             }

@@ -158,6 +158,20 @@ class WebPageBrowserTest {
         assertThat(fx.tcp(GET, "/v1/containers", null, null).status()).as("the API keeps its token").isEqualTo(401);
         assertThat(fx.tcp(POST, "/web/state", "{}", null).status()).isEqualTo(405);
         assertThat(fx.tcp(GET, "/web/container?id=/nope", null, null).status()).isEqualTo(404);
+        // No page is open yet: the rows are built when asked for (not every cycle), and hold the running containers.
+        String busy = fx.parent + "/busy";
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String state = fx.tcp(GET, "/web/state", null, null).body();
+        while (!state.contains("\"" + busy + "\"") && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            state = fx.tcp(GET, "/web/state", null, null).body();
+        }
+        assertThat(new JsonObject(state).getJsonArray("rows").stream().map(r -> ((JsonObject) r).getString("id")))
+                .contains(busy, fx.parent + "/idle");
+        AgentFixture.Response one = fx.tcp(GET, "/web/container?id="
+                + java.net.URLEncoder.encode(busy, java.nio.charset.StandardCharsets.UTF_8), null, null);
+        assertThat(one.status()).isEqualTo(200);
+        assertThat(new JsonObject(one.body()).getJsonObject("row").getString("name")).isEqualTo("busy");
     }
 
     private static void run(AgentFixture fx, String spec) throws Exception {

@@ -20,12 +20,25 @@ final class BlkioFiles {
 
     private static final int LEGACY = SOURCES.length - 1;
 
-    private final FileSet files;  // every source but the last
-    private final FileSet legacy; // the last source, opened only where the recursive throttle files are missing
+    private final Path dir;
+    // opened at the first read (a change or the sweep, see FileSet.onFirstRead), not when the reader is made
+    private FileSet files;  // every source but the last
+    private FileSet legacy; // the last source, opened only where the recursive throttle files are missing
     private int chosen = -1;
 
     BlkioFiles(Path dir) {
+        this.dir = dir;
         if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
+            files = FileSet.absent();
+            legacy = FileSet.absent();
+        }
+    }
+
+    private void open() {
+        if (files != null) {
+            return;
+        }
+        if (!java.nio.file.Files.isDirectory(dir)) { // removed before its first read: gone
             files = FileSet.absent();
             legacy = FileSet.absent();
             return;
@@ -40,11 +53,12 @@ final class BlkioFiles {
     }
 
     boolean present() {
-        return files.present();
+        return files == null || files.present();
     }
 
     /** Devices with IO, an empty list when there was none, null when blkio is absent. */
     List<BlkioDevice> read(ReadBuffer buf, ReadErrors errors) {
+        open();
         if (!files.present()) {
             return null;
         }
@@ -84,6 +98,11 @@ final class BlkioFiles {
     }
 
     void close() {
+        if (files == null) {
+            files = FileSet.absent();
+            legacy = FileSet.absent();
+            return;
+        }
         files.close();
         legacy.close();
     }

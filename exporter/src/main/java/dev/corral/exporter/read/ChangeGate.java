@@ -5,19 +5,24 @@ import dev.corral.exporter.sample.Absent;
 /**
  * Whether a reader reads a cgroup's expensive files this cycle (memory.stat, PSI, blkio/io.stat, oom_control,
  * cpu.stat on v1: 6.3 µs of kernel time for memory.stat and 1.55 µs per PSI file here) or keeps their last
- * values. Every cycle the reader reads three cheap indicators (CPU usage, memory usage, pids.current, 0.4 µs
+ * values. Every cycle the reader reads two cheap indicators (CPU usage and memory usage, 0.4 µs of kernel time
  * each); the expensive files are read when one of them moved since the last cycle, when the last full read
  * found work still in progress (see {@link #fullReadDone}), and once every {@link #SWEEP_CYCLES} cycles in any
  * case (the sweep, staggered by {@code phase} so that not every cgroup is swept on the same cycle).
  *
  * <p>Why the indicators suffice: what moves the expensive numbers is a task of the cgroup running (its CPU usage
- * moves; a stall ends in the task running, memory reclaim and OOM kills run in it or change its usage and pids),
- * or the kernel working on its behalf while it does not run. The latter is followed by {@code fullReadDone}: a
- * PSI stall that lasts (a task blocked in IO for seconds) or IO in progress changes the expensive numbers from
- * one full read to the next, and dirty or writeback pages announce IO to come, so the reads go on while they
- * do. What no indicator shows, the kernel moving an idle cgroup's pages between its LRU lists (its working set)
- * or writeback starting for a cgroup idle since, is seen by the sweep within {@link #SWEEP_CYCLES} cycles: the
- * same bound as the limits ({@link LimitsRefresh}), at a tenth of the reads of an idle cgroup.
+ * moves; a stall ends in the task running, memory reclaim and OOM kills run in it or change its usage; a fork or
+ * an exit runs in it), or the kernel working on its behalf while it does not run. The latter is followed by
+ * {@code fullReadDone}: a PSI stall that lasts (a task blocked in IO for seconds) or IO in progress changes the
+ * expensive numbers from one full read to the next, and dirty or writeback pages announce IO to come, so the
+ * reads go on while they do. What no indicator shows, the kernel moving an idle cgroup's pages between its LRU
+ * lists (its working set) or writeback starting for a cgroup idle since, is seen by the sweep within
+ * {@link #SWEEP_CYCLES} cycles: the same bound as the limits of an active cgroup ({@link LimitsRefresh}), at a
+ * tenth of the reads of an idle cgroup.
+ *
+ * <p>{@code pids.current} is no indicator (it was, at a third of the indicators' reads): the process count changes
+ * by a fork or an exit, which run in the cgroup and move its CPU usage, except when a sleeping task is moved in
+ * by another cgroup's writer; that count is read with the expensive files and shows by the sweep at the latest.
  */
 final class ChangeGate {
 
@@ -29,7 +34,7 @@ final class ChangeGate {
     private boolean pending;
     private long cpu;
     private long memory;
-    private long pids;
+    private boolean moved;
 
     /** {@code phase}: any int; cgroups with different phases are swept on different cycles. */
     ChangeGate(int phase) {
@@ -40,16 +45,20 @@ final class ChangeGate {
      * Records this cycle's indicators ({@link Absent#VALUE} where a file is missing or failed to read) and
      * returns true when the expensive files are to be read this cycle. Call once per cycle.
      */
-    boolean due(long cpuUsage, long memoryUsage, long pidsCurrent) {
-        boolean moved = cpuUsage != cpu || memoryUsage != memory || pidsCurrent != pids;
-        boolean blind = Absent.is(cpuUsage) && Absent.is(memoryUsage) && Absent.is(pidsCurrent);
+    boolean due(long cpuUsage, long memoryUsage) {
+        moved = first || cpuUsage != cpu || memoryUsage != memory;
+        boolean blind = Absent.is(cpuUsage) && Absent.is(memoryUsage);
         boolean sweep = (cycle++ + phase) % SWEEP_CYCLES == 0;
         boolean due = first || moved || blind || pending || sweep;
         first = false;
         cpu = cpuUsage;
         memory = memoryUsage;
-        pids = pidsCurrent;
         return due;
+    }
+
+    /** Whether an indicator moved at the last {@link #due} (or it was the first): the cgroup is active. */
+    boolean moved() {
+        return moved;
     }
 
     /**

@@ -11,6 +11,11 @@ import java.util.List;
  * The files of one controller directory of one cgroup, kept open (read every cycle) or opened per read (read
  * now and then). A file that does not exist is null: its metrics are absent. Reads that fail because the
  * directory has gone mark the whole set gone.
+ *
+ * <p>A set made {@link #onFirstRead} opens its files at its first read instead of at once: a cgroup's reader
+ * opens its change indicators when the cgroup is found and its other files at its first full read, so when a
+ * rescan finds thousands of cgroups their indicators (read every cycle) take the open-file budget
+ * ({@link KernelFile}) before the files read only on a change or the sweep.
  */
 final class FileSet {
 
@@ -18,23 +23,31 @@ final class FileSet {
     private final String[] names;
     private final KernelFile[] files;
     private final boolean keepOpen;
+    private boolean opened;
     private boolean gone;
 
     FileSet(Path dir, String... names) {
-        this(dir, true, names);
+        this(dir, true, false, names);
     }
 
-    private FileSet(Path dir, boolean keepOpen, String... names) {
+    private FileSet(Path dir, boolean keepOpen, boolean lazy, String... names) {
         this.dir = dir;
         this.names = names;
         this.keepOpen = keepOpen;
         this.files = new KernelFile[names.length];
-        reopenMissing();
+        if (!lazy) {
+            reopenMissing();
+        }
+    }
+
+    /** Kept-open files opened at the first {@link #load} or {@link #has}, not now. */
+    static FileSet onFirstRead(Path dir, String... names) {
+        return dir == null ? absent() : new FileSet(dir, true, true, names);
     }
 
     /** Files opened for each read, for those read only now and then: they hold no descriptor in between. */
     static FileSet perRead(Path dir, String... names) {
-        return dir == null ? absent() : new FileSet(dir, false, names);
+        return dir == null ? absent() : new FileSet(dir, false, false, names);
     }
 
     /** A set for a directory that does not exist in this hierarchy. */
@@ -53,10 +66,21 @@ final class FileSet {
     }
 
     boolean has(int index) {
+        openOnce();
         return !gone && files[index] != null;
     }
 
+    private void openOnce() {
+        if (!opened) {
+            reopenMissing();
+            if (dir != null && !Files.isDirectory(dir)) {
+                close(); // removed before its first read: gone, as a read failing on a removed cgroup says
+            }
+        }
+    }
+
     void reopenMissing() {
+        opened = true;
         if (dir == null || gone) {
             return;
         }
@@ -77,6 +101,7 @@ final class FileSet {
      * either the cgroup is gone (the set closes itself) or the failure is reported to {@code errors}.
      */
     boolean load(int index, ReadBuffer buffer, ReadErrors errors) {
+        openOnce();
         KernelFile f = gone ? null : files[index];
         if (f == null) {
             return false;

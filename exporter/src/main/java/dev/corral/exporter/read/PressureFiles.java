@@ -16,7 +16,7 @@ final class PressureFiles {
     PressureFiles(Path dir, boolean procStyle) {
         files = dir == null ? FileSet.absent()
                 : procStyle ? new FileSet(dir, "cpu", "memory", "io")
-                : new FileSet(dir, "cpu.pressure", "memory.pressure", "io.pressure");
+                : FileSet.onFirstRead(dir, "cpu.pressure", "memory.pressure", "io.pressure"); // read on a change
     }
 
     PressureStats read(ReadBuffer buf, ReadErrors errors) {

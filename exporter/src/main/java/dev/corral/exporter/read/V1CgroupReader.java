@@ -25,14 +25,16 @@ final class V1CgroupReader implements CgroupReader {
     // cpuacct: usage in ns; user and system from cpuacct.stat, in ticks (USER_HZ), as runc and cAdvisor read
     // them. cpuacct.usage_user/_sys come from the same tick-sampled kernel counters, so their nanoseconds are no
     // more precise, and one file is one read fewer per cgroup and cycle than two.
-    private static final int USAGE = 0, CPUACCT_STAT = 1;
+    // The change indicators (ChangeGate) are sets of their own, opened when the reader is made; the rest at the
+    // first full read (FileSet.onFirstRead), so the indicators come first in the open-file budget.
+    private static final int USAGE = 0, CPUACCT_STAT = 0;
     private static final KeyTable CPUACCT_STAT_KEYS = new KeyTable("user", "system");
     // cpu
     private static final int CPU_STAT = 0;
     private static final int QUOTA = 0, PERIOD = 1, SHARES = 2;
     private static final KeyTable CPU_STAT_KEYS = new KeyTable("nr_periods", "nr_throttled", "throttled_time");
     // memory
-    private static final int MEM_USAGE = 0, MEM_MAX_USAGE = 1, FAILCNT = 2, MEM_STAT = 3, OOM_CONTROL = 4;
+    private static final int MEM_USAGE = 0, MEM_MAX_USAGE = 0, FAILCNT = 1, MEM_STAT = 2, OOM_CONTROL = 3;
     private static final int MEM_LIMIT = 0, MEMSW_LIMIT = 1, SOFT_LIMIT = 2;
     // total_swap is there only with swap accounting (memory.memsw.* exist then): the swap in use, exactly, where
     // memsw.usage_in_bytes - usage_in_bytes is a difference of two batched (fuzzy) counters, and one read more
@@ -47,8 +49,10 @@ final class V1CgroupReader implements CgroupReader {
 
     private final String path;
     private final long startTimeMillis;
+    private final FileSet cpuUsage;
     private final FileSet cpuacct;
     private final FileSet cpu;
+    private final FileSet memoryUsage;
     private final FileSet memory;
     private final BlkioFiles blkio;
     private final FileSet pids;
@@ -58,7 +62,7 @@ final class V1CgroupReader implements CgroupReader {
     private final FileSet memoryLimits;
     private final FileSet pidsLimit;
     private final FileSet cpusetLimits;
-    private final LimitsRefresh limitsRefresh = new LimitsRefresh();
+    private final LimitsRefresh limitsRefresh;
     /** This cgroup's directories in the walked hierarchies that did not exist when it was opened. */
     private final List<Path> absentDirs = new java.util.ArrayList<>();
     private final long openedNanos = System.nanoTime();
@@ -74,15 +78,18 @@ final class V1CgroupReader implements CgroupReader {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
         this.gate = new ChangeGate(path.hashCode());
-        cpuacct = files(layout, "cpuacct", path, "cpuacct.usage", "cpuacct.stat");
-        cpu = files(layout, "cpu", path, "cpu.stat");
+        this.limitsRefresh = new LimitsRefresh(path.hashCode());
+        cpuUsage = files(layout, "cpuacct", path, false, "cpuacct.usage");
+        cpuacct = files(layout, "cpuacct", path, true, "cpuacct.stat");
+        cpu = files(layout, "cpu", path, true, "cpu.stat");
         cpuLimits = FileSet.perRead(cpu.dir(), "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares");
-        memory = files(layout, "memory", path, "memory.usage_in_bytes", "memory.max_usage_in_bytes",
-                "memory.failcnt", "memory.stat", "memory.oom_control");
+        memoryUsage = files(layout, "memory", path, false, "memory.usage_in_bytes");
+        memory = files(layout, "memory", path, true, "memory.max_usage_in_bytes", "memory.failcnt", "memory.stat",
+                "memory.oom_control");
         memoryLimits = FileSet.perRead(memory.dir(), "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
                 "memory.soft_limit_in_bytes");
         blkio = new BlkioFiles(layout.hierarchyOf("blkio").flatMap(h -> h.dirOf(path)).orElse(null));
-        pids = files(layout, "pids", path, "pids.current");
+        pids = files(layout, "pids", path, true, "pids.current");
         pidsLimit = FileSet.perRead(pids.dir(), "pids.max");
         // cpuset.effective_cpus: what the tasks can really use (a subset of the parent's); cpuset.cpus before 4.x
         cpusetLimits = FileSet.perRead(layout.hierarchyOf("cpuset").flatMap(h -> h.dirOf(path))
@@ -108,10 +115,12 @@ final class V1CgroupReader implements CgroupReader {
         return false;
     }
 
-    private static FileSet files(CgroupLayout layout, String controller, String path, String... names) {
+    private static FileSet files(CgroupLayout layout, String controller, String path, boolean onFirstRead,
+                                 String... names) {
         return layout.hierarchyOf(controller).flatMap((Hierarchy h) -> h.dirOf(path))
                 .filter(java.nio.file.Files::isDirectory)
-                .map((Path dir) -> new FileSet(dir, names)).orElseGet(FileSet::absent);
+                .map((Path dir) -> onFirstRead ? FileSet.onFirstRead(dir, names) : new FileSet(dir, names))
+                .orElseGet(FileSet::absent);
     }
 
     @Override
@@ -121,24 +130,29 @@ final class V1CgroupReader implements CgroupReader {
 
     @Override
     public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
-        long cpuUsage = value(cpuacct, USAGE, buf, errors);
-        long memoryUsage = value(memory, MEM_USAGE, buf, errors);
-        long pidsCurrent = value(pids, PIDS_CURRENT, buf, errors);
-        if (limitsRefresh.due()) {
+        long cpuNanos = value(cpuUsage, USAGE, buf, errors);
+        long memoryBytes = value(memoryUsage, MEM_USAGE, buf, errors);
+        boolean full = gate.due(cpuNanos, memoryBytes) || last == null;
+        if (limitsRefresh.due(gate.moved())) {
             spec = readSpec(buf, errors);
             pidsMax = value(pidsLimit, PIDS_MAX, buf, errors);
         }
-        PidsStats pidsStats = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
-        if (!gate.due(cpuUsage, memoryUsage, pidsCurrent) && last != null) {
+        if (!full) {
+            PidsStats lastPids = last.pids(); // read with the expensive files (ChangeGate), its limit maybe newer
+            PidsStats pidsNow = lastPids == null || lastPids.max() == pidsMax ? lastPids
+                    : new PidsStats(lastPids.current(), pidsMax);
             return new CgroupSample(path, nowMillis, startTimeMillis, last.cpu(), last.memory(), last.blkio(),
-                    pidsStats, last.pressure(), spec);
+                    pidsNow, last.pressure(), spec);
         }
-        CpuStats cpuStats = readCpu(cpuUsage, buf, errors);
-        MemoryStats memoryStats = readMemory(memoryUsage, buf, errors);
+        long pidsCurrent = value(pids, PIDS_CURRENT, buf, errors);
+        PidsStats pidsStats = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
+        CpuStats cpuStats = readCpu(cpuNanos, buf, errors);
+        MemoryStats memoryStats = readMemory(memoryBytes, buf, errors);
         List<BlkioDevice> io = blkio.read(buf, errors);
         var psi = pressure.read(buf, errors);
-        if (!cpuacct.present() && !cpu.present() && !memory.present() && !blkio.present() && !pids.present()
-                && !pressure.present()) {
+        // memory's other files are read only when its usage reads (readMemory): memoryUsage says for both
+        if (!cpuUsage.present() && !cpuacct.present() && !cpu.present() && !memoryUsage.present()
+                && !blkio.present() && !pids.present() && !pressure.present()) {
             return null;
         }
         CgroupSample sample =
@@ -250,6 +264,8 @@ final class V1CgroupReader implements CgroupReader {
 
     @Override
     public void close() {
+        cpuUsage.close();
+        memoryUsage.close();
         cpuacct.close();
         cpu.close();
         cpuLimits.close();

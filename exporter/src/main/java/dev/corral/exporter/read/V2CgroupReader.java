@@ -13,10 +13,14 @@ import java.nio.file.Path;
 /** Reads a cgroup on a pure cgroup v2 host: one directory holds every controller's files. */
 final class V2CgroupReader implements CgroupReader {
 
-    private static final int CPU_STAT = 0, MEM_CURRENT = 1, MEM_PEAK = 2, MEM_STAT = 3, SWAP_CURRENT = 4,
-            MEM_EVENTS = 5, IO_STAT = 6, PIDS_CURRENT = 7;
-    private static final String[] NAMES = {"cpu.stat", "memory.current", "memory.peak", "memory.stat",
-        "memory.swap.current", "memory.events", "io.stat", "pids.current"};
+    // the change indicators (ChangeGate), opened when the reader is made; the rest at the first full read
+    // (FileSet.onFirstRead), so the indicators come first in the open-file budget
+    private static final int CPU_STAT = 0, MEM_CURRENT = 1;
+    private static final String[] INDICATOR_NAMES = {"cpu.stat", "memory.current"};
+    private static final int MEM_PEAK = 0, MEM_STAT = 1, SWAP_CURRENT = 2, MEM_EVENTS = 3, IO_STAT = 4,
+            PIDS_CURRENT = 5;
+    private static final String[] NAMES = {"memory.peak", "memory.stat", "memory.swap.current", "memory.events",
+        "io.stat", "pids.current"};
     // limits: opened per read, read every LimitsRefresh.CYCLES cycles
     private static final int PIDS_MAX = 0, MEM_MAX = 1, SWAP_MAX = 2, MEM_LOW = 3, CPU_MAX = 4, CPU_WEIGHT = 5,
             CPUS_EFFECTIVE = 6;
@@ -32,10 +36,11 @@ final class V2CgroupReader implements CgroupReader {
 
     private final String path;
     private final long startTimeMillis;
+    private final FileSet indicators;
     private final FileSet files;
     private final FileSet limits;
     private final PressureFiles pressure;
-    private final LimitsRefresh limitsRefresh = new LimitsRefresh();
+    private final LimitsRefresh limitsRefresh;
     private SpecStats spec;
     private long pidsMax = Absent.VALUE;
     private final long[] keyed = new long[8];
@@ -48,8 +53,10 @@ final class V2CgroupReader implements CgroupReader {
         this.path = path;
         this.startTimeMillis = startTimeMillis;
         this.gate = new ChangeGate(path.hashCode());
+        this.limitsRefresh = new LimitsRefresh(path.hashCode());
         boolean exists = java.nio.file.Files.isDirectory(dir); // removed between the scan and now: gone
-        this.files = exists ? new FileSet(dir, NAMES) : FileSet.absent();
+        this.indicators = exists ? new FileSet(dir, INDICATOR_NAMES) : FileSet.absent();
+        this.files = exists ? FileSet.onFirstRead(dir, NAMES) : FileSet.absent();
         this.limits = exists ? FileSet.perRead(dir, LIMIT_NAMES) : FileSet.absent();
         this.pressure = new PressureFiles(exists ? dir : null, false);
     }
@@ -62,21 +69,27 @@ final class V2CgroupReader implements CgroupReader {
     @Override
     public CgroupSample read(ReadBuffer buf, long nowMillis, ReadErrors errors) {
         CpuStats cpu = readCpu(buf, errors); // cpu.stat: the CPU indicator, and there is no cheaper one on v2
-        long memoryUsage = value(files, MEM_CURRENT, buf, errors);
-        long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
-        if (limitsRefresh.due()) {
+        long memoryUsage = value(indicators, MEM_CURRENT, buf, errors);
+        boolean full = gate.due(cpu == null ? Absent.VALUE : cpu.usageNanos(), memoryUsage) || last == null;
+        if (limitsRefresh.due(gate.moved())) {
             spec = readSpec(buf, errors);
             pidsMax = value(limits, PIDS_MAX, buf, errors);
         }
-        PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
-        if (!gate.due(cpu == null ? Absent.VALUE : cpu.usageNanos(), memoryUsage, pidsCurrent) && last != null) {
-            return new CgroupSample(path, nowMillis, startTimeMillis, cpu, last.memory(), last.blkio(), pids,
-                    last.pressure(), spec);
+        if (!full) {
+            PidsStats lastPids = last.pids(); // read with the expensive files (ChangeGate), its limit maybe newer
+            PidsStats pidsNow = lastPids == null || lastPids.max() == pidsMax ? lastPids
+                    : new PidsStats(lastPids.current(), pidsMax);
+            return new CgroupSample(path, nowMillis, startTimeMillis, cpu, last.memory(), last.blkio(),
+                    pidsNow, last.pressure(), spec);
         }
+        long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
+        PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
         MemoryStats memory = readMemory(memoryUsage, buf, errors);
         var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
         var psi = pressure.read(buf, errors);
-        if (!files.present()) {
+        // either set closes itself once a read finds the directory gone; the other may have had no file to read
+        // (a child without controllers has cpu.stat alone)
+        if (!indicators.present() || !files.present()) {
             return null;
         }
         CgroupSample sample = new CgroupSample(path, nowMillis, startTimeMillis, cpu, memory, io, pids, psi, spec);
@@ -87,7 +100,7 @@ final class V2CgroupReader implements CgroupReader {
     }
 
     private CpuStats readCpu(ReadBuffer buf, ReadErrors errors) {
-        if (!files.load(CPU_STAT, buf, errors)) {
+        if (!indicators.load(CPU_STAT, buf, errors)) {
             return null;
         }
         FlatKeyedParser.parse(buf.bytes(), buf.length(), CPU_STAT_KEYS, keyed);
@@ -147,6 +160,7 @@ final class V2CgroupReader implements CgroupReader {
 
     @Override
     public void reopenMissing() {
+        indicators.reopenMissing();
         files.reopenMissing();
         limits.reopenMissing();
         limitsRefresh.soon();
@@ -161,6 +175,7 @@ final class V2CgroupReader implements CgroupReader {
 
     @Override
     public void close() {
+        indicators.close();
         files.close();
         limits.close();
         pressure.close();

@@ -15,7 +15,7 @@ class ChangeGateTest {
     private static List<Integer> dueCycles(ChangeGate gate, int cycles) {
         List<Integer> due = new ArrayList<>();
         for (int c = 0; c < cycles; c++) {
-            if (gate.due(100, 200, 3)) {
+            if (gate.due(100, 200)) {
                 due.add(c);
                 gate.fullReadDone(false);
             }
@@ -39,48 +39,62 @@ class ChangeGateTest {
     @Test
     void eachIndicatorThatMovesMakesThatCycleAFullReadAndOnlyThatCycle() {
         ChangeGate gate = new ChangeGate(2); // sweeps on cycles 8, 18, ...
-        assertThat(gate.due(100, 200, 3)).isTrue();
+        assertThat(gate.due(100, 200)).isTrue();
         gate.fullReadDone(false);
-        assertThat(gate.due(100, 200, 3)).isFalse();
-        assertThat(gate.due(101, 200, 3)).as("cpu usage moved").isTrue();
+        assertThat(gate.due(100, 200)).isFalse();
+        assertThat(gate.due(101, 200)).as("cpu usage moved").isTrue();
         gate.fullReadDone(false);
-        assertThat(gate.due(101, 200, 3)).isFalse();
-        assertThat(gate.due(101, 196, 3)).as("memory usage fell").isTrue();
+        assertThat(gate.due(101, 200)).isFalse();
+        assertThat(gate.due(101, 196)).as("memory usage fell").isTrue();
         gate.fullReadDone(false);
-        assertThat(gate.due(101, 196, 4)).as("a process more").isTrue();
+        assertThat(gate.due(101, 196)).as("cycle 5: no indicator moved").isFalse();
+        assertThat(gate.due(101, 196)).isFalse();
+        assertThat(gate.due(101, 196)).isFalse();
+        assertThat(gate.due(101, 196)).as("sweep on cycle 8").isTrue();
         gate.fullReadDone(false);
-        assertThat(gate.due(101, 196, 4)).isFalse();
-        assertThat(gate.due(101, 196, 4)).isFalse();
-        assertThat(gate.due(101, 196, 4)).as("sweep on cycle 8").isTrue();
-        gate.fullReadDone(false);
-        assertThat(gate.due(101, 196, 4)).isFalse();
+        assertThat(gate.due(101, 196)).isFalse();
+    }
+
+    @Test
+    void movedSaysWhetherAnIndicatorMovedThisCycleNotWhetherTheSweepCame() {
+        ChangeGate gate = new ChangeGate(1); // sweeps on cycles 9, 19, ...
+        gate.due(100, 200);
+        assertThat(gate.moved()).as("the first cycle").isTrue();
+        for (int c = 1; c < 9; c++) {
+            gate.due(100, 200);
+            assertThat(gate.moved()).isFalse();
+        }
+        assertThat(gate.due(100, 200)).as("the sweep").isTrue();
+        assertThat(gate.moved()).isFalse();
+        gate.due(100, 201);
+        assertThat(gate.moved()).isTrue();
     }
 
     @Test
     void workInProgressAtTheLastFullReadKeepsTheReadsGoingUntilItSettles() {
         ChangeGate gate = new ChangeGate(5);
-        gate.due(100, 200, 3);
+        gate.due(100, 200);
         gate.fullReadDone(true); // e.g. a PSI total grew: a task blocked in IO, not running
-        assertThat(gate.due(100, 200, 3)).as("nothing moved, but the stall goes on").isTrue();
+        assertThat(gate.due(100, 200)).as("nothing moved, but the stall goes on").isTrue();
         gate.fullReadDone(true);
-        assertThat(gate.due(100, 200, 3)).isTrue();
+        assertThat(gate.due(100, 200)).isTrue();
         gate.fullReadDone(false); // the numbers stood still
-        assertThat(gate.due(100, 200, 3)).isFalse();
+        assertThat(gate.due(100, 200)).isFalse();
     }
 
     @Test
     void aFileThatStopsReadingCountsAsMovedSoTheReaderFindsOutWhetherTheCgroupIsGone() {
         ChangeGate gate = new ChangeGate(5);
-        gate.due(100, 200, 3);
+        gate.due(100, 200);
         gate.fullReadDone(false);
-        assertThat(gate.due(100, Absent.VALUE, 3)).isTrue();
+        assertThat(gate.due(100, Absent.VALUE)).isTrue();
     }
 
     @Test
     void withoutAnyIndicatorEveryCycleIsAFullRead() {
         ChangeGate gate = new ChangeGate(5);
         for (int c = 0; c < 4; c++) {
-            assertThat(gate.due(Absent.VALUE, Absent.VALUE, Absent.VALUE)).isTrue();
+            assertThat(gate.due(Absent.VALUE, Absent.VALUE)).isTrue();
             gate.fullReadDone(false);
         }
     }
@@ -88,12 +102,12 @@ class ChangeGateTest {
     @Test
     void soonMakesTheNextCycleAFullRead() {
         ChangeGate gate = new ChangeGate(5);
-        gate.due(100, 200, 3);
+        gate.due(100, 200);
         gate.fullReadDone(false);
-        assertThat(gate.due(100, 200, 3)).isFalse();
+        assertThat(gate.due(100, 200)).isFalse();
         gate.soon();
-        assertThat(gate.due(100, 200, 3)).isTrue();
+        assertThat(gate.due(100, 200)).isTrue();
         gate.fullReadDone(false);
-        assertThat(gate.due(100, 200, 3)).isFalse();
+        assertThat(gate.due(100, 200)).isFalse();
     }
 }

@@ -238,6 +238,7 @@ class V1CgroupReaderTest {
         assertThat(openFilesNamed("cpu.stat", "memory.stat")).hasSize(2);
         write(cpu, "cpu.shares", "2048\n");
         write(pids, "pids.max", "100\n");
+        write(cpuacct, "cpuacct.usage", "454656546999\n"); // it ran: limits every LimitsRefresh.CYCLES cycles
 
         CgroupSample s = null;
         for (int cycle = 1; cycle < LimitsRefresh.CYCLES; cycle++) {
@@ -248,6 +249,45 @@ class V1CgroupReaderTest {
         s = reader.read(buf, NOW + LimitsRefresh.CYCLES, (f, e) -> errors.add(f + ": " + e));
         assertThat(s.spec().cpuShares()).isEqualTo(2048);
         assertThat(s.pids().max()).isEqualTo(100);
+    }
+
+    @Test
+    void theChangeIndicatorsAreOpenedWhenTheReaderIsMadeTheOtherFilesAtItsFirstRead() throws IOException {
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        // a rescan that finds thousands of cgroups gives the open-file budget to the files read every cycle first
+        assertThat(openFilesNamed("cpuacct.usage", "memory.usage_in_bytes")).hasSize(2);
+        assertThat(openFilesNamed("cpuacct.stat", "cpu.stat", "memory.stat", "memory.oom_control", "pids.current",
+                "memory.pressure", "blkio.throttle.io_service_bytes_recursive")).isEmpty();
+        assertThat(reader.read(new ReadBuffer(4096), NOW, (f, e) -> errors.add(f + ": " + e)).memory().rss())
+                .isPositive();
+        assertThat(openFilesNamed("cpuacct.stat", "cpu.stat", "memory.stat", "memory.oom_control", "pids.current",
+                "memory.pressure")).hasSize(6);
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
+    void anIdleCgroupsLimitsAreReadWithinIdleCyclesAndItsPidsByTheSweep() throws IOException {
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        ReadBuffer buf = new ReadBuffer(4096);
+        ReadErrors err = (f, e) -> errors.add(f + ": " + e);
+        reader.read(buf, NOW, err);
+        write(cpu, "cpu.shares", "2048\n");
+        write(pids, "pids.current", "43\n"); // a sleeping task moved in: neither CPU nor memory usage moves
+        int sharesSeen = -1, pidsSeen = -1;
+        for (int cycle = 1; cycle <= LimitsRefresh.IDLE_CYCLES; cycle++) {
+            CgroupSample s = reader.read(buf, NOW + cycle, err);
+            if (sharesSeen < 0 && s.spec().cpuShares() == 2048) {
+                sharesSeen = cycle;
+            }
+            if (pidsSeen < 0 && s.pids().current() == 43) {
+                pidsSeen = cycle;
+            }
+        }
+        assertThat(sharesSeen).isBetween(LimitsRefresh.CYCLES, LimitsRefresh.IDLE_CYCLES);
+        assertThat(pidsSeen).as("by the sweep").isBetween(1, ChangeGate.SWEEP_CYCLES);
+        assertThat(errors).isEmpty();
     }
 
     @Test

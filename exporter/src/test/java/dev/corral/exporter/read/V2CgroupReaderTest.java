@@ -107,7 +107,7 @@ class V2CgroupReaderTest {
     }
 
     @Test
-    void anIdleCgroupsMemoryStatAndPressureAreReadAgainOnlyWhenCpuMemoryOrPidsMove() throws IOException {
+    void anIdleCgroupsMemoryStatPressureAndPidsAreReadAgainOnlyWhenCpuOrMemoryMove() throws IOException {
         Files.writeString(dir.resolve("memory.stat"),
                 FlatKeyedParserTest.V2_MEMORY_STAT.replace("file_dirty 135168", "file_dirty 0"));
         CgroupReader reader = new CgroupReaders(layout).open(PATH);
@@ -124,6 +124,7 @@ class V2CgroupReaderTest {
         assertThat(idle.pressure()).isEqualTo(first.pressure());
 
         Files.writeString(dir.resolve("pids.current"), "6\n"); // one process fewer (the one OOM-killed)
+        Files.writeString(dir.resolve("memory.current"), "134217728\n"); // and its memory freed
         CgroupSample moved = reader.read(buf, NOW + 3, err);
         assertThat(moved.memory().oomKills()).isEqualTo(2);
         assertThat(moved.pressure().io()).isEqualTo(new Pressure(5, 4));
@@ -174,6 +175,7 @@ class V2CgroupReaderTest {
         ReadBuffer buf = new ReadBuffer(4096);
         assertThat(reader.read(buf, NOW, (f, e) -> errors.add(f + ": " + e)).pids().current()).isEqualTo(7);
         Files.writeString(dir.resolve("pids.current"), "12\n");
+        Files.writeString(dir.resolve("memory.current"), "134217728\n"); // it ran: read fully, limits in 10 cycles
         Files.writeString(dir.resolve("cpu.max"), "max 100000\n");
 
         CgroupSample s = reader.read(buf, NOW + 1, (f, e) -> errors.add(f + ": " + e));
