@@ -24,9 +24,10 @@ class QuickTourV2GuestIT {
         // a JVM start, seconds each under emulation.
         List<String> selected = List.of("dev.corral.agent.client.QuickTourIT#pullFromARegistryThenRunAndExecIntoIt",
                 "dev.corral.agent.client.QuickTourIT#restartPoliciesCountInPsAndInspectAndAlwaysOutlivesTheDaemon",
-                "dev.corral.agent.client.TerminalCliIT"); // the tour's exec -it: a terminal from the guest's devpts
+                // the tour's exec -it: a terminal from the guest's devpts (the client-side cases stay on the host)
+                "dev.corral.agent.client.TerminalCliIT#execItGivesAShellOnATerminalThatFollowsThisOne");
         long expected = GuestTestMain.count(selected.toArray(String[]::new));
-        assertThat(expected).isEqualTo(5);
+        assertThat(expected).isEqualTo(3);
         assertThat(CgroupV2KernelTest.runInGuest(selected)).as("succeeded in the v2 guest").isEqualTo(expected);
     }
 }
