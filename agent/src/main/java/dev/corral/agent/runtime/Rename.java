@@ -57,6 +57,16 @@ final class Rename {
                             + r.state().label() + ": only a created, running or exited container can be renamed"
                             + (r.state() == ContainerState.PAUSED ? " (unpause it first)" : " (try again)"));
                 }
+                if (running && ctx.driver.layout().mode() == dev.corral.exporter.discovery.CgroupMode.V2) {
+                    throw new ContainerException(ContainerException.Kind.CONFLICT, "container '" + from + "' is "
+                            + "running on cgroup v2, where the kernel cannot rename its cgroup: stop it first");
+                }
+                if (running && Boolean.TRUE.equals(r.spec().openStdin()) && ctx.store.dir(to)
+                        .resolve(Launcher.STDIN_SOCKET).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)
+                        .length > Launcher.MAX_SOCKET_PATH) {
+                    throw new SpecException("name", "'" + to + "' is too long for the stdin socket of running '" + from
+                            + "' (a unix socket path has " + Launcher.MAX_SOCKET_PATH + " bytes)");
+                }
                 if (restarts.isPending(from) || (!running && ctx.live.contains(from)) || ctx.holds.containsKey(from)) {
                     throw new ContainerException(ContainerException.Kind.CONFLICT, "container '" + from + "' is "
                             + "restarting or attached: try again once it is not");
