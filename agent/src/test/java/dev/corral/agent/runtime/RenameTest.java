@@ -268,4 +268,42 @@ class RenameTest {
         assertThat(fx.stdout("ren-in2")).isEqualTo("ready\ngothello\n");
         assertThat(socket).as("the monitor removed its socket from the moved directory").doesNotExist();
     }
+
+    @Test
+    void aRunningContainersRenameThatFailsHalfwayIsUndoneEntirely() throws Exception {
+        if (fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2) {
+            return; // refused before anything moves there (see above)
+        }
+        ContainerRecord started = fx.runtime.run(RuntimeFixture.spec(spec("ren-stay", TICKS)));
+        fx.awaitStdout("ren-stay", "tick1");
+        Path launchConf = fx.stateDir.resolve("containers").resolve("ren-stay").resolve("launch.conf");
+        byte[] conf = Files.readAllBytes(launchConf);
+        // A stale cgroup of the new name in one hierarchy: the rename(2) there fails after the state directory, the
+        // image root and the hierarchies before it moved.
+        Path stale = fx.cgroupDir("ren-gone", "pids");
+        Files.createDirectory(stale);
+        try {
+            assertThatThrownBy(() -> fx.runtime.rename("ren-stay", "ren-gone")).isInstanceOf(ContainerException.class)
+                    .hasMessageContaining("cannot rename 'ren-stay'");
+        } finally {
+            Files.delete(stale);
+        }
+        assertThat(fx.runtime.inspect("ren-stay").state()).isEqualTo(ContainerState.RUNNING);
+        assertThat(fx.runtime.list()).extracting(ContainerRecord::name).doesNotContain("ren-gone");
+        assertThat(Files.readAllBytes(launchConf)).as("the launch config as it was").isEqualTo(conf);
+        assertThat(fx.runtime.images().containerDir("ren-stay")).isDirectory();
+        assertThat(fx.runtime.images().containerDir("ren-gone")).doesNotExist();
+        for (String controller : List.of("memory", "pids", "cpu", "freezer")) {
+            assertThat(fx.cgroupDir("ren-gone", controller)).doesNotExist();
+            assertThat(fx.cgroupDir("ren-stay", controller)).isDirectory();
+        }
+        assertThat(Files.readString(Path.of("/proc", Long.toString(started.initPid()), "cgroup")))
+                .doesNotContain("ren-gone");
+        execJoinsTheRenamedCgroup("ren-stay", "ren-gone");
+        int tick = lastTick("ren-stay");
+        fx.awaitStdout("ren-stay", "tick" + (tick + 2));
+        var exit = fx.runtime.waitFor("ren-stay");
+        fx.runtime.kill("ren-stay", 9);
+        assertThat(exit.get(60, TimeUnit.SECONDS).exitCode()).isEqualTo(137);
+    }
 }
