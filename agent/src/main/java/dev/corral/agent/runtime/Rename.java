@@ -23,9 +23,13 @@ import org.slf4j.LoggerFactory;
  * saved. A failure before the save undoes each step; a crash between the move and the save leaves a directory whose
  * record names the old name, which {@link #finishInterrupted} completes at the agent's next start.
  *
- * <p>A running container's monitor holds its state and log directories open (it writes exit.json and the logs by
- * directory fd), so it follows the move; the exit watcher re-keys it. A paused one is refused: a cgroup v2 directory
- * cannot be renamed, only its processes moved, and moving them out of a frozen cgroup would thaw them.
+ * <p>A running container's monitor holds its state, log and stdin-socket directories open (it writes exit.json and
+ * the logs and removes the socket by directory fd), so it follows the move; the exit watcher, exit waiters and restart
+ * backoff are re-keyed. The kernel renames a v1 cgroup directory but not a v2 one: the hybrid layout's unified
+ * directory (no controller limits) has its processes moved to a new one, and on a pure v2 host a running container
+ * is refused (its limits and device filter are on the directory). A paused one is refused: moving processes out of a
+ * frozen cgroup would thaw them. Paths in the launch config under the image root (the overlay's, used only at launch)
+ * are left: the next start writes a new one.
  */
 final class Rename {
 
