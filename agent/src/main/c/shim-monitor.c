@@ -14,6 +14,8 @@ struct log {
 };
 
 static int log_dir_fd = -1;
+static int exit_dir_fd = -1;
+static const char *exit_name;
 
 /*
  * The time index beside each log ("stdout.log.idx", for corral logs --since/--until/-t): one 16-byte record
@@ -127,32 +129,39 @@ static void write_exit_file(int status, long long finished_ms)
     char json[128], tmp[PATH_MAX];
     int len = snprintf(json, sizeof json, "{\"exitCode\":%d,\"signal\":%d,\"finishedAtMillis\":%lld}\n", code, sig,
                        finished_ms);
-    snprintf(tmp, sizeof tmp, "%s.tmp", cfg.exit_file);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+    snprintf(tmp, sizeof tmp, "%s.tmp", exit_name);
+    int fd = openat(exit_dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd < 0)
         return;
     write_all(fd, json, (size_t)len);
     /* Renamed before the fsyncs, which then wait off the agent's path (the rename is what it watches for; a file
      * fsync is ~2 ms here). A machine crash between the rename and the fsync may leave the file empty, which the
      * agent reads as "exit status unknown": what a crash before the rename leaves too. */
-    if (rename(tmp, cfg.exit_file) < 0) {
+    if (renameat(exit_dir_fd, tmp, exit_dir_fd, exit_name) < 0) {
         close(fd);
         return;
     }
     fsync(fd);
     close(fd);
+    fsync(exit_dir_fd);
+}
+
+/* The exit file's directory, held from the start: a rename of the container moves it (corral rename). */
+static void open_exit_dir(void)
+{
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", cfg.exit_file);
     char *slash = strrchr(dir, '/');
+    exit_name = strrchr(cfg.exit_file, '/') ? strrchr(cfg.exit_file, '/') + 1 : cfg.exit_file;
     if (slash == dir)
         slash[1] = 0;
     else if (slash)
         *slash = 0;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    else
+        snprintf(dir, sizeof dir, ".");
+    exit_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (exit_dir_fd < 0)
+        fail_errno(errno, "open the exit file's directory %s", dir);
 }
 
 static void write_id_maps(pid_t pid)
@@ -237,6 +246,8 @@ _Noreturn void run_monitor(int report_w)
     struct log logs[2] = {{"stdout.log", -1, -1, 0, -1, 0, 0}, {"stderr.log", -1, -1, 0, -1, 0, 0}};
     int out_w = devnull, err_w = devnull;
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
+    if (cfg.exit_file)
+        open_exit_dir();
     if (cfg.log_dir) {
         log_dir_fd = open(cfg.log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (log_dir_fd < 0)
@@ -281,6 +292,8 @@ _Noreturn void run_monitor(int report_w)
         }
         if (log_dir_fd >= 0)
             close(log_dir_fd);
+        if (exit_dir_fd >= 0)
+            close(exit_dir_fd);
         stdin_child(stdin_r);
         for (int i = 0; i < 2; i++) {
             if (logs[i].file_fd >= 0)

@@ -14,6 +14,8 @@
 #include <sys/un.h>
 
 static int listen_fd = -1, conn_fd = -1, pipe_w = -1;
+static int sock_dir_fd = AT_FDCWD; /* the socket's directory, held: a rename of the container moves it */
+static const char *sock_name;
 static char buf[65536];
 static size_t buf_len, buf_off;
 
@@ -38,6 +40,16 @@ int stdin_open(void)
     umask(old);
     if (r < 0 || listen(listen_fd, 4) < 0)
         fail_errno(errno, "listen on %s", cfg.stdin_socket);
+    char dir[sizeof addr.sun_path];
+    snprintf(dir, sizeof dir, "%s", cfg.stdin_socket);
+    char *slash = strrchr(dir, '/');
+    sock_name = slash ? cfg.stdin_socket + (slash - dir) + 1 : cfg.stdin_socket;
+    if (slash) {
+        slash[slash == dir ? 1 : 0] = 0;
+        sock_dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (sock_dir_fd < 0)
+            fail_errno(errno, "open %s", dir);
+    }
     return p[0];
 }
 
@@ -46,6 +58,8 @@ void stdin_child(int read_end)
     if (read_end < 0)
         return;
     close(listen_fd);
+    if (sock_dir_fd >= 0)
+        close(sock_dir_fd);
     close(pipe_w);
     if (dup2(read_end, 0) < 0)
         fail_errno(errno, "dup2 stdin");
@@ -57,7 +71,7 @@ static void stop_listening(void)
     if (listen_fd >= 0) {
         close(listen_fd);
         listen_fd = -1;
-        unlink(cfg.stdin_socket);
+        unlinkat(sock_dir_fd, sock_name, 0);
     }
 }
 

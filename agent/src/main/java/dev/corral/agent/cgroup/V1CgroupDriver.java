@@ -187,6 +187,85 @@ final class V1CgroupDriver implements CgroupDriver {
             this.hierarchies = hierarchies;
         }
 
+        /**
+         * v1 hierarchies rename a cgroup directory in place (rename(2) within its parent). The hybrid layout's
+         * unified hierarchy (v2: no rename) holds no controller limits, so its processes move to a new directory.
+         */
+        @Override
+        public void renameTo(ContainerCgroup target) throws CgroupException {
+            List<Path> to = ((V1Cgroup) target).dirs;
+            int done = 0;
+            try {
+                for (; done < dirs.size(); done++) {
+                    move(done, dirs.get(done), to.get(done));
+                }
+            } catch (CgroupException e) {
+                for (int i = done - 1; i >= 0; i--) {
+                    try {
+                        move(i, to.get(i), dirs.get(i));
+                    } catch (CgroupException back) {
+                        e.addSuppressed(back);
+                    }
+                }
+                throw e;
+            }
+        }
+
+        private void move(int i, Path from, Path to) throws CgroupException {
+            if (!Files.isDirectory(from)) {
+                return;
+            }
+            if (hierarchies.get(i).isUnified()) {
+                migrate(from, to);
+                return;
+            }
+            try {
+                Files.move(from, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.io.IOException e) {
+                throw new CgroupException("rename cgroup " + from + " to " + to + ": " + e.getMessage(), from, null, e);
+            }
+        }
+
+        /** Every process to a new directory until none is left (a fork lands in the old one: bounded rounds). */
+        private static void migrate(Path from, Path to) throws CgroupException {
+            CgroupFiles.mkdirNew(to);
+            try {
+                for (int round = 0; round < 100; round++) {
+                    String procs = LimitWrites.readQuietly(from.resolve("cgroup.procs"));
+                    if (procs == null || procs.isBlank()) {
+                        CgroupFiles.rmdir(from);
+                        return;
+                    }
+                    for (String pid : procs.split("\n")) {
+                        try {
+                            CgroupFiles.write(to.resolve("cgroup.procs"), pid.trim());
+                        } catch (CgroupException gone) {
+                            // exited meanwhile: the next round sees
+                        }
+                    }
+                }
+                throw new CgroupException("cannot move the processes of " + from + " to " + to + ": they keep forking",
+                        from, null, null);
+            } catch (CgroupException e) {
+                String procs = LimitWrites.readQuietly(to.resolve("cgroup.procs"));
+                if (procs != null && !procs.isBlank() && Files.isDirectory(from)) {
+                    for (String pid : procs.split("\n")) {
+                        try {
+                            CgroupFiles.write(from.resolve("cgroup.procs"), pid.trim());
+                        } catch (CgroupException gone) {
+                            e.addSuppressed(gone);
+                        }
+                    }
+                }
+                try {
+                    CgroupFiles.rmdir(to);
+                } catch (CgroupException left) {
+                    e.addSuppressed(left);
+                }
+                throw e;
+            }
+        }
+
         Optional<Path> controllerDir(String controller) {
             for (int i = 0; i < hierarchies.size(); i++) {
                 if (hierarchies.get(i).has(controller)) {

@@ -4,10 +4,10 @@ import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** {@code corral rename OLD NEW}: as docker rename, for a created or exited container. */
+/** {@code corral rename OLD NEW}: as docker rename, for a created, exited or running container. */
 @Command(name = "rename", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
-        description = {"Rename a created or exited container (its id stays). Not a running one yet: stop it first.",
-                "Exit 1 when the daemon refuses (no such container, NEW in use, running), 2 for a NEW that is no name."})
+        description = {"Rename a container, also a running one (its id stays; not a paused one, nor a running one on cgroup v2).",
+                "Exit 1 when the daemon refuses (no such container, NEW in use, paused), 2 for a NEW that is no name."})
 public final class RenameCommand extends ClientCommand {
 
     @Parameters(index = "0", paramLabel = "OLD")

@@ -544,9 +544,9 @@ public final class ContainerRuntime implements AutoCloseable {
         return socket;
     }
 
-    /** {@code corral rename}: a created or exited container's new name (see {@link Rename}). */
+    /** {@code corral rename}: a container's new name (see {@link Rename}). */
     public ContainerRecord rename(String name, String newName) throws ContainerException, SpecException {
-        return Rename.run(ctx, restarts, name, newName);
+        return Rename.run(ctx, restarts, exits, name, newName);
     }
 
     /** {@code corral cp}: what is at {@code path} in the container, as Docker's PathStat (see {@link Copy}). */

@@ -76,6 +76,17 @@ final class ExitWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * A running container was renamed (under both names' locks): its directory's watch follows the inode, so only
+     * the name it is known by changes. An exit seen under the old name meanwhile finds no record; the check sees it.
+     */
+    void renamed(String from, String to) {
+        if (ctx.live.remove(from)) {
+            ctx.live.add(to);
+        }
+        exitKeys.replaceAll((k, v) -> v.equals(from) ? to : v);
+    }
+
     /** Records the exits of watched containers whose exit.json is already there (recovery, before start()). */
     void finishExited() throws IOException {
         for (String name : new ArrayList<>(ctx.live)) {
@@ -109,6 +120,7 @@ final class ExitWatcher implements AutoCloseable {
                     LOG.warn("recording the exit of {} failed", name, ex);
                 }
             }
+            name = exitKeys.get(key); // a rename may have re-keyed it meanwhile
             if (!key.reset() || (name != null && !ctx.live.contains(name))) {
                 key.cancel();
                 exitKeys.remove(key);

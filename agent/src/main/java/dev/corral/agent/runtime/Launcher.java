@@ -44,7 +44,7 @@ final class Launcher {
 
     /** The container's stdin socket in its state dir, with -i (shim-stdin.c). */
     static final String STDIN_SOCKET = "stdin.sock";
-    private static final int MAX_SOCKET_PATH = 107; // sun_path's 108 bytes with its NUL
+    static final int MAX_SOCKET_PATH = 107; // sun_path's 108 bytes with its NUL
 
     Shim shim() {
         return shim;

@@ -88,6 +88,14 @@ final class Restarts implements AutoCloseable {
         return pending.containsKey(name);
     }
 
+    /** A rename (none pending): the backoff follows the container. */
+    void renamed(String from, String to) {
+        Long d = delays.remove(from);
+        if (d != null) {
+            delays.put(to, d);
+        }
+    }
+
     /** The user stopped, started or removed it: no restart is pending any more, and the backoff begins again. */
     void cancel(String name) {
         Future<?> f = pending.remove(name);

@@ -48,6 +48,14 @@ final class RuntimeContext {
         this.networks = networks;
     }
 
+    /** A running container was renamed (under both locks): who waits for its exit waits under the new name. */
+    void renameWaiters(String from, String to) {
+        List<CompletableFuture<ContainerRecord>> ws = exitWaiters.remove(from);
+        if (ws != null) {
+            exitWaiters.computeIfAbsent(to, n -> new CopyOnWriteArrayList<>()).addAll(ws);
+        }
+    }
+
     /** Held for every operation on one container: operations on one container are serialised. */
     Object lock(String name) {
         return locks.computeIfAbsent(name, n -> new Object());

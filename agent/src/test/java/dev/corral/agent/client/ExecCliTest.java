@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * {@code corral exec}, in-process, against a real agent: the process is in the container's namespaces (its pid 1,
  * hostname and files), in its cgroup (its memory limit OOM-kills an exec'd hog), with -e/-w/-u applied, Docker's
  * exit codes, 4xx for a container that is not there or not running, and nothing left running afterwards. Also
- * run's {@code -u NAME} (resolved in the container's files) and {@code --ulimit}, which exec inherits.
+ * run's {@code -u NAME} (resolved in the container's files) and {@code --ulimit}, which exec inherits; a running
+ * container renamed is exec'd, killed and waited for by its new name (RenameTest checks its cgroup).
  */
 @Tag("root")
 class ExecCliTest {
@@ -98,6 +99,20 @@ class ExecCliTest {
         assertThat(nobody.code()).as(nobody.toString()).isEqualTo(125);
         assertThat(nobody.err()).contains("unable to find user nobody");
         await(() -> procsIn("ex1") == 1, Duration.ofSeconds(5), "only the container's init left in its cgroup");
+    }
+
+    @Test
+    void aRunningContainerRenamedIsExecedKilledAndWaitedForByItsNewName() throws Exception {
+        runSleeper("exr-old");
+        Cli.ok("rename", "exr-old", "exr-new");
+        assertThat(Cli.ok("exec", "exr-new", "cat", "/etc/marker").out()).isEqualTo("exec-marker\n");
+        Cli.Result old = Cli.run("exec", "exr-old", "true");
+        assertThat(old.code()).as(old.toString()).isNotZero();
+        assertThat(Files.exists(fx.cgroupFile("exr-old", "memory", "cgroup.procs"))).isFalse();
+        assertThat(procsIn("exr-new")).as("its init moved with its cgroup").isGreaterThanOrEqualTo(1);
+        Cli.ok("kill", "exr-new");
+        assertThat(Cli.ok("wait", "exr-new").out()).as("the exit recorded under the new name").isEqualTo("137\n");
+        Cli.ok("rm", "exr-new");
     }
 
     @Test
