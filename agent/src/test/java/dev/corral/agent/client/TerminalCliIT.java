@@ -135,4 +135,62 @@ class TerminalCliIT {
             rm("tty-notty");
         }
     }
+
+    @Test
+    void runItGivesTheContainersOwnProcessATerminalThatFollowsThisOne() throws Exception {
+        try (PtySession t = corral(31, 97, "run", "-it", "--rm", HOST_FLAG, "--name", "tty-run", "sh")) {
+            assertThat(t.ask("expect # ")).startsWith("found");
+            assertThat(t.ask("send tty; stty size\\r")).isEqualTo("sent");
+            // the container's own devpts: init's terminal is the first of that instance, of this one's size
+            assertThat(t.ask("expect 31 97\\r\\n")).contains("/dev/pts/0\\r\\n");
+            assertThat(t.ask("resize 40 120")).isEqualTo("resized");
+            String size = "";
+            for (int i = 0; i < 50 && !size.contains("40 120"); i++) {
+                t.ask("send stty size\\r");
+                size = t.ask("expect # ");
+                Thread.sleep(100);
+            }
+            assertThat(size).contains("40 120");
+            t.ask("send sh -c 'trap \"echo got-int; exit 7\" INT; echo ready; while :; do sleep 0.1; done'; echo rc=$?\\r");
+            assertThat(t.ask("expect ready\\r\\n")).startsWith("found");
+            t.ask("send \\x03");
+            assertThat(t.ask("expect rc=7")).contains("got-int");
+            t.ask("send exit 3\\r");
+            assertThat(t.ask("wait")).startsWith("exit 3 ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-run");
+        }
+        // --rm: gone, and its monitor's stdin socket with it
+        assertThat(CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "ps", "-a").out()).doesNotContain("tty-run");
+    }
+
+    @Test
+    void detachKeysLeaveItRunningAndAttachGetsBackOnTheTerminal() throws Exception {
+        try {
+            try (PtySession t = corral(24, 80, "run", "-it", HOST_FLAG, "--name", "tty-att", "sh")) {
+                assertThat(t.ask("expect # ")).startsWith("found");
+                t.ask("send echo one-$((40+2))\\r");
+                assertThat(t.ask("expect one-42")).startsWith("found");
+                t.ask("send \\x10\\x11"); // ctrl-p ctrl-q
+                assertThat(t.ask("wait")).startsWith("exit 0 ");
+                assertThat(t.ask("termios")).isEqualTo("same");
+            }
+            assertThat(CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "ps").out()).contains("tty-att");
+            try (PtySession t = corral(tcp(), 30, 100, "attach", "tty-att")) { // over TCP this time
+                String size = "";
+                for (int i = 0; i < 50 && !size.contains("30 100"); i++) { // attached once the size is there
+                    t.ask("send stty size\\r");
+                    size = t.ask("expect # ");
+                    Thread.sleep(100);
+                }
+                assertThat(size).contains("30 100");
+                t.ask("send exit 5\\r");
+                assertThat(t.ask("wait")).startsWith("exit 5 ");
+                assertThat(t.ask("termios")).isEqualTo("same");
+            }
+        } finally {
+            rm("tty-att");
+        }
+    }
 }
