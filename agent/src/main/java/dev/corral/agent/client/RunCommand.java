@@ -173,7 +173,8 @@ public final class RunCommand extends ClientCommand {
         Utf8Sink stdout = new Utf8Sink(out, System.out);
         Utf8Sink stderr = new Utf8Sink(err, System.err);
         CompletableFuture<Void> detached = new CompletableFuture<>();
-        SignalProxy proxy = SignalProxy.install(client, path, detached);
+        // As docker: no sig-proxy with a terminal (Ctrl-C is a byte to it; a signal to this client is this client's)
+        SignalProxy proxy = tty ? null : SignalProxy.install(client, path, detached);
         AtomicReference<ExecStream> input = new AtomicReference<>();
         CompletableFuture<Void> keysDetached = new CompletableFuture<>();
         // Our stdin once both output streams are open (their starting point taken: attach's output from now on)
@@ -242,7 +243,9 @@ public final class RunCommand extends ClientCommand {
             if (raw != null) {
                 raw.close();
             }
-            proxy.restore();
+            if (proxy != null) {
+                proxy.restore();
+            }
             ExecStream in = input.getAndSet(null);
             if (in != null) {
                 in.close();

@@ -185,10 +185,19 @@ class TerminalCliIT {
                     Thread.sleep(100);
                 }
                 assertThat(size).contains("30 100");
+                // as docker's, no sig-proxy on a terminal: SIGTERM ends this client, restores the terminal
+                t.ask("signal 15");
+                assertThat(t.ask("wait")).startsWith("exit ");
+                assertThat(t.ask("termios")).isEqualTo("same");
+            }
+            assertThat(CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "ps").out()).contains("tty-att");
+            try (PtySession t = corral(30, 100, "attach", "tty-att")) {
                 t.ask("send exit 5\\r");
                 assertThat(t.ask("wait")).startsWith("exit 5 ");
                 assertThat(t.ask("termios")).isEqualTo("same");
             }
+            // its monitor ended and took the stdin socket with it
+            assertThat(fx.stateDir.resolve("containers/tty-att/stdin.sock")).doesNotExist();
         } finally {
             rm("tty-att");
         }
