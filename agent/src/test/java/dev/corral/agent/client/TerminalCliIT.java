@@ -202,4 +202,21 @@ class TerminalCliIT {
             rm("tty-att");
         }
     }
+
+    @Test
+    void startDashAiOfACreatedDashItContainerIsOnThisTerminal() throws Exception {
+        CorralCliIT.Result c = CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "create", "-it", HOST_FLAG,
+                "--name", "tty-start", "sh", "-c", "stty size; read x; echo got-$x; exit 6");
+        assertThat(c.code()).as(c.toString()).isZero();
+        try (PtySession t = corral(27, 91, "start", "-a", "-i", "tty-start")) {
+            // the size is sent once attached: the container may have asked before it came
+            assertThat(t.ask("expect \\r\\n")).matches("found b'(0 0|27 91)\\\\r\\\\n'");
+            t.ask("send hi\\r");
+            assertThat(t.ask("expect got-hi\\r\\n")).startsWith("found");
+            assertThat(t.ask("wait")).startsWith("exit 6 ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-start");
+        }
+    }
 }
