@@ -183,12 +183,11 @@ public final class RunCommand extends ClientCommand {
             Thread t = new Thread(() -> {
                 try {
                     open.await();
-                    ExecStream in = ExecStream.open(client.address(), client.token(), path + "/stdin",
-                            DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null)), tty);
-                    input.set(in);
                     int[] size = tty ? RawTerminal.size() : null;
+                    ExecStream in = ExecStream.open(client.address(), client.token(), path + "/stdin",
+                            DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null)), tty, size);
+                    input.set(in);
                     if (size != null) {
-                        in.resize(size[0], size[1]);
                         RawTerminal.onResize((rows, cols) -> {
                             in.resize(rows, cols);
                             return 0;
