@@ -107,6 +107,7 @@ struct config {
     unsigned long long net_join_init, net_join_monitor;
     const char *stdin_socket; /* the container's stdin: the monitor listens here (shim-stdin.c) */
     int stdin_once;           /* the end of the first connection is the end of the container's stdin */
+    int tty;                  /* the command's stdin, stdout and stderr are a terminal of the container's devpts */
 };
 
 extern struct config cfg;
@@ -166,6 +167,11 @@ void stdin_child(int read_end); /* in init: that pipe becomes fd 0 */
 int stdin_poll(struct pollfd *p); /* the monitor loop's fd for stdin, if any: returns 0 or 1 */
 void stdin_ready(void);         /* that fd is ready */
 void stdin_end(void);           /* the monitor ends: the socket file goes */
+/* -t: init opens the terminal in the container and passes its master to the monitor over a socketpair */
+void tty_pair(int sp[2]);       /* monitor, before the clone: {-1, -1} without cfg.tty */
+int tty_open(int send_fd);      /* init, after the mounts: sends the master, returns the slave */
+int tty_receive(int fd);        /* monitor: the master, or -1 (init failed before sending it) */
+extern int tty_send_fd;         /* init: its end of that socketpair, -1 without cfg.tty */
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Device filter, cgroup v2 (shim-devices.c)                                                         */

@@ -221,6 +221,13 @@ _Noreturn void run_init(int out_fd, int err_fd, int sync_fd)
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); /* still reap the command's orphans */
     if (cfg.user) /* the container's own files, after pivot_root */
         resolve_user(cfg.user);
+    if (tty_send_fd >= 0) { /* -t: its devpts is mounted; the terminal is the command's stdin, stdout, stderr */
+        int slave = tty_open(tty_send_fd);
+        tty_send_fd = -1;
+        close(out_fd);
+        close(err_fd);
+        out_fd = err_fd = exec_tty_fd = slave;
+    }
     apply_rlimits();
     set_credentials();
     if (chdir(cfg.cwd) < 0)

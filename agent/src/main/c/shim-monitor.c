@@ -268,6 +268,8 @@ _Noreturn void run_monitor(int report_w)
         xpipe(syncp, "user namespace or network sync");
 
     int stdin_r = stdin_open();
+    int tty_sp[2];
+    tty_pair(tty_sp);
     int own_net = -1;
     if (cfg.net_join_init)
         own_net = enter_joined_netns();
@@ -295,6 +297,10 @@ _Noreturn void run_monitor(int report_w)
         if (exit_dir_fd >= 0)
             close(exit_dir_fd);
         stdin_child(stdin_r);
+        if (tty_sp[0] >= 0) {
+            close(tty_sp[0]);
+            tty_send_fd = tty_sp[1];
+        }
         for (int i = 0; i < 2; i++) {
             if (logs[i].file_fd >= 0)
                 close(logs[i].file_fd);
@@ -322,6 +328,8 @@ _Noreturn void run_monitor(int report_w)
     close(sp[1]);
     if (stdin_r >= 0)
         close(stdin_r);
+    if (tty_sp[1] >= 0)
+        close(tty_sp[1]);
     if (out_p[1] >= 0) {
         close(out_p[1]);
         close(err_p[1]);
@@ -355,8 +363,8 @@ _Noreturn void run_monitor(int report_w)
     long long finished_ms = 0;
     struct status_rec rec;
     for (;;) {
-        struct pollfd pfd[5];
-        int np = 0, idx_stdin = -1, idx_status = -1, idx_chld = -1, idx_log[2] = {-1, -1};
+        struct pollfd pfd[6];
+        int np = 0, idx_stdin = -1, idx_status = -1, idx_chld = -1, idx_log[2] = {-1, -1}, idx_tty = -1;
         if (status_open) {
             idx_status = np;
             pfd[np++] = (struct pollfd){.fd = sp[0], .events = POLLIN};
@@ -373,6 +381,10 @@ _Noreturn void run_monitor(int report_w)
             break;
         if (stdin_poll(&pfd[np])) /* never what keeps the monitor alive */
             idx_stdin = np++;
+        if (tty_sp[0] >= 0) {
+            idx_tty = np;
+            pfd[np++] = (struct pollfd){.fd = tty_sp[0], .events = POLLIN};
+        }
         if (poll(pfd, (nfds_t)np, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -383,6 +395,16 @@ _Noreturn void run_monitor(int report_w)
                 log_pump(&logs[i]);
         if (idx_stdin >= 0 && pfd[idx_stdin].revents)
             stdin_ready();
+        if (idx_tty >= 0 && pfd[idx_tty].revents) { /* -t: the terminal's master replaces the stdout pipe */
+            int master = tty_receive(tty_sp[0]);
+            close(tty_sp[0]);
+            tty_sp[0] = -1;
+            if (master >= 0) {
+                if (logs[0].pipe_fd >= 0)
+                    close(logs[0].pipe_fd);
+                logs[0].pipe_fd = master;
+            }
+        }
         if (idx_status >= 0 && pfd[idx_status].revents) {
             ssize_t n = read_full(sp[0], &rec, sizeof rec);
             if (n == (ssize_t)sizeof rec) {

@@ -43,6 +43,7 @@ public final class AttachCommand extends ClientCommand {
             return 1;
         }
         boolean stdin = !noStdin && c.path("spec").path("openStdin").asBoolean(false);
-        return RunCommand.attach(this, client, name, null, stdin, "&tail=0", keys);
+        return RunCommand.attach(this, client, name, null, stdin, c.path("spec").path("tty").asBoolean(false),
+                "&tail=0", keys);
     }
 }

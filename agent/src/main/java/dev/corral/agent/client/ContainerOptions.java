@@ -104,8 +104,8 @@ public final class ContainerOptions {
             + "start -a -i streams this stdin to it (its end is the end of the container's stdin).")
     boolean interactive;
 
-    @Option(names = {"-t", "--tty"}, description = "Not yet: a terminal for the container's own process is refused "
-            + "with a message (corral exec -it NAME sh gives one in a running container).")
+    @Option(names = {"-t", "--tty"}, description = "Allocate a pseudo-terminal in the container for its command: "
+            + "with -i and attached, this terminal is put in raw mode (restored on exit) and its size followed.")
     boolean tty;
 
     /** Docker's StdinOnce: the attached client's end of input is the container's (run -i without -d). */
@@ -149,10 +149,6 @@ public final class ContainerOptions {
      * docker run's failure (125).
      */
     ContainerSpec toSpec(String containerName) throws ApiException {
-        if (tty) { // said plainly rather than picocli's "unknown option" to a Docker user's -it
-            throw usage("-t: a terminal for the container's own process is not supported yet; run it with -d (and "
-                    + "-i) and use corral exec -it NAME sh for a shell on a terminal in it");
-        }
         if (image != null && rootfs != null) {
             throw usage("--image and --rootfs: give one of them, not both");
         }
@@ -194,7 +190,8 @@ public final class ContainerOptions {
                 mounts.isEmpty() ? null : mounts, allowHostPaths ? Boolean.TRUE : null, image,
                 init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports), null, null,
                 UlimitOption.parse(ulimits, this::usage), ip, macAddress,
-                interactive ? Boolean.TRUE : null, interactive && stdinOnce ? Boolean.TRUE : null));
+                interactive ? Boolean.TRUE : null, interactive && stdinOnce ? Boolean.TRUE : null,
+                tty ? Boolean.TRUE : null));
     }
 
     /**

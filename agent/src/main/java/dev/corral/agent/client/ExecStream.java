@@ -53,6 +53,15 @@ public final class ExecStream implements Closeable {
      */
     public static ExecStream open(DaemonAddress address, String token, String uri, InputStream stdin,
                                   boolean terminal) throws ApiException, DaemonUnreachableException {
+        return open(address, token, uri, stdin, terminal, null);
+    }
+
+    /**
+     * As {@link #open(DaemonAddress, String, String, InputStream, boolean)}, with a terminal's first size (rows,
+     * columns) sent before any input, so that what was typed ahead runs at that size; null for none.
+     */
+    public static ExecStream open(DaemonAddress address, String token, String uri, InputStream stdin,
+                                  boolean terminal, int[] size) throws ApiException, DaemonUnreachableException {
         SocketChannel ch;
         String host;
         try {
@@ -79,6 +88,9 @@ public final class ExecStream implements Closeable {
             }
             head.append("\r\n");
             s.write(ByteBuffer.wrap(head.toString().getBytes(StandardCharsets.ISO_8859_1)));
+            if (terminal && size != null) {
+                s.resize(size[0], size[1]);
+            }
             if (stdin != null) { // at once: the daemon answers when the command writes, which may wait for input
                 Thread t = new Thread(() -> s.copyStdin(stdin), "corral-exec-stdin");
                 t.setDaemon(true); // a read of our stdin must not keep the CLI alive after the exit status

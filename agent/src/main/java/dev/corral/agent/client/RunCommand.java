@@ -62,6 +62,10 @@ public final class RunCommand extends ClientCommand {
         boolean generated = container.name == null;
         container.stdinOnce = !detach; // docker run -i: the end of our input is the end of the container's
         ContainerSpec containerSpec = container.toSpec(generated ? Names.generate() : container.name);
+        if (container.tty && container.interactive && !detach && !RawTerminal.isTerminal()) { // docker's words
+            err().println("the input device is not a TTY");
+            return 1;
+        }
         Integer failed = container.ensureImage(client, this);
         if (failed != null) {
             return failed;
@@ -97,7 +101,8 @@ public final class RunCommand extends ClientCommand {
             out().println(n);
             return 0;
         }
-        return attach(this, client, n, exit, container.interactive, "", DetachKeys.parse(DetachKeys.DEFAULT));
+        return attach(this, client, n, exit, container.interactive, container.tty, "",
+                DetachKeys.parse(DetachKeys.DEFAULT));
     }
 
     /**
@@ -156,17 +161,20 @@ public final class RunCommand extends ClientCommand {
      * Streams stdout and stderr until the container exits, then waits for its status ({@code exit}: the wait put in
      * place before the start, or null to ask now); with {@code stdin}, our stdin goes to the container's (made with
      * -i) meanwhile, and the {@code detachKeys} sequence in it detaches (exit 0, the container left running). For
-     * run, start -a and attach ({@code logsFrom} "&tail=0": the output from now on).
+     * run, start -a and attach ({@code logsFrom} "&tail=0": the output from now on). With {@code tty} (a container
+     * made with -t) our terminal is in raw mode meanwhile, and the input goes as frames with its size at the start and
+     * on each resize (shim-stdin.c).
      */
     static int attach(ClientCommand cmd, CorralClient client, String n, CorralClient.Pending exit, boolean stdin,
-                      String logsFrom, byte[] detachKeys) throws Exception {
+                      boolean tty, String logsFrom, byte[] detachKeys) throws Exception {
         PrintWriter out = cmd.out();
         PrintWriter err = cmd.err();
         String path = containerPath(n);
         Utf8Sink stdout = new Utf8Sink(out, System.out);
         Utf8Sink stderr = new Utf8Sink(err, System.err);
         CompletableFuture<Void> detached = new CompletableFuture<>();
-        SignalProxy proxy = SignalProxy.install(client, path, detached);
+        // As docker: no sig-proxy with a terminal (Ctrl-C is a byte to it; a signal to this client is this client's)
+        SignalProxy proxy = tty ? null : SignalProxy.install(client, path, detached);
         AtomicReference<ExecStream> input = new AtomicReference<>();
         CompletableFuture<Void> keysDetached = new CompletableFuture<>();
         // Our stdin once both output streams are open (their starting point taken: attach's output from now on)
@@ -175,8 +183,16 @@ public final class RunCommand extends ClientCommand {
             Thread t = new Thread(() -> {
                 try {
                     open.await();
-                    input.set(ExecStream.open(client.address(), client.token(), path + "/stdin",
-                            DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null))));
+                    int[] size = tty ? RawTerminal.size() : null;
+                    ExecStream in = ExecStream.open(client.address(), client.token(), path + "/stdin",
+                            DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null)), tty, size);
+                    input.set(in);
+                    if (size != null) {
+                        RawTerminal.onResize((rows, cols) -> {
+                            in.resize(rows, cols);
+                            return 0;
+                        });
+                    }
                 } catch (ApiException | DaemonUnreachableException e) {
                     // it exited already, or was not made with -i: there is no stdin to write to
                 } catch (InterruptedException e) {
@@ -186,6 +202,8 @@ public final class RunCommand extends ClientCommand {
             t.setDaemon(true);
             t.start();
         }
+        cmd.out().flush();
+        RawTerminal raw = tty && stdin && RawTerminal.isTerminal() ? RawTerminal.enter() : null;
         try {
             CompletableFuture<Void> o = client.streamAsync(path + "/logs?follow=true&stream=stdout" + logsFrom,
                     open::countDown, stdout,
@@ -221,7 +239,12 @@ public final class RunCommand extends ClientCommand {
             }
             return code;
         } finally {
-            proxy.restore();
+            if (raw != null) {
+                raw.close();
+            }
+            if (proxy != null) {
+                proxy.restore();
+            }
             ExecStream in = input.getAndSet(null);
             if (in != null) {
                 in.close();

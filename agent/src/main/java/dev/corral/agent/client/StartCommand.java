@@ -39,7 +39,8 @@ public final class StartCommand extends ClientCommand {
                 err().println("corral: " + n + " is queued: " + c.path("queueReason").asText());
                 err().flush();
             }
-            return RunCommand.attach(this, client, n, null, interactive, "", DetachKeys.parse(DetachKeys.DEFAULT));
+            return RunCommand.attach(this, client, n, null, interactive, c.path("spec").path("tty").asBoolean(false),
+                    "", DetachKeys.parse(DetachKeys.DEFAULT));
         }
         return forEach(names, n -> {
             JsonNode c = client.post(containerPath(n) + "/start", null);

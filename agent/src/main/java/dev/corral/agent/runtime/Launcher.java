@@ -91,6 +91,9 @@ final class Launcher {
                     ShimConfig.stdinKeys(stdin, Boolean.TRUE.equals(record.spec().stdinOnce())),
                     StandardOpenOption.APPEND);
         }
+        if (Boolean.TRUE.equals(record.spec().tty())) {
+            Files.write(dir.resolve("launch.conf"), ShimConfig.ttyKeys(), StandardOpenOption.APPEND);
+        }
         Shim.Launched launched;
         try {
             launched = shim.launch(dir.resolve("launch.conf"));

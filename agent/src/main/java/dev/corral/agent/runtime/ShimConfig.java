@@ -139,4 +139,9 @@ final class ShimConfig {
         }
         return s.out.toByteArray();
     }
+
+    /** The key of a container whose command has a terminal (Docker's -t; shim-stdin.c). */
+    static byte[] ttyKeys() {
+        return new ShimConfig().put("tty", "1").out.toByteArray();
+    }
 }

@@ -30,6 +30,9 @@ import java.util.Map;
  *                                  OpenStdin; POST /v1/containers/{name}/stdin); null: it reads /dev/null
  * @param stdinOnce                true: the end of the first client's stdin is the end of the container's (Docker's
  *                                  StdinOnce, as run -i without -d); else each client's end only detaches it
+ * @param tty                      true: the command's stdin, stdout and stderr are a pseudo-terminal of the
+ *                                  container's devpts (Docker's -t): its output is the one stream stdout, its input
+ *                                  (with openStdin) frames of data and resizes; null: pipes
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
@@ -38,14 +41,14 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
                             List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout,
                             List<Ulimit> ulimits, String ip, String macAddress, Boolean openStdin,
-                            Boolean stdinOnce) {
+                            Boolean stdinOnce, Boolean tty) {
 
     /** This spec with another name. The with... copies are here so that a new field is passed on in one place. */
     public ContainerSpec withName(String newName) {
         return new ContainerSpec(newName, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
                 stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce);
+                stdinOnce, tty);
     }
 
     /** This spec with other limits. */
@@ -53,7 +56,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, newLimits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
                 stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce);
+                stdinOnce, tty);
     }
 
     /** This spec with other namespaces. */
@@ -61,7 +64,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 newNamespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
                 stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce);
+                stdinOnce, tty);
     }
 
     /** This spec with another command, environment, working directory and user (an image's defaults filled in). */
@@ -70,7 +73,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, newCommand, newEnv, newWorkingDir, newUser, hostname, labels, rootfs,
                 readOnlyRootfs, namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports,
                 restartPolicy, stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce);
+                stdinOnce, tty);
     }
 
     /** This spec with another restart policy and stop timeout. */
@@ -78,7 +81,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, newPolicy,
                 newStopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce);
+                stdinOnce, tty);
     }
 
     /** Without a restart policy, stop timeout, ulimits, address or MAC (the defaults). */
@@ -87,7 +90,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null, null, null, null, null, null);
     }
 
     /** Without init (the default) and without published ports. */
@@ -96,7 +99,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null, null, null, null, null, null);
     }
 
     /**

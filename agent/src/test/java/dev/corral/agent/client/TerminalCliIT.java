@@ -135,4 +135,89 @@ class TerminalCliIT {
             rm("tty-notty");
         }
     }
+
+    @Test
+    void runItGivesTheContainersOwnProcessATerminalThatFollowsThisOne() throws Exception {
+        try (PtySession t = corral(31, 97, "run", "-it", "--rm", HOST_FLAG, "--name", "tty-run", "sh")) {
+            assertThat(t.ask("expect # ")).startsWith("found");
+            assertThat(t.ask("send tty; stty size\\r")).isEqualTo("sent");
+            // the container's own devpts: init's terminal is the first of that instance, of this one's size (sent
+            // before the typed-ahead input: a timeout's buffer holding "0 0" is a failure)
+            assertThat(t.ask("expect 31 97\\r\\n")).startsWith("found").contains("/dev/pts/0\\r\\n");
+            assertThat(t.ask("resize 40 120")).isEqualTo("resized");
+            String size = "";
+            for (int i = 0; i < 50 && !size.contains("40 120"); i++) {
+                t.ask("send stty size\\r");
+                size = t.ask("expect # ");
+                Thread.sleep(100);
+            }
+            assertThat(size).contains("40 120");
+            t.ask("send sh -c 'trap \"echo got-int; exit 7\" INT; echo ready; while :; do sleep 0.1; done'; echo rc=$?\\r");
+            assertThat(t.ask("expect ready\\r\\n")).startsWith("found");
+            t.ask("send \\x03");
+            assertThat(t.ask("expect rc=7")).contains("got-int");
+            t.ask("send exit 3\\r");
+            assertThat(t.ask("wait")).startsWith("exit 3 ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-run");
+        }
+        // --rm: gone, and its monitor's stdin socket with it
+        assertThat(CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "ps", "-a").out()).doesNotContain("tty-run");
+    }
+
+    @Test
+    void detachKeysLeaveItRunningAndAttachGetsBackOnTheTerminal() throws Exception {
+        try {
+            try (PtySession t = corral(24, 80, "run", "-it", HOST_FLAG, "--name", "tty-att", "sh")) {
+                assertThat(t.ask("expect # ")).startsWith("found");
+                t.ask("send echo one-$((40+2))\\r");
+                assertThat(t.ask("expect one-42")).startsWith("found");
+                t.ask("send \\x10\\x11"); // ctrl-p ctrl-q
+                assertThat(t.ask("wait")).startsWith("exit 0 ");
+                assertThat(t.ask("termios")).isEqualTo("same");
+            }
+            assertThat(CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "ps").out()).contains("tty-att");
+            try (PtySession t = corral(tcp(), 30, 100, "attach", "tty-att")) { // over TCP this time
+                String size = "";
+                for (int i = 0; i < 50 && !size.contains("30 100"); i++) { // attached once the size is there
+                    t.ask("send stty size\\r");
+                    size = t.ask("expect # ");
+                    Thread.sleep(100);
+                }
+                assertThat(size).contains("30 100");
+                // as docker's, no sig-proxy on a terminal: SIGTERM ends this client, restores the terminal
+                t.ask("signal 15");
+                assertThat(t.ask("wait")).startsWith("exit ");
+                assertThat(t.ask("termios")).isEqualTo("same");
+            }
+            assertThat(CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "ps").out()).contains("tty-att");
+            try (PtySession t = corral(30, 100, "attach", "tty-att")) {
+                t.ask("send exit 5\\r");
+                assertThat(t.ask("wait")).startsWith("exit 5 ");
+                assertThat(t.ask("termios")).isEqualTo("same");
+            }
+            // its monitor ended and took the stdin socket with it
+            assertThat(fx.stateDir.resolve("containers/tty-att/stdin.sock")).doesNotExist();
+        } finally {
+            rm("tty-att");
+        }
+    }
+
+    @Test
+    void startDashAiOfACreatedDashItContainerIsOnThisTerminal() throws Exception {
+        CorralCliIT.Result c = CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "create", "-it", HOST_FLAG,
+                "--name", "tty-start", "sh", "-c", "stty size; read x; echo got-$x; exit 6");
+        assertThat(c.code()).as(c.toString()).isZero();
+        try (PtySession t = corral(27, 91, "start", "-a", "-i", "tty-start")) {
+            // the size is sent once attached: the container may have asked before it came
+            assertThat(t.ask("expect \\r\\n")).matches("found b'(0 0|27 91)\\\\r\\\\n'");
+            t.ask("send hi\\r");
+            assertThat(t.ask("expect got-hi\\r\\n")).startsWith("found");
+            assertThat(t.ask("wait")).startsWith("exit 6 ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-start");
+        }
+    }
 }
