@@ -1,5 +1,6 @@
 package dev.corral.agent.client;
 
+import dev.corral.agent.image.TestImages;
 import dev.corral.agent.server.Agent;
 import dev.corral.agent.server.AgentOptions;
 import dev.corral.agent.testing.TestParent;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A real agent, in-process, for the CLI to talk to: a temp state dir holding the API socket and token, a
@@ -67,6 +69,21 @@ final class ClientAgentFixture implements AutoCloseable {
     /** A container's cgroup file: on v1 in the controller's hierarchy, on v2 in the unified one. */
     Path cgroupFile(String container, String v1Controller, String file) {
         return dirs.cgroupDir(container, v1Controller).resolve(file);
+    }
+
+    /**
+     * Writes the two-layer test image as an OCI archive into {@code dir} and imports it as {@code name} through the
+     * CLI, against this agent.
+     */
+    void importTwoLayerImage(Path dir, String name) throws Exception {
+        Path oci = TestImages.write(dir, "two.oci.tar", TestImages.ociArchive(TestImages.twoLayers(),
+                TestImages.twoLayerConfig(), null, true));
+        Cli.environment(Map.of("CORRAL_HOST", host()));
+        try {
+            Cli.ok("image", "import", oci.toString(), "--name", name);
+        } finally {
+            Cli.realEnvironment();
+        }
     }
 
     @Override

@@ -2,12 +2,11 @@ package dev.corral.agent.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.corral.agent.image.TestImages;
+import dev.corral.agent.image.Trees;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -33,14 +32,7 @@ class CpCliTest {
     static void start() throws Exception {
         fx = new ClientAgentFixture();
         files = Files.createTempDirectory("corral-test-cp-files");
-        Path oci = TestImages.write(files, "two.oci.tar", TestImages.ociArchive(TestImages.twoLayers(),
-                TestImages.twoLayerConfig(), null, true));
-        Cli.environment(Map.of("CORRAL_HOST", fx.host()));
-        try {
-            Cli.ok("image", "import", oci.toString(), "--name", "two:v1");
-        } finally {
-            Cli.realEnvironment();
-        }
+        fx.importTwoLayerImage(files, "two:v1");
     }
 
     @AfterAll
@@ -50,9 +42,7 @@ class CpCliTest {
                 fx.close();
             }
         } finally {
-            try (Stream<Path> s = Files.walk(files)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            Trees.delete(files);
         }
     }
 
@@ -116,9 +106,7 @@ class CpCliTest {
             }
         } finally {
             Cli.run("rm", "-f", name);
-            try (Stream<Path> s = Files.walk(hostDir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            Trees.delete(hostDir);
         }
     }
 

@@ -3,12 +3,10 @@ package dev.corral.agent.client;
 import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.corral.agent.image.TestImages;
+import dev.corral.agent.image.Trees;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,14 +28,7 @@ class DockerCommandsCliTest {
     static void start() throws Exception {
         fx = new ClientAgentFixture();
         files = Files.createTempDirectory("corral-test-cli-docker");
-        Path oci = TestImages.write(files, "two.oci.tar", TestImages.ociArchive(TestImages.twoLayers(),
-                TestImages.twoLayerConfig(), null, true));
-        Cli.environment(Map.of("CORRAL_HOST", fx.host()));
-        try {
-            Cli.ok("image", "import", oci.toString(), "--name", "two:v1");
-        } finally {
-            Cli.realEnvironment();
-        }
+        fx.importTwoLayerImage(files, "two:v1");
     }
 
     @AfterAll
@@ -47,9 +38,7 @@ class DockerCommandsCliTest {
                 fx.close();
             }
         } finally {
-            try (Stream<Path> s = Files.walk(files)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            Trees.delete(files);
         }
     }
 

@@ -2,12 +2,12 @@ package dev.corral.agent.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.corral.agent.image.Trees;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.corral.agent.image.TestImages;
 import dev.corral.agent.spec.SpecParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -40,9 +40,7 @@ class ImageCliTest {
                 fx.close();
             }
         } finally {
-            try (Stream<Path> s = Files.walk(files)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            Trees.delete(files);
         }
     }
 
