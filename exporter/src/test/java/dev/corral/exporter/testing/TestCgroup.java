@@ -134,13 +134,19 @@ public final class TestCgroup implements AutoCloseable {
         argv.addAll(List.of(command));
         Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.INHERIT)
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        long deadline = System.currentTimeMillis() + 10_000;
+        // 30 s: a shell's start under qemu's emulation or on a loaded host takes seconds
+        long deadline = System.currentTimeMillis() + 30_000;
         Path last = procsFiles.get(procsFiles.size() - 1);
-        while (p.isAlive() && System.currentTimeMillis() < deadline) {
+        while (p.isAlive()) { // a command that already exited (a short one, or a failed join) is the caller's to judge
             for (String line : Files.readAllLines(last)) {
                 if (line.trim().equals(Long.toString(p.pid()))) {
                     return p;
                 }
+            }
+            if (System.currentTimeMillis() > deadline) { // not silently: the caller would measure outside the cgroup
+                p.destroyForcibly();
+                throw new AssertionError("timed out after 30 s waiting for " + List.of(command) + " (pid " + p.pid()
+                        + ") to be in " + last);
             }
             sleep(5);
         }
@@ -170,7 +176,7 @@ public final class TestCgroup implements AutoCloseable {
         for (Process p : processes) {
             p.destroyForcibly();
         }
-        long deadline = System.currentTimeMillis() + 10_000;
+        long deadline = System.currentTimeMillis() + 30_000; // the kill and the rmdir: seconds in qemu
         List<Long> left = pids();
         while (!left.isEmpty() && System.currentTimeMillis() < deadline) {
             for (long pid : left) {
