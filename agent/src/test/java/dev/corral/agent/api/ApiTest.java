@@ -1,6 +1,7 @@
 package dev.corral.agent.api;
 
 import static dev.corral.exporter.testing.Await.await;
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static dev.corral.agent.testing.TestRoots.HOST;
 import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.GET;
@@ -117,10 +118,8 @@ class ApiTest {
         // rm without wait (docker run -d --rm): the daemon removes it at its exit, nobody waiting
         assertThat(fx.unix(POST, "/v1/containers?start=true&rm=true", spec("{" + HOST + "'name':'w','command':['true']}")).status())
                 .isEqualTo(201);
-        for (int i = 0; i < 500 && fx.unix(GET, "/v1/containers/w", null).status() != 404; i++) {
-            Thread.sleep(20);
-        }
-        assertThat(fx.unix(GET, "/v1/containers/w", null).status()).isEqualTo(404);
+        await(() -> fx.unix(GET, "/v1/containers/w", null).status() == 404, Duration.ofSeconds(30),
+                "the rm container w to be removed at its exit");
         assertThat(fx.cgroupFile("w", "pids", "")).doesNotExist();
     }
 
@@ -182,7 +181,7 @@ class ApiTest {
             JsonObject memory = new JsonObject(fx.unix(GET, "/v1/containers/lim/stats", null).body())
                     .getJsonObject("memory"); // absent until the collector has read the new cgroup once
             return memory != null && Long.valueOf(96L << 20).equals(memory.getLong("limitBytes"));
-        }, Duration.ofSeconds(5), "stats to show the changed limit");
+        }, Duration.ofSeconds(20), "stats to show the changed limit"); // cycles are slow in the emulated v2 guest
         AgentFixture.Response bad = fx.unix(PATCH, "/v1/containers/lim/limits",
                 spec("{'memory':{'max':'64m'},'cpu':{'cpusetCpus':'0-4095'}}"));
         assertThat(bad.status()).isEqualTo(400);
@@ -206,8 +205,13 @@ class ApiTest {
         fx.unix(POST, "/v1/containers?start=true", spec("{" + HOST + "'name':'busy','command':['sh','-c','while :; do :; done'],"
                 + "'limits':{'cpu':{'cpus':0.3},'memory':{'max':'64m'}}}"));
         try {
-            Thread.sleep(1500);
-            JsonObject stats = new JsonObject(fx.unix(GET, "/v1/containers/busy/stats", null).body());
+            Thread.sleep(1500); // busy loops by now: a rate over an interval from here is its usage, not its start
+            // A rate needs two of the collector's readings of the new cgroup, which a loaded collector (or the
+            // emulated v2 guest's) may not have made by now: await them.
+            JsonObject stats = awaitValue(() -> new JsonObject(fx.unix(GET, "/v1/containers/busy/stats", null).body()),
+                    st -> st.getJsonObject("cpu") != null && st.getJsonObject("cpu").getDouble("cores") != null
+                            && st.getJsonObject("memory") != null && st.getJsonObject("pids") != null,
+                    Duration.ofSeconds(20), "stats with a CPU rate for busy");
             // A rate over one 200 ms interval: it shows usage, not the quota's precision (CpuQuotaCheck proves that);
             // the emulated v2 guest measured 0.51-0.54 for the 0.3-core quota over such short windows.
             assertThat(stats.getJsonObject("cpu").getDouble("cores")).isBetween(0.05, 1.0);

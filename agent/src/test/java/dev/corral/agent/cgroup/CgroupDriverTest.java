@@ -1,6 +1,7 @@
 package dev.corral.agent.cgroup;
 
 import static dev.corral.exporter.testing.Await.await;
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -190,10 +191,7 @@ class CgroupDriverTest {
         Process loop = TestCgroup.startIn(cg.procsFiles(), "/bin/sh", "-c", "sleep 1000 & sleep 1000 & "
                 + "while :; do :; done");
         // the shell, its two sleeps: how soon they are there depends on the machine's load (and qemu's speed)
-        long threeThere = System.currentTimeMillis() + 30_000;
-        while (cg.pids().size() < 3 && System.currentTimeMillis() < threeThere) {
-            Thread.sleep(20);
-        }
+        awaitValue(cg::pids, pids -> pids.size() >= 3, Duration.ofSeconds(30), "the shell and its two sleeps");
         assertThat(cg.pids()).hasSize(3);
         assertThat(cg.populated()).isTrue();
         cg.freeze();
@@ -204,8 +202,9 @@ class CgroupDriverTest {
         cg.thaw();
         assertThat(cg.frozen()).isFalse();
         cg.killAll();
-        assertThat(loop.waitFor(5, TimeUnit.SECONDS)).isTrue();
-        await(() -> !cg.populated(), Duration.ofSeconds(5), "the killed cgroup to be unpopulated");
+        // the kill and the reaping are the kernel's and the JVM's reaper thread's: slow on a loaded host or in qemu
+        assertThat(loop.waitFor(20, TimeUnit.SECONDS)).as("the killed loop exits").isTrue();
+        await(() -> !cg.populated(), Duration.ofSeconds(20), "the killed cgroup to be unpopulated");
         assertThat(cg.pids()).isEmpty();
         cg.remove();
         assertThat(cg.exists()).isFalse();

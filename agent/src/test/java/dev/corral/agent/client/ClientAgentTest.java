@@ -1,6 +1,7 @@
 package dev.corral.agent.client;
 
 import static dev.corral.exporter.testing.Await.await;
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -69,12 +70,8 @@ class ClientAgentTest {
         assertThat(cgroupLong("rt", "memory", "memory.limit_in_bytes", "memory.max")).isEqualTo(128L << 20);
 
         // The collector needs a cycle or two to see a new cgroup: 409 until then.
-        Cli.Result stats = Cli.run("stats", "--no-stream", "rt");
-        for (int i = 0; i < 50 && stats.code() != 0; i++) {
-            Thread.sleep(100);
-            stats = Cli.run("stats", "--no-stream", "rt");
-        }
-        assertThat(stats.code()).as(stats.toString()).isZero();
+        Cli.Result stats = awaitValue(() -> Cli.run("stats", "--no-stream", "rt"), r -> r.code() == 0,
+                Duration.ofSeconds(20), "stats of rt once the collector has seen it");
         assertThat(stats.out().lines().toList().get(0)).matches("NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS");
         assertThat(stats.out().lines().toList().get(1)).matches("rt +(--|[0-9.]+%) +[0-9.]+[KMG]?i?B / 128MiB +[0-9.]+% +.* / .* +\\d+"); // -- before a rate
         assertThat(Cli.ok("stats", "--no-stream").out()).as("every running container").containsPattern("(?m)^rt ");
@@ -159,11 +156,8 @@ class ClientAgentTest {
 
             assertThat(Cli.ok("run", "-d", "--rm", "--name", "rm-d", "--rootfs", r, "sh", "-c", "exit 3").out())
                     .isEqualTo("rm-d\n");
-            for (int i = 0; i < 500 && Cli.ok("ps", "-a", "-q").out().lines().anyMatch("rm-d"::equals); i++) {
-                Thread.sleep(20);
-            }
-            assertThat(Cli.ok("ps", "-a", "-q").out().lines()).as("run -d --rm: removed at its exit")
-                    .doesNotContain("rm-d");
+            await(() -> Cli.ok("ps", "-a", "-q").out().lines().noneMatch("rm-d"::equals), Duration.ofSeconds(30),
+                    "run -d --rm: rm-d removed at its exit");
         } finally {
             dev.corral.agent.image.TestImages.deleteTree(root);
         }

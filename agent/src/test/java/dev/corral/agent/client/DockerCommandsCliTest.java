@@ -1,11 +1,13 @@
 package dev.corral.agent.client;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static dev.corral.agent.testing.TestRoots.HOST_FLAG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.agent.image.Trees;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -171,11 +173,8 @@ class DockerCommandsCliTest {
     void topListsTheProcessesOfTheContainersCgroupOnly() throws Exception {
         try {
             Cli.ok("run", HOST_FLAG, "-d", "--name", "tp", "sh", "-c", "sleep 100 & sleep 101 & wait");
-            Cli.Result r = Cli.run("top", "tp");
-            for (int i = 0; i < 50 && !r.out().contains("sleep 101"); i++) { // the shell forks them after its start
-                Thread.sleep(100);
-                r = Cli.run("top", "tp");
-            }
+            Cli.Result r = awaitValue(() -> Cli.run("top", "tp"), t -> t.out().contains("sleep 101"),
+                    Duration.ofSeconds(20), "top to list sleep 101, which the shell forks after its start");
             assertThat(r.code()).as(r.toString()).isZero();
             java.util.List<String> lines = r.out().lines().toList();
             assertThat(lines.get(0)).matches("UID +PID +PPID +C +STIME +TTY +TIME +CMD");
