@@ -75,6 +75,17 @@ final class AgentFixture implements AutoCloseable {
         return stateDir.resolve("policy.json");
     }
 
+    /**
+     * Replaces the policy file whole, by a rename, as a config tool should: written in place, a reload polled
+     * between the truncation and the write reads an empty file and publishes a policy-rejected of its own.
+     */
+    void replacePolicy(String policyJson) throws java.io.IOException {
+        Path next = stateDir.resolve("policy.json.next");
+        Files.writeString(next, policyJson);
+        Files.move(next, policyFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     Path socket() {
         return stateDir.resolve("corral.sock");
     }

@@ -810,12 +810,12 @@ class PolicyEndToEndTest {
                     + "policy=\"admission\",reason=\"cpu-overcommitted\"} 1.0");
 
             // An invalid new file keeps the old policy and says why ...
-            Files.writeString(fx.policyFile(), json("{'classes':[{'name':'big','weight':0}]}"));
+            fx.replacePolicy(json("{'classes':[{'name':'big','weight':0}]}"));
             JsonObject rejected = events.await(e -> e.getString("type").equals("policy-rejected"), 5000);
             assertThat(rejected.getJsonObject("attributes").getString("path")).isEqualTo("classes[0].weight");
             assertThat(fx.unix(POST, "/v1/containers?start=true", b).status()).isEqualTo(409);
             // ... a valid one replaces it.
-            Files.writeString(fx.policyFile(), json(String.format(big, "0.5")));
+            fx.replacePolicy(json(String.format(big, "0.5")));
             events.await(e -> e.getString("type").equals("policy-loaded"), 5000);
             AgentFixture.Response admitted = fx.unix(POST, "/v1/containers?start=true", b);
             assertThat(admitted.status()).as(admitted.body()).isEqualTo(201);
