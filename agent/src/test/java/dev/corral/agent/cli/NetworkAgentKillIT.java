@@ -1,5 +1,6 @@
 package dev.corral.agent.cli;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.corral.agent.cgroup.CgroupDriver;
@@ -15,6 +16,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -165,11 +167,8 @@ class NetworkAgentKillIT {
                 assertThat(call(state, "DELETE", "/v1/containers/" + name + "?force=true", null).status()).isLessThan(300);
             }
             assertThat(call(state, "DELETE", "/v1/containers/next?force=true", null).status()).isLessThan(300);
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (!bridgePorts(bridge).isEmpty() && System.currentTimeMillis() < deadline) {
-                Thread.sleep(100);
-            }
-            assertThat(bridgePorts(bridge)).as("veths left on the bridge").isEmpty();
+            // the kernel removes the pairs in its netns cleanup work, after the netns went: seconds when loaded
+            awaitValue(() -> bridgePorts(bridge), List::isEmpty, Duration.ofSeconds(30), "no veths left on the bridge");
             try (Stream<Path> files = Files.walk(state.resolve("containers"))) {
                 assertThat(files.filter(f -> f.getFileName().toString().equals("network.json")).toList())
                         .as("addresses left in network.json").isEmpty();

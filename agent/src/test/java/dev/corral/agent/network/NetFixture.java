@@ -99,12 +99,13 @@ final class NetFixture implements AutoCloseable {
     }
 
     /**
-     * The host ends left on the bridges once the kernel has finished with the removed containers' netns (it removes
-     * their pairs asynchronously, within milliseconds): polled for up to 5 s until none is left.
+     * The host ends left on the bridges once the kernel has finished with the removed containers' netns: it removes
+     * their pairs asynchronously, in its netns cleanup work (milliseconds on a quiet host, seconds on a loaded one or
+     * in the emulated v2 guest): polled for up to 30 s until none is left.
      */
     List<String> bridgePortsSettled() throws Exception {
         try {
-            return awaitValue(this::bridgePorts, List::isEmpty, Duration.ofSeconds(5), "the bridges' ports to go");
+            return awaitValue(this::bridgePorts, List::isEmpty, Duration.ofSeconds(30), "the bridges' ports to go");
         } catch (AssertionError stillThere) {
             return bridgePorts(); // the caller asserts on what is left, naming it
         }
