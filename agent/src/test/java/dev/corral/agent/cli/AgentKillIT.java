@@ -1,5 +1,6 @@
 package dev.corral.agent.cli;
 
+import static dev.corral.exporter.testing.Await.awaitValue;
 import static dev.corral.agent.testing.TestRoots.HOST_JSON;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -12,6 +13,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -52,12 +54,10 @@ class AgentKillIT {
             assertThat(stays.getString("state")).isEqualTo("running");
             JsonObject goes = new JsonObject(agent.call("POST", "/v1/containers/goes/wait", null).bodyText());
             assertThat(goes.getInteger("exitCode")).isEqualTo(7);
-            JsonObject again = null;
-            for (int i = 0; i < 100 && (again == null || !"running".equals(again.getString("state"))); i++) {
-                Thread.sleep(100);
-                again = new JsonObject(agent.call("GET", "/v1/containers/always", null).bodyText());
-            }
-            assertThat(again.getString("state")).as(again.encode()).isEqualTo("running");
+            JsonObject again = awaitValue(
+                    () -> new JsonObject(agent.call("GET", "/v1/containers/always", null).bodyText()),
+                    c -> "running".equals(c.getString("state")), Duration.ofSeconds(30),
+                    "always, killed while the agent was down, to be restarted by the agent");
             assertThat(again.getInteger("restartCount")).isEqualTo(1);
             assertThat(again.getLong("initPid")).isNotEqualTo(always.getLong("initPid"));
             JsonObject stopped = new JsonObject(agent.call("POST", "/v1/containers/stays/stop?timeout=5", null)
