@@ -111,6 +111,9 @@ class JoinedNetworkTest {
     void whatAJoinedNetworkCannotHaveIsRefusedBeforeAnythingIsMade() throws Exception {
         fx.runtime.run(fx.spec("{'name':'a','command':['/bin/sleep','60']}"));
         fx.runToExit("{'name':'gone','command':['/bin/true']}");
+        // gone's veth goes after its exit, with its netns (or the agent's sweep a second later): awaited, or the
+        // links taken here would still have it and the comparison below fail once it went
+        awaitValue(fx::bridgePorts, ports -> ports.size() == 1, Duration.ofSeconds(30), "only a's veth on the bridge");
         Set<String> linksBefore = hostLinks();
         for (String[] refused : List.of(
                 new String[] {"'ports':[{'containerPort':80}]", "ports", "container:a"},

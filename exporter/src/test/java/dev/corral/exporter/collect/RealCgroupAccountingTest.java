@@ -215,7 +215,7 @@ class RealCgroupAccountingTest {
             TestCgroup child = parent.child("new");
             TestCgroup grandchild = child.child("deeper");
             Snapshot s = awaitValue(collector::collect, c -> c.live().containsKey(grandchild.path()),
-                    Duration.ofSeconds(5), "the collector to find the new grandchild");
+                    Duration.ofSeconds(20), "the collector to find the new grandchild"); // collect(): slow in qemu
             assertThat(s.live()).containsOnlyKeys(parent.path(), child.path(), grandchild.path());
             grandchild.close();
             child.close();
