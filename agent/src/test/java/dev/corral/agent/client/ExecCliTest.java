@@ -98,7 +98,7 @@ class ExecCliTest {
         Cli.Result nobody = Cli.run("exec", "-u", "nobody", "ex1", "id");
         assertThat(nobody.code()).as(nobody.toString()).isEqualTo(125);
         assertThat(nobody.err()).contains("unable to find user nobody");
-        await(() -> procsIn("ex1") == 1, Duration.ofSeconds(5), "only the container's init left in its cgroup");
+        await(() -> procsIn("ex1") == 1, Duration.ofSeconds(20), "only the container's init left in its cgroup");
     }
 
     @Test
@@ -128,7 +128,7 @@ class ExecCliTest {
         Cli.Result notExecutable = Cli.run("exec", "ex2", "/etc/marker");
         assertThat(notExecutable.code()).as(notExecutable.toString()).isEqualTo(126);
         assertThat(Cli.run("exec", "ex2", "sh", "-c", "kill -9 $$").code()).isEqualTo(137);
-        await(() -> procsIn("ex2") == 1, Duration.ofSeconds(5), "only the container's init left in its cgroup");
+        await(() -> procsIn("ex2") == 1, Duration.ofSeconds(20), "only the container's init left in its cgroup");
     }
 
     @Test
