@@ -7,11 +7,14 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPacka
 import java.io.PrintWriter;
 import java.util.Arrays;
 import org.junit.platform.engine.FilterResult;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.support.descriptor.ClassSource;
 import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.EngineFilter;
 import org.junit.platform.launcher.PostDiscoveryFilter;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.TagFilter;
+import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -62,11 +65,36 @@ public final class GuestTestMain {
         return LauncherFactory.create().discover(request(args)).countTestIdentifiers(TestIdentifier::isTest);
     }
 
+    /**
+     * Prints "GUEST-TIME seconds Class[#method] status" as each test and each test class ends: the guest's run is
+     * minutes under emulation, and the host's report would otherwise show only its total.
+     */
+    private static final class Times implements TestExecutionListener {
+        private final java.util.Map<String, Long> started = new java.util.concurrent.ConcurrentHashMap<>();
+
+        @Override
+        public void executionStarted(TestIdentifier id) {
+            started.put(id.getUniqueId(), System.nanoTime());
+        }
+
+        @Override
+        public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+            Long t0 = started.remove(id.getUniqueId());
+            Object source = id.getSource().orElse(null);
+            String name = source instanceof ClassSource c ? c.getClassName()
+                    : source instanceof MethodSource m ? m.getClassName() + "#" + m.getMethodName() : null;
+            if (t0 != null && name != null) {
+                System.out.printf("GUEST-TIME %.1f s %s %s%n", (System.nanoTime() - t0) / 1e9, name,
+                        result.getStatus());
+            }
+        }
+    }
+
     public static void main(String[] classNames) throws Exception {
         LauncherDiscoveryRequest built = request(classNames);
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
-        launcher.execute(built, listener);
+        launcher.execute(built, listener, new Times());
         TestExecutionSummary summary = listener.getSummary();
         PrintWriter out = new PrintWriter(System.out, true);
         summary.printFailuresTo(out, 30);
