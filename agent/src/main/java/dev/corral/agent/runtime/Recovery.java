@@ -3,6 +3,7 @@ package dev.corral.agent.runtime;
 import dev.corral.agent.cgroup.ContainerCgroup;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,14 +32,20 @@ final class Recovery {
     void recover() throws IOException {
         StateStore store = ctx.store;
         Rename.finishInterrupted(ctx); // first: the sweep below would take a renamed container's root for an orphan
-        for (String name : store.quarantineUnreadable()) {
-            LOG.warn("the record of {} was unreadable (a machine crash before it reached the disk): moved to {}; "
-                    + "removing its cgroup", name, store.quarantine());
-            ctx.discardCgroup(name);
+        List<String> unreadable = store.quarantineUnreadable();
+        ctx.indexLeaves(store.list());
+        for (String name : unreadable) {
+            // its leaf is most likely its name; unless a container renamed from that name holds it
+            boolean ours = !ctx.leafHeldByOther(name);
+            LOG.warn("the record of {} was unreadable (a machine crash before it reached the disk): moved to {}; {}",
+                    name, store.quarantine(), ours ? "removing its cgroup" : "its cgroup is left (another's)");
+            if (ours) {
+                ctx.discardCgroup(name);
+            }
         }
         for (ContainerRecord r : store.list()) {
             String name = r.name();
-            ContainerCgroup cg = ctx.driver.open(name);
+            ContainerCgroup cg = ctx.cgroupOf(r);
             switch (r.state()) {
                 case CREATING -> {
                     LOG.info("removing {}: the agent stopped while creating it", name);
