@@ -118,8 +118,8 @@ final class V1CgroupDriver implements CgroupDriver {
     }
 
     @Override
-    public ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException {
-        V1Cgroup cg = (V1Cgroup) open(name);
+    public ContainerCgroup create(String leaf, ResourceLimits limits) throws CgroupException {
+        V1Cgroup cg = (V1Cgroup) open(leaf);
         List<Path> made = new ArrayList<>();
         try {
             for (Path dir : cg.dirs) {
@@ -159,8 +159,8 @@ final class V1CgroupDriver implements CgroupDriver {
     }
 
     @Override
-    public ContainerCgroup open(String name) {
-        String path = CgroupPaths.join(parent, name);
+    public ContainerCgroup open(String leaf) {
+        String path = CgroupPaths.join(parent, leaf);
         return new V1Cgroup(path, hierarchies);
     }
 

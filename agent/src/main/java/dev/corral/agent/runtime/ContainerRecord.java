@@ -6,6 +6,8 @@ import dev.corral.agent.spec.ContainerSpec;
 /**
  * What the state dir keeps about one container (container.json). Immutable; changes make a new record.
  *
+ * @param cgroup            its cgroup path, {@code <parent>/<leaf>}: fixed when it is made (the leaf is its name then,
+ *                          or its id when a renamed container holds that leaf) and kept through renames
  * @param initPid           host pid of the container's init (PID 1 inside)
  * @param monitorPid        host pid of the corral-shim monitor that waits for it and writes exit.json
  * @param monitorStartTicks the monitor's start time (/proc/PID/stat field 22), so a reused pid is not mistaken
