@@ -36,6 +36,9 @@ public interface CgroupDriver {
     /** The cgroup {@code <parent>/<leaf>} of an existing container (e.g. after an agent restart). */
     ContainerCgroup open(String leaf);
 
+    /** The leaves of the cgroups under the parent (in any hierarchy). */
+    java.util.Set<String> leaves() throws CgroupException;
+
     /**
      * Any cgroup by its full path, e.g. a Docker container's "/docker/3f1c…": for the policies that govern
      * containers another runtime started (only what a policy file's govern class selects is written).

@@ -165,6 +165,15 @@ final class V1CgroupDriver implements CgroupDriver {
     }
 
     @Override
+    public java.util.Set<String> leaves() throws CgroupException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (Hierarchy h : hierarchies) {
+            out.addAll(CgroupFiles.subdirs(dirIn(h, parent)));
+        }
+        return out;
+    }
+
+    @Override
     public ContainerCgroup openPath(String cgroupPath) {
         return new V1Cgroup(CgroupPaths.normalize(cgroupPath), hierarchies);
     }

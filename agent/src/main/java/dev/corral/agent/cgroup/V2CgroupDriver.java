@@ -96,6 +96,11 @@ final class V2CgroupDriver implements CgroupDriver {
     }
 
     @Override
+    public java.util.Set<String> leaves() throws CgroupException {
+        return CgroupFiles.subdirs(dir(parent));
+    }
+
+    @Override
     public ContainerCgroup openPath(String cgroupPath) {
         String path = CgroupPaths.normalize(cgroupPath);
         return new V2Cgroup(path, dir(path));

@@ -18,6 +18,8 @@ final class Recovery {
 
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
 
+    private static final java.util.regex.Pattern ID_LEAF = java.util.regex.Pattern.compile("[0-9a-f]{64}");
+
     private final RuntimeContext ctx;
     private final ExitWatcher exits;
     private final Restarts restarts;
@@ -26,6 +28,29 @@ final class Recovery {
         this.ctx = ctx;
         this.exits = exits;
         this.restarts = restarts;
+    }
+
+    /**
+     * A cgroup whose leaf is an id (a container made while a renamed one held its name's leaf) that no record names:
+     * its record was unreadable, so it goes as a name's cgroup goes then. Other leaves are left: a same-named
+     * cgroup with no record is cleaned up, if empty, by the next create of that name.
+     */
+    private void removeOrphanIdCgroups() {
+        try {
+            for (String leaf : ctx.driver.leaves()) {
+                if (ID_LEAF.matcher(leaf).matches() && ctx.nameOfLeaf(leaf) == null) {
+                    LOG.warn("removing the cgroup {} (with its processes): no record names it", leaf);
+                    ContainerCgroup cg = ctx.driver.open(leaf);
+                    if (cg.frozen()) {
+                        cg.thaw(); // a v1-frozen task keeps a pending SIGKILL until it is thawed
+                    }
+                    cg.killAll();
+                    cg.remove();
+                }
+            }
+        } catch (dev.corral.agent.cgroup.CgroupException e) {
+            LOG.warn("removing cgroups no record names failed: {}", e.getMessage());
+        }
     }
 
     /** Runs before the runtime serves anyone: nothing else touches the records meanwhile. */
@@ -43,6 +68,7 @@ final class Recovery {
                 ctx.discardCgroup(name);
             }
         }
+        removeOrphanIdCgroups();
         for (ContainerRecord r : store.list()) {
             String name = r.name();
             ContainerCgroup cg = ctx.cgroupOf(r);

@@ -293,6 +293,30 @@ class RenameTest {
         assertThat(fx.cgroupDir(fresh.id(), "memory")).doesNotExist();
     }
 
+    /**
+     * A record that a machine crash left unreadable costs its cgroup (the name's leaf, or the id's), never the cgroup
+     * of a container renamed from that name.
+     */
+    @Test
+    void anUnreadableRecordOfTheOldNameLeavesTheRenamedContainersCgroupAlone() throws Exception {
+        ContainerRecord started = fx.runtime.run(RuntimeFixture.spec(spec("ren-q", TICKS)));
+        fx.awaitStdout("ren-q", "tick1");
+        fx.runtime.rename("ren-q", "ren-r");
+        ContainerRecord fresh = fx.runtime.create(RuntimeFixture.spec(spec("ren-q", "true")));
+        assertThat(fx.cgroupDir(fresh.id(), "memory")).isDirectory();
+        fx.runtime.close();
+        Files.write(fx.stateDir.resolve("containers/ren-q/container.json"), new byte[0]);
+        fx.runtime = fx.open();
+        assertThatThrownBy(() -> fx.runtime.inspect("ren-q")).isInstanceOf(ContainerException.class);
+        assertThat(fx.cgroupDir(fresh.id(), "memory")).as("the unreadable one's cgroup is removed").doesNotExist();
+        assertThat(fx.runtime.inspect("ren-r").state()).isEqualTo(ContainerState.RUNNING);
+        assertThat(Files.readString(fx.cgroupDir("ren-q", "memory").resolve("cgroup.procs")))
+                .as("the renamed one's cgroup and processes stay").contains(Long.toString(started.initPid()));
+        int tick = lastTick("ren-r");
+        fx.awaitStdout("ren-r", "tick" + (tick + 2));
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).isEqualTo("ren-r");
+    }
+
     @Test
     void aRunningContainersRenameInterruptedAfterTheMoveIsFinishedAtTheNextStart() throws Exception {
         ContainerRecord started = fx.runtime.run(RuntimeFixture.spec(spec("ren-cut", TICKS)));
