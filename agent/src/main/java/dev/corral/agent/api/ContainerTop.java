@@ -37,7 +37,7 @@ final class ContainerTop {
         }
         Set<String> pids = new HashSet<>();
         try {
-            runtime.driver().open(name).pids().forEach(p -> pids.add(Long.toString(p)));
+            runtime.cgroupOf(name).pids().forEach(p -> pids.add(Long.toString(p)));
         } catch (CgroupException e) {
             throw new ContainerException(ContainerException.Kind.FAILED, "cannot read the processes of '" + name
                     + "': " + e.getMessage());

@@ -27,13 +27,17 @@ public interface CgroupDriver {
     void ensureParent() throws CgroupException;
 
     /**
-     * Creates a container's cgroup with limits; on any failure removes what it made and throws
-     * ({@link CgroupException.Exists} when a directory of it is there already).
+     * Creates a container's cgroup {@code <parent>/<leaf>} with limits; on any failure removes what it made and
+     * throws ({@link CgroupException.Exists} when a directory of it is there already). The leaf is the container's
+     * name when it is made (its id when a renamed container still holds that leaf) and stays through renames.
      */
-    ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException;
+    ContainerCgroup create(String leaf, ResourceLimits limits) throws CgroupException;
 
-    /** The cgroup of an existing container (after an agent restart). */
-    ContainerCgroup open(String name);
+    /** The cgroup {@code <parent>/<leaf>} of an existing container (e.g. after an agent restart). */
+    ContainerCgroup open(String leaf);
+
+    /** The leaves of the cgroups under the parent (in any hierarchy). */
+    java.util.Set<String> leaves() throws CgroupException;
 
     /**
      * Any cgroup by its full path, e.g. a Docker container's "/docker/3f1c…": for the policies that govern

@@ -81,6 +81,21 @@ final class CgroupFiles {
     }
 
     /** rmdir with retries: the kernel reports EBUSY for a moment after the last task exits. */
+    /** The names of the directories in {@code dir} (none when it is missing). */
+    static java.util.Set<String> subdirs(Path dir) throws CgroupException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            return out;
+        }
+        try (java.nio.file.DirectoryStream<Path> ds = java.nio.file.Files.newDirectoryStream(dir,
+                java.nio.file.Files::isDirectory)) {
+            ds.forEach(d -> out.add(d.getFileName().toString()));
+        } catch (java.io.IOException e) {
+            throw new CgroupException("list " + dir + ": " + e.getMessage(), dir, null, e);
+        }
+        return out;
+    }
+
     static void rmdir(Path dir) throws CgroupException {
         long deadline = System.currentTimeMillis() + 2000;
         while (true) {

@@ -61,13 +61,4 @@ public interface ContainerCgroup {
     void remove() throws CgroupException;
 
     boolean exists();
-
-    /**
-     * Renames this cgroup, with the processes in it, to {@code target}'s path (same parent), all or nothing: a
-     * failure leaves it as it was. Where the kernel cannot rename (cgroup v2 has no rename), it throws.
-     */
-    default void renameTo(ContainerCgroup target) throws CgroupException {
-        throw new CgroupException("the kernel cannot rename the cgroup " + path() + " (cgroup v2): stop the container "
-                + "first", null, null, null);
-    }
 }

@@ -118,8 +118,8 @@ final class V1CgroupDriver implements CgroupDriver {
     }
 
     @Override
-    public ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException {
-        V1Cgroup cg = (V1Cgroup) open(name);
+    public ContainerCgroup create(String leaf, ResourceLimits limits) throws CgroupException {
+        V1Cgroup cg = (V1Cgroup) open(leaf);
         List<Path> made = new ArrayList<>();
         try {
             for (Path dir : cg.dirs) {
@@ -159,9 +159,18 @@ final class V1CgroupDriver implements CgroupDriver {
     }
 
     @Override
-    public ContainerCgroup open(String name) {
-        String path = CgroupPaths.join(parent, name);
+    public ContainerCgroup open(String leaf) {
+        String path = CgroupPaths.join(parent, leaf);
         return new V1Cgroup(path, hierarchies);
+    }
+
+    @Override
+    public java.util.Set<String> leaves() throws CgroupException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (Hierarchy h : hierarchies) {
+            out.addAll(CgroupFiles.subdirs(dirIn(h, parent)));
+        }
+        return out;
     }
 
     @Override
@@ -185,85 +194,6 @@ final class V1CgroupDriver implements CgroupDriver {
         V1Cgroup(String path, List<Hierarchy> hierarchies) {
             super(path, hierarchies.stream().map(h -> dirIn(h, path)).toList());
             this.hierarchies = hierarchies;
-        }
-
-        /**
-         * v1 hierarchies rename a cgroup directory in place (rename(2) within its parent). The hybrid layout's
-         * unified hierarchy (v2: no rename) holds no controller limits, so its processes move to a new directory.
-         */
-        @Override
-        public void renameTo(ContainerCgroup target) throws CgroupException {
-            List<Path> to = ((V1Cgroup) target).dirs;
-            int done = 0;
-            try {
-                for (; done < dirs.size(); done++) {
-                    move(done, dirs.get(done), to.get(done));
-                }
-            } catch (CgroupException e) {
-                for (int i = done - 1; i >= 0; i--) {
-                    try {
-                        move(i, to.get(i), dirs.get(i));
-                    } catch (CgroupException back) {
-                        e.addSuppressed(back);
-                    }
-                }
-                throw e;
-            }
-        }
-
-        private void move(int i, Path from, Path to) throws CgroupException {
-            if (!Files.isDirectory(from)) {
-                return;
-            }
-            if (hierarchies.get(i).isUnified()) {
-                migrate(from, to);
-                return;
-            }
-            try {
-                Files.move(from, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.io.IOException e) {
-                throw new CgroupException("rename cgroup " + from + " to " + to + ": " + e.getMessage(), from, null, e);
-            }
-        }
-
-        /** Every process to a new directory until none is left (a fork lands in the old one: bounded rounds). */
-        private static void migrate(Path from, Path to) throws CgroupException {
-            CgroupFiles.mkdirNew(to);
-            try {
-                for (int round = 0; round < 100; round++) {
-                    String procs = LimitWrites.readQuietly(from.resolve("cgroup.procs"));
-                    if (procs == null || procs.isBlank()) {
-                        CgroupFiles.rmdir(from);
-                        return;
-                    }
-                    for (String pid : procs.split("\n")) {
-                        try {
-                            CgroupFiles.write(to.resolve("cgroup.procs"), pid.trim());
-                        } catch (CgroupException gone) {
-                            // exited meanwhile: the next round sees
-                        }
-                    }
-                }
-                throw new CgroupException("cannot move the processes of " + from + " to " + to + ": they keep forking",
-                        from, null, null);
-            } catch (CgroupException e) {
-                String procs = LimitWrites.readQuietly(to.resolve("cgroup.procs"));
-                if (procs != null && !procs.isBlank() && Files.isDirectory(from)) {
-                    for (String pid : procs.split("\n")) {
-                        try {
-                            CgroupFiles.write(from.resolve("cgroup.procs"), pid.trim());
-                        } catch (CgroupException gone) {
-                            e.addSuppressed(gone);
-                        }
-                    }
-                }
-                try {
-                    CgroupFiles.rmdir(to);
-                } catch (CgroupException left) {
-                    e.addSuppressed(left);
-                }
-                throw e;
-            }
         }
 
         Optional<Path> controllerDir(String controller) {

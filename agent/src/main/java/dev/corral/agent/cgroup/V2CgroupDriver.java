@@ -73,8 +73,8 @@ final class V2CgroupDriver implements CgroupDriver {
     }
 
     @Override
-    public ContainerCgroup create(String name, ResourceLimits limits) throws CgroupException {
-        V2Cgroup cg = (V2Cgroup) open(name);
+    public ContainerCgroup create(String leaf, ResourceLimits limits) throws CgroupException {
+        V2Cgroup cg = (V2Cgroup) open(leaf);
         CgroupFiles.mkdirNew(cg.dir);
         try {
             cg.update(limits);
@@ -90,9 +90,14 @@ final class V2CgroupDriver implements CgroupDriver {
     }
 
     @Override
-    public ContainerCgroup open(String name) {
-        String path = CgroupPaths.join(parent, name);
+    public ContainerCgroup open(String leaf) {
+        String path = CgroupPaths.join(parent, leaf);
         return new V2Cgroup(path, dir(path));
+    }
+
+    @Override
+    public java.util.Set<String> leaves() throws CgroupException {
+        return CgroupFiles.subdirs(dir(parent));
     }
 
     @Override

@@ -4,9 +4,9 @@ import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** {@code corral rename OLD NEW}: as docker rename, for a created, exited or running container. */
+/** {@code corral rename OLD NEW}: as docker rename, for a created, running, paused or exited container. */
 @Command(name = "rename", mixinStandardHelpOptions = true, versionProvider = dev.corral.agent.Version.class,
-        description = {"Rename a container, also a running one (its id stays; not a paused one, nor a running one on cgroup v2).",
+        description = {"Rename a container, also a running or paused one (its id and cgroup stay).",
                 "Exit 1 when the daemon refuses (no such container, NEW in use, paused), 2 for a NEW that is no name."})
 public final class RenameCommand extends ClientCommand {
 

@@ -39,7 +39,10 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
     private static final int MAX_ATTEMPTS = 3;
     private static final long RETRY_MILLIS = 2_000;
 
-    /** A cgroup path's origin and, for Corral's own containers, the name it had (kept after removal). */
+    /**
+     * A cgroup path's origin and, for Corral's own containers, the name it had last (kept after removal; a rename
+     * replaces it).
+     */
     private record PathEntry(CgroupOrigin origin, String ownName) {
     }
 
@@ -105,9 +108,9 @@ public final class ForeignContainers implements ContainerNames, CollectorListene
         PathEntry e = paths.get(cgroupPath);
         if (e == null) {
             e = entry(cgroupPath);
-        } else if (e.ownName().isEmpty() && e.origin() == CgroupOrigin.NONE) {
+        } else if (e.origin() == CgroupOrigin.NONE) { // asked each time: a renamed container keeps its cgroup
             String name = own.nameOf(cgroupPath);
-            if (!name.isEmpty()) {
+            if (!name.isEmpty() && !name.equals(e.ownName())) {
                 e = new PathEntry(e.origin(), name);
                 paths.put(cgroupPath, e);
             }

@@ -31,7 +31,7 @@ final class PolicyActions {
                 runtime.kill(s.container(), SIGKILL);
             }
         } else {
-            runtime.driver().open(a.container()).update(limitsOf(a));
+            runtime.cgroupOf(a.container()).update(limitsOf(a));
         }
     }
 

@@ -39,7 +39,7 @@ final class ContainerControl {
                 throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is not running");
             }
             if (signal == SIGKILL) {
-                RuntimeContext.killQuietly(ctx.driver.open(name)); // everything in the cgroup, not just init's namespace
+                RuntimeContext.killQuietly(ctx.cgroupOf(record)); // everything in the cgroup, not just init's namespace
             } else {
                 signal(record, signal);
             }
@@ -55,7 +55,7 @@ final class ContainerControl {
                         + record.state().label() + "; only a running container can be paused");
             }
             try {
-                ctx.driver.open(name).freeze();
+                ctx.cgroupOf(record).freeze();
             } catch (CgroupException e) {
                 throw RuntimeContext.failed("cannot pause '" + name + "'", e);
             }
@@ -73,7 +73,7 @@ final class ContainerControl {
                 throw new ContainerException(ContainerException.Kind.CONFLICT, "'" + name + "' is not paused");
             }
             try {
-                ctx.driver.open(name).thaw();
+                ctx.cgroupOf(record).thaw();
             } catch (CgroupException e) {
                 throw RuntimeContext.failed("cannot resume '" + name + "'", e);
             }
@@ -97,7 +97,7 @@ final class ContainerControl {
             validator.validate(merged);
             ResourceLimits changes = validator.validate(LimitsPatch.withLimits(record.spec(), patch)).limits();
             try {
-                ctx.driver.open(name).update(changes);
+                ctx.cgroupOf(record).update(changes);
             } catch (CgroupException.InvalidValue | CgroupException.Busy e) {
                 throw LimitRefusals.explain(e, patch);
             } catch (CgroupException e) {

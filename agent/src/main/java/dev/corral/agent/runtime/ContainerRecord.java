@@ -6,6 +6,8 @@ import dev.corral.agent.spec.ContainerSpec;
 /**
  * What the state dir keeps about one container (container.json). Immutable; changes make a new record.
  *
+ * @param cgroup            its cgroup path, {@code <parent>/<leaf>}: fixed when it is made (the leaf is its name then,
+ *                          or its id when a renamed container holds that leaf) and kept through renames
  * @param initPid           host pid of the container's init (PID 1 inside)
  * @param monitorPid        host pid of the corral-shim monitor that waits for it and writes exit.json
  * @param monitorStartTicks the monitor's start time (/proc/PID/stat field 22), so a reused pid is not mistaken
@@ -78,9 +80,13 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
     @com.fasterxml.jackson.annotation.JsonProperty(value = "id",
             access = com.fasterxml.jackson.annotation.JsonProperty.Access.READ_ONLY)
     public String id() {
+        return idOf(renamedFrom != null ? renamedFrom : name, createdAtMillis);
+    }
+
+    /** The id of a container first named {@code firstName}, created at {@code createdAtMillis}: see {@link #id}. */
+    static String idOf(String firstName, long createdAtMillis) {
         try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(((renamedFrom != null ? renamedFrom
-                    : name) + "\n" + createdAtMillis)
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest((firstName + "\n" + createdAtMillis)
                     .getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return java.util.HexFormat.of().formatHex(d);
         } catch (java.security.NoSuchAlgorithmException e) {
@@ -89,11 +95,11 @@ public record ContainerRecord(String name, ContainerSpec spec, ContainerState st
     }
 
     /**
-     * Renamed (corral rename): the new name, its cgroup path; the id stays the one derived from the first name, as
-     * Docker's id does not change with a rename.
+     * Renamed (corral rename): the new name; the cgroup stays (its leaf is fixed at creation) and the id stays the one
+     * derived from the first name, as Docker's id does not change with a rename.
      */
-    public ContainerRecord renamed(String newName, String newCgroup) {
-        return new ContainerRecord(newName, spec == null ? null : spec.withName(newName), state, newCgroup,
+    public ContainerRecord renamed(String newName) {
+        return new ContainerRecord(newName, spec == null ? null : spec.withName(newName), state, cgroup,
                 createdAtMillis, startedAtMillis, finishedAtMillis, initPid, monitorPid, monitorStartTicks, exitCode,
                 signal, oomKilled, error, queuedAtMillis, queueDeadlineMillis, queueReason, autoRemove, restartCount,
                 stoppedByUser, renamedFrom != null ? renamedFrom : name);

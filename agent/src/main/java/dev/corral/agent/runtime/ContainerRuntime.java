@@ -143,16 +143,24 @@ public final class ContainerRuntime implements AutoCloseable {
         return admission;
     }
 
-    /** The container a cgroup path belongs to ("" if none): feeds the metrics' name label. */
+    /**
+     * The container a cgroup path belongs to, by its current name ("" if none): feeds the metrics' name label. A
+     * container keeps its cgroup when renamed, so the path's leaf is looked up, not taken for the name.
+     */
     public String nameOfCgroup(String cgroupPath) {
-        String prefix = driver.parent() + "/";
-        if (!cgroupPath.startsWith(prefix)) {
+        String parent = driver.parent();
+        if (!cgroupPath.startsWith(parent) || cgroupPath.length() <= parent.length() + 1
+                || cgroupPath.charAt(parent.length()) != '/') {
             return "";
         }
-        String rest = cgroupPath.substring(prefix.length());
-        int slash = rest.indexOf('/');
-        String name = slash < 0 ? rest : rest.substring(0, slash);
-        return SpecValidator.NAME.matcher(name).matches() && store.exists(name) ? name : "";
+        int slash = cgroupPath.indexOf('/', parent.length() + 1);
+        String name = ctx.nameOfLeaf(cgroupPath.substring(parent.length() + 1, slash < 0 ? cgroupPath.length() : slash));
+        return name == null ? "" : name;
+    }
+
+    /** The named container's cgroup (e.g. for top and the policies' actions). */
+    public ContainerCgroup cgroupOf(String name) throws ContainerException {
+        return ctx.cgroupOf(ctx.load(name));
     }
 
     // ---- create and start ------------------------------------------------------------------------------
@@ -201,7 +209,7 @@ public final class ContainerRuntime implements AutoCloseable {
     /** Under the container's lock: admission, then the launch. */
     private ContainerRecord launch(ContainerRecord record, ContainerConfig config) throws ContainerException, SpecException {
         String name = record.name();
-        ContainerCgroup cgroup = driver.open(name);
+        ContainerCgroup cgroup = ctx.cgroupOf(record);
         Path dir = store.dir(name);
         ContainerRecord queued = admission.admit(record, () -> markStarting(record, dir));
         if (queued != null) {
@@ -392,7 +400,7 @@ public final class ContainerRuntime implements AutoCloseable {
                 return record;
             }
             if (record.state() == ContainerState.PAUSED) {
-                ContainerControl.thawQuietly(driver.open(name));
+                ContainerControl.thawQuietly(ctx.cgroupOf(record));
             }
             control.signal(record, SIGTERM);
         }
@@ -401,7 +409,7 @@ public final class ContainerRuntime implements AutoCloseable {
             return exited;
         }
         synchronized (ctx.lock(name)) {
-            RuntimeContext.killQuietly(driver.open(name));
+            RuntimeContext.killQuietly(ctx.cgroupOf(name));
         }
         exited = awaitExit(name, Duration.ofSeconds(10));
         if (exited == null) {
@@ -473,7 +481,7 @@ public final class ContainerRuntime implements AutoCloseable {
                             + record.state().label() + "; stop it first or remove with force");
                 }
                 ctx.save(record.withStoppedByUser(true)); // its restart policy does not start it again
-                RuntimeContext.killQuietly(driver.open(name));
+                RuntimeContext.killQuietly(ctx.cgroupOf(record));
             }
         }
         if (ctx.live.contains(name) && awaitExit(name, Duration.ofSeconds(10)) == null) {
@@ -484,13 +492,14 @@ public final class ContainerRuntime implements AutoCloseable {
                 return; // its exit removed it meanwhile (autoRemove)
             }
             try {
-                ContainerCgroup cg = driver.open(name);
+                ContainerCgroup cg = ctx.cgroupOf(name);
                 if (cg.exists()) {
                     cg.killAll();
                     cg.remove();
                 }
                 networks.detach(name);
                 store.delete(name);
+                ctx.releaseLeaf(name);
                 images.remove(name);
             } catch (CgroupException | IOException e) {
                 throw RuntimeContext.failed("cannot remove '" + name + "'", e);

@@ -34,8 +34,9 @@ final class Creation {
                     + "' is already in use");
         }
         RestartRules.checkAutoRemove(spec, autoRemove);
-        ContainerRecord record = ContainerRecord.creating(name, spec, ctx.driver.open(name).path(),
-                System.currentTimeMillis(), autoRemove);
+        long at = System.currentTimeMillis();
+        String leaf = ctx.claimLeaf(name, ContainerRecord.idOf(name, at));
+        ContainerRecord record = ContainerRecord.creating(name, spec, ctx.driver.open(leaf).path(), at, autoRemove);
         try {
             ctx.store.saveTransient(record); // replaced in a moment (StateStore.saveTransient)
             try {
@@ -49,15 +50,15 @@ final class Creation {
                 throw RuntimeContext.failed("cannot set up the network of '" + name + "'", e);
             }
             try {
-                ctx.driver.create(name, config.limits());
+                ctx.driver.create(leaf, config.limits());
             } catch (CgroupException.Exists e) {
                 try {
-                    removeStaleCgroup(name);
+                    removeStaleCgroup(leaf);
                 } catch (ContainerException notOurs) { // its processes are left alone, and so is their cgroup
                     ctx.forgetRecord(name);
                     throw notOurs;
                 }
-                ctx.driver.create(name, config.limits());
+                ctx.driver.create(leaf, config.limits());
             }
             pinImage(name, spec);
         } catch (CgroupException.InvalidValue e) {
@@ -74,11 +75,11 @@ final class Creation {
     }
 
     /**
-     * A leftover empty cgroup of the same name (from a crash before its record was written) is removed; asked only
+     * A leftover empty cgroup of the same leaf (from a crash before its record was written) is removed; asked only
      * when the create found one, so a new name costs no existence checks.
      */
-    private void removeStaleCgroup(String name) throws CgroupException, ContainerException {
-        ContainerCgroup stale = ctx.driver.open(name);
+    private void removeStaleCgroup(String leaf) throws CgroupException, ContainerException {
+        ContainerCgroup stale = ctx.driver.open(leaf);
         if (!stale.pids().isEmpty()) {
             throw new ContainerException(ContainerException.Kind.CONFLICT, "cgroup " + stale.path()
                     + " exists and has processes that no record accounts for");

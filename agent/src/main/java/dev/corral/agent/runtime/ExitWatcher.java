@@ -159,7 +159,7 @@ final class ExitWatcher implements AutoCloseable {
                 return;
             }
             ExitStatus status = ExitStatus.read(exitFile(name)).orElse(null);
-            ContainerCgroup cg = ctx.driver.open(name);
+            ContainerCgroup cg = ctx.cgroupOf(r);
             boolean oom = false;
             try {
                 if (cg.exists()) {

@@ -9,8 +9,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.Map;
 
 /**
- * Rewrites the paths in a running container's launch config (NUL-separated keys and values, see {@link ShimConfig})
- * when it is renamed: exec joins the cgroups it names. Replaced in place (a new file renamed over the old one), so
+ * Rewrites the paths in a live container's launch config (NUL-separated keys and values, see {@link ShimConfig})
+ * when it is renamed: exec reads it from the state directory it names (its cgroups keep their paths). Replaced in place (a new file renamed over the old one), so
  * an exec reads either the old config or the new one.
  */
 final class LaunchConf {

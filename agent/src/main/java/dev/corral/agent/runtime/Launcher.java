@@ -63,7 +63,7 @@ final class Launcher {
             config = config.withHostname(NetworkJoin.hostname(owner));
         }
         if (!cgroup.exists()) { // an exited container's cgroup may have been cleaned by hand
-            driver.create(name, config.limits());
+            driver.create(RuntimeContext.leafOf(record), config.limits());
         }
         cgroup.allowDevices(config.deviceRules());
         Path logs = Files.createDirectories(dir.resolve("logs"));

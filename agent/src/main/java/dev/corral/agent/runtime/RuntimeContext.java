@@ -40,6 +40,15 @@ final class RuntimeContext {
     private final Map<String, List<CompletableFuture<ContainerRecord>>> exitWaiters = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private final List<Consumer<ContainerEvent>> listeners = new CopyOnWriteArrayList<>();
+    /**
+     * Each container's cgroup leaf under the agent's parent (the last part of its record's cgroup path), fixed when
+     * it is made: a rename keeps it, so a running or paused container is renamed without touching its cgroup (on
+     * cgroup v2 the kernel cannot rename the directory, and its limits and device filter sit on the directory
+     * itself). Both ways: which leaf a name has, and whose a leaf is (the metrics' name label, a new container's
+     * choice of leaf). Filled by {@link Recovery}, then kept with each creation, rename and removal.
+     */
+    private final Map<String, String> leafByName = new ConcurrentHashMap<>();
+    private final Map<String, String> nameByLeaf = new ConcurrentHashMap<>();
 
     RuntimeContext(StateStore store, CgroupDriver driver, ContainerRootfs images, NetworkManager networks) {
         this.store = store;
@@ -53,6 +62,85 @@ final class RuntimeContext {
         List<CompletableFuture<ContainerRecord>> ws = exitWaiters.remove(from);
         if (ws != null) {
             exitWaiters.computeIfAbsent(to, n -> new CopyOnWriteArrayList<>()).addAll(ws);
+        }
+    }
+
+    // ---- cgroups ---------------------------------------------------------------------------------------
+
+    /** The leaf a record names (a record without a cgroup path, never written by Corral: its name). */
+    static String leafOf(ContainerRecord r) {
+        String c = r.cgroup();
+        return c == null || c.isEmpty() ? r.name() : c.substring(c.lastIndexOf('/') + 1);
+    }
+
+    /** The container's cgroup: its leaf under the agent's parent. */
+    ContainerCgroup cgroupOf(ContainerRecord r) {
+        return driver.open(leafOf(r));
+    }
+
+    /**
+     * The named container's cgroup; for a name no record holds (an unreadable record), the name's own leaf. Callers
+     * that may meet such a name ask {@link #leafHeldByOther} first.
+     */
+    ContainerCgroup cgroupOf(String name) {
+        return driver.open(leafByName.getOrDefault(name, name));
+    }
+
+    /** The container whose cgroup the leaf is, or null. */
+    String nameOfLeaf(String leaf) {
+        return nameByLeaf.get(leaf);
+    }
+
+    /** True when the leaf of that name is another container's (one renamed from it, still holding its cgroup). */
+    boolean leafHeldByOther(String name) {
+        String holder = nameByLeaf.get(name);
+        return holder != null && !holder.equals(name);
+    }
+
+    /** At the agent's start, before anything else uses the index: every record's leaf. */
+    void indexLeaves(List<ContainerRecord> records) {
+        leafByName.clear();
+        nameByLeaf.clear();
+        for (ContainerRecord r : records) {
+            String leaf = leafOf(r);
+            String other = nameByLeaf.putIfAbsent(leaf, r.name());
+            if (other != null) { // only by hand-edited state: the first keeps it, the other's cgroup is not touched
+                LOG.warn("{} and {} both name the cgroup leaf {}: it stays {}'s", other, r.name(), leaf, other);
+                continue;
+            }
+            leafByName.put(r.name(), leaf);
+        }
+    }
+
+    /**
+     * Under the new container's lock: its leaf, its name unless a container renamed from that name still holds it,
+     * then {@code fallback} (its id: unique, and fixed for the container's life).
+     */
+    String claimLeaf(String name, String fallback) throws ContainerException {
+        for (String leaf : List.of(name, fallback)) {
+            if (nameByLeaf.putIfAbsent(leaf, name) == null) {
+                leafByName.put(name, leaf);
+                return leaf;
+            }
+        }
+        throw new ContainerException(ContainerException.Kind.CONFLICT, "the cgroups " + name + " and " + fallback
+                + " under " + driver.parent() + " are both other containers'");
+    }
+
+    /** The record is gone: its leaf is free. */
+    void releaseLeaf(String name) {
+        String leaf = leafByName.remove(name);
+        if (leaf != null) {
+            nameByLeaf.remove(leaf, name);
+        }
+    }
+
+    /** Renamed (under both names' locks): the same leaf, now the new name's. */
+    void leafRenamed(String from, String to) {
+        String leaf = leafByName.remove(from);
+        if (leaf != null) {
+            leafByName.put(to, leaf);
+            nameByLeaf.replace(leaf, from, to);
         }
     }
 
@@ -156,6 +244,7 @@ final class RuntimeContext {
         networks.detach(name);
         try {
             store.delete(name);
+            releaseLeaf(name);
         } catch (IOException e) {
             LOG.warn("removing the record of {} failed: {}", name, e.getMessage());
         }
@@ -167,6 +256,7 @@ final class RuntimeContext {
         networks.detach(name);
         try {
             store.delete(name);
+            releaseLeaf(name);
             images.remove(name);
         } catch (IOException e) {
             LOG.warn("cleaning up the state of {} failed: {}", name, e.getMessage());
@@ -175,7 +265,7 @@ final class RuntimeContext {
 
     void discardCgroup(String name) {
         try {
-            ContainerCgroup cg = driver.open(name);
+            ContainerCgroup cg = cgroupOf(name);
             if (cg.exists()) {
                 cg.killAll();
                 cg.remove();
@@ -194,6 +284,7 @@ final class RuntimeContext {
             cg.remove(); // a directory already gone is not an error
             networks.detach(name);
             store.delete(name);
+            releaseLeaf(name);
             images.remove(name);
             return true;
         } catch (CgroupException | IOException | RuntimeException e) {
@@ -212,7 +303,7 @@ final class RuntimeContext {
                 || !(r.state() == ContainerState.EXITED || (failedStart && r.state() == ContainerState.CREATED))) {
             return false;
         }
-        if (!removeExited(name, driver.open(name))) {
+        if (!removeExited(name, cgroupOf(r))) {
             return false;
         }
         live.remove(name);

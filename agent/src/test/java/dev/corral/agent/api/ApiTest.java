@@ -79,6 +79,40 @@ class ApiTest {
         assertThat(fx.unix(GET, "/v1/containers/life", null).status()).isEqualTo(404);
     }
 
+    /**
+     * A running container renamed keeps its cgroup (the series' id label) and its limit, and /metrics names it by
+     * the new name from the next collection on, also after an agent restart; on cgroup v2 too (the guest).
+     */
+    @Test
+    void aRenamedRunningContainersMetricsCarryItsNewName() throws Exception {
+        assertThat(fx.unix(POST, "/v1/containers", spec("{" + HOST + "'name':'metr-old','command':['sleep','60'],"
+                + "'limits':{'memory':{'max':'48m'}}}")).status()).isEqualTo(201);
+        assertThat(fx.unix(POST, "/v1/containers/metr-old/start", null).status()).isEqualTo(200);
+        String id = fx.parent + "/metr-old";
+        try {
+            dev.corral.exporter.testing.Await.awaitValue(() -> dev.corral.exporter.testing.PromText.parse(
+                    fx.unix(GET, "/metrics", null).body()), page -> page.value("container_spec_memory_limit_bytes",
+                    "id", id, "name", "metr-old").isPresent(), Duration.ofSeconds(30), "metr-old's series");
+            AgentFixture.Response renamed = fx.unix(POST, "/v1/containers/metr-old/rename?name=metr-new", null);
+            assertThat(renamed.status()).as(renamed.body()).isEqualTo(200);
+            assertThat(new JsonObject(renamed.body()).getString("cgroup")).isEqualTo(id);
+            for (int round = 0; round < 2; round++) {
+                var page = dev.corral.exporter.testing.Await.awaitValue(() -> dev.corral.exporter.testing.PromText
+                        .parse(fx.unix(GET, "/metrics", null).body()), p -> p.value("container_spec_memory_limit_bytes",
+                        "id", id, "name", "metr-new").isPresent(), Duration.ofSeconds(30), "the new name on its series");
+                assertThat(page.value("container_spec_memory_limit_bytes", "id", id, "name", "metr-new"))
+                        .contains((double) (48L << 20));
+                assertThat(page.find("container_spec_memory_limit_bytes", "name", "metr-old")).isEmpty();
+                if (round == 0) {
+                    fx.restart(); // the new agent finds the cgroup by the record
+                }
+            }
+        } finally {
+            fx.unix(DELETE, "/v1/containers/metr-new?force=true", null);
+            fx.unix(DELETE, "/v1/containers/metr-old?force=true", null);
+        }
+    }
+
     @Test
     void oneRequestRunsWaitsAndRemovesLikeDockerRunRm() throws Exception {
         try (EventRecorder events = new EventRecorder(fx)) {

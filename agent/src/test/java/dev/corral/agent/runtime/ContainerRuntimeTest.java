@@ -280,7 +280,7 @@ class ContainerRuntimeTest {
     }
 
     /** The write target's disk first (the v2 guest's scratch disk), else the first that opens (a loop device). */
-    private static Path readableBlockDevice() throws IOException {
+    static Path readableBlockDevice() throws IOException {
         List<Path> candidates = new ArrayList<>();
         Path sys = Path.of("/sys/dev/block", Workloads.writeDevice());
         if (Files.exists(sys)) {

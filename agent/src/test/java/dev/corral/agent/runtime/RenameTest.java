@@ -18,11 +18,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * corral rename: an exited container keeps its id, logs and writable layer under the new name and runs again under
- * it; a running one keeps running under it (exec joins its renamed cgroup, its logs and exit are recorded under the
- * new name); a name in use and a paused container are refused with nothing changed; a rename the agent stopped in
- * the middle of is finished when it starts again.
+ * it; a running or paused one keeps running (or frozen) under it in the cgroup it was made with (its limits and
+ * device filter stay, exec joins that cgroup, the metrics name it by its new name, its logs and exit are recorded
+ * under the new name), on cgroup v1 and v2 alike: this class runs in the v2 guest too; a new container of the old
+ * name gets a cgroup of its own; a name in use is refused with nothing changed; a rename the agent stopped in the
+ * middle of is finished when it starts again.
  */
 @Tag("root")
+@Tag("guest")
 class RenameTest {
 
     private RuntimeFixture fx;
@@ -51,6 +54,11 @@ class RenameTest {
         return "{'name':'" + name + "','image':'two:v1','command':['/bin/busybox','sh','-c','" + script + "']}";
     }
 
+    /** The last part of the container's cgroup path: fixed when it was made, kept through renames. */
+    private static String leaf(ContainerRecord r) {
+        return r.cgroup().substring(r.cgroup().lastIndexOf('/') + 1);
+    }
+
     @Test
     void anExitedContainerRunsAgainUnderItsNewNameWithItsIdLogsAndFiles() throws Exception {
         List<ContainerEvent> events = new CopyOnWriteArrayList<>();
@@ -62,12 +70,13 @@ class RenameTest {
         ContainerRecord renamed = fx.runtime.rename("ren-a", "ren-b");
         assertThat(renamed.name()).isEqualTo("ren-b");
         assertThat(renamed.id()).as("the id stays, as Docker's").isEqualTo(exited.id());
+        assertThat(renamed.cgroup()).as("the cgroup stays").isEqualTo(exited.cgroup());
         assertThatThrownBy(() -> fx.runtime.inspect("ren-a")).isInstanceOf(ContainerException.class)
                 .extracting(e -> ((ContainerException) e).kind()).isEqualTo(ContainerException.Kind.NOT_FOUND);
         assertThat(fx.runtime.inspect("ren-b").state()).isEqualTo(ContainerState.EXITED);
         assertThat(fx.runtime.inspect("ren-b").spec().name()).isEqualTo("ren-b");
         assertThat(fx.stdout("ren-b")).isEqualTo("out\n");
-        assertThat(fx.cgroupDir("ren-a", "memory")).as("the empty cgroup is gone").doesNotExist();
+        assertThat(fx.cgroupDir("ren-b", "memory")).as("no cgroup of the new name").doesNotExist();
         assertThat(fx.runtime.images().containerDir("ren-a")).doesNotExist();
         assertThat(fx.runtime.images().containerDir("ren-b")).isDirectory();
         assertThat(events).anySatisfy(e -> {
@@ -80,16 +89,19 @@ class RenameTest {
         ContainerRecord again = fx.runtime.waitFor("ren-b").get(60, TimeUnit.SECONDS);
         assertThat(again.exitCode()).isZero();
         assertThat(fx.stdout("ren-b")).as("its writable layer came along").isEqualTo("out\nkept\nout\n");
-        assertThat(again.cgroup()).endsWith("ren-b");
+        assertThat(again.cgroup()).endsWith("/ren-a");
         assertThat(again.id()).isEqualTo(exited.id());
 
         // Survives an agent restart: the record names the new name, the id is the same.
         fx.restart();
         assertThat(fx.runtime.inspect("ren-b").id()).isEqualTo(exited.id());
+        assertThat(fx.runtime.nameOfCgroup(again.cgroup())).isEqualTo("ren-b");
+        fx.runtime.remove("ren-b", false);
+        assertThat(fx.cgroupDir("ren-a", "memory")).as("removed with its container").doesNotExist();
     }
 
     @Test
-    void aNameInUseOrARunningContainerIsRefusedWithNothingChanged() throws Exception {
+    void aNameInUseIsRefusedWithNothingChangedAndAPausedContainerStaysFrozenUnderItsNewName() throws Exception {
         ContainerRecord one = fx.runtime.create(RuntimeFixture.spec(spec("ren-one", "true")));
         ContainerRecord two = fx.runtime.create(RuntimeFixture.spec(spec("ren-two", "true")));
         assertThatThrownBy(() -> fx.runtime.rename("ren-one", "ren-two")).isInstanceOf(ContainerException.class)
@@ -101,13 +113,19 @@ class RenameTest {
         assertThatThrownBy(() -> fx.runtime.rename("ren-one", "ren-one")).isInstanceOf(SpecException.class);
         assertThatThrownBy(() -> fx.runtime.rename("ren-one", "bad/name")).isInstanceOf(SpecException.class);
 
-        fx.runtime.run(RuntimeFixture.spec(spec("ren-run", "sleep 30")));
+        fx.runtime.run(RuntimeFixture.spec(spec("ren-run", TICKS)));
+        fx.awaitStdout("ren-run", "tick1");
         fx.runtime.pause("ren-run");
-        assertThatThrownBy(() -> fx.runtime.rename("ren-run", "ren-walk")).isInstanceOf(ContainerException.class)
-                .hasMessageContaining("(unpause it first)");
-        assertThat(fx.runtime.inspect("ren-run").state()).isEqualTo(ContainerState.PAUSED);
-        assertThat(fx.cgroupDir("ren-run", "memory")).exists();
-        assertThat(fx.runtime.list()).extracting(ContainerRecord::name).doesNotContain("ren-walk");
+        int frozenAt = lastTick("ren-run");
+        ContainerRecord walked = fx.runtime.rename("ren-run", "ren-walk");
+        assertThat(walked.state()).isEqualTo(ContainerState.PAUSED);
+        assertThat(fx.runtime.cgroupOf("ren-walk").frozen()).as("still frozen: nothing was moved").isTrue();
+        Thread.sleep(600); // six ticks, were it running
+        assertThat(lastTick("ren-walk")).as("it printed nothing while paused").isEqualTo(frozenAt);
+        assertThat(fx.runtime.list()).extracting(ContainerRecord::name).contains("ren-walk").doesNotContain("ren-run");
+        fx.runtime.resume("ren-walk");
+        fx.awaitStdout("ren-walk", "tick" + (frozenAt + 2));
+        assertThat(fx.runtime.cgroupOf("ren-walk").frozen()).isFalse();
     }
 
     @Test
@@ -137,14 +155,15 @@ class RenameTest {
     }
 
     /**
-     * An exec under {@code name} runs a marked sleep: it is found in the renamed cgroup's memory hierarchy, and its
-     * /proc/PID/cgroup names the new cgroup in every hierarchy (the unified one too) and never the old name.
+     * An exec under {@code name} runs a marked sleep: it is found in the container's cgroup (leaf {@code leaf}, in
+     * the memory hierarchy on v1), and its /proc/PID/cgroup names that cgroup in every hierarchy (the unified one
+     * too).
      */
-    private void execJoinsTheRenamedCgroup(String name, String oldName) throws Exception {
+    private void execJoinsItsCgroup(String name, String leaf) throws Exception {
         Process p = fx.runtime.exec(name, new Exec.Request(List.of("/bin/busybox", "sleep", "7.5"), List.of(), null,
                 null, false));
         try {
-            Path procs = fx.cgroupDir(name, "memory").resolve("cgroup.procs");
+            Path procs = fx.cgroupDir(leaf, "memory").resolve("cgroup.procs");
             long[] found = {-1};
             dev.corral.exporter.testing.Await.await(() -> {
                 for (String pid : Files.readString(procs).trim().split("\n")) {
@@ -155,13 +174,13 @@ class RenameTest {
                     }
                 }
                 return false;
-            }, java.time.Duration.ofSeconds(30), "the exec'd sleep in " + procs);
+            }, java.time.Duration.ofSeconds(60), "the exec'd sleep in " + procs);
             String cgroups = Files.readString(Path.of("/proc", Long.toString(found[0]), "cgroup"));
-            assertThat(cgroups).doesNotContain("/" + oldName + "\n");
             int checked = 0;
             for (String line : cgroups.split("\n")) {
                 if (line.contains(":memory:") || line.startsWith("0::") || line.contains(":pids:")) {
-                    assertThat(line).as("an exec under the new name is in its renamed cgroup").endsWith("/" + name);
+                    assertThat(line).as("an exec under %s is in its container's cgroup", name)
+                            .endsWith(fx.parent + "/" + leaf);
                     checked++;
                 }
             }
@@ -173,76 +192,147 @@ class RenameTest {
         }
     }
 
+    /** The memory limit and CFS quota on the cgroup with that leaf, read from the kernel's files. */
+    private List<String> limitsOn(String leaf) throws Exception {
+        boolean v2 = fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2;
+        return List.of(Files.readString(fx.cgroupDir(leaf, "memory").resolve(v2 ? "memory.max"
+                        : "memory.limit_in_bytes")).strip(),
+                Files.readString(fx.cgroupDir(leaf, "cpu").resolve(v2 ? "cpu.max" : "cpu.cfs_quota_us")).strip());
+    }
+
+    private List<String> expectedLimits(long memory, long quota) {
+        boolean v2 = fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2;
+        return List.of(Long.toString(memory), v2 ? quota + " 100000" : Long.toString(quota));
+    }
+
+    /**
+     * An exec'd shell opens a block device node it made: refused by the device rules (v1's devices controller, v2's
+     * BPF program on the cgroup directory) while /dev/null opens.
+     */
+    private void execMeetsTheDeviceFilter(String name) throws Exception {
+        Path host = ContainerRuntimeTest.readableBlockDevice();
+        String devNo = Files.readString(Path.of("/sys/class/block", host.getFileName().toString(), "dev")).strip();
+        Process p = fx.runtime.exec(name, new Exec.Request(List.of("/bin/busybox", "sh", "-c", "busybox mknod "
+                + "/dev/probed b " + devNo.replace(':', ' ') + "; busybox head -c 1 /dev/null && echo null-read; "
+                + "busybox head -c 1 /dev/probed >/dev/null && echo disk-opened || echo disk-refused"), List.of(),
+                null, null, false));
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).as("the device filter applies to an exec in %s", name)
+                    .isEqualTo("null-read\ndisk-refused\n");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     @Test
-    void aRunningContainerKeepsRunningUnderItsNewNameThroughExecLogsAnAgentRestartAndItsExit() throws Exception {
-        ContainerRecord started = fx.runtime.run(RuntimeFixture.spec(spec("ren-live", TICKS)));
+    void aRunningContainerKeepsItsCgroupUnderItsNewNameThroughExecAnAgentRestartAndItsExit() throws Exception {
+        ContainerRecord started = fx.runtime.run(RuntimeFixture.spec("{'name':'ren-live','image':'two:v1',"
+                + "'limits':{'memory':{'max':'64m'},'cpu':{'cpus':0.5}},'command':['/bin/busybox','sh','-c','"
+                + TICKS + "']}"));
         fx.awaitStdout("ren-live", "tick2");
         List<ContainerEvent> events = new CopyOnWriteArrayList<>();
         fx.runtime.addListener(events::add);
-        if (fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2) { // no cgroup rename in the kernel
-            assertThatThrownBy(() -> fx.runtime.rename("ren-live", "ren-moved")).isInstanceOf(ContainerException.class)
-                    .hasMessageContaining("stop it first");
-            assertThat(fx.runtime.inspect("ren-live").state()).isEqualTo(ContainerState.RUNNING);
-            assertThat(fx.runtime.list()).extracting(ContainerRecord::name).doesNotContain("ren-moved");
-            execJoinsTheRenamedCgroup("ren-live", "ren-moved");
-            return;
-        }
 
         ContainerRecord renamed = fx.runtime.rename("ren-live", "ren-moved");
         assertThat(renamed.state()).isEqualTo(ContainerState.RUNNING);
         assertThat(renamed.id()).isEqualTo(started.id());
         assertThat(renamed.initPid()).isEqualTo(started.initPid());
-        assertThat(renamed.cgroup()).endsWith("/ren-moved");
+        assertThat(renamed.cgroup()).as("its cgroup stays").isEqualTo(started.cgroup()).endsWith("/ren-live");
         assertThatThrownBy(() -> fx.runtime.inspect("ren-live")).isInstanceOf(ContainerException.class);
-        assertThat(fx.cgroupDir("ren-live", "memory")).doesNotExist();
-        assertThat(Files.readString(fx.cgroupDir("ren-moved", "memory").resolve("cgroup.procs")))
-                .as("the container's init moved with its cgroup").contains(Long.toString(started.initPid()));
-        assertThat(Files.readString(Path.of("/proc", Long.toString(started.initPid()), "cgroup")))
-                .contains("/ren-moved").doesNotContain("/ren-live");
+        assertThat(fx.cgroupDir("ren-moved", "memory")).doesNotExist();
+        assertThat(Files.readString(fx.cgroupDir("ren-live", "memory").resolve("cgroup.procs")))
+                .as("the container's init is where it was").contains(Long.toString(started.initPid()));
+        assertThat(limitsOn("ren-live")).as("its limits stay on its cgroup").isEqualTo(expectedLimits(64L << 20, 50000));
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).as("the metrics' name label").isEqualTo("ren-moved");
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup() + "/sub")).isEqualTo("ren-moved");
         assertThat(events).anySatisfy(e -> assertThat(e.type()).isEqualTo(ContainerEvent.Type.RENAME));
-
-        execJoinsTheRenamedCgroup("ren-moved", "ren-live");
+        execJoinsItsCgroup("ren-moved", "ren-live");
+        execMeetsTheDeviceFilter("ren-moved");
         int tick = lastTick("ren-moved");
         fx.awaitStdout("ren-moved", "tick" + (tick + 3)); // its monitor writes the logs into the moved directory
 
+        // The old name is free: a new container of it gets a cgroup of its own (its id: the leaf is the other's).
+        ContainerRecord fresh = fx.runtime.run(RuntimeFixture.spec("{'name':'ren-live','image':'two:v1',"
+                + "'limits':{'memory':{'max':'32m'},'cpu':{'cpus':0.25}},'command':['/bin/busybox','sh','-c','"
+                + TICKS + "']}"));
+        assertThat(fresh.cgroup()).isEqualTo(fx.parent + "/" + fresh.id());
+        fx.awaitStdout("ren-live", "tick1");
+        assertThat(limitsOn(fresh.id())).isEqualTo(expectedLimits(32L << 20, 25000));
+        assertThat(limitsOn("ren-live")).isEqualTo(expectedLimits(64L << 20, 50000));
+        assertThat(fx.runtime.nameOfCgroup(fresh.cgroup())).isEqualTo("ren-live");
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).isEqualTo("ren-moved");
+        execJoinsItsCgroup("ren-live", fresh.id());
+        execJoinsItsCgroup("ren-moved", "ren-live");
+
+        // An agent started again finds both (the records name their cgroups).
         fx.restart();
         assertThat(fx.runtime.inspect("ren-moved").state()).isEqualTo(ContainerState.RUNNING);
-        execJoinsTheRenamedCgroup("ren-moved", "ren-live");
+        assertThat(fx.runtime.inspect("ren-live").state()).isEqualTo(ContainerState.RUNNING);
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).isEqualTo("ren-moved");
+        assertThat(fx.runtime.nameOfCgroup(fresh.cgroup())).isEqualTo("ren-live");
+        execJoinsItsCgroup("ren-moved", "ren-live");
+        execJoinsItsCgroup("ren-live", fresh.id());
         var exit = fx.runtime.waitFor("ren-moved");
         fx.runtime.kill("ren-moved", 9);
         ContainerRecord exited = exit.get(60, TimeUnit.SECONDS);
         assertThat(exited.exitCode()).as("the exit the monitor wrote into the moved directory").isEqualTo(137);
         assertThat(fx.runtime.inspect("ren-moved").state()).isEqualTo(ContainerState.EXITED);
         assertThat(fx.runtime.inspect("ren-moved").exitCode()).isEqualTo(137);
-        assertThat(fx.runtime.list()).extracting(ContainerRecord::name).doesNotContain("ren-live");
+        assertThat(fx.runtime.inspect("ren-live").state()).as("the other one is untouched")
+                .isEqualTo(ContainerState.RUNNING);
+        int freshTick = lastTick("ren-live");
+        fx.awaitStdout("ren-live", "tick" + (freshTick + 2));
 
-        // The old name is free again.
-        fx.runtime.run(RuntimeFixture.spec(spec("ren-live", "echo again")));
-        assertThat(fx.runtime.waitFor("ren-live").get(60, TimeUnit.SECONDS).exitCode()).isZero();
-        assertThat(fx.stdout("ren-live")).isEqualTo("again\n");
+        fx.runtime.remove("ren-moved", false);
+        assertThat(fx.cgroupDir("ren-live", "memory")).as("its cgroup went with it").doesNotExist();
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).isEmpty();
+        assertThat(fx.cgroupDir(fresh.id(), "memory")).isDirectory();
+        fx.runtime.remove("ren-live", true);
+        assertThat(fx.cgroupDir(fresh.id(), "memory")).doesNotExist();
+    }
+
+    /**
+     * A record that a machine crash left unreadable costs its cgroup (the name's leaf, or the id's), never the cgroup
+     * of a container renamed from that name.
+     */
+    @Test
+    void anUnreadableRecordOfTheOldNameLeavesTheRenamedContainersCgroupAlone() throws Exception {
+        ContainerRecord started = fx.runtime.run(RuntimeFixture.spec(spec("ren-q", TICKS)));
+        fx.awaitStdout("ren-q", "tick1");
+        fx.runtime.rename("ren-q", "ren-r");
+        ContainerRecord fresh = fx.runtime.create(RuntimeFixture.spec(spec("ren-q", "true")));
+        assertThat(fx.cgroupDir(fresh.id(), "memory")).isDirectory();
+        fx.runtime.close();
+        Files.write(fx.stateDir.resolve("containers/ren-q/container.json"), new byte[0]);
+        fx.runtime = fx.open();
+        assertThatThrownBy(() -> fx.runtime.inspect("ren-q")).isInstanceOf(ContainerException.class);
+        assertThat(fx.cgroupDir(fresh.id(), "memory")).as("the unreadable one's cgroup is removed").doesNotExist();
+        assertThat(fx.runtime.inspect("ren-r").state()).isEqualTo(ContainerState.RUNNING);
+        assertThat(Files.readString(fx.cgroupDir("ren-q", "memory").resolve("cgroup.procs")))
+                .as("the renamed one's cgroup and processes stay").contains(Long.toString(started.initPid()));
+        int tick = lastTick("ren-r");
+        fx.awaitStdout("ren-r", "tick" + (tick + 2));
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).isEqualTo("ren-r");
     }
 
     @Test
     void aRunningContainersRenameInterruptedAfterTheMoveIsFinishedAtTheNextStart() throws Exception {
         ContainerRecord started = fx.runtime.run(RuntimeFixture.spec(spec("ren-cut", TICKS)));
         fx.awaitStdout("ren-cut", "tick1");
-        if (fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2) { // refused before anything moves
-            assertThatThrownBy(() -> fx.runtime.rename("ren-cut", "ren-healed")).isInstanceOf(ContainerException.class)
-                    .hasMessageContaining("stop it first");
-            assertThat(fx.stateDir.resolve("containers").resolve("ren-healed")).doesNotExist();
-            return;
-        }
         fx.runtime.close();
-        // A crash right after the state directory's rename(2): cgroup, image root, launch config and record not yet.
+        // A crash right after the state directory's rename(2): image root, launch config and record not yet.
         Path containers = fx.stateDir.resolve("containers");
         Files.move(containers.resolve("ren-cut"), containers.resolve("ren-healed"));
         fx.runtime = fx.open();
         ContainerRecord healed = fx.runtime.inspect("ren-healed");
         assertThat(healed.state()).isEqualTo(ContainerState.RUNNING);
         assertThat(healed.id()).isEqualTo(started.id());
-        assertThat(fx.cgroupDir("ren-cut", "memory")).doesNotExist();
+        assertThat(healed.cgroup()).isEqualTo(started.cgroup());
         assertThat(fx.runtime.images().containerDir("ren-healed")).isDirectory();
-        execJoinsTheRenamedCgroup("ren-healed", "ren-cut");
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).isEqualTo("ren-healed");
+        execJoinsItsCgroup("ren-healed", "ren-cut");
         int tick = lastTick("ren-healed");
         fx.awaitStdout("ren-healed", "tick" + (tick + 2));
         var exit = fx.runtime.waitFor("ren-healed");
@@ -252,9 +342,6 @@ class RenameTest {
 
     @Test
     void aRunningContainersOpenStdinFollowsItsNewName() throws Exception {
-        if (fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2) {
-            return; // refused there (see above)
-        }
         fx.runtime.run(RuntimeFixture.spec("{'name':'ren-in','image':'two:v1','openStdin':true,'stdinOnce':true,"
                 + "'command':['/bin/busybox','sh','-c','echo ready; read x; echo got$x; exit 4']}"));
         fx.awaitStdout("ren-in", "ready");
@@ -271,35 +358,28 @@ class RenameTest {
 
     @Test
     void aRunningContainersRenameThatFailsHalfwayIsUndoneEntirely() throws Exception {
-        if (fx.layout.mode() == dev.corral.exporter.discovery.CgroupMode.V2) {
-            return; // refused before anything moves there (see above)
-        }
         ContainerRecord started = fx.runtime.run(RuntimeFixture.spec(spec("ren-stay", TICKS)));
         fx.awaitStdout("ren-stay", "tick1");
-        Path launchConf = fx.stateDir.resolve("containers").resolve("ren-stay").resolve("launch.conf");
-        byte[] conf = Files.readAllBytes(launchConf);
-        // A stale cgroup of the new name in one hierarchy: the rename(2) there fails after the state directory, the
-        // image root and the hierarchies before it moved.
-        Path stale = fx.cgroupDir("ren-gone", "pids");
-        Files.createDirectory(stale);
+        Path dir = fx.stateDir.resolve("containers").resolve("ren-stay");
+        byte[] conf = Files.readAllBytes(dir.resolve("launch.conf"));
+        // The launch config's rewrite fails (its temporary file's name taken by a non-empty directory) after the
+        // state directory and the image root moved.
+        Path blocker = Files.createDirectories(dir.resolve("launch.conf.tmp"));
+        Files.writeString(blocker.resolve("x"), "x");
         try {
             assertThatThrownBy(() -> fx.runtime.rename("ren-stay", "ren-gone")).isInstanceOf(ContainerException.class)
                     .hasMessageContaining("cannot rename 'ren-stay'");
         } finally {
-            Files.delete(stale);
+            Files.delete(blocker.resolve("x"));
+            Files.delete(blocker);
         }
         assertThat(fx.runtime.inspect("ren-stay").state()).isEqualTo(ContainerState.RUNNING);
         assertThat(fx.runtime.list()).extracting(ContainerRecord::name).doesNotContain("ren-gone");
-        assertThat(Files.readAllBytes(launchConf)).as("the launch config as it was").isEqualTo(conf);
+        assertThat(Files.readAllBytes(dir.resolve("launch.conf"))).as("the launch config as it was").isEqualTo(conf);
         assertThat(fx.runtime.images().containerDir("ren-stay")).isDirectory();
         assertThat(fx.runtime.images().containerDir("ren-gone")).doesNotExist();
-        for (String controller : List.of("memory", "pids", "cpu", "freezer")) {
-            assertThat(fx.cgroupDir("ren-gone", controller)).doesNotExist();
-            assertThat(fx.cgroupDir("ren-stay", controller)).isDirectory();
-        }
-        assertThat(Files.readString(Path.of("/proc", Long.toString(started.initPid()), "cgroup")))
-                .doesNotContain("ren-gone");
-        execJoinsTheRenamedCgroup("ren-stay", "ren-gone");
+        assertThat(fx.runtime.nameOfCgroup(started.cgroup())).isEqualTo("ren-stay");
+        execJoinsItsCgroup("ren-stay", "ren-stay");
         int tick = lastTick("ren-stay");
         fx.awaitStdout("ren-stay", "tick" + (tick + 2));
         var exit = fx.runtime.waitFor("ren-stay");
