@@ -20,12 +20,11 @@ import org.junit.jupiter.api.Test;
  * corral rename: an exited container keeps its id, logs and writable layer under the new name and runs again under
  * it; a running or paused one keeps running (or frozen) under it in the cgroup it was made with (its limits and
  * device filter stay, exec joins that cgroup, the metrics name it by its new name, its logs and exit are recorded
- * under the new name), on cgroup v1 and v2 alike: this class runs in the v2 guest too; a new container of the old
+ * under the new name), on cgroup v1 and v2 alike (its running and paused cases run in the v2 guest); a new container of the old
  * name gets a cgroup of its own; a name in use is refused with nothing changed; a rename the agent stopped in the
  * middle of is finished when it starts again.
  */
 @Tag("root")
-@Tag("guest")
 class RenameTest {
 
     private RuntimeFixture fx;
@@ -101,6 +100,7 @@ class RenameTest {
     }
 
     @Test
+    @Tag("guest") // the v2 case: the kernel cannot rename a v2 cgroup (the other cases are layout-blind)
     void aNameInUseIsRefusedWithNothingChangedAndAPausedContainerStaysFrozenUnderItsNewName() throws Exception {
         ContainerRecord one = fx.runtime.create(RuntimeFixture.spec(spec("ren-one", "true")));
         ContainerRecord two = fx.runtime.create(RuntimeFixture.spec(spec("ren-two", "true")));
@@ -227,6 +227,7 @@ class RenameTest {
     }
 
     @Test
+    @Tag("guest") // the v2 case: the kernel cannot rename a v2 cgroup (the other cases are layout-blind)
     void aRunningContainerKeepsItsCgroupUnderItsNewNameThroughExecAnAgentRestartAndItsExit() throws Exception {
         ContainerRecord started = fx.runtime.run(RuntimeFixture.spec("{'name':'ren-live','image':'two:v1',"
                 + "'limits':{'memory':{'max':'64m'},'cpu':{'cpus':0.5}},'command':['/bin/busybox','sh','-c','"
