@@ -108,6 +108,7 @@ struct config {
     const char *stdin_socket; /* the container's stdin: the monitor listens here (shim-stdin.c) */
     int stdin_once;           /* the end of the first connection is the end of the container's stdin */
     int tty;                  /* the command's stdin, stdout and stderr are a terminal of the container's devpts */
+    int tty_rows, tty_cols;   /* that terminal's first size (Docker's ConsoleSize); 0: the kernel's 0x0 */
 };
 
 extern struct config cfg;

@@ -418,6 +418,10 @@ void parse_config(const char *path)
             cfg.stdin_once = (int)parse_number(key, v, 1);
         } else if (strcmp(key, "tty") == 0) {
             cfg.tty = (int)parse_number(key, v, 1);
+        } else if (strcmp(key, "tty_rows") == 0) {
+            cfg.tty_rows = (int)parse_number(key, v, 65535);
+        } else if (strcmp(key, "tty_cols") == 0) {
+            cfg.tty_cols = (int)parse_number(key, v, 65535);
         } else if (strcmp(key, "exit_file") == 0) {
             require_absolute(key, v);
             set_once(key, &cfg.exit_file, v);

@@ -7,6 +7,11 @@
  *   --pid INIT MONITOR       a running container: /proc/INIT/root, once INIT is checked to be MONITOR's child
  *   --rootfs DIR             a stopped one: DIR, or with --lower L... [--upper U --work W] the container's overlay
  *                            mounted on DIR in a private mount namespace of this process (gone when it exits)
+ *   --bind ro|rw SRC TARGET  (with --rootfs, repeatable) a stopped container's bind mount (-v) put back in that
+ *                            namespace, so that cp sees its volumes as Docker's does: TARGET is resolved in the root
+ *                            (RESOLVE_IN_ROOT: a symlink there cannot point the mount out of it) and SRC mounted on
+ *                            that very file through its descriptor; a TARGET not in the root is left out (the
+ *                            container never ran to make it)
  *
  * stat prints "MODE SIZE MTIME" (MODE octal st_mode) and, on a second line, a symlink's target. get writes a tar
  * of PATH to stdout, its top entry named NAME (PATH's last component by default). put reads a tar on stdin and
@@ -591,14 +596,43 @@ static void extract(const char *dest)
 
 /* ------------------------------------------------------------------------------------------------ */
 
+/* Mounts SRC on TARGET of the root (resolved in it), read-only when asked, in this process's mount namespace. */
+static void bind_in_root(const char *src, const char *target, int ro)
+{
+    int fd = in_root(target, O_PATH);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return;
+        cp_fail(1, "the mount point %s: %s", target, strerror(errno));
+    }
+    char at[64];
+    snprintf(at, sizeof at, "/proc/self/fd/%d", fd); /* the resolved file itself, not a path walked again */
+    if (mount(src, at, NULL, MS_BIND | MS_REC, NULL) < 0)
+        cp_fail(1, "mount %s on %s: %s", src, target, strerror(errno));
+    close(fd);
+    if (!ro)
+        return;
+    fd = in_root(target, O_PATH); /* now the mount's root */
+    if (fd < 0)
+        cp_fail(1, "the mount point %s: %s", target, strerror(errno));
+    struct corral_mount_attr attr = {.attr_set = CORRAL_MOUNT_ATTR_RDONLY};
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+        snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+        if (errno != ENOSYS || mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+            cp_fail(1, "make %s read-only: %s", target, strerror(errno));
+    }
+    close(fd);
+}
+
 int cp_main(int argc, char **argv)
 {
     if (argc < 2)
         cp_fail(1, "usage: corral-shim cp stat|get|put PATH (--pid INIT MONITOR | --rootfs DIR [--lower L]... "
-                   "[--upper U --work W]) [--name NAME] [--keep-owner] [--uid-map|--gid-map \"IN OUT N\"]...");
+                   "[--upper U --work W] [--bind ro|rw SRC TARGET]...) [--name NAME] [--keep-owner] "
+                   "[--uid-map|--gid-map \"IN OUT N\"]...");
     const char *mode = argv[0], *path = argv[1], *name = NULL, *rootfs = NULL;
     unsigned long long init = 0, monitor = 0;
-    struct strv lower = {0};
+    struct strv lower = {0}, binds = {0}; /* binds: "ro"/"rw", SRC, TARGET, ... */
     const char *upper = NULL, *work = NULL;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
@@ -619,6 +653,16 @@ int cp_main(int argc, char **argv)
                 cp_fail(1, "out of memory");
             list->v[list->n++] = (char *)v;
             list->v[list->n] = NULL;
+        } else if (strcmp(o, "--bind") == 0 && i + 2 < argc) {
+            if (strcmp(v, "ro") != 0 && strcmp(v, "rw") != 0)
+                cp_fail(1, "--bind: ro or rw, not %s", v);
+            binds.v = realloc(binds.v, (binds.n + 4) * sizeof *binds.v);
+            if (!binds.v)
+                cp_fail(1, "out of memory");
+            binds.v[binds.n++] = (char *)v;
+            binds.v[binds.n++] = argv[++i];
+            binds.v[binds.n++] = argv[++i];
+            binds.v[binds.n] = NULL;
         } else if (strcmp(o, "--pid") == 0 && i + 1 < argc) {
             if (parse_ull(v, INT32_MAX, &init) < 0 || parse_ull(argv[++i], INT32_MAX, &monitor) < 0 || init < 2)
                 cp_fail(1, "--pid: not pids");
@@ -646,18 +690,22 @@ int cp_main(int argc, char **argv)
             cp_fail(1, "the container is not running (its init is gone)");
         close(pfd);
     } else if (rootfs) {
-        if (lower.n) { /* the overlay, in a mount namespace of our own: nothing is left mounted on the host */
-            if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                cp_fail(1, "private mount namespace: %s", strerror(errno));
+        /* the overlay and the binds in a mount namespace of our own: nothing is left mounted on the host */
+        if ((lower.n || binds.n) && (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
+            cp_fail(1, "private mount namespace: %s", strerror(errno));
+        if (lower.n) {
             cfg.rootfs = rootfs;
             cfg.overlay_lower = lower;
             cfg.overlay_upper = upper;
             cfg.overlay_work = work;
             mount_overlay();
         }
-        root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC); /* after the unshare: lookups see our mounts */
         if (root_fd < 0)
             cp_fail(1, "open the container's root %s: %s", rootfs, strerror(errno));
+        /* read-only for stat and get (nothing there writes); for put, as the container has it */
+        for (size_t i = 0; i + 2 < binds.n; i += 3)
+            bind_in_root(binds.v[i + 1], binds.v[i + 2], strcmp(mode, "put") != 0 || strcmp(binds.v[i], "ro") == 0);
     } else {
         cp_fail(1, "--pid or --rootfs is needed");
     }

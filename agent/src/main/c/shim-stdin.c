@@ -213,6 +213,9 @@ int tty_open(int send_fd)
         fail_errno(errno, "open the pseudo-terminal's peer");
     if (fchown(slave, cfg.uid, (gid_t)-1) < 0) /* as a login's terminal: its user's */
         fail_errno(errno, "chown the terminal");
+    struct winsize ws = {.ws_row = (unsigned short)cfg.tty_rows, .ws_col = (unsigned short)cfg.tty_cols};
+    if ((ws.ws_row || ws.ws_col) && ioctl(slave, TIOCSWINSZ, &ws) < 0) /* before the command can ask */
+        fail_errno(errno, "set the terminal's size");
     char byte = 't';
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
     union {

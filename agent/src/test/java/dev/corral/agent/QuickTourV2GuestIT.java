@@ -25,9 +25,11 @@ class QuickTourV2GuestIT {
         List<String> selected = List.of("dev.corral.agent.client.QuickTourIT#pullFromARegistryThenRunAndExecIntoIt",
                 "dev.corral.agent.client.QuickTourIT#restartPoliciesCountInPsAndInspectAndAlwaysOutlivesTheDaemon",
                 // the tour's exec -it: a terminal from the guest's devpts (the client-side cases stay on the host)
-                "dev.corral.agent.client.TerminalCliIT#execItGivesAShellOnATerminalThatFollowsThisOne");
+                "dev.corral.agent.client.TerminalCliIT#execItGivesAShellOnATerminalThatFollowsThisOne",
+                // run -it: the container's own process on a terminal of its devpts, its size, a resize, Ctrl-C, exit
+                "dev.corral.agent.client.TerminalCliIT#runItGivesTheContainersOwnProcessATerminalThatFollowsThisOne");
         long expected = GuestTestMain.count(selected.toArray(String[]::new));
-        assertThat(expected).isEqualTo(3);
+        assertThat(expected).isEqualTo(4);
         assertThat(CgroupV2KernelTest.runInGuest(selected)).as("succeeded in the v2 guest").isEqualTo(expected);
     }
 }

@@ -79,7 +79,7 @@ public final class ApiRoutes {
         r.post("/containers").handler(this::create);
         r.post("/containers/prune").handler(ctx -> blocking(ctx, 200, () -> ContainerPrune.run(runtime)));
         r.get("/containers").handler(this::list);
-        r.get("/containers/:name").handler(ctx -> named(ctx, runtime::inspect));
+        r.get("/containers/:name").handler(ctx -> named(ctx, n -> shown(runtime.inspect(n))));
         r.post("/containers/:name/start").handler(ctx -> blocking(ctx, 200, () -> runtime.start(name(ctx)),
                 ApiRoutes::queuedAccepted));
         r.post("/containers/:name/stop").handler(this::stop);
@@ -155,15 +155,34 @@ public final class ApiRoutes {
             }
             List<ContainerRecord> out = new ArrayList<>();
             for (ContainerRecord c : runtime.list()) {
-                boolean shown = c.state().isLive() || c.state() == ContainerState.QUEUED;
+                // as docker ps: one waiting in its restart backoff is listed without -a
+                boolean shown = c.state().isLive() || c.state() == ContainerState.QUEUED
+                        || runtime.isRestarting(c.name());
                 if ((all || wanted != null || shown) && (wanted == null || c.state() == wanted)
                         && (prefix == null || c.name().startsWith(prefix)) && hasLabels(c, labels)) {
                     out.add(c);
                 }
             }
             out.sort(java.util.Comparator.comparingLong(ContainerRecord::createdAtMillis));
-            return out;
+            List<Object> shown = new ArrayList<>(out.size());
+            for (ContainerRecord c : out) {
+                shown.add(shown(c));
+            }
+            return shown;
         });
+    }
+
+    /**
+     * The record as the API shows it: with {@code "restarting": true} while its restart policy's backoff runs (it is
+     * exited meanwhile; Docker's State.Restarting). Not stored: pending restarts live in the daemon's memory.
+     */
+    private Object shown(ContainerRecord c) {
+        if (!runtime.isRestarting(c.name())) {
+            return c;
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode n = SpecParser.JSON.valueToTree(c);
+        n.put("restarting", true);
+        return n;
     }
 
     private static boolean hasLabels(ContainerRecord c, List<String> labels) throws ApiError.BadRequest {

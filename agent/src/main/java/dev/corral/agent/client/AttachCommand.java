@@ -42,8 +42,15 @@ public final class AttachCommand extends ClientCommand {
             err().println("corral: you cannot attach to a stopped container, start it first");
             return 1;
         }
+        boolean tty = c.path("spec").path("tty").asBoolean(false);
+        // As docker's client (CheckTty): a terminal's input must come from a terminal, whether or not the container
+        // reads it. Piped, the end of the input would not end the session (a terminal has no end of input), so it
+        // would stay attached after the pipe's end; --no-stdin attaches the output alone.
+        if (tty && !noStdin && !RawTerminal.isTerminal()) {
+            err().println("the input device is not a TTY");
+            return 1;
+        }
         boolean stdin = !noStdin && c.path("spec").path("openStdin").asBoolean(false);
-        return RunCommand.attach(this, client, name, null, stdin, c.path("spec").path("tty").asBoolean(false),
-                "&tail=0", keys);
+        return RunCommand.attach(this, client, name, null, stdin, tty, "&tail=0", keys);
     }
 }

@@ -191,7 +191,17 @@ public final class ContainerOptions {
                 init ? Boolean.TRUE : null, ports.isEmpty() ? null : List.copyOf(ports), null, null,
                 UlimitOption.parse(ulimits, this::usage), ip, macAddress,
                 interactive ? Boolean.TRUE : null, interactive && stdinOnce ? Boolean.TRUE : null,
-                tty ? Boolean.TRUE : null));
+                tty ? Boolean.TRUE : null, tty ? consoleSize() : null));
+    }
+
+    /**
+     * With -t, the size the container's terminal starts with: this client's output terminal's, as docker's client
+     * (its ConsoleSize), so that a command that asks at once sees it even without -i (no input, so no resizes);
+     * null when our output is no terminal.
+     */
+    private static List<Integer> consoleSize() {
+        int[] s = RawTerminal.outputSize();
+        return s == null || s[0] <= 0 || s[1] <= 0 ? null : List.of(s[0], s[1]);
     }
 
     /**

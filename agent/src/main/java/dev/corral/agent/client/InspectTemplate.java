@@ -327,10 +327,12 @@ final class InspectTemplate {
             args.add(command.get(i).asText());
         }
         ObjectNode st = v.putObject("State");
-        st.put("Status", state);
-        st.put("Running", state.equals("running") || state.equals("paused"));
+        // waiting in its restart backoff: as docker's, status "restarting" and Running too
+        boolean restarting = c.path("restarting").asBoolean(false);
+        st.put("Status", restarting ? "restarting" : state);
+        st.put("Running", restarting || state.equals("running") || state.equals("paused"));
         st.put("Paused", state.equals("paused"));
-        st.put("Restarting", false);
+        st.put("Restarting", restarting);
         st.put("OOMKilled", c.path("oomKilled").asBoolean(false));
         st.put("Dead", false);
         st.put("Pid", state.equals("running") || state.equals("paused") ? c.path("initPid").asLong(0) : 0);

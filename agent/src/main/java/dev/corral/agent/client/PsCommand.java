@@ -156,7 +156,8 @@ public final class PsCommand extends ClientCommand {
     }
 
     /**
-     * As docker: "Up 5 minutes", "Up 2 hours (Paused)", "Exited (3) 2 minutes ago", "Created"; and "Queued 2 minutes"
+     * As docker: "Up 5 minutes", "Up 2 hours (Paused)", "Exited (3) 2 minutes ago", "Restarting (3) 1 second ago"
+     * (in its restart backoff), "Created"; and "Queued 2 minutes"
      * while admission control holds it, "Created (not admitted)" once refused from the queue.
      */
     static String status(JsonNode c, long now) {
@@ -171,7 +172,7 @@ public final class PsCommand extends ClientCommand {
             case "running" -> "Up " + Formats.duration(now - c.path("startedAtMillis").asLong(now));
             case "paused" -> "Up " + Formats.duration(now - c.path("startedAtMillis").asLong(now)) + " (Paused)";
             case "exited" -> {
-                String s = "Exited";
+                String s = c.path("restarting").asBoolean(false) ? "Restarting" : "Exited"; // in its backoff
                 if (c.path("exitCode").isIntegralNumber()) {
                     s += " (" + c.path("exitCode").asInt() + ")";
                 }

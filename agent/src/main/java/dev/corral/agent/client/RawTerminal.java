@@ -50,7 +50,10 @@ final class RawTerminal implements AutoCloseable {
 
     /** Our stdin terminal's rows and columns, or null when it has none (not a terminal). */
     static int[] size() {
-        String s = stty("size");
+        return parseSize(stty("size"));
+    }
+
+    private static int[] parseSize(String s) {
         if (s == null) {
             return null;
         }
@@ -78,6 +81,15 @@ final class RawTerminal implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             // no SIGWINCH on this JVM: the first size stays
         }
+    }
+
+    /**
+     * Our stdout terminal's rows and columns (docker's client sizes a container's terminal from its output), else our
+     * stdin's, or null when neither is a terminal. stty reads the JVM's fd 1 through /proc: it has its own stdout.
+     */
+    static int[] outputSize() {
+        int[] s = parseSize(stty("-F", "/proc/" + ProcessHandle.current().pid() + "/fd/1", "size"));
+        return s != null ? s : size();
     }
 
     /** stty's output for these arguments on our stdin, or null when it failed. */

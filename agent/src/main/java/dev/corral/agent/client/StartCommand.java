@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 public final class StartCommand extends ClientCommand {
 
     @Option(names = {"-a", "--attach"}, description = "Stream its stdout and stderr until it exits and exit with "
-            + "its status (one container).")
+            + "its status (one container); one running already is attached to (its output from now on).")
     boolean attach;
 
     @Option(names = {"-i", "--interactive"}, description = "With -a: stream this stdin to it (it must have been "
@@ -34,13 +34,19 @@ public final class StartCommand extends ClientCommand {
             }
             String n = names.get(0);
             checkNames(names);
-            JsonNode c = client.post(containerPath(n) + "/start", null);
+            JsonNode c = client.get(containerPath(n));
+            String state = c.path("state").asText();
+            // As docker: started already, it is attached to (its output from now on), not refused
+            boolean running = state.equals("running") || state.equals("paused");
+            if (!running) {
+                c = client.post(containerPath(n) + "/start", null);
+            }
             if (c.path("state").asText().equals("queued")) {
                 err().println("corral: " + n + " is queued: " + c.path("queueReason").asText());
                 err().flush();
             }
             return RunCommand.attach(this, client, n, null, interactive, c.path("spec").path("tty").asBoolean(false),
-                    "", DetachKeys.parse(DetachKeys.DEFAULT));
+                    running ? "&tail=0" : "", DetachKeys.parse(DetachKeys.DEFAULT));
         }
         return forEach(names, n -> {
             JsonNode c = client.post(containerPath(n) + "/start", null);

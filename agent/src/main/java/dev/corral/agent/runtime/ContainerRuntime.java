@@ -516,6 +516,11 @@ public final class ContainerRuntime implements AutoCloseable {
         return ctx.load(name);
     }
 
+    /** Whether its restart policy's backoff runs: it exited and will be started again (Docker's Restarting). */
+    public boolean isRestarting(String name) {
+        return restarts.isPending(name);
+    }
+
     public List<ContainerRecord> list() throws ContainerException {
         try {
             return store.list();

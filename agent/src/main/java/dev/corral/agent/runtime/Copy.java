@@ -18,7 +18,8 @@ import java.util.List;
  * container path itself (the JDK would resolve an absolute symlink in it against the host's root). A running
  * container is reached through its init's root; a created or exited one through its overlay, which the shim mounts
  * in a mount namespace of its own (for reading, with the writable layer as one more read-only layer, so a start
- * meanwhile is not disturbed; for writing, under the container's lock, so no start mounts it at the same time).
+ * meanwhile is not disturbed; for writing, under the container's lock, so no start mounts it at the same time),
+ * with its bind mounts (-v) on it as they were, so that its volumes are seen as Docker's cp sees them.
  */
 public final class Copy {
 
@@ -93,8 +94,16 @@ public final class Copy {
 
     private static void in(RuntimeContext ctx, Shim shim, Configs configs, ContainerRecord r, String path,
                            Path archive, boolean keepOwner) throws ContainerException, SpecException {
+        ContainerConfig config = configs.of(r);
+        String clean = Path.of("/", path).normalize().toString();
+        for (ContainerConfig.MountPlan m : config.mounts()) { // Docker's refusal; else the kernel's EROFS says it
+            if (m.type().equals("bind") && m.readOnly() && (clean.equals(m.target())
+                    || clean.startsWith(m.target().endsWith("/") ? m.target() : m.target() + "/"))) {
+                throw new ContainerException(ContainerException.Kind.CONFLICT, "mounted volume is marked read-only");
+            }
+        }
         List<String> argv = shim.cpCommand("put", path);
-        argv.addAll(rootArgs(r, configs.of(r), ctx.images, true));
+        argv.addAll(rootArgs(r, config, ctx.images, true));
         if (keepOwner) {
             argv.add("--keep-owner");
         }
@@ -140,6 +149,12 @@ public final class Copy {
                 }
             } else {
                 a.addAll(List.of("--rootfs", config.rootfs().toString()));
+            }
+            // its -v mounts, as Docker's cp sees a stopped container's volumes (its tmpfs ended with it)
+            for (ContainerConfig.MountPlan m : config.mounts()) {
+                if (m.type().equals("bind")) {
+                    a.addAll(List.of("--bind", m.readOnly() ? "ro" : "rw", m.source(), m.target()));
+                }
             }
         } else {
             throw new ContainerException(ContainerException.Kind.CONFLICT, "container '" + name + "' is "

@@ -92,7 +92,8 @@ final class Launcher {
                     StandardOpenOption.APPEND);
         }
         if (Boolean.TRUE.equals(record.spec().tty())) {
-            Files.write(dir.resolve("launch.conf"), ShimConfig.ttyKeys(), StandardOpenOption.APPEND);
+            Files.write(dir.resolve("launch.conf"), ShimConfig.ttyKeys(record.spec().consoleSize()),
+                    StandardOpenOption.APPEND);
         }
         Shim.Launched launched;
         try {

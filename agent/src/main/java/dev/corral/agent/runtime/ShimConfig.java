@@ -140,8 +140,15 @@ final class ShimConfig {
         return s.out.toByteArray();
     }
 
-    /** The key of a container whose command has a terminal (Docker's -t; shim-stdin.c). */
-    static byte[] ttyKeys() {
-        return new ShimConfig().put("tty", "1").out.toByteArray();
+    /**
+     * The keys of a container whose command has a terminal (Docker's -t; shim-stdin.c), of {@code size} ([rows,
+     * columns]) from the start when given.
+     */
+    static byte[] ttyKeys(java.util.List<Integer> size) {
+        ShimConfig s = new ShimConfig().put("tty", "1");
+        if (size != null) {
+            s.put("tty_rows", String.valueOf(size.get(0))).put("tty_cols", String.valueOf(size.get(1)));
+        }
+        return s.out.toByteArray();
     }
 }

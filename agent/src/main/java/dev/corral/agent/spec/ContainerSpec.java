@@ -33,6 +33,8 @@ import java.util.Map;
  * @param tty                      true: the command's stdin, stdout and stderr are a pseudo-terminal of the
  *                                  container's devpts (Docker's -t): its output is the one stream stdout, its input
  *                                  (with openStdin) frames of data and resizes; null: pipes
+ * @param consoleSize              with tty: the terminal's first size, [rows, columns] (Docker's ConsoleSize), set
+ *                                  before the command runs; later sizes come as resizes with the input; null: 0x0
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ContainerSpec(String name, List<String> command, Map<String, String> env, String workingDir,
@@ -41,14 +43,14 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                             List<Mount> mounts, Boolean dangerouslyAllowHostPaths, String image, Boolean init,
                             List<Port> ports, RestartPolicy restartPolicy, Integer stopTimeout,
                             List<Ulimit> ulimits, String ip, String macAddress, Boolean openStdin,
-                            Boolean stdinOnce, Boolean tty) {
+                            Boolean stdinOnce, Boolean tty, List<Integer> consoleSize) {
 
     /** This spec with another name. The with... copies are here so that a new field is passed on in one place. */
     public ContainerSpec withName(String newName) {
         return new ContainerSpec(newName, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
                 stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce, tty);
+                stdinOnce, tty, consoleSize);
     }
 
     /** This spec with other limits. */
@@ -56,7 +58,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, newLimits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
                 stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce, tty);
+                stdinOnce, tty, consoleSize);
     }
 
     /** This spec with other namespaces. */
@@ -64,7 +66,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 newNamespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, restartPolicy,
                 stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce, tty);
+                stdinOnce, tty, consoleSize);
     }
 
     /** This spec with another command, environment, working directory and user (an image's defaults filled in). */
@@ -73,7 +75,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, newCommand, newEnv, newWorkingDir, newUser, hostname, labels, rootfs,
                 readOnlyRootfs, namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports,
                 restartPolicy, stopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce, tty);
+                stdinOnce, tty, consoleSize);
     }
 
     /** This spec with another restart policy and stop timeout. */
@@ -81,7 +83,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
         return new ContainerSpec(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs,
                 namespaces, limits, security, mounts, dangerouslyAllowHostPaths, image, init, ports, newPolicy,
                 newStopTimeout, ulimits, ip, macAddress, openStdin,
-                stdinOnce, tty);
+                stdinOnce, tty, consoleSize);
     }
 
     /** Without a restart policy, stop timeout, ulimits, address or MAC (the defaults). */
@@ -90,7 +92,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image, Boolean init, List<Port> ports) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null, null, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, init, ports, null, null, null, null, null, null, null, null, null);
     }
 
     /** Without init (the default) and without published ports. */
@@ -99,7 +101,7 @@ public record ContainerSpec(String name, List<String> command, Map<String, Strin
                          Namespaces namespaces, Limits limits, Security security, List<Mount> mounts,
                          Boolean dangerouslyAllowHostPaths, String image) {
         this(name, command, env, workingDir, user, hostname, labels, rootfs, readOnlyRootfs, namespaces, limits,
-                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null, null, null, null, null, null);
+                security, mounts, dangerouslyAllowHostPaths, image, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     /**

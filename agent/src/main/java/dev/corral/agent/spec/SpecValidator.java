@@ -117,6 +117,7 @@ public final class SpecValidator {
 
         ResourceLimits limits = this.limits.limits(spec.limits());
         NetworkRateCheck.check(spec);
+        consoleSize(spec.consoleSize());
         ContainerSpec.Security sec = spec.security() == null ? new ContainerSpec.Security(null, null, null, null)
                 : spec.security();
         Set<String> caps = capabilities(sec);
@@ -128,6 +129,13 @@ public final class SpecValidator {
                 readOnly, Set.copyOf(namespaces), uidMap, gidMap, limits, caps,
                 sec.noNewPrivileges() == null || sec.noNewPrivileges(), mounts, deviceRules(sec),
                 UserAndUlimits.userName(spec.user()), UserAndUlimits.rlimits(spec.ulimits()));
+    }
+
+    /** [rows, columns] of a terminal: each 0..65535 (struct winsize's 16 bits). */
+    private static void consoleSize(List<Integer> size) throws SpecException {
+        if (size != null && (size.size() != 2 || size.stream().anyMatch(v -> v == null || v < 0 || v > 65535))) {
+            throw new SpecException("consoleSize", "expected [rows, columns], each 0 to 65535, got " + size);
+        }
     }
 
     private static List<String> deviceRules(ContainerSpec.Security sec) throws SpecException {

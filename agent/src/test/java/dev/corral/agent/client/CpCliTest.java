@@ -192,6 +192,44 @@ class CpCliTest {
         }
     }
 
+    @Test
+    void anExitedContainersVolumesAreSeenAsDockerSeesThem() throws Exception {
+        Path vol = Files.createDirectories(files.resolve("vol"));
+        Files.writeString(vol.resolve("data"), "on-host\n");
+        Path roVol = Files.createDirectories(files.resolve("rovol"));
+        Files.writeString(roVol.resolve("rofile"), "ro-host\n");
+        String name = "cp-vol-" + UUID.randomUUID().toString().substring(0, 8);
+        try {
+            Cli.ok("run", "-d", "--name", name, "--image", "two:v1", "-v", vol + ":/data:rw", "-v", roVol + ":/ro",
+                    "sh", "-c", "echo inside > /data/inside; echo layer > /data-less");
+            assertThat(Cli.ok("wait", name).out()).isEqualTo("0\n");
+            // out of the exited container: what it wrote to its volume, the host's files there, the ro one's
+            Path out = Files.createDirectories(files.resolve("vol-out"));
+            Cli.ok("cp", name + ":/data/inside", out.resolve("inside").toString());
+            assertThat(Files.readString(out.resolve("inside"))).isEqualTo("inside\n");
+            Cli.ok("cp", name + ":/data", out.resolve("data-dir").toString());
+            assertThat(Files.readString(out.resolve("data-dir/data"))).isEqualTo("on-host\n");
+            Cli.ok("cp", name + ":/ro/rofile", out.resolve("rofile").toString());
+            assertThat(Files.readString(out.resolve("rofile"))).isEqualTo("ro-host\n");
+            Cli.ok("cp", name + ":/data-less", out.resolve("layer").toString()); // the overlay is still under it
+            assertThat(Files.readString(out.resolve("layer"))).isEqualTo("layer\n");
+            // into it: the rw volume is the host's directory; the ro one is refused with Docker's words
+            Path payload = Files.writeString(files.resolve("vol-payload"), "payload\n");
+            Cli.ok("cp", payload.toString(), name + ":/data/");
+            assertThat(Files.readString(vol.resolve("vol-payload"))).isEqualTo("payload\n");
+            Cli.Result ro = Cli.run("cp", payload.toString(), name + ":/ro/");
+            assertThat(ro.code()).as(ro.toString()).isEqualTo(1);
+            assertThat(ro.err()).contains("mounted volume is marked read-only");
+            try (Stream<Path> l = Files.list(roVol)) {
+                assertThat(l.map(p -> p.getFileName().toString())).containsExactly("rofile");
+            }
+            // nothing stays mounted on the host: the shim's mounts were in a namespace of its own
+            assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(vol.toString());
+        } finally {
+            Cli.run("rm", "-f", name);
+        }
+    }
+
     private static void awaitFile(String name, String path) throws InterruptedException {
         long end = System.nanoTime() + 20_000_000_000L;
         while (System.nanoTime() < end) {

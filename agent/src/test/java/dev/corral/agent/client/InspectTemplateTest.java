@@ -75,4 +75,19 @@ class InspectTemplateTest {
         assertThatThrownBy(() -> apply("{{.Name.First}}")).hasMessage("can't evaluate field First in a string");
         assertThatThrownBy(() -> apply("{{.Name .Id}}")).hasMessage("can't give argument to non-function .Name");
     }
+
+    @Test
+    void aContainerInItsRestartBackoffIsRestartingAsDockerShowsIt() throws Exception {
+        JsonNode c = ClientJson.read("""
+                {"name":"flaky","state":"exited","exitCode":2,"finishedAtMillis":10000,"restartCount":3,
+                 "restarting":true,"createdAtMillis":0,"spec":{"name":"flaky","command":["false"]}}"""
+                .getBytes(StandardCharsets.UTF_8));
+        assertThat(InspectTemplate.parse("{{.State.Status}} {{.State.Restarting}} {{.State.Running}} "
+                + "{{.State.ExitCode}} {{.RestartCount}}").apply(InspectTemplate.dockerView(c)))
+                .isEqualTo("restarting true true 2 3");
+        // docker ps's words: "Restarting (2) 2 seconds ago"
+        assertThat(PsCommand.status(c, 12_500)).isEqualTo("Restarting (2) 2 seconds ago (3 restarts)");
+        assertThat(InspectTemplate.parse("{{.State.Restarting}}").apply(InspectTemplate.dockerView(
+                ClientJson.read(CONTAINER.getBytes(StandardCharsets.UTF_8))))).isEqualTo("false");
+    }
 }

@@ -83,6 +83,12 @@ class LogsTimesCliTest {
             assertThat(Cli.ok("logs", "--since", "1ms", name).out()).isEmpty();
             assertThat(Cli.ok("logs", "--until", "2000-01-01", name).out()).isEmpty();
             assertThat(Cli.ok("logs", name).out()).as("unfiltered, as before").isEqualTo("early\nlate\nno-newline");
+            // --tail takes the last N lines first, then the time filter, as dockerd 20.10 does (checked: its
+            // `logs --tail 2 --until T` printed nothing when its last two lines were after T)
+            assertThat(Cli.ok("logs", "--tail", "2", "--until", unix, name).out()).isEmpty();
+            assertThat(Cli.ok("logs", "--tail", "3", "--until", unix, name).out()).isEqualTo("early\n");
+            assertThat(Cli.ok("logs", "--tail", "1", "--since", unix, name).out()).isEqualTo("no-newline");
+            assertThat(Cli.ok("logs", "--tail", "3", "--since", unix, name).out()).isEqualTo("late\nno-newline");
 
             Cli.Result bad = Cli.run("logs", "--since", "yesterday", name);
             assertThat(bad.code()).isEqualTo(1);

@@ -179,4 +179,62 @@ class StdinCliIT {
         }
         assertThat(stdinSockets()).isEmpty();
     }
+
+    @Test
+    void startDashAOfARunningContainerAttachesToItAsDocker() throws Exception {
+        // it prints once before start -a comes, then its last line when the test signals it
+        CorralCliIT.Result d = corral("", "run", "-d", HOST_FLAG, "--name", "in-running", "sh", "-c",
+                "trap 'echo late; exit 3' USR1; echo early; while :; do sleep 0.05; done");
+        assertThat(d.code()).as(d.toString()).isZero();
+        try {
+            for (int i = 0; i < 100 && !corral("", "logs", "in-running").out().contains("early"); i++) {
+                Thread.sleep(100);
+            }
+            CompletableFuture<CorralCliIT.Result> a = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return corral("", "start", "-a", "in-running");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            // attached once its output streams are open (a JVM start): give it time, then let the container end
+            for (int i = 0; i < 50 && !a.isDone(); i++) {
+                Thread.sleep(100);
+            }
+            assertThat(a).as("start -a of a running container is not refused").isNotDone();
+            corral("", "kill", "-s", "USR1", "in-running");
+            CorralCliIT.Result r = a.get(60, TimeUnit.SECONDS);
+            assertThat(r.code()).as(r.toString()).isEqualTo(3); // its status
+            assertThat(r.out()).isEqualTo("late\n"); // from now on, as docker start -a (not the past "early")
+        } finally {
+            corral("", "rm", "-f", "in-running");
+        }
+    }
+
+    @Test
+    void attachingPipedStdinToATerminalIsRefusedAsDocker() throws Exception {
+        CorralCliIT.Result d = corral("", "run", "-d", "-i", "-t", HOST_FLAG, "--name", "in-tty", "sh");
+        assertThat(d.code()).as(d.toString()).isZero();
+        try {
+            // docker attach's words and status (its CheckTty): a terminal's input has no end a pipe could give
+            CorralCliIT.Result a = corral("echo hi\n", "attach", "in-tty");
+            assertThat(a.code()).as(a.toString()).isEqualTo(1);
+            assertThat(a.err()).endsWith("the input device is not a TTY\n");
+            assertThat(corral("", "ps").out()).contains("in-tty"); // left as it was
+            // --no-stdin: the output alone, until the container ends (ended here by a kill)
+            CompletableFuture<CorralCliIT.Result> o = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return corral("", "attach", "--no-stdin", "in-tty");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1500);
+            assertThat(o).as("attached until the container ends").isNotDone();
+            corral("", "kill", "in-tty");
+            assertThat(o.get(60, TimeUnit.SECONDS).code()).isEqualTo(137);
+        } finally {
+            corral("", "rm", "-f", "in-tty");
+        }
+    }
 }

@@ -167,6 +167,21 @@ class TerminalCliIT {
     }
 
     @Test
+    void runDashTAloneStartsAtThisTerminalsSize() throws Exception {
+        // no -i, so no input to carry resizes: the size must be there when the command starts (as Docker's
+        // ConsoleSize), or stty says 0 0
+        try (PtySession t = corral(27, 91, "run", "-t", "--rm", HOST_FLAG, "--name", "tty-size", "stty", "size")) {
+            // first thing on the terminal (a "0 0" would come before); the line end is \r\r\n: this terminal is not
+            // raw without -i, and adds its own \r
+            assertThat(t.ask("expect 27 91")).isEqualTo("found b'27 91'");
+            assertThat(t.ask("wait")).startsWith("exit 0 ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-size");
+        }
+    }
+
+    @Test
     void detachKeysLeaveItRunningAndAttachGetsBackOnTheTerminal() throws Exception {
         try {
             try (PtySession t = corral(24, 80, "run", "-it", HOST_FLAG, "--name", "tty-att", "sh")) {

@@ -161,4 +161,70 @@ class RestartPolicyTest {
         fx.runtime.stop("slow", Duration.ZERO);
         assertThat((System.nanoTime() - t0) / 1e9).isLessThan(0.9);
     }
+
+    @Test
+    void whileTheBackoffRunsItIsRestartingThenRunsAgain() throws Exception {
+        // quick failures: the backoff doubles (100, 200, 400, 800 ms...), long enough to be seen between runs
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'waits','command':['sh','-c','echo run; exit 2'],"
+                + "'restartPolicy':{'name':'on-failure','maximumRetryCount':6}}"));
+        boolean seen = false;
+        for (long end = System.nanoTime() + 30_000_000_000L; !seen && System.nanoTime() < end; ) {
+            ContainerRecord r = fx.runtime.inspect("waits");
+            // exited, its policy's restart pending: restarting (Docker's State.Restarting), never while running
+            seen = fx.runtime.isRestarting("waits") && r.state() == ContainerState.EXITED && r.exitCode() == 2;
+            Thread.sleep(20);
+        }
+        assertThat(seen).as("seen restarting between runs").isTrue();
+        await(() -> fx.runtime.inspect("waits").restarts() == 6 && fx.runtime.inspect("waits").state()
+                == ContainerState.EXITED && !fx.runtime.isRestarting("waits"), Duration.ofSeconds(30),
+                "the last run over and no restart pending");
+        assertThat(runs("waits")).isEqualTo(7);
+    }
+
+    @Test
+    void theBackoffBeginsAgainAfterARunOfTenSeconds() throws Exception {
+        // each run counts itself in a file of the test's; the fourth runs 10.5 s, the others fail at once
+        Path dir = Files.createTempDirectory("corral-backoff-reset-");
+        try {
+            fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'resets','command':['sh','-c',"
+                    + "'n=$(($(cat /mnt/n 2>/dev/null || echo 0)+1)); echo $n > /mnt/n; echo run; "
+                    + "[ $n = 4 ] && sleep 10.5; exit 1'],"
+                    + "'mounts':[{'type':'bind','source':'" + dir + "','target':'/mnt','readOnly':false}],"
+                    + "'restartPolicy':{'name':'on-failure','maximumRetryCount':4}}"));
+            await(() -> restartEvents("resets") == 4 && runs("resets") == 5
+                    && fx.runtime.inspect("resets").state() == ContainerState.EXITED, Duration.ofSeconds(40),
+                    "five runs");
+            // 100, 200, 400 ms after quick exits; after the run of 10.5 s 100 ms again (not 800), as Docker's
+            assertThat(events.stream()
+                    .filter(e -> e.type() == ContainerEvent.Type.RESTART && e.name().equals("resets"))
+                    .map(e -> ((Number) e.attributes().get("delayMillis")).longValue()).toList())
+                    .containsExactly(100L, 200L, 400L, 100L);
+        } finally {
+            dev.corral.agent.image.Trees.delete(dir);
+        }
+    }
+
+    @Test
+    void unlessStoppedComesBackWithTheAgentUnlessTheUserStoppedIt() throws Exception {
+        ContainerRecord first = fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'kept','command':['sh','-c',"
+                + "'echo run; exec sleep 600'],'restartPolicy':{'name':'unless-stopped'}}"));
+        fx.runtime.run(RuntimeFixture.spec("{" + HOST + "'name':'userstopped','command':['sh','-c',"
+                + "'echo run; exec sleep 600'],'restartPolicy':{'name':'unless-stopped'}}"));
+        fx.runtime.stop("userstopped", Duration.ofSeconds(5));
+        fx.runtime.close(); // the agent is gone
+        fx.runtime.driver().open("kept").killAll(); // and the running one dies meanwhile
+        Path exitFile = fx.stateDir.resolve("containers/kept/exit.json");
+        await(() -> Files.exists(exitFile), Duration.ofSeconds(10), "the monitor recorded the exit");
+        ContainerRuntime again = fx.restart();
+        await(() -> again.inspect("kept").state() == ContainerState.RUNNING && runs("kept") == 2,
+                Duration.ofSeconds(20), "kept runs again");
+        assertThat(again.inspect("kept").initPid()).isNotEqualTo(first.initPid());
+        assertThat(ProcessInfo.startTicks(again.inspect("kept").initPid())).isPositive();
+        Thread.sleep(1500); // a restart at the agent's start has no backoff: it would have come by now
+        ContainerRecord stopped = again.inspect("userstopped");
+        assertThat(stopped.state()).as("stopped by the user before the agent went: stays stopped")
+                .isEqualTo(ContainerState.EXITED);
+        assertThat(runs("userstopped")).isEqualTo(1);
+        assertThat(again.isRestarting("userstopped")).isFalse();
+    }
 }

@@ -14,7 +14,7 @@ class RestartRulesTest {
 
     private static ContainerSpec spec(ContainerSpec.RestartPolicy p, Integer stopTimeout) {
         return new ContainerSpec("c", List.of("true"), null, null, null, null, null, "host", null, null, null, null,
-                null, null, null, null, null, p, stopTimeout, null, null, null, null, null, null);
+                null, null, null, null, null, p, stopTimeout, null, null, null, null, null, null, null);
     }
 
     @ParameterizedTest
