@@ -64,6 +64,21 @@ class BridgeNetworkTest {
         assertThat(web.state().isLive()).isTrue();
     }
 
+    /** Published on every address (no hostIp): the host reaches it on 127.0.0.1; its removal takes the DNAT. */
+    @Test
+    void aPortPublishedOnEveryAddressServesTheHostOnLoopbackUntilRemoved() throws Exception {
+        int port = freePort();
+        fx.runtime.run(fx.spec("{'name':'any','command':['/bin/httpd','-f','-p','80','-h','/www'],"
+                + "'ports':[{'hostPort':" + port + ",'containerPort':80},{'containerPort':80,'protocol':'udp'}]}"));
+        Attachment a = fx.runtime.networks().attachment("any").orElseThrow();
+        assertThat(a.ports()).hasSize(2).first().isEqualTo(new Attachment.Published(null, port, 80, "tcp"));
+        assertThat(fx.dnatRules()).containsExactlyInAnyOrder("tcp . " + port + " : " + a.address() + " . 80",
+                "udp . " + a.ports().get(1).hostPort() + " : " + a.address() + " . 80");
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
+        fx.runtime.remove("any", true);
+        assertThat(fx.dnatRules()).isEmpty();
+    }
+
     @Test
     void noneHasNoRouteAndNoEth0() throws Exception {
         ContainerRecord r = fx.runToExit("{'name':'alone','namespaces':{'network':'none'},'command':['/bin/sh','-c',"
