@@ -79,6 +79,34 @@ class BridgeNetworkTest {
         assertThat(fx.dnatRules()).isEmpty();
     }
 
+    /**
+     * The table changed behind the agent's back: removed before a launch (the launch writes it whole again, the
+     * running container's port with it), an element removed before its container's removal (the removal writes the
+     * table whole again). Each port works while its container is there, and nothing of either is left.
+     */
+    @Test
+    void publishedPortsSurviveATableChangedBehindTheAgentsBack() throws Exception {
+        int first = freePort();
+        fx.runtime.run(fx.spec("{'name':'one','command':['/bin/httpd','-f','-p','80','-h','/www'],"
+                + "'ports':[{'hostIp':'127.0.0.1','hostPort':" + first + ",'containerPort':80}]}"));
+        NetFixture.sh("nft", "delete", "table", "inet", fx.options.table());
+        int second = freePort();
+        fx.runtime.run(fx.spec("{'name':'two','command':['/bin/httpd','-f','-p','80','-h','/www'],"
+                + "'ports':[{'hostIp':'127.0.0.1','hostPort':" + second + ",'containerPort':80}]}"));
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + first + "/")).isEqualTo("hello from corral\n");
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + second + "/")).isEqualTo("hello from corral\n");
+        Attachment two = fx.runtime.networks().attachment("two").orElseThrow();
+        NetFixture.sh("nft", "delete", "element", "inet", fx.options.table(), NftMaps.BY_ADDRESS,
+                "{ 127.0.0.1 . tcp . " + second + " }");
+        fx.runtime.remove("two", true);
+        assertThat(fx.dnatRules()).containsExactly("127.0.0.1 . tcp . " + first + " : "
+                + fx.runtime.networks().attachment("one").orElseThrow().address() + " . 80")
+                .noneMatch(r -> r.contains(two.address()));
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + first + "/")).isEqualTo("hello from corral\n");
+        fx.runtime.remove("one", true);
+        assertThat(fx.dnatRules()).isEmpty();
+    }
+
     @Test
     void noneHasNoRouteAndNoEth0() throws Exception {
         ContainerRecord r = fx.runToExit("{'name':'alone','namespaces':{'network':'none'},'command':['/bin/sh','-c',"
