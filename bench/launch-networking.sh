@@ -99,12 +99,7 @@ export CORRAL_HOST="unix://$work/corral.sock"
 "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/state" --cgroup-parent "$parent" \
   --socket "$work/corral.sock" --bridge "$cbridge" --bridge-subnet "$csubnet" >"$work/agent.log" 2>&1 &
 agent=$!
-for _ in $(seq 300); do
-  port=$(sed -n 's|.*serving on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/agent.log")
-  [ -S "$work/corral.sock" ] && [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || { cat "$work/agent.log" >&2; exit 1; }
+port=$(bench_wait_agent "$work/agent.log" "$agent" "$work/corral.sock") || exit 1
 token=$(cat "$work/state/api-token")
 "$repo/bin/corral" image import "$work/image.tar" --name "$image" >/dev/null
 

@@ -9,6 +9,8 @@
 set -euo pipefail
 rounds=${1:-200}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 work=$(mktemp -d /tmp/corral-bench-net.XXXXXX)
 parent=/corral-bench-net-$$
 bridge=cnbench$((RANDOM % 10000))
@@ -29,11 +31,7 @@ ln -s busybox "$rootfs/bin/true"
 "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/state" --cgroup-parent "$parent" \
   --socket "$work/corral.sock" --bridge "$bridge" --bridge-subnet "$subnet" >"$work/agent.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  port=$(sed -n 's|.*serving on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/agent.log")
-  [ -S "$work/corral.sock" ] && [ -n "$port" ] && break
-  sleep 0.1
-done
+port=$(bench_wait_agent "$work/agent.log" "$pid" "$work/corral.sock" 100) || exit 1
 token=$(cat "$work/state/api-token")
 
 run() { # NETWORK N: true on 200 (NETWORK publish: bridge with a port on 127.0.0.1)
