@@ -103,6 +103,7 @@ for round in $(seq "$rounds"); do
     CORRAL_JAR="$work/corral.jar" CORRAL_EXTRA_JAVA_OPTS="$opts" "$repo/bin/corral" serve $flags \
       --listen "127.0.0.1:$port" --cgroup-root "/$tree" --interval 1s > "$work/agent.log" 2>&1 &
     agent_pid=$!
+    bench_wait_agent "$work/agent.log" "$agent_pid" >/dev/null || exit 1
     sleep "$warmup"
     kill -0 "$agent_pid" || { echo "agent $name died:"; cat "$work/agent.log"; exit 1; }
     cycles() { # "sum count" of the collection cycles so far

@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# shellcheck source=bench/lib.sh
+. "${BASH_SOURCE[0]%/*}/lib.sh"
 # Sourced by the benchmark scripts: make and remove `corral-bench-*` cgroup trees in every hierarchy the
 # agent reads (the v1 cpu, cpuacct, memory, blkio and pids mounts and the cgroup2 mount).
 #

@@ -7,6 +7,8 @@
 set -euo pipefail
 runs="${1:-20}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 for t in dockerd docker hyperfine jq busybox; do
   command -v "$t" >/dev/null || { echo "needs $t" >&2; exit 2; }
 done
@@ -46,8 +48,7 @@ export CORRAL_HOST="unix://$work/corral.sock"
 "$repo/bin/corral" serve --socket "$work/corral.sock" --state-dir "$work/corral-state" --cgroup-parent "$parent" \
   --listen 127.0.0.1:0 >"$work/agent.log" 2>&1 &
 agent=$!
-for _ in $(seq 600); do [ -S "$work/corral.sock" ] && break; sleep 0.1; done
-[ -S "$work/corral.sock" ] || { cat "$work/agent.log" >&2; exit 1; }
+bench_wait_agent "$work/agent.log" "$agent" "$work/corral.sock" 600 >/dev/null || exit 1
 "$repo/bin/corral" image import "$work/busybox.tar" --name bench/busybox:1 >/dev/null
 "$repo/bin/corral" run -d --name web --image bench/busybox:1 sleep 600 >/dev/null
 "$repo/bin/corral" run --name done --image bench/busybox:1 true # stop times a stop of an exited container

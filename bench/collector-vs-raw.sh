@@ -102,17 +102,11 @@ run_agent() {
     --rescan-every "$rescan" $flags 2>"$err" &
   pid=$!
   BENCH_PIDS+=("$pid")
-  for i in $(seq 300); do
-    grep -q 'serving on' "$err" && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if ! grep -q 'serving on' "$err"; then
+  if ! port=$(bench_wait_agent "$err" "$pid" 2>/dev/null); then
     wait "$pid" 2>/dev/null && rc=0 || rc=$?
     echo "failed=exit $rc: $(grep -m1 'corral:' "$err" || tail -1 "$err")" >>"$out"
     return 0
   fi
-  port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$err")
   url="http://127.0.0.1:$port/metrics"
   echo "fds=$(ls "/proc/$pid/fd" | wc -l)" >>"$out"
   sleep "$warmup"

@@ -12,6 +12,8 @@
 set -euo pipefail
 runs=${1:-100}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 work=$(mktemp -d /tmp/corral-bench-image.XXXXXX)
 parent=/corral-bench-image-$$
 agent_pid=
@@ -64,7 +66,7 @@ rootfs=$work/rootfs; cp -a "$l1" "$rootfs"; cp -a "$l2/." "$rootfs/"
 "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/state" --cgroup-parent "$parent" \
   --socket "$work/corral.sock" --interval 1s >"$work/agent.log" 2>&1 &
 agent_pid=$!
-for _ in $(seq 100); do [ -S "$work/corral.sock" ] && break; sleep 0.1; done
+bench_wait_agent "$work/agent.log" "$agent_pid" "$work/corral.sock" 100 >/dev/null || exit 1
 api() { curl -sf --unix-socket "$work/corral.sock" "$@"; }
 secs() { curl -s -o /dev/null -w '%{http_code} %{time_total}' --unix-socket "$work/corral.sock" "$@"; }
 med() { sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'; }

@@ -71,9 +71,7 @@ run_set() {
     2>"$work/err" &
   pid=$!
   BENCH_PIDS+=("$pid")
-  for i in $(seq 300); do grep -q 'serving on' "$work/err" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  grep -q 'serving on' "$work/err" || { echo "$name failed: $(tail -1 "$work/err")"; return 0; }
-  port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/err")
+  port=$(bench_wait_agent "$work/err" "$pid" 2>/dev/null) || { echo "$name failed: $(tail -1 "$work/err")"; return 0; }
   url="http://127.0.0.1:$port/metrics"
   sleep "$warmup"
   curl -s -o /dev/null "$url"

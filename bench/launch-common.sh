@@ -4,6 +4,9 @@
 # work (a fresh temp dir), parent (the daemons' cgroup parent prefix) and oci (the OCI bundle's cgroup name, a
 # corral-bench-* name), and traps launch_cleanup on EXIT.
 
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
+
 agent_pids=()
 variants=()
 declare -A ports tokens
@@ -57,12 +60,7 @@ launch_start_daemons() {
     variants+=("$name")
   done
   for name in "${variants[@]}"; do
-    for _ in $(seq 100); do
-      ports[$name]=$(sed -n 's|.*serving on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/$name/agent.log")
-      [ -S "$work/$name/corral.sock" ] && [ -n "${ports[$name]}" ] && break
-      sleep 0.1
-    done
-    [ -n "${ports[$name]}" ] || { echo "$name: no TCP port in $work/$name/agent.log" >&2; exit 1; }
+    ports[$name]=$(bench_wait_agent "$work/$name/agent.log" "" "$work/$name/corral.sock" 100) || exit 1
     tokens[$name]=$(cat "$work/$name/state/api-token" 2>/dev/null || true)
   done
 }

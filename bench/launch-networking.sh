@@ -3,6 +3,7 @@
 # and crun, rounds interleaved (each round runs every variant once, the order rotating), so that all see the same load.
 #   through the CLI, end to end:  corral run --rm --network none | bridge | bridge -p 127.0.0.1::80 --image IMG true
 #                                 docker run --rm IMG true (its default bridge, iptables on) | with -p 127.0.0.1::80
+#                                 java -version with the CLI's flags (the floor under any JVM client)
 #   through the daemon's one request (POST ?start=true&wait=true&rm=true from bash over TCP, no process):
 #                                 none | bridge | bridge + published port, beside `crun run` of the same bundle
 # Prints each variant's median wall time, the CLI clients' CPU (user + system of the process tree, mean), and the ratios
@@ -99,12 +100,7 @@ export CORRAL_HOST="unix://$work/corral.sock"
 "$repo/bin/corral" serve --listen 127.0.0.1:0 --state-dir "$work/state" --cgroup-parent "$parent" \
   --socket "$work/corral.sock" --bridge "$cbridge" --bridge-subnet "$csubnet" >"$work/agent.log" 2>&1 &
 agent=$!
-for _ in $(seq 300); do
-  port=$(sed -n 's|.*serving on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/agent.log")
-  [ -S "$work/corral.sock" ] && [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || { cat "$work/agent.log" >&2; exit 1; }
+port=$(bench_wait_agent "$work/agent.log" "$agent" "$work/corral.sock") || exit 1
 token=$(cat "$work/state/api-token")
 "$repo/bin/corral" image import "$work/image.tar" --name "$image" >/dev/null
 
@@ -144,7 +140,8 @@ cmd[cli-publish]="$C run --rm --network bridge -p 127.0.0.1::80 -m 64m --cpus 0.
 cmd[docker-bridge]="${D[*]} run --rm -m 64m --cpus 0.5 $image true"
 cmd[docker-publish]="${D[*]} run --rm -p 127.0.0.1::80 -m 64m --cpus 0.5 $image true"
 cmd[docker-none]="${D[*]} run --rm --network none -m 64m --cpus 0.5 $image true"
-cli=(cli-none cli-bridge cli-publish docker-bridge docker-publish docker-none)
+cmd[java-floor]="java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -version"
+cli=(cli-none cli-bridge cli-publish docker-bridge docker-publish docker-none java-floor)
 daemon=(one-none one-bridge one-publish crun)
 
 declare -A wall cpu
@@ -157,6 +154,7 @@ one() { # VARIANT: appends its wall time (us) and children's CPU (ticks)
   case $v in
     one-*) daemon_run "${v#one-}" "$n" ;;
     crun) crun_run "$n" ;;
+    java-floor) ${cmd[$v]} 2>/dev/null ;;
     *) ${cmd[$v]} >/dev/null ;;
   esac || { echo "$v failed" >&2; exit 1; }
   t1=$EPOCHREALTIME
@@ -194,6 +192,7 @@ ratio() { echo "scale=3; $1 / $2" | bc -l; }
 echo "CLI corral bridge / docker run --rm (bridge):       $(ratio "${med[cli-bridge]}" "${med[docker-bridge]}")  (target <= 0.1)"
 echo "CLI corral bridge -p / docker run --rm -p:          $(ratio "${med[cli-publish]}" "${med[docker-publish]}")"
 echo "CLI corral none / docker run --rm --network none:   $(ratio "${med[cli-none]}" "${med[docker-none]}")"
+echo "java -version (the JVM's floor) / docker run --rm:  $(ratio "${med[java-floor]}" "${med[docker-bridge]}")  (0.1x docker: $(echo "${med[docker-bridge]} / 10" | bc -l | xargs printf '%.1f') ms)"
 echo "daemon bridge - crun (ms):                          $(echo "${med[one-bridge]} - ${med[crun]}" | bc -l)  (target <= 5)"
 echo "daemon bridge + port - crun (ms):                   $(echo "${med[one-publish]} - ${med[crun]}" | bc -l)"
 echo "daemon none / crun:                                 $(ratio "${med[one-none]}" "${med[crun]}")  (target <= 0.9)"

@@ -74,9 +74,7 @@ sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$mem/corral-bench-meas
   2>"$work/err" &
 pid=$!
 BENCH_PIDS+=("$pid")
-for i in $(seq 300); do grep -q 'serving on' "$work/err" && break; kill -0 "$pid" || break; sleep 0.1; done
-grep -q 'serving on' "$work/err" || { cat "$work/err" >&2; exit 1; }
-port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/err")
+port=$(bench_wait_agent "$work/err" "$pid") || exit 1
 log "agent $pid; warm-up ${warmup}s, then 10 scrapes"
 sleep "$warmup"
 for _ in $(seq 10); do curl -s -o /dev/null "http://127.0.0.1:$port/metrics"; sleep 0.2; done

@@ -57,14 +57,12 @@ export CORRAL_EXTRA_JAVA_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+PreserveFrame
   --rescan-every "$rescan" $monitor_flags 2>"$work/err" &
 pid=$!
 BENCH_PIDS+=("$pid")
-for i in $(seq 300); do grep -q 'serving on' "$work/err" && break; kill -0 "$pid" || break; sleep 0.1; done
-grep -q 'serving on' "$work/err" || { cat "$work/err" >&2; exit 1; }
+port=$(bench_wait_agent "$work/err" "$pid") || exit 1
 log "agent $pid on $n cgroups, --rescan-every $rescan; warm-up ${warmup}s"
 sleep "$warmup"
 log "perf record for ${seconds}s"
 perf record -F 997 -g -p "$pid" -o "$work/perf.data" -- sleep "$seconds" 2>"$work/perf.err" >/dev/null
 # Memory after 10 scrapes (what a scraped agent holds): RSS and the JVM's own accounting (NMT).
-port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/err")
 for _ in $(seq 10); do curl -s -o /dev/null "http://127.0.0.1:$port/metrics"; sleep 0.2; done
 grep -E '^Vm(RSS|HWM)' "/proc/$pid/status" | tr -s ' \t' ' ' >"$work/rss"
 jcmd "$pid" VM.native_memory summary 2>/dev/null \

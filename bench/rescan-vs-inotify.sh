@@ -83,7 +83,7 @@ for rescan in 1 10; do
     --rescan-every "$rescan" $monitor_flags 2>"$err" &
   pid=$!
   BENCH_PIDS+=("$pid")
-  for i in $(seq 300); do grep -q 'serving on' "$err" && break; sleep 0.1; done
+  bench_wait_agent "$err" "$pid" >/dev/null || exit 1
   sleep 5
   timeout -s INT 10 strace -f -c -o "$work/strace-$rescan" -p "$pid" 2>/dev/null || true
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true

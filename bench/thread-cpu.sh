@@ -56,8 +56,7 @@ for spec in "${jars[@]}"; do
     "$repo/bin/corral" serve $flags --listen 127.0.0.1:0 --interval 1s --cgroup-root /corral-bench-threads 2>"$work/err" &
   pid=$!
   BENCH_PIDS+=("$pid")
-  for _ in $(seq 300); do grep -q 'serving on' "$work/err" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  grep -q 'serving on' "$work/err" || { echo "$name failed: $(tail -1 "$work/err")"; continue; }
+  bench_wait_agent "$work/err" "$pid" >/dev/null 2>&1 || { echo "$name failed: $(tail -1 "$work/err")"; continue; }
   log "$name ($jar${extra:+ $extra}): pid $pid, warm-up ${warmup}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   sleep "$warmup"
   bench_thread_ticks "$pid" >"$work/t0"; c0=$(cat "$meas/cpuacct.usage"); t0=$(date +%s.%N)

@@ -42,10 +42,8 @@ sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$meas" \
   2>"$work/err" &
 pid=$!
 BENCH_PIDS+=("$pid")
-for _ in $(seq 600); do grep -q 'serving on' "$work/err" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-grep -q 'serving on' "$work/err" || { echo "the agent did not start: $(tail -1 "$work/err")" >&2; exit 1; }
-url=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/err" | head -1)/
-port=${url##*:}; port=${port%/}
+port=$(bench_wait_agent "$work/err" "$pid" "" 600) || exit 1
+url=http://127.0.0.1:$port/
 
 # measure NAME: agent CPU (ms per s) over the window after the warm-up, then its threads' (ticks: 10 ms, so one
 # tick in a 60 s window is 0.17 ms/s): the event loop and corral-web serve the pages, VM_Thread is GC; the

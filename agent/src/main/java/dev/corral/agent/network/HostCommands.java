@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs {@code ip} and {@code nft} (iproute2, nftables). Only for what is done once per network or per published
- * port, never per plain launch: a container's own veth is made by corral-shim with one netlink request.
+ * Runs {@code ip} and {@code nft} (iproute2, nftables). Only for what is done once per network (and at the agent's
+ * start), never per launch: a container's own veth is made by corral-shim with one netlink request, its published
+ * ports are map elements written by {@link NftMaps}.
  */
 final class HostCommands {
 

@@ -1,14 +1,20 @@
 package dev.corral.agent.network;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
 /**
  * The agent's own nftables table ({@code inet corral} for the default bridge): masquerade of traffic leaving each
  * network's subnet, the DNAT of published ports (also from the host itself, output hook) and the isolation of the
- * networks from each other. Nothing else on the host is touched. Written whole, in one nft transaction, each time
- * it changes (only when a network or a published port comes or goes): what an earlier agent left is replaced.
+ * networks from each other. Nothing else on the host is touched. Written whole, in one nft transaction, when a
+ * network comes or goes and when the agent starts: what an earlier agent left is replaced.
+ *
+ * <p>Published ports are elements of two maps, {@code published_ip} (host address . protocol . host port) and
+ * {@code published_any} (protocol . host port, for any local address), each to the container's address . port; the
+ * DNAT rules look the packet up in them. A container's ports are added and deleted as elements ({@link NftMaps},
+ * netlink from the agent, no process), so a launch and a removal never rewrite the table and never list it.
  */
 final class NatRules {
 
@@ -20,21 +26,29 @@ final class NatRules {
     }
 
     static String render(String table, List<Net> nets) {
-        StringBuilder dnat = new StringBuilder();
+        List<String> byAddress = new ArrayList<>();
+        List<String> anyAddress = new ArrayList<>();
         for (Net n : nets) {
             for (Attachment a : n.attachments()) {
                 for (Attachment.Published p : a.ports()) {
-                    String to = p.hostIp() == null ? "fib daddr type local" : "ip daddr " + p.hostIp();
-                    dnat.append("    meta nfproto ipv4 ").append(to).append(" meta l4proto ").append(p.protocol())
-                            .append(" th dport ").append(p.hostPort()).append(" dnat ip to ").append(a.address())
-                            .append(':').append(p.containerPort()).append('\n');
+                    String to = " : " + a.address() + " . " + p.containerPort();
+                    if (p.hostIp() == null) {
+                        anyAddress.add(p.protocol() + " . " + p.hostPort() + to);
+                    } else {
+                        byAddress.add(p.hostIp() + " . " + p.protocol() + " . " + p.hostPort() + to);
+                    }
                 }
             }
         }
+        String dnat = "    meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @" + NftMaps.BY_ADDRESS
+                + "\n    meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @"
+                + NftMaps.ANY_ADDRESS + "\n";
         StringBuilder b = new StringBuilder();
         b.append("table inet ").append(table).append(" {}\n");
         b.append("delete table inet ").append(table).append('\n');
         b.append("table inet ").append(table).append(" {\n");
+        map(b, NftMaps.BY_ADDRESS, "ipv4_addr . inet_proto . inet_service", byAddress);
+        map(b, NftMaps.ANY_ADDRESS, "inet_proto . inet_service", anyAddress);
         b.append("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n")
                 .append(dnat).append("  }\n");
         b.append("  chain output {\n    type nat hook output priority -100; policy accept;\n")
@@ -58,6 +72,14 @@ final class NatRules {
         }
         b.append("  }\n}\n");
         return b.toString();
+    }
+
+    private static void map(StringBuilder b, String name, String key, List<String> elements) {
+        b.append("  map ").append(name).append(" {\n    type ").append(key).append(" : ipv4_addr . inet_service\n");
+        if (!elements.isEmpty()) {
+            b.append("    elements = { ").append(String.join(",\n      ", elements)).append(" }\n");
+        }
+        b.append("  }\n");
     }
 
     static void apply(String table, List<Net> nets) throws IOException {

@@ -262,7 +262,7 @@ public final class NetworkManager implements AutoCloseable {
                 EtcFiles.write(containerDir, hostname, a.address(), peers(net, name), hostResolvConf);
                 updatePeers(net, name);
                 if (!published.isEmpty()) {
-                    applyRules();
+                    addPorts(a);
                 }
             } catch (IOException e) {
                 detach(name);
@@ -456,7 +456,7 @@ public final class NetworkManager implements AutoCloseable {
                 updatePeers(net, name);
             }
             if (!a.ports().isEmpty()) {
-                applyRules();
+                removePorts(a);
             }
         } catch (IOException e) {
             LOG.warn("cleaning up the network of {} failed: {}", name, e.getMessage());
@@ -483,6 +483,34 @@ public final class NetworkManager implements AutoCloseable {
         if (!ready.contains(net.name())) {
             Bridge.enableForwarding(net.bridge());
             ready.add(net.name());
+            applyRules();
+        }
+    }
+
+    /**
+     * A container's published ports into the table's maps: one netlink transaction, no process. When the kernel
+     * refuses (the table was removed or changed behind the agent's back), the whole table is written again, this
+     * container's ports with it.
+     */
+    private void addPorts(Attachment a) throws IOException {
+        try {
+            NftMaps.add(options.table(), a);
+        } catch (IOException | RuntimeException e) {
+            LOG.info("{}; writing the whole table {} again", e.getMessage(), options.table());
+            applyRules();
+        }
+    }
+
+    /**
+     * Deletes a removed container's ports from the maps (it is no longer in {@link #attachments}). When that fails
+     * (an element not there, the table gone) the whole table is written again without them, so that no DNAT to the
+     * released address stays in either case.
+     */
+    private void removePorts(Attachment a) throws IOException {
+        try {
+            NftMaps.delete(options.table(), a);
+        } catch (IOException | RuntimeException e) {
+            LOG.info("{}; writing the whole table {} again", e.getMessage(), options.table());
             applyRules();
         }
     }

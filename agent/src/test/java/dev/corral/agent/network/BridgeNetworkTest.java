@@ -64,6 +64,49 @@ class BridgeNetworkTest {
         assertThat(web.state().isLive()).isTrue();
     }
 
+    /** Published on every address (no hostIp): the host reaches it on 127.0.0.1; its removal takes the DNAT. */
+    @Test
+    void aPortPublishedOnEveryAddressServesTheHostOnLoopbackUntilRemoved() throws Exception {
+        int port = freePort();
+        fx.runtime.run(fx.spec("{'name':'any','command':['/bin/httpd','-f','-p','80','-h','/www'],"
+                + "'ports':[{'hostPort':" + port + ",'containerPort':80},{'containerPort':80,'protocol':'udp'}]}"));
+        Attachment a = fx.runtime.networks().attachment("any").orElseThrow();
+        assertThat(a.ports()).hasSize(2).first().isEqualTo(new Attachment.Published(null, port, 80, "tcp"));
+        assertThat(fx.dnatRules()).containsExactlyInAnyOrder("tcp . " + port + " : " + a.address() + " . 80",
+                "udp . " + a.ports().get(1).hostPort() + " : " + a.address() + " . 80");
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + port + "/")).isEqualTo("hello from corral\n");
+        fx.runtime.remove("any", true);
+        assertThat(fx.dnatRules()).isEmpty();
+    }
+
+    /**
+     * The table changed behind the agent's back: removed before a launch (the launch writes it whole again, the
+     * running container's port with it), an element removed before its container's removal (the removal writes the
+     * table whole again). Each port works while its container is there, and nothing of either is left.
+     */
+    @Test
+    void publishedPortsSurviveATableChangedBehindTheAgentsBack() throws Exception {
+        int first = freePort();
+        fx.runtime.run(fx.spec("{'name':'one','command':['/bin/httpd','-f','-p','80','-h','/www'],"
+                + "'ports':[{'hostIp':'127.0.0.1','hostPort':" + first + ",'containerPort':80}]}"));
+        NetFixture.sh("nft", "delete", "table", "inet", fx.options.table());
+        int second = freePort();
+        fx.runtime.run(fx.spec("{'name':'two','command':['/bin/httpd','-f','-p','80','-h','/www'],"
+                + "'ports':[{'hostIp':'127.0.0.1','hostPort':" + second + ",'containerPort':80}]}"));
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + first + "/")).isEqualTo("hello from corral\n");
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + second + "/")).isEqualTo("hello from corral\n");
+        Attachment two = fx.runtime.networks().attachment("two").orElseThrow();
+        NetFixture.sh("nft", "delete", "element", "inet", fx.options.table(), NftMaps.BY_ADDRESS,
+                "{ 127.0.0.1 . tcp . " + second + " }");
+        fx.runtime.remove("two", true);
+        assertThat(fx.dnatRules()).containsExactly("127.0.0.1 . tcp . " + first + " : "
+                + fx.runtime.networks().attachment("one").orElseThrow().address() + " . 80")
+                .noneMatch(r -> r.contains(two.address()));
+        assertThat(NetFixture.fetch("http://127.0.0.1:" + first + "/")).isEqualTo("hello from corral\n");
+        fx.runtime.remove("one", true);
+        assertThat(fx.dnatRules()).isEmpty();
+    }
+
     @Test
     void noneHasNoRouteAndNoEth0() throws Exception {
         ContainerRecord r = fx.runToExit("{'name':'alone','namespaces':{'network':'none'},'command':['/bin/sh','-c',"

@@ -111,13 +111,18 @@ final class NetFixture implements AutoCloseable {
         }
     }
 
-    /** The DNAT rules in the agent's table. */
+    /**
+     * The DNAT of published ports in the agent's table: the elements of its published-port maps (host . port :
+     * container address . port), and any DNAT rule other than the two that look those maps up.
+     */
     List<String> dnatRules() throws IOException {
         List<String> out = new ArrayList<>();
         try {
             for (String line : HostCommands.run("nft", "list", "table", "inet", options.table()).split("\n")) {
-                if (line.contains("dnat")) {
-                    out.add(line.strip());
+                String l = line.strip().replaceFirst("^elements = \\{", "").replaceFirst("[,}]$", "").strip();
+                if (l.contains(" : ") && !l.startsWith("type ")
+                        || l.contains("dnat") && !l.matches(".*dnat ip to .* map @published_(ip|any)")) {
+                    out.add(l);
                 }
             }
         } catch (IOException e) {
