@@ -5,6 +5,7 @@
 #
 #   sudo bench/agent-beside-raw.sh [--cgroups 100] [--busy 0] [--warmup 600] [--window 60] [--rounds 1] \
 #       [--scrapes 0] [--idle-empty] [--jar 'NAME=PATH [EXTRA JAVA OPTS]']... [--runtime] [--docker 0]
+#   (BENCH_THREADS=1 in the environment: each agent thread's CPU as well)
 #
 # Makes /corral-bench-pair-N/c1..cN in every hierarchy the agent reads with one process in each: in the first
 # --busy of them a ticker (bench/ticker.c: wakes 4 times a second, computes 50 us; its CPU usage moves every
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     --jar) jars+=("$2"); shift 2 ;;
     --runtime) runtime=1; shift ;;
     --docker) ndocker=$2; shift 2 ;;
-    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,28p' "$0" >&2; exit 2 ;;
   esac
 done
 [ ${#jars[@]} -gt 0 ] || jars=("default=$repo/agent/target/corral.jar")
@@ -135,6 +136,10 @@ for round in $(seq "$rounds"); do
     rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/status")
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=
+    # BENCH_THREADS=1: each thread's ms/s too (those above 0.05), to see where the "other threads" go
+    [ -z "${BENCH_THREADS:-}" ] || join "$work/t0" "$work/t1" | awk -v w="$window" '
+      { d = ($5 - $3) / 1e6 / w; by[$2] += d } END { for (t in by) if (by[t] > 0.05) printf "  %-28s %7.3f ms/s\n", t, by[t] }' \
+      | sort -k2 -rn
     join "$work/t0" "$work/t1" | awk -v w="$window" -v raw="$raw_cpu" -v name="$name" -v round="$round" \
       -v load="$load" -v rss="$rss" -v scrape="$scrape$looked" -v cycle="$cycle" '
       { d = ($5 - $3) / 1e6 / w; total += d; if ($2 ~ /^corral-collect/) coll = d }

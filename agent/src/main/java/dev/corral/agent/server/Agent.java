@@ -72,7 +72,9 @@ public final class Agent implements AutoCloseable {
         // is seconds of a blocked loop on a loaded host. Paid here, on the main thread, before anything connects.
         io.vertx.core.buffer.Buffer.buffer(1);
         new io.vertx.core.json.JsonObject("{}");
-        Vertx vertx = Vertx.vertx();
+        // The blocked-thread checker woke every second to look at every thread; every 10 s still names a blocked loop
+        // (the warning's threshold, 2 s, is its own), at a tenth of an idle agent's wake-ups.
+        Vertx vertx = Vertx.vertx(new io.vertx.core.VertxOptions().setBlockedThreadCheckInterval(10_000));
         List<DockerApi> apis = runtimeApis(vertx, options.foreign());
         for (DockerApi api : apis) { // the cost of naming: one lookup per container, not one per cycle
             io.micrometer.core.instrument.FunctionCounter.builder("corral.foreign.lookups", api, DockerApi::lookups)

@@ -314,5 +314,6 @@ public final class WebPage implements CollectorListener, AutoCloseable {
     public void close() {
         streams.close();
         thread.close();
+        host.close();
     }
 }

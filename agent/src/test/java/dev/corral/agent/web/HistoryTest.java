@@ -44,6 +44,26 @@ class HistoryTest {
     }
 
     @Test
+    void aFieldThatStandsStillReadsTheSameAsOneThatMovesBeforeAndAfterItFirstChanges() {
+        History h = new History();
+        h.add(0, host(0), Map.of("/a", cgroup(1)));
+        h.add(1, host(0), Map.of("/a", cgroup(1), "/b", cgroup(7)));
+        h.add(2, host(0), Map.of("/a", cgroup(1), "/b", cgroup(7)));
+        assertThat(h.cgroup("/b", 4).get("cpu")).as("null before it was seen").containsExactly(null, 7f, 7f);
+        assertThat(h.cgroup("/b", 4).get("mem")).containsExactly(null, null, null);
+        h.add(3, host(0), Map.of("/a", cgroup(1), "/b", cgroup(8)));
+        h.add(4, host(0), Map.of("/a", cgroup(1), "/b", cgroup(8)));
+        assertThat(h.cgroup("/b", 5).get("cpu")).containsExactly(null, 7f, 7f, 8f, 8f);
+        assertThat(h.cgroup("/a", 5).get("cpu")).containsExactly(1f, 1f, 1f, 1f, 1f);
+        for (int i = 0; i < History.POINTS; i++) {
+            h.add(5 + i, host(0), Map.of("/a", cgroup(1), "/b", cgroup(i % 2)));
+        }
+        assertThat(h.cgroup("/b", 3).get("cpu")).containsExactly(1f, 0f, 1f);
+        assertThat(h.cgroup("/a", History.POINTS).get("cpu")).hasSize(History.POINTS).containsOnly(1f);
+        assertThat(h.field(0, 2)).containsEntry("/a", List.of(1f, 1f));
+    }
+
+    @Test
     void aCgroupMissingFromACycleHasAGapAndIsForgottenOnceOutOfTheWindow() {
         History h = new History();
         h.add(0, host(0), Map.of("/a", cgroup(1), "/b", cgroup(2)));

@@ -17,8 +17,8 @@ import dev.corral.exporter.sample.Absent;
  * expensive numbers from one full read to the next, and dirty or writeback pages announce IO to come, so the
  * reads go on while they do. What no indicator shows, the kernel moving an idle cgroup's pages between its LRU
  * lists (its working set) or writeback starting for a cgroup idle since, is seen by the sweep within
- * {@link #SWEEP_CYCLES} cycles: the same bound as the limits of an active cgroup ({@link LimitsRefresh}), at a
- * tenth of the reads of an idle cgroup.
+ * {@link #SWEEP_CYCLES} cycles: the same bound as the limits of an active cgroup ({@link LimitsRefresh}). The
+ * sweep reads only those files ({@link #light()}, 5 of 13 on v1) but every {@link #FULL_SWEEP_CYCLES} cycles.
  *
  * <p>{@code pids.current} is no indicator (it was, at a third of the indicators' reads): the process count changes
  * by a fork or an exit, which run in the cgroup and move its CPU usage, except when a sleeping task is moved in
@@ -27,6 +27,8 @@ import dev.corral.exporter.sample.Absent;
 final class ChangeGate {
 
     static final int SWEEP_CYCLES = 10;
+    /** Every this many cycles the sweep reads every file; the others are {@link #light()}. A multiple of 10. */
+    static final int FULL_SWEEP_CYCLES = 60;
 
     private final int phase;
     private long cycle;
@@ -35,10 +37,11 @@ final class ChangeGate {
     private long cpu;
     private long memory;
     private boolean moved;
+    private boolean light;
 
     /** {@code phase}: any int; cgroups with different phases are swept on different cycles. */
     ChangeGate(int phase) {
-        this.phase = Math.floorMod(phase, SWEEP_CYCLES);
+        this.phase = Math.floorMod(phase, FULL_SWEEP_CYCLES);
     }
 
     /**
@@ -48,12 +51,25 @@ final class ChangeGate {
     boolean due(long cpuUsage, long memoryUsage) {
         moved = first || cpuUsage != cpu || memoryUsage != memory;
         boolean blind = Absent.is(cpuUsage) && Absent.is(memoryUsage);
-        boolean sweep = (cycle++ + phase) % SWEEP_CYCLES == 0;
+        long at = cycle++ + phase;
+        boolean sweep = at % SWEEP_CYCLES == 0;
         boolean due = first || moved || blind || pending || sweep;
+        light = !(first || moved || blind || pending) && at % FULL_SWEEP_CYCLES != 0;
         first = false;
         cpu = cpuUsage;
         memory = memoryUsage;
         return due;
+    }
+
+    /**
+     * Whether the last {@link #due} was for a light sweep only: then the reader reads just what changes while the
+     * cgroup's tasks neither run nor change its memory usage (memory.stat: the LRU lists and dirty pages;
+     * pids.current: a task moved in; PSI: a task blocked in IO), and keeps the rest (CPU and throttling, IO
+     * counters, OOM kills, peaks), which move only with an indicator or while {@link #fullReadDone} says work is in
+     * progress. Every {@link #FULL_SWEEP_CYCLES} cycles the sweep reads everything, for what this reasoning missed.
+     */
+    boolean light() {
+        return light;
     }
 
     /** Whether an indicator moved at the last {@link #due} (or it was the first): the cgroup is active. */

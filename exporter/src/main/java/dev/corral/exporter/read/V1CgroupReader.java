@@ -146,9 +146,10 @@ final class V1CgroupReader implements CgroupReader {
         }
         long pidsCurrent = value(pids, PIDS_CURRENT, buf, errors);
         PidsStats pidsStats = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
-        CpuStats cpuStats = readCpu(cpuNanos, buf, errors);
-        MemoryStats memoryStats = readMemory(memoryBytes, buf, errors);
-        List<BlkioDevice> io = blkio.read(buf, errors);
+        boolean light = gate.light() && last != null; // the sweep: what moves without an indicator (ChangeGate)
+        CpuStats cpuStats = light ? last.cpu() : readCpu(cpuNanos, buf, errors);
+        MemoryStats memoryStats = readMemory(memoryBytes, light ? last.memory() : null, buf, errors);
+        List<BlkioDevice> io = light ? last.blkio() : blkio.read(buf, errors);
         var psi = pressure.read(buf, errors);
         // memory's other files are read only when its usage reads (readMemory): memoryUsage says for both
         if (!cpuUsage.present() && !cpuacct.present() && !cpu.present() && !memoryUsage.present()
@@ -183,7 +184,8 @@ final class V1CgroupReader implements CgroupReader {
         return new CpuStats(usage, user, system, periods, throttled, throttledTime);
     }
 
-    private MemoryStats readMemory(long usage, ReadBuffer buf, ReadErrors errors) {
+    /** {@code kept}: the last sample's, whose counters (OOM kills, peak, failcnt) stand; null to read them too. */
+    private MemoryStats readMemory(long usage, MemoryStats kept, ReadBuffer buf, ReadErrors errors) {
         pagesToWrite = false;
         if (Absent.is(usage)) {
             return null;
@@ -198,6 +200,10 @@ final class V1CgroupReader implements CgroupReader {
             workingSet = Absent.is(keyed[3]) ? Absent.VALUE : Math.max(0, usage - keyed[3]);
             swap = keyed[4];
             pagesToWrite = keyed[5] > 0 || keyed[6] > 0;
+        }
+        if (kept != null) {
+            return new MemoryStats(usage, workingSet, rss, cache, mapped, swap, kept.maxUsage(),
+                    kept.failcnt(), kept.oomKills(), Absent.VALUE, Absent.VALUE);
         }
         long oomKills = Absent.VALUE;
         if (memory.load(OOM_CONTROL, buf, errors)) {

@@ -84,8 +84,10 @@ final class V2CgroupReader implements CgroupReader {
         }
         long pidsCurrent = value(files, PIDS_CURRENT, buf, errors);
         PidsStats pids = Absent.is(pidsCurrent) ? null : new PidsStats(pidsCurrent, pidsMax);
-        MemoryStats memory = readMemory(memoryUsage, buf, errors);
-        var io = files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
+        boolean light = gate.light() && last != null; // the sweep: what moves without an indicator (ChangeGate)
+        MemoryStats memory = readMemory(memoryUsage, light ? last.memory() : null, buf, errors);
+        var io = light ? last.blkio()
+                : files.load(IO_STAT, buf, errors) ? IoStatParser.parse(buf.bytes(), buf.length()) : null;
         var psi = pressure.read(buf, errors);
         // either set closes itself once a read finds the directory gone; the other may have had no file to read
         // (a child without controllers has cpu.stat alone)
@@ -108,7 +110,8 @@ final class V2CgroupReader implements CgroupReader {
                 micros(keyed[5]));
     }
 
-    private MemoryStats readMemory(long usage, ReadBuffer buf, ReadErrors errors) {
+    /** {@code kept}: the last sample's, whose counters (events, peak) stand; null to read them too. */
+    private MemoryStats readMemory(long usage, MemoryStats kept, ReadBuffer buf, ReadErrors errors) {
         pagesToWrite = false;
         if (Absent.is(usage)) {
             return null;
@@ -122,6 +125,11 @@ final class V2CgroupReader implements CgroupReader {
             workingSet = Absent.is(keyed[3]) ? Absent.VALUE : Math.max(0, usage - keyed[3]);
             pagesToWrite = keyed[4] > 0 || keyed[5] > 0;
         }
+        long swap = value(files, SWAP_CURRENT, buf, errors);
+        if (kept != null) {
+            return new MemoryStats(usage, workingSet, anon, file, mapped, swap, kept.maxUsage(), kept.failcnt(),
+                    kept.oomKills(), kept.highEvents(), kept.maxEvents());
+        }
         long high = Absent.VALUE, max = Absent.VALUE, oomKills = Absent.VALUE;
         if (files.load(MEM_EVENTS, buf, errors)) {
             FlatKeyedParser.parse(buf.bytes(), buf.length(), MEM_EVENTS_KEYS, keyed);
@@ -129,8 +137,8 @@ final class V2CgroupReader implements CgroupReader {
             max = keyed[1];
             oomKills = keyed[2];
         }
-        return new MemoryStats(usage, workingSet, anon, file, mapped, value(files, SWAP_CURRENT, buf, errors),
-                value(files, MEM_PEAK, buf, errors), max, oomKills, high, max);
+        return new MemoryStats(usage, workingSet, anon, file, mapped, swap, value(files, MEM_PEAK, buf, errors), max,
+                oomKills, high, max);
     }
 
     private SpecStats readSpec(ReadBuffer buf, ReadErrors errors) {

@@ -30,6 +30,29 @@ class ChangeGateTest {
     }
 
     @Test
+    void theSweepIsLightButEveryFullSweepCyclesAndAReadForAChangeIsNeverLight() {
+        ChangeGate gate = new ChangeGate(0);
+        List<Integer> full = new ArrayList<>();
+        List<Integer> light = new ArrayList<>();
+        for (int c = 0; c <= ChangeGate.FULL_SWEEP_CYCLES; c++) {
+            if (gate.due(100, 200)) {
+                (gate.light() ? light : full).add(c);
+                gate.fullReadDone(false);
+            }
+        }
+        assertThat(full).containsExactly(0, ChangeGate.FULL_SWEEP_CYCLES);
+        assertThat(light).containsExactly(10, 20, 30, 40, 50);
+        for (int c = 1; c < ChangeGate.SWEEP_CYCLES; c++) {
+            gate.due(100, 200);
+        }
+        assertThat(gate.due(100, 201)).as("moved on a sweep's cycle").isTrue();
+        assertThat(gate.light()).isFalse();
+        gate.fullReadDone(true);
+        assertThat(gate.due(100, 201)).as("work in progress").isTrue();
+        assertThat(gate.light()).isFalse();
+    }
+
+    @Test
     void thePhaseSpreadsTheSweepOverTheCycles() {
         assertThat(dueCycles(new ChangeGate(3), 25)).containsExactly(0, 7, 17);
         assertThat(dueCycles(new ChangeGate(-1), 25)).containsExactly(0, 1, 11, 21); // any int, negative too

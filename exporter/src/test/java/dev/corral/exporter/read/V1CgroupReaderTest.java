@@ -291,6 +291,42 @@ class V1CgroupReaderTest {
     }
 
     @Test
+    void theSweepReadsTheWorkingSetWithinSweepCyclesAndCountersThatMoveOnlyWithTheTasksAtTheFullSweep()
+            throws IOException {
+        write(memory, "memory.stat", CLEAN_MEMORY_STAT);
+        CgroupReader reader = new CgroupReaders(layout).open(PATH);
+        opened.add(reader);
+        ReadBuffer buf = new ReadBuffer(4096);
+        ReadErrors err = (f, e) -> errors.add(f + ": " + e);
+        reader.read(buf, NOW, err);
+        reader.read(buf, NOW + 1, err);
+        // the kernel moved pages to the inactive list (no task ran); and, as no kernel would without an indicator
+        // moving, the OOM kills and the user time: only the full sweep reads those
+        write(memory, "memory.stat", CLEAN_MEMORY_STAT.replace("total_rss 207392768", "total_rss 999"));
+        write(memory, "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 9\n");
+        write(cpuacct, "cpuacct.stat", "user 99999\nsystem 4344\n");
+        int rssSeen = -1, oomSeen = -1, userSeen = -1;
+        for (int cycle = 2; cycle < 2 + ChangeGate.FULL_SWEEP_CYCLES; cycle++) {
+            CgroupSample s = reader.read(buf, NOW + cycle, err);
+            rssSeen = rssSeen < 0 && s.memory().rss() == 999 ? cycle : rssSeen;
+            oomSeen = oomSeen < 0 && s.memory().oomKills() == 9 ? cycle : oomSeen;
+            userSeen = userSeen < 0 && s.cpu().userNanos() == 999_990_000_000L ? cycle : userSeen;
+        }
+        int phase = Math.floorMod(PATH.hashCode(), ChangeGate.FULL_SWEEP_CYCLES); // as the reader's gate
+        int sweep = 2, fullSweep = 2;
+        while ((sweep + phase) % ChangeGate.SWEEP_CYCLES != 0) {
+            sweep++;
+        }
+        while ((fullSweep + phase) % ChangeGate.FULL_SWEEP_CYCLES != 0) {
+            fullSweep++;
+        }
+        assertThat(rssSeen).as("by the first sweep").isEqualTo(sweep).isLessThanOrEqualTo(1 + ChangeGate.SWEEP_CYCLES);
+        assertThat(oomSeen).as("by the full sweep").isEqualTo(fullSweep);
+        assertThat(userSeen).as("by the full sweep").isEqualTo(fullSweep);
+        assertThat(errors).isEmpty();
+    }
+
+    @Test
     void theExpensiveFilesOfAnIdleCgroupAreReadWhenAnIndicatorMovesOrTheSweepComes() throws IOException {
         write(memory, "memory.stat", CLEAN_MEMORY_STAT);
         CgroupReader reader = new CgroupReaders(layout).open(PATH);
