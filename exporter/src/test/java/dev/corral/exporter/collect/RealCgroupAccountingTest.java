@@ -157,7 +157,10 @@ class RealCgroupAccountingTest {
         try (TestCgroup cg = TestCgroup.create(); CgroupCollector collector = collectorFor(cg)) {
             cg.limitPids(32);
             cg.start("sleep", "30");
-            CgroupSample s = collector.collect().live().get(cg.path());
+            // The sleeper's pages are charged as it execs: a sample taken at once (a fast JVM, a slow emulated
+            // guest) can still show 0 bytes.
+            CgroupSample s = awaitValue(() -> collector.collect().live().get(cg.path()),
+                    sample -> sample.memory().usage() > 0, Duration.ofSeconds(20), "the sleeper's memory charged");
             assertThat(s.pids().current()).isEqualTo(1);
             assertThat(s.pids().max()).isEqualTo(32);
             // Both this host (hybrid, via the cgroup2 mount) and v2 hosts have per-cgroup PSI.
