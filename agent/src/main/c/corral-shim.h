@@ -107,6 +107,7 @@ struct config {
     unsigned long long net_join_init, net_join_monitor;
     const char *stdin_socket; /* the container's stdin: the monitor listens here (shim-stdin.c) */
     int stdin_once;           /* the end of the first connection is the end of the container's stdin */
+    int stdin_resize_only;    /* -t without -i: stdin_socket applies resize frames and drops input frames */
     int tty;                  /* the command's stdin, stdout and stderr are a terminal of the container's devpts */
     int tty_rows, tty_cols;   /* that terminal's first size (Docker's ConsoleSize); 0: the kernel's 0x0 */
 };

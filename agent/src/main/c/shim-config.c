@@ -416,6 +416,8 @@ void parse_config(const char *path)
             set_once(key, &cfg.stdin_socket, v);
         } else if (strcmp(key, "stdin_once") == 0) {
             cfg.stdin_once = (int)parse_number(key, v, 1);
+        } else if (strcmp(key, "stdin_resize_only") == 0) {
+            cfg.stdin_resize_only = (int)parse_number(key, v, 1);
         } else if (strcmp(key, "tty") == 0) {
             cfg.tty = (int)parse_number(key, v, 1);
         } else if (strcmp(key, "tty_rows") == 0) {

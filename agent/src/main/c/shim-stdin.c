@@ -15,6 +15,10 @@
  * stdin.sock's clients send into it, framed as exec -t's request body: 8-byte headers (type, 3 zero bytes, big-endian
  * length), type 0 the input, type 4 a resize (rows, columns: big-endian 16 bits each) applied with TIOCSWINSZ. A
  * terminal has no end of input (that is ^D, in the data): a connection's end only detaches it, even with stdin_once.
+ *
+ * With "tty 1" and "stdin_resize_only 1" (-t without -i: Docker forwards a terminal's resizes regardless of -i) the
+ * socket is there for the resizes alone: type 4 frames are applied and type 0 frames dropped, so that a container
+ * made without -i never reads a client's input, whatever a client sends.
  */
 #include "corral-shim.h"
 
@@ -114,7 +118,7 @@ static void take_frames(void)
         }
         if (in_len < 8 + len)
             return;
-        if (in[0] == FRAME_DATA) {
+        if (in[0] == FRAME_DATA && !cfg.stdin_resize_only) {
             memcpy(buf, in + 8, len);
             buf_off = 0;
             buf_len = len;
@@ -164,7 +168,7 @@ void stdin_ready(void)
             take_frames();
         } else if (n > 0) {
             buf_off = 0;
-            buf_len = (size_t)n;
+            buf_len = cfg.stdin_resize_only ? 0 : (size_t)n; /* never input without -i, even if misconfigured */
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
             close(conn_fd);
             conn_fd = -1;

@@ -105,7 +105,8 @@ public final class ContainerOptions {
     boolean interactive;
 
     @Option(names = {"-t", "--tty"}, description = "Allocate a pseudo-terminal in the container for its command: "
-            + "with -i and attached, this terminal is put in raw mode (restored on exit) and its size followed.")
+            + "attached, its size follows this terminal's; with -i this terminal is put in raw mode (restored on "
+            + "exit) and its input sent, without -i never.")
     boolean tty;
 
     /** Docker's StdinOnce: the attached client's end of input is the container's (run -i without -d). */

@@ -163,7 +163,8 @@ public final class RunCommand extends ClientCommand {
      * -i) meanwhile, and the {@code detachKeys} sequence in it detaches (exit 0, the container left running). For
      * run, start -a and attach ({@code logsFrom} "&tail=0": the output from now on). With {@code tty} (a container
      * made with -t) our terminal is in raw mode meanwhile, and the input goes as frames with its size at the start and
-     * on each resize (shim-stdin.c).
+     * on each resize (shim-stdin.c); with {@code tty} but not {@code stdin}, the sizes alone go (our terminal stays
+     * as it is, our input is not read).
      */
     static int attach(ClientCommand cmd, CorralClient client, String n, CorralClient.Pending exit, boolean stdin,
                       boolean tty, String logsFrom, byte[] detachKeys) throws Exception {
@@ -179,13 +180,17 @@ public final class RunCommand extends ClientCommand {
         CompletableFuture<Void> keysDetached = new CompletableFuture<>();
         // Our stdin once both output streams are open (their starting point taken: attach's output from now on)
         java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(2);
-        if (stdin) {
+        // With -t but not -i the stream carries our terminal's resizes alone (as docker's resize calls): never our
+        // input, which the container's monitor would drop anyway (shim-stdin.c).
+        boolean resizesOnly = !stdin && tty && RawTerminal.isTerminal();
+        if (stdin || resizesOnly) {
             Thread t = new Thread(() -> {
                 try {
                     open.await();
                     int[] size = tty ? RawTerminal.size() : null;
-                    ExecStream in = ExecStream.open(client.address(), client.token(), path + "/stdin",
-                            DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null)), tty, size);
+                    ExecStream in = ExecStream.open(client.address(), client.token(), path + "/stdin", stdin
+                            ? DetachKeys.filter(System.in, detachKeys, () -> keysDetached.complete(null)) : null,
+                            tty, size);
                     input.set(in);
                     if (size != null) {
                         RawTerminal.onResize((rows, cols) -> {

@@ -535,14 +535,15 @@ public final class ContainerRuntime implements AutoCloseable {
     }
 
     /**
-     * The socket the monitor of running container {@code name} holds its stdin on (created with -i; shim-stdin.c).
+     * The socket the monitor of running container {@code name} holds its stdin on (created with -i; shim-stdin.c), or
+     * with -t alone its terminal's resizes (the monitor drops input sent there).
      *
-     * @throws ContainerException NOT_FOUND, or CONFLICT when it was not created with -i, is not running, or its
-     *     stdin ended
+     * @throws ContainerException NOT_FOUND, or CONFLICT when it was created with neither -i nor -t, is not running,
+     *     or its stdin ended
      */
     public Path stdinSocket(String name) throws ContainerException {
         ContainerRecord r = inspect(name);
-        if (!Boolean.TRUE.equals(r.spec().openStdin())) {
+        if (!Boolean.TRUE.equals(r.spec().openStdin()) && !Boolean.TRUE.equals(r.spec().tty())) {
             throw new ContainerException(ContainerException.Kind.CONFLICT, "container '" + name
                     + "' was not created with -i: its stdin is /dev/null");
         }
@@ -552,8 +553,10 @@ public final class ContainerRuntime implements AutoCloseable {
         }
         Path socket = store.dir(name).resolve(Launcher.STDIN_SOCKET);
         if (!Files.exists(socket)) {
-            throw new ContainerException(ContainerException.Kind.CONFLICT, "the stdin of container '" + name
-                    + "' was closed (its first client's input ended)");
+            throw new ContainerException(ContainerException.Kind.CONFLICT, Boolean.TRUE.equals(r.spec().openStdin())
+                    ? "the stdin of container '" + name + "' was closed (its first client's input ended)"
+                    : "container '" + name + "' takes no resizes of its terminal (its socket path is too long, or it "
+                            + "was started by an older corral)");
         }
         return socket;
     }

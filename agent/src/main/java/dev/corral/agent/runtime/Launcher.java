@@ -42,7 +42,10 @@ final class Launcher {
         this.driver = driver;
     }
 
-    /** The container's stdin socket in its state dir, with -i (shim-stdin.c). */
+    /**
+     * The container's stdin socket in its state dir, with -i, and with -t alone for the terminal's resizes (its input
+     * dropped by the monitor; shim-stdin.c).
+     */
     static final String STDIN_SOCKET = "stdin.sock";
     static final int MAX_SOCKET_PATH = 107; // sun_path's 108 bytes with its NUL
 
@@ -81,8 +84,14 @@ final class Launcher {
             Files.write(dir.resolve("launch.conf"), net, StandardOpenOption.APPEND);
         }
         Path stdin = dir.resolve(STDIN_SOCKET);
-        if (Boolean.TRUE.equals(record.spec().openStdin())) {
-            if (stdin.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
+        boolean openStdin = Boolean.TRUE.equals(record.spec().openStdin());
+        boolean tty = Boolean.TRUE.equals(record.spec().tty());
+        boolean longPath = stdin.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SOCKET_PATH;
+        if (tty && !openStdin && !longPath) { // -t without -i: the socket carries the terminal's resizes alone
+            Files.write(dir.resolve("launch.conf"), ShimConfig.resizeOnlyKeys(stdin), StandardOpenOption.APPEND);
+        }
+        if (openStdin) {
+            if (longPath) {
                 throw new ContainerException(ContainerException.Kind.FAILED, "cannot keep the stdin of '" + name
                         + "' open: its socket path " + stdin + " is longer than a unix socket's " + MAX_SOCKET_PATH
                         + " bytes (a shorter name or --state-dir)");

@@ -141,6 +141,14 @@ final class ShimConfig {
     }
 
     /**
+     * The keys of a container made with -t but not -i: its monitor listens on {@code socket} for the terminal's
+     * resizes and drops any input sent there (shim-stdin.c), so that such a container never reads a client's input.
+     */
+    static byte[] resizeOnlyKeys(Path socket) {
+        return new ShimConfig().put("stdin_socket", socket.toString()).put("stdin_resize_only", "1").out.toByteArray();
+    }
+
+    /**
      * The keys of a container whose command has a terminal (Docker's -t; shim-stdin.c), of {@code size} ([rows,
      * columns]) from the start when given.
      */

@@ -181,6 +181,61 @@ class TerminalCliIT {
         }
     }
 
+    /** A shell script that prints its terminal's size, waits (10 s at most) for it to change, prints it again, then
+     * reads its terminal for 2 s and prints what came. */
+    private static final String FOLLOW_AND_READ = "first=$(stty size); echo \"first $first\"; i=0; "
+            + "while [ \"$(stty size)\" = \"$first\" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+            + "echo \"now $(stty size)\"; stty -icanon min 0 time 20; x=$(dd bs=64 count=1 2>/dev/null); "
+            + "echo \"got-[$x]-end\"";
+
+    @Test
+    void runDashTAloneFollowsResizesButNeverReadsThisInput() throws Exception {
+        // As docker run -t: the resizes go (on the stdin stream, as frames with no input), the typed keys do not
+        try (PtySession t = corral(27, 91, "run", "-t", "--rm", HOST_FLAG, "--name", "tty-winch", "sh", "-c",
+                FOLLOW_AND_READ)) {
+            assertThat(t.ask("expect first 27 91")).startsWith("found");
+            assertThat(t.ask("resize 40 120")).isEqualTo("resized");
+            // typed before the container reads: had it been forwarded, it would wait in the container's terminal
+            assertThat(t.ask("send secret-input\\r")).isEqualTo("sent");
+            assertThat(t.ask("expect now 40 120")).startsWith("found");
+            String got = t.ask("expect -end");
+            assertThat(got).startsWith("found").contains("got-[]-end").doesNotContain("got-[secret");
+            assertThat(t.ask("wait")).startsWith("exit 0 ");
+            assertThat(t.ask("termios")).isEqualTo("same");
+        } finally {
+            rm("tty-winch");
+        }
+    }
+
+    @Test
+    void aDashTContainerWithoutDashITakesResizesButDropsInputFramesSentToIt() throws Exception {
+        // A client that sends input frames anyway (the API's stdin route): the monitor applies the resize, drops
+        // the input, so a container made without -i never reads a client's keys
+        CorralCliIT.Result d = CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "run", "-d", "-t", HOST_FLAG,
+                "--name", "tty-drop", "sh", "-c", FOLLOW_AND_READ + "; sleep 600");
+        assertThat(d.code()).as(d.toString()).isZero();
+        try {
+            String logs = "";
+            for (int i = 0; i < 100 && !logs.contains("first"); i++) {
+                Thread.sleep(100);
+                logs = CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "logs", "tty-drop").out();
+            }
+            assertThat(logs).contains("first");
+            try (ExecStream s = ExecStream.open(DaemonAddress.unix(fx.socket().toString()), null,
+                    "/v1/containers/tty-drop/stdin", new java.io.ByteArrayInputStream(
+                            "leaked-input\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), true,
+                    new int[] {33, 44})) {
+                for (int i = 0; i < 100 && !logs.contains("-end"); i++) {
+                    Thread.sleep(100);
+                    logs = CorralCliIT.corral(Map.of("CORRAL_HOST", fx.host()), "logs", "tty-drop").out();
+                }
+            }
+            assertThat(logs).contains("now 33 44").contains("got-[]-end").doesNotContain("leaked");
+        } finally {
+            rm("tty-drop");
+        }
+    }
+
     @Test
     void detachKeysLeaveItRunningAndAttachGetsBackOnTheTerminal() throws Exception {
         try {
