@@ -22,6 +22,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
 import java.io.IOException;
@@ -212,7 +213,12 @@ public final class Agent implements AutoCloseable {
     private static HttpServer listen(Vertx vertx, Router router, SocketAddress address, String where)
             throws IOException {
         try {
-            return Futures.get(vertx.createHttpServer().requestHandler(router).listen(address), Duration.ofSeconds(30));
+            // HTTP/1.1 only, no h2c upgrade (on by default in Vert.x): Prometheus and the CLI speak 1.1, and a JDK
+            // client that upgraded a scrape connection to h2c once waited forever on a /metrics answer (CI, an
+            // idle server, no bytes in flight either way) that a new connection got at once
+            HttpServerOptions http1 = new HttpServerOptions().setHttp2ClearTextEnabled(false);
+            return Futures.get(vertx.createHttpServer(http1).requestHandler(router).listen(address),
+                    Duration.ofSeconds(30));
         } catch (Exception e) {
             throw new IOException("cannot listen on " + where + ": " + e.getMessage(), e);
         }

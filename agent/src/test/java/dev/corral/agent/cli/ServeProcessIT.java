@@ -54,7 +54,8 @@ class ServeProcessIT {
             }
             assertThat(port).as("the agent announced its port").isPositive();
             HttpResponse<String> metrics = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .timeout(Duration.ofSeconds(30)).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body()).contains("container_cpu_usage_seconds_total{id=\"/\"");

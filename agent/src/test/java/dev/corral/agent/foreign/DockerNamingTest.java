@@ -63,7 +63,7 @@ class DockerNamingTest {
 
     static PromText scrape() throws Exception {
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort()
-                + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+                + "/metrics")).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         return PromText.parse(r.body());
     }

@@ -74,7 +74,8 @@ class DockerPolicyTest {
 
         String metrics() throws Exception {
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + agent.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+                    + agent.httpPort() + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
             return r.body();
         }
 

@@ -35,7 +35,8 @@ class AgentScrapeTest {
     }
 
     private static HttpResponse<String> get(Agent agent, String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + path)).build(),
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.httpPort() + path))
+                .timeout(Duration.ofSeconds(30)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -138,7 +139,8 @@ class AgentScrapeTest {
         try (TestCgroup cg = TestCgroup.create(); Agent agent = startAgent(cg.path())) {
             Thread.sleep(500);
             URI uri = URI.create("http://127.0.0.1:" + agent.httpPort() + "/metrics");
-            HttpResponse<byte[]> gz = HTTP.send(HttpRequest.newBuilder(uri).header("Accept-Encoding", "gzip").build(),
+            HttpResponse<byte[]> gz = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+                    .header("Accept-Encoding", "gzip").build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             assertThat(gz.statusCode()).isEqualTo(200);
             assertThat(gz.headers().firstValue("content-encoding")).contains("gzip");
@@ -153,7 +155,7 @@ class AgentScrapeTest {
             assertThat(t.value("corral_cgroups_watched")).contains(1.0);
             assertThat(gz.body().length).as("compressed").isLessThan(text.length() / 3);
 
-            HttpResponse<String> refused = HTTP.send(HttpRequest.newBuilder(uri)
+            HttpResponse<String> refused = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
                     .header("Accept-Encoding", "gzip;q=0, identity").build(), HttpResponse.BodyHandlers.ofString());
             assertThat(refused.headers().firstValue("content-encoding")).isEmpty();
             assertThat(PromText.parse(refused.body()).value("container_cpu_usage_seconds_total", "id", cg.path()))
@@ -175,6 +177,8 @@ class AgentScrapeTest {
             HttpResponse<String> health = get(agent, "/healthz");
             assertThat(health.statusCode()).isEqualTo(200);
             assertThat(health.body()).contains("\"status\":\"ok\"");
+            // the JDK client asks to upgrade to h2c; the agent stays on HTTP/1.1 (Agent.listen says why)
+            assertThat(health.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
             assertThat(get(agent, "/nope").statusCode()).isEqualTo(404);
         }
     }
