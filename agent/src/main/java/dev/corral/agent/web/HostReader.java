@@ -2,6 +2,7 @@ package dev.corral.agent.web;
 
 import dev.corral.exporter.read.HostPressureReader;
 import dev.corral.exporter.read.KernelFile;
+import dev.corral.exporter.read.Numbers;
 import dev.corral.exporter.read.ReadBuffer;
 import dev.corral.exporter.sample.Pressure;
 import dev.corral.exporter.sample.PressureStats;
@@ -131,12 +132,12 @@ final class HostReader implements AutoCloseable {
             return -1;
         }
         byte[] b = buffer.bytes();
-        int end = lineEnd(b, 0, buffer.length());
+        int end = Numbers.lineEnd(b, 0, buffer.length());
         long busy = 0;
-        int at = tokenEnd(b, skip(b, 0, end), end); // "cpu"
+        int at = Numbers.tokenEnd(b, Numbers.skipSpaces(b, 0, end), end); // "cpu"
         for (int i = 1; i <= 8; i++) {
-            int from = skip(b, at, end);
-            at = tokenEnd(b, from, end);
+            int from = Numbers.skipSpaces(b, at, end);
+            at = Numbers.tokenEnd(b, from, end);
             if (from == at) {
                 break;
             }
@@ -156,7 +157,7 @@ final class HostReader implements AutoCloseable {
         long total = -1;
         long available = -1;
         long cached = 0;
-        for (int line = 0; line < len; line = lineEnd(b, line, len) + 1) {
+        for (int line = 0; line < len; line = Numbers.lineEnd(b, line, len) + 1) {
             if (startsWith(b, line, len, MEM_TOTAL)) {
                 total = kb(b, line + MEM_TOTAL.length, len);
             } else if (startsWith(b, line, len, MEM_AVAILABLE)) {
@@ -174,8 +175,8 @@ final class HostReader implements AutoCloseable {
 
     /** The number after {@code from} on its line, in kB, as bytes. */
     private static long kb(byte[] b, int from, int len) {
-        int start = skip(b, from, len);
-        return number(b, start, tokenEnd(b, start, len)) * 1024;
+        int start = Numbers.skipSpaces(b, from, len);
+        return number(b, start, Numbers.tokenEnd(b, start, len)) * 1024;
     }
 
     /**
@@ -190,12 +191,12 @@ final class HostReader implements AutoCloseable {
         int len = buffer.length();
         long read = 0;
         long written = 0;
-        for (int line = 0; line < len; line = lineEnd(b, line, len) + 1) {
-            int end = lineEnd(b, line, len);
+        for (int line = 0; line < len; line = Numbers.lineEnd(b, line, len) + 1) {
+            int end = Numbers.lineEnd(b, line, len);
             int at = line;
             for (int f = 0; f <= 9; f++) { // major minor name reads merged sectors ms writes merged sectors
-                int from = skip(b, at, end);
-                at = tokenEnd(b, from, end);
+                int from = Numbers.skipSpaces(b, at, end);
+                at = Numbers.tokenEnd(b, from, end);
                 if (from == at) {
                     break;
                 }
@@ -234,21 +235,21 @@ final class HostReader implements AutoCloseable {
         int len = buffer.length();
         long rx = 0;
         long tx = 0;
-        int line = lineEnd(b, lineEnd(b, 0, len) + 1, len) + 1; // two header lines
-        for (; line < len; line = lineEnd(b, line, len) + 1) {
-            int end = lineEnd(b, line, len);
+        int line = Numbers.lineEnd(b, Numbers.lineEnd(b, 0, len) + 1, len) + 1; // two header lines
+        for (; line < len; line = Numbers.lineEnd(b, line, len) + 1) {
+            int end = Numbers.lineEnd(b, line, len);
             int colon = line;
             while (colon < end && b[colon] != ':') {
                 colon++;
             }
-            int name = skip(b, line, colon);
+            int name = Numbers.skipSpaces(b, line, colon);
             if (colon == end || (colon - name == 2 && b[name] == 'l' && b[name + 1] == 'o')) {
                 continue;
             }
             int at = colon + 1;
             for (int f = 0; f <= 8; f++) { // rx bytes packets errs drop fifo frame compressed multicast, tx bytes
-                int from = skip(b, at, end);
-                at = tokenEnd(b, from, end);
+                int from = Numbers.skipSpaces(b, at, end);
+                at = Numbers.tokenEnd(b, from, end);
                 if (f == 0) {
                     rx += number(b, from, at);
                 } else if (f == 8) {
@@ -271,8 +272,8 @@ final class HostReader implements AutoCloseable {
             // after the command: state (field 3) ... utime, stime (fields 14 and 15)
             long ticks = 0;
             for (int f = 3; f <= 15 && at < len; f++) {
-                int from = skip(b, at, len);
-                at = tokenEnd(b, from, len);
+                int from = Numbers.skipSpaces(b, at, len);
+                at = Numbers.tokenEnd(b, from, len);
                 if (f >= 14) {
                     ticks += number(b, from, at);
                 }
@@ -282,7 +283,7 @@ final class HostReader implements AutoCloseable {
         if (read(selfStatus)) {
             byte[] b = buffer.bytes();
             int len = buffer.length();
-            for (int line = 0; line < len; line = lineEnd(b, line, len) + 1) {
+            for (int line = 0; line < len; line = Numbers.lineEnd(b, line, len) + 1) {
                 if (startsWith(b, line, len, VM_RSS)) {
                     out[History.H_SELF_RSS] = kb(b, line + VM_RSS.length, len);
                     break;
@@ -322,27 +323,6 @@ final class HostReader implements AutoCloseable {
             }
         }
         return true;
-    }
-
-    private static int skip(byte[] b, int i, int end) {
-        while (i < end && (b[i] == ' ' || b[i] == '\t')) {
-            i++;
-        }
-        return i;
-    }
-
-    private static int tokenEnd(byte[] b, int i, int end) {
-        while (i < end && b[i] != ' ' && b[i] != '\t' && b[i] != '\n') {
-            i++;
-        }
-        return i;
-    }
-
-    private static int lineEnd(byte[] b, int i, int len) {
-        while (i < len && b[i] != '\n') {
-            i++;
-        }
-        return i;
     }
 
     /** A non-negative decimal in {@code b[from, to)}; 0 where it is not one (a counter the kernel does not have). */

@@ -3,8 +3,8 @@ package dev.corral.exporter.read;
 import dev.corral.exporter.sample.Absent;
 import dev.corral.exporter.sample.Limits;
 
-/** Number parsing on raw bytes. */
-final class Numbers {
+/** Number parsing and scanning on raw bytes (the readers' and the web page's HostReader's). */
+public final class Numbers {
 
     private Numbers() {
     }
@@ -33,21 +33,21 @@ final class Numbers {
         return negative ? -v : v;
     }
 
-    static int skipSpaces(byte[] b, int i, int len) {
+    public static int skipSpaces(byte[] b, int i, int len) {
         while (i < len && (b[i] == ' ' || b[i] == '\t')) {
             i++;
         }
         return i;
     }
 
-    static int tokenEnd(byte[] b, int i, int len) {
+    public static int tokenEnd(byte[] b, int i, int len) {
         while (i < len && b[i] != ' ' && b[i] != '\t' && b[i] != '\n') {
             i++;
         }
         return i;
     }
 
-    static int lineEnd(byte[] b, int i, int len) {
+    public static int lineEnd(byte[] b, int i, int len) {
         while (i < len && b[i] != '\n') {
             i++;
         }
