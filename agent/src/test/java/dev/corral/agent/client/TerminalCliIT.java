@@ -75,23 +75,7 @@ class TerminalCliIT {
             assertThat(t.ask("send tty; stty size\\r")).isEqualTo("sent");
             // the container's own devpts (its /dev/pts/0: the first terminal of that instance), this one's size
             assertThat(t.ask("expect 31 97\\r\\n")).contains("/dev/pts/0\\r\\n");
-            assertThat(t.ask("resize 40 120")).isEqualTo("resized");
-            // the resize is asynchronous (SIGWINCH to the client, a frame to the shim): ask until it is there
-            String size = "";
-            for (int i = 0; i < 50 && !size.contains("40 120"); i++) {
-                t.ask("send stty size\\r");
-                size = t.ask("expect # ");
-                Thread.sleep(100);
-            }
-            assertThat(size).contains("40 120");
-            // Ctrl-C is a byte to the container's terminal, which signals its foreground process group
-            t.ask("send sh -c 'trap \"echo got-int; exit 7\" INT; echo ready; while :; do sleep 0.1; done'; echo rc=$?\\r");
-            assertThat(t.ask("expect ready\\r\\n")).startsWith("found");
-            t.ask("send \\x03");
-            assertThat(t.ask("expect rc=7")).contains("got-int");
-            t.ask("send exit 3\\r");
-            assertThat(t.ask("wait")).startsWith("exit 3 ");
-            assertThat(t.ask("termios")).isEqualTo("same");
+            followsAResizeThenCtrlCAndExit3(t);
         } finally {
             rm("tty-exec");
         }
@@ -144,21 +128,7 @@ class TerminalCliIT {
             // the container's own devpts: init's terminal is the first of that instance, of this one's size (sent
             // before the typed-ahead input: a timeout's buffer holding "0 0" is a failure)
             assertThat(t.ask("expect 31 97\\r\\n")).startsWith("found").contains("/dev/pts/0\\r\\n");
-            assertThat(t.ask("resize 40 120")).isEqualTo("resized");
-            String size = "";
-            for (int i = 0; i < 50 && !size.contains("40 120"); i++) {
-                t.ask("send stty size\\r");
-                size = t.ask("expect # ");
-                Thread.sleep(100);
-            }
-            assertThat(size).contains("40 120");
-            t.ask("send sh -c 'trap \"echo got-int; exit 7\" INT; echo ready; while :; do sleep 0.1; done'; echo rc=$?\\r");
-            assertThat(t.ask("expect ready\\r\\n")).startsWith("found");
-            t.ask("send \\x03");
-            assertThat(t.ask("expect rc=7")).contains("got-int");
-            t.ask("send exit 3\\r");
-            assertThat(t.ask("wait")).startsWith("exit 3 ");
-            assertThat(t.ask("termios")).isEqualTo("same");
+            followsAResizeThenCtrlCAndExit3(t);
         } finally {
             rm("tty-run");
         }
@@ -289,5 +259,29 @@ class TerminalCliIT {
         } finally {
             rm("tty-start");
         }
+    }
+
+    /**
+     * At a shell prompt on a terminal of 31x97: the container follows a resize to 40x120 (asynchronous: SIGWINCH to
+     * the client, a frame to the shim, so asked until it is there), Ctrl-C (a byte to the container's terminal, which
+     * signals its foreground process group) reaches a trap, `exit 3` ends the session with 3, and this terminal's
+     * settings are as before.
+     */
+    private static void followsAResizeThenCtrlCAndExit3(PtySession t) throws Exception {
+        assertThat(t.ask("resize 40 120")).isEqualTo("resized");
+        String size = "";
+        for (int i = 0; i < 50 && !size.contains("40 120"); i++) {
+            t.ask("send stty size\\r");
+            size = t.ask("expect # ");
+            Thread.sleep(100);
+        }
+        assertThat(size).contains("40 120");
+        t.ask("send sh -c 'trap \"echo got-int; exit 7\" INT; echo ready; while :; do sleep 0.1; done'; echo rc=$?\\r");
+        assertThat(t.ask("expect ready\\r\\n")).startsWith("found");
+        t.ask("send \\x03");
+        assertThat(t.ask("expect rc=7")).contains("got-int");
+        t.ask("send exit 3\\r");
+        assertThat(t.ask("wait")).startsWith("exit 3 ");
+        assertThat(t.ask("termios")).isEqualTo("same");
     }
 }
